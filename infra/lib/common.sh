@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Shared helpers for infra/<service>/service.sh scripts.
+#
+# Layout on disk:
+#   $NEXUSLOG_CACHE_DIR  (default ~/.cache/nexuslog)   installs that survive runs: Maven repo, classpaths
+#   $NEXUSLOG_SERVICES_DIR (default /tmp/nexuslog-services)  throwaway data, logs and pid files
+set -euo pipefail
+
+INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export NEXUSLOG_CACHE_DIR="${NEXUSLOG_CACHE_DIR:-$HOME/.cache/nexuslog}"
+export NEXUSLOG_SERVICES_DIR="${NEXUSLOG_SERVICES_DIR:-${TMPDIR:-/tmp}/nexuslog-services}"
+export M2_REPO="${M2_REPO:-$NEXUSLOG_CACHE_DIR/m2}"
+mkdir -p "$NEXUSLOG_CACHE_DIR" "$NEXUSLOG_SERVICES_DIR"
+
+# Loopback ports, overridable so two checkouts can run side by side.
+export KAFKA_PORT="${KAFKA_PORT:-19092}"
+export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+export OPENSEARCH_PORT="${OPENSEARCH_PORT:-19200}"
+export OPENSEARCH_TRANSPORT_PORT="${OPENSEARCH_TRANSPORT_PORT:-19300}"
+export POSTGRES_PORT="${POSTGRES_PORT:-15432}"
+export REDIS_PORT="${REDIS_PORT:-16379}"
+export REGISTRY_PORT="${REGISTRY_PORT:-18081}"
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
+
+svc_dir() { echo "$NEXUSLOG_SERVICES_DIR/$1"; }
+pid_file() { echo "$NEXUSLOG_SERVICES_DIR/$1.pid"; }
+log_file() { echo "$NEXUSLOG_SERVICES_DIR/$1.log"; }
+
+# is_running NAME: true if the pid file names a live process.
+is_running() {
+  local pf; pf="$(pid_file "$1")"
+  [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null
+}
+
+# start_bg NAME CMD...: start CMD detached in its own session, pid to NAME.pid, output to NAME.log.
+start_bg() {
+  local name="$1"; shift
+  local lf; lf="$(log_file "$name")"
+  : >"$lf"
+  setsid "$@" >>"$lf" 2>&1 </dev/null &
+  echo $! >"$(pid_file "$name")"
+}
+
+# stop_pid NAME [TIMEOUT]: TERM the process group, then KILL after TIMEOUT seconds.
+stop_pid() {
+  local name="$1" timeout="${2:-30}" pf pid
+  pf="$(pid_file "$name")"
+  [[ -f "$pf" ]] || return 0
+  pid="$(cat "$pf")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    local i=0
+    while kill -0 "$pid" 2>/dev/null && (( i < timeout * 10 )); do sleep 0.1; i=$((i + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name did not stop within ${timeout}s, killing"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pf"
+}
+
+# wait_healthy NAME TIMEOUT CHECK...: poll CHECK until it succeeds; on timeout or early
+# process death print the log tail and fail.
+wait_healthy() {
+  local name="$1" timeout="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  while (( SECONDS < deadline )); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if [[ -f "$(pid_file "$name")" ]] && ! is_running "$name"; then
+      log "$name exited during start-up; last lines of $(log_file "$name"):"
+      tail -n 40 "$(log_file "$name")" >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+  log "$name not healthy after ${timeout}s; last lines of $(log_file "$name"):"
+  tail -n 40 "$(log_file "$name")" >&2 || true
+  return 1
+}
+
+# mvn_classpath POM_DIR OUT_FILE: resolve a pom's runtime classpath into OUT_FILE (cached).
+mvn_classpath() {
+  local pom_dir="$1" out="$2"
+  if [[ -s "$out" && "$out" -nt "$pom_dir/pom.xml" ]]; then return 0; fi
+  log "resolving Maven dependencies for $pom_dir (first run only)"
+  mvn -q -B -f "$pom_dir/pom.xml" -Dmaven.repo.local="$M2_REPO" \
+    dependency:build-classpath -Dmdep.outputFile="$out.tmp" -Dmdep.includeScope=runtime >&2
+  mv "$out.tmp" "$out"
+}
+
+# apt_install PKG...: install Debian packages that are missing (needs root).
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  (( ${#missing[@]} == 0 )) && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  if [[ ! -f "$NEXUSLOG_CACHE_DIR/.apt-updated" ]] || [[ -n "$(find "$NEXUSLOG_CACHE_DIR/.apt-updated" -mmin +720 2>/dev/null)" ]]; then
+    $sudo apt-get update -qq >&2 && touch "$NEXUSLOG_CACHE_DIR/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# http_ok URL: true when URL answers 2xx.
+http_ok() { curl -fsS -m 2 -o /dev/null "$1"; }
