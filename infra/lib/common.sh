@@ -28,10 +28,19 @@ svc_dir() { echo "$NEXUSLOG_SERVICES_DIR/$1"; }
 pid_file() { echo "$NEXUSLOG_SERVICES_DIR/$1.pid"; }
 log_file() { echo "$NEXUSLOG_SERVICES_DIR/$1.log"; }
 
+# pid_alive PID: true if PID is a live process. A process that has exited but is not yet reaped
+# (a zombie) counts as dead: start_bg's children are reparented to PID 1, and an init that reaps
+# lazily would otherwise make kill -0 succeed for seconds after exit (or forever).
+pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local st; st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0  # no /proc: trust kill -0
+  st="${st##*) }"; [[ "${st:0:1}" != Z ]]
+}
+
 # is_running NAME: true if the pid file names a live process.
 is_running() {
   local pf; pf="$(pid_file "$1")"
-  [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null
+  [[ -f "$pf" ]] && pid_alive "$(cat "$pf")"
 }
 
 # start_bg NAME CMD...: start CMD detached in its own session, pid to NAME.pid, output to NAME.log.
@@ -49,11 +58,11 @@ stop_pid() {
   pf="$(pid_file "$name")"
   [[ -f "$pf" ]] || return 0
   pid="$(cat "$pf")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$pid"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     local i=0
-    while kill -0 "$pid" 2>/dev/null && (( i < timeout * 10 )); do sleep 0.1; i=$((i + 1)); done
-    if kill -0 "$pid" 2>/dev/null; then
+    while pid_alive "$pid" && (( i < timeout * 10 )); do sleep 0.1; i=$((i + 1)); done
+    if pid_alive "$pid"; then
       log "$name did not stop within ${timeout}s, killing"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -97,10 +106,12 @@ apt_install() {
   (( ${#missing[@]} == 0 )) && return 0
   log "installing Debian packages: ${missing[*]}"
   local sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  # wait for a concurrent apt/dpkg (another service's install) instead of failing on its lock
+  local lock=(-o DPkg::Lock::Timeout=300)
   if [[ ! -f "$NEXUSLOG_CACHE_DIR/.apt-updated" ]] || [[ -n "$(find "$NEXUSLOG_CACHE_DIR/.apt-updated" -mmin +720 2>/dev/null)" ]]; then
-    $sudo apt-get update -qq >&2 && touch "$NEXUSLOG_CACHE_DIR/.apt-updated"
+    $sudo apt-get "${lock[@]}" update -qq >&2 && touch "$NEXUSLOG_CACHE_DIR/.apt-updated"
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
 # http_ok URL: true when URL answers 2xx.
