@@ -1,0 +1,299 @@
+//! [`Bus`] on Apache Kafka through rdkafka.
+//!
+//! Producer: idempotent, `acks=all`; `produce` awaits every delivery report. Consumers:
+//! `enable.auto.commit=false`, `isolation.level=read_committed`. Each consumer that calls
+//! `commit_with_outputs` gets its own transactional producer, and the offsets go into the
+//! transaction with the consumer's group metadata (KIP-447), so a zombie instance is fenced
+//! by the group generation.
+//!
+//! librdkafka's blocking calls (commit, transaction steps, metadata) run on `spawn_blocking`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::{Bus, BusError, Consumer, InRecord, OutRecord, Position};
+
+/// How long librdkafka may take for one blocking call before we call the bus unavailable.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connection settings for [`KafkaBus`].
+#[derive(Debug, Clone)]
+pub struct KafkaBusConfig {
+    pub brokers: String,
+    pub replication_factor: i32,
+    /// Extra librdkafka properties (e.g. `linger.ms`), applied last.
+    pub extra: Vec<(String, String)>,
+}
+
+impl KafkaBusConfig {
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self { brokers: brokers.into(), replication_factor: 1, extra: Vec::new() }
+    }
+
+    fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in &self.extra {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+/// Kafka as the bus.
+pub struct KafkaBus {
+    config: KafkaBusConfig,
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+}
+
+impl std::fmt::Debug for KafkaBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaBus").field("brokers", &self.config.brokers).finish_non_exhaustive()
+    }
+}
+
+fn classify(e: &KafkaError) -> BusError {
+    match e.rdkafka_error_code() {
+        Some(RDKafkaErrorCode::QueueFull) => BusError::QueueFull,
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::UnknownTopicOrPartition
+            | RDKafkaErrorCode::InvalidMessage,
+        ) => BusError::Rejected(e.to_string()),
+        _ => BusError::Unavailable(e.to_string()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, KafkaError> + Send + 'static) -> Result<T, BusError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| classify(&e)),
+        Err(join) => Err(BusError::Unavailable(format!("blocking kafka call panicked: {join}"))),
+    }
+}
+
+impl KafkaBus {
+    /// # Errors
+    /// When librdkafka refuses the configuration.
+    pub fn new(config: KafkaBusConfig) -> Result<Self, BusError> {
+        let producer: FutureProducer = config
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            // Batching: a few ms of linger turns many small HTTP requests into few produce calls.
+            .set("linger.ms", "5")
+            .set("compression.type", "lz4")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .map_err(|e| BusError::Config(e.to_string()))?;
+        let admin = config.client().create().map_err(|e| BusError::Config(e.to_string()))?;
+        Ok(Self { config, producer, admin })
+    }
+}
+
+fn future_record<'a>(r: &'a OutRecord) -> FutureRecord<'a, [u8], [u8]> {
+    let mut fr = FutureRecord::to(&r.topic).payload(r.payload.as_slice());
+    if let Some(k) = &r.key {
+        fr = fr.key(k.as_slice());
+    }
+    fr
+}
+
+/// Enqueues every record, then awaits every delivery report.
+async fn send_all(producer: &FutureProducer, records: &[OutRecord]) -> Result<(), BusError> {
+    let mut pending = Vec::with_capacity(records.len());
+    for r in records {
+        match producer.send_result(future_record(r)) {
+            Ok(f) => pending.push(f),
+            Err((e, _)) => return Err(classify(&e)),
+        }
+    }
+    for f in pending {
+        match f.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => return Err(classify(&e)),
+            Err(_) => return Err(BusError::Unavailable("producer dropped a delivery report".into())),
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Bus for KafkaBus {
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BusError> {
+        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(self.config.replication_factor));
+        let opts = AdminOptions::new().operation_timeout(Some(CALL_TIMEOUT));
+        let results = self.admin.create_topics([&new], &opts).await.map_err(|e| classify(&e))?;
+        for r in results {
+            match r {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((t, code)) => return Err(BusError::Unavailable(format!("create topic {t}: {code}"))),
+            }
+        }
+        Ok(())
+    }
+
+    async fn produce(&self, records: Vec<OutRecord>) -> Result<(), BusError> {
+        send_all(&self.producer, &records).await
+    }
+
+    async fn consumer(&self, group: &str, topics: &[String]) -> Result<Box<dyn Consumer>, BusError> {
+        let consumer: StreamConsumer = self
+            .config
+            .client()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .set("session.timeout.ms", "10000")
+            .create()
+            .map_err(|e| BusError::Config(e.to_string()))?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).map_err(|e| classify(&e))?;
+        Ok(Box::new(KafkaConsumer {
+            consumer: Arc::new(consumer),
+            config: self.config.clone(),
+            group: group.to_owned(),
+            txn_producer: None,
+        }))
+    }
+
+    async fn health(&self) -> Result<(), BusError> {
+        let producer = self.producer.clone();
+        blocking(move || producer.client().fetch_metadata(None, Duration::from_secs(5)).map(|_| ())).await
+    }
+}
+
+struct KafkaConsumer {
+    consumer: Arc<StreamConsumer>,
+    config: KafkaBusConfig,
+    group: String,
+    txn_producer: Option<FutureProducer>,
+}
+
+fn tpl(positions: &[Position]) -> Result<TopicPartitionList, BusError> {
+    let mut list = TopicPartitionList::new();
+    for p in positions {
+        list.add_partition_offset(&p.topic, p.partition, Offset::Offset(p.next_offset))
+            .map_err(|e| classify(&e))?;
+    }
+    Ok(list)
+}
+
+impl KafkaConsumer {
+    async fn transactional_producer(&mut self) -> Result<FutureProducer, BusError> {
+        if let Some(p) = &self.txn_producer {
+            return Ok(p.clone());
+        }
+        // One transactional id per consumer instance; fencing of zombies comes from the group
+        // metadata sent with the offsets, not from a stable id.
+        let id = format!("{}-{}", self.group, uuid::Uuid::new_v4().simple());
+        let producer: FutureProducer = self
+            .config
+            .client()
+            .set("transactional.id", &id)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .create()
+            .map_err(|e| BusError::Config(e.to_string()))?;
+        let p = producer.clone();
+        blocking(move || p.init_transactions(CALL_TIMEOUT)).await?;
+        self.txn_producer = Some(producer.clone());
+        Ok(producer)
+    }
+}
+
+#[async_trait]
+impl Consumer for KafkaConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<InRecord>, BusError> {
+        let mut out = Vec::new();
+        let mut timeout = wait;
+        while out.len() < max {
+            let msg = match tokio::time::timeout(timeout, self.consumer.recv()).await {
+                Err(_elapsed) => break,
+                Ok(Err(e)) => return Err(classify(&e)),
+                Ok(Ok(m)) => m,
+            };
+            out.push(InRecord {
+                topic: msg.topic().to_owned(),
+                partition: msg.partition(),
+                offset: msg.offset(),
+                key: msg.key().map(<[u8]>::to_vec),
+                payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            });
+            // After the first record, take only what is already buffered.
+            timeout = Duration::from_millis(1);
+        }
+        Ok(out)
+    }
+
+    async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let list = tpl(positions)?;
+        let consumer = self.consumer.clone();
+        blocking(move || consumer.commit(&list, CommitMode::Sync)).await
+    }
+
+    async fn commit_with_outputs(&mut self, outputs: Vec<OutRecord>, positions: &[Position]) -> Result<(), BusError> {
+        let producer = self.transactional_producer().await?;
+        let p = producer.clone();
+        blocking(move || p.begin_transaction()).await?;
+        let result = async {
+            send_all(&producer, &outputs).await?;
+            let list = tpl(positions)?;
+            let metadata = self.consumer.group_metadata().ok_or_else(|| BusError::Unavailable("no group metadata".into()))?;
+            let p = producer.clone();
+            blocking(move || p.send_offsets_to_transaction(&list, &metadata, CALL_TIMEOUT)).await?;
+            let p = producer.clone();
+            blocking(move || p.commit_transaction(CALL_TIMEOUT)).await
+        }
+        .await;
+        if let Err(e) = result {
+            let p = producer.clone();
+            let _ = blocking(move || p.abort_transaction(CALL_TIMEOUT)).await;
+            // The producer may be fenced or in an abortable state: start afresh next time.
+            self.txn_producer = None;
+            return Err(BusError::TransactionAborted(e.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn committed(&mut self, topic: &str) -> Result<Vec<Position>, BusError> {
+        let consumer = self.consumer.clone();
+        let topic = topic.to_owned();
+        blocking(move || {
+            let md = consumer.fetch_metadata(Some(&topic), CALL_TIMEOUT)?;
+            let mut list = TopicPartitionList::new();
+            for t in md.topics() {
+                for p in t.partitions() {
+                    list.add_partition(&topic, p.id());
+                }
+            }
+            let committed = consumer.committed_offsets(list, CALL_TIMEOUT)?;
+            Ok(committed
+                .elements()
+                .iter()
+                .filter_map(|e| match e.offset() {
+                    Offset::Offset(o) => Some(Position { topic: e.topic().to_owned(), partition: e.partition(), next_offset: o }),
+                    _ => None,
+                })
+                .collect())
+        })
+        .await
+    }
+}

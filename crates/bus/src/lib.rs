@@ -1,0 +1,136 @@
+//! The message bus between the roles: topics, partitions, consumer groups, committed offsets.
+//!
+//! Delivery contract every implementation keeps:
+//! - [`Bus::produce`] returns only once every record is durably accepted (Kafka: `acks=all`
+//!   with the idempotent producer), so the gateway may acknowledge its client afterwards.
+//! - Consumers never commit on their own: offsets move only through [`Consumer::commit`] or
+//!   [`Consumer::commit_with_outputs`], called after the consumer's output is safe.
+//! - [`Consumer::commit_with_outputs`] makes the outputs visible and moves the offsets in one
+//!   atomic step (Kafka transactions), so a crash in between neither loses nor duplicates.
+
+mod kafka;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+pub use kafka::{KafkaBus, KafkaBusConfig};
+
+/// A record to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutRecord {
+    pub topic: String,
+    /// Partitioning key; records with the same key keep their order.
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+/// A record read by a consumer, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+impl InRecord {
+    /// The position to commit once this record is handled.
+    pub fn next_position(&self) -> Position {
+        Position { topic: self.topic.clone(), partition: self.partition, next_offset: self.offset + 1 }
+    }
+}
+
+/// A committed position: the offset of the next record to read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Position {
+    pub topic: String,
+    pub partition: i32,
+    pub next_offset: i64,
+}
+
+/// Reduces handled records to the highest next-offset per partition: what to commit.
+pub fn positions<'a>(records: impl IntoIterator<Item = &'a InRecord>) -> Vec<Position> {
+    let mut best: std::collections::BTreeMap<(String, i32), i64> = std::collections::BTreeMap::new();
+    for r in records {
+        let e = best.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+        *e = (*e).max(r.offset + 1);
+    }
+    best.into_iter().map(|((topic, partition), next_offset)| Position { topic, partition, next_offset }).collect()
+}
+
+/// Why a bus operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The bus cannot be reached or did not answer in time; retrying later may succeed.
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    /// The local produce queue is full: back off (the gateway answers 503).
+    #[error("bus queue full")]
+    QueueFull,
+    /// A record was refused for good (too large, unknown topic, ...).
+    #[error("record rejected: {0}")]
+    Rejected(String),
+    /// A transaction could not complete and was aborted; nothing of it is visible. The
+    /// consumer must be recreated to resume from the committed position.
+    #[error("transaction aborted: {0}")]
+    TransactionAborted(String),
+    #[error("bus configuration: {0}")]
+    Config(String),
+}
+
+/// A message bus. Implementations: [`KafkaBus`]; the embedded log arrives with standalone mode.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Creates a topic if it does not exist (idempotent).
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BusError>;
+
+    /// Writes records and returns once all of them are durably accepted.
+    async fn produce(&self, records: Vec<OutRecord>) -> Result<(), BusError>;
+
+    /// Joins `group` reading `topics` from the group's committed positions (or the earliest
+    /// offset for a new group). Only committed transactional output is visible.
+    async fn consumer(&self, group: &str, topics: &[String]) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// Succeeds when the bus answers.
+    async fn health(&self) -> Result<(), BusError>;
+}
+
+/// A member of a consumer group.
+#[async_trait]
+pub trait Consumer: Send {
+    /// Up to `max` records; waits at most `wait` for the first one.
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<InRecord>, BusError>;
+
+    /// Commits positions (after the records before them are safe downstream).
+    async fn commit(&mut self, positions: &[Position]) -> Result<(), BusError>;
+
+    /// Writes `outputs` and commits `positions` atomically.
+    async fn commit_with_outputs(&mut self, outputs: Vec<OutRecord>, positions: &[Position]) -> Result<(), BusError>;
+
+    /// The group's committed position for each partition of `topic` (tests, lag metrics).
+    async fn committed(&mut self, topic: &str) -> Result<Vec<Position>, BusError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(topic: &str, partition: i32, offset: i64) -> InRecord {
+        InRecord { topic: topic.into(), partition, offset, key: None, payload: vec![] }
+    }
+
+    #[test]
+    fn positions_keep_the_highest_offset_per_partition() {
+        let rs = [rec("a", 0, 5), rec("a", 0, 3), rec("a", 1, 0), rec("b", 0, 9)];
+        let p = positions(&rs);
+        assert_eq!(
+            p,
+            vec![
+                Position { topic: "a".into(), partition: 0, next_offset: 6 },
+                Position { topic: "a".into(), partition: 1, next_offset: 1 },
+                Position { topic: "b".into(), partition: 0, next_offset: 10 },
+            ]
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! The configuration structs. Every field's doc comment is the user's reference; the README's
+//! table is generated from `nexuslog config keys`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory for the embedded backends' data (log, index, SQLite, state checkpoints).
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub bus: BusConfig,
+    pub logstore: LogStoreConfig,
+    pub metastore: MetaStoreConfig,
+    pub state: StateConfig,
+    pub schema_registry: SchemaRegistryConfig,
+    pub bootstrap: BootstrapConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("nexuslog-data"),
+            http: HttpConfig::default(),
+            bus: BusConfig::default(),
+            logstore: LogStoreConfig::default(),
+            metastore: MetaStoreConfig::default(),
+            state: StateConfig::default(),
+            schema_registry: SchemaRegistryConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// The HTTP listener (ingest and API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address the HTTP server binds (`NEXUSLOG_HTTP_ADDR`). Port 8000 as in the design document.
+    pub addr: SocketAddr,
+    /// Largest accepted request body after decompression, in bytes; larger requests get 413.
+    pub max_body_bytes: u64,
+    /// Largest single event, in bytes; larger lines are rejected individually.
+    pub max_event_bytes: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { addr: SocketAddr::from(([0, 0, 0, 0], 8000)), max_body_bytes: 10 * 1024 * 1024, max_event_bytes: 1024 * 1024 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusKind {
+    /// Durable log embedded in the process (standalone).
+    Embedded,
+    /// Apache Kafka through librdkafka.
+    Kafka,
+}
+
+/// The message bus between gateway, processors and sinks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// `embedded` or `kafka`.
+    pub kind: BusKind,
+    /// Prefix of every topic name: `<prefix>raw`, `<prefix>logs`, `<prefix>alerts`, `<prefix>deadletter`.
+    pub topic_prefix: String,
+    pub kafka: KafkaConfig,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self { kind: BusKind::Embedded, topic_prefix: "nexuslog.".into(), kafka: KafkaConfig::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers, `host:port`, comma-separated in the environment.
+    pub brokers: Vec<String>,
+    /// Partitions of topics NexusLog creates.
+    pub partitions: i64,
+    /// Replication factor of topics NexusLog creates.
+    pub replication_factor: i64,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self { brokers: vec!["127.0.0.1:9092".into()], partitions: 6, replication_factor: 1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStoreKind {
+    /// Tantivy index in `data_dir` (standalone).
+    Tantivy,
+    /// OpenSearch through its bulk and search APIs.
+    Opensearch,
+}
+
+/// Where log records are indexed and searched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogStoreConfig {
+    /// `tantivy` or `opensearch`.
+    pub kind: LogStoreKind,
+    /// Prefix of index names (`<prefix><project>-<yyyy.mm.dd>`).
+    pub index_prefix: String,
+    /// Days of logs kept before whole daily indices are deleted.
+    pub retention_days: i64,
+    pub opensearch: OpenSearchConfig,
+}
+
+impl Default for LogStoreConfig {
+    fn default() -> Self {
+        Self { kind: LogStoreKind::Tantivy, index_prefix: "nexuslog-".into(), retention_days: 14, opensearch: OpenSearchConfig::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenSearchConfig {
+    /// Base URL, e.g. `http://127.0.0.1:9200`.
+    pub url: String,
+    /// Basic-auth user; empty for none.
+    pub username: String,
+    pub password: Secret,
+}
+
+impl Default for OpenSearchConfig {
+    fn default() -> Self {
+        Self { url: "http://127.0.0.1:9200".into(), username: String::new(), password: Secret::default() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetaStoreKind {
+    /// SQLite file in `data_dir` (standalone).
+    Sqlite,
+    /// PostgreSQL through deadpool-postgres.
+    Postgres,
+}
+
+/// Users, projects, keys, rules, dashboards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetaStoreConfig {
+    /// `sqlite` or `postgres`.
+    pub kind: MetaStoreKind,
+    pub postgres: PostgresConfig,
+}
+
+impl Default for MetaStoreConfig {
+    fn default() -> Self {
+        Self { kind: MetaStoreKind::Sqlite, postgres: PostgresConfig::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// Connection URL, `postgres://user:password@host:port/db` (a secret: it may hold a password).
+    pub url: Secret,
+    /// Connections in the pool.
+    pub pool_size: i64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self { url: Secret::new("postgres://nexuslog:nexuslog@127.0.0.1:5432/nexuslog"), pool_size: 8 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateKind {
+    /// In-process, checkpointed to `data_dir` (standalone).
+    Memory,
+    /// Redis.
+    Redis,
+}
+
+/// Shared state: rate limits, key-revocation cache, alert windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// `memory` or `redis`.
+    pub kind: StateKind,
+    pub redis: RedisConfig,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self { kind: StateKind::Memory, redis: RedisConfig::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://host:port/db` (a secret: it may hold a password).
+    pub url: Secret,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self { url: Secret::new("redis://127.0.0.1:6379") }
+    }
+}
+
+/// The schema registry used in distributed mode.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchemaRegistryConfig {
+    /// Base URL of a Confluent-compatible registry; empty to use the compiled-in schema ids.
+    pub url: String,
+}
+
+/// Values used once, at first start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapConfig {
+    /// Ingest API key of the default project; generated and printed once when empty.
+    pub api_key: Secret,
+    /// Password of the first admin; generated and printed once when empty.
+    pub admin_password: Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// NexusLog's own logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `info,nexuslog_bus=debug`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+/// A more helpful "expected" than the type name, for keys whose type says little.
+pub(crate) fn expected_hint(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "http.addr" => "an address like 0.0.0.0:8000",
+        "bus.kind" => "one of: embedded, kafka",
+        "logstore.kind" => "one of: tantivy, opensearch",
+        "metastore.kind" => "one of: sqlite, postgres",
+        "state.kind" => "one of: memory, redis",
+        "log.format" => "one of: text, json",
+        _ => return None,
+    })
+}
+
+type Invalid = (&'static str, String, &'static str);
+
+impl Config {
+    /// Checks what types alone cannot: ranges, URL schemes, and values the chosen backends need.
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
+        if self.http.max_body_bytes == 0 {
+            return Err(("http.max_body_bytes", "must not be 0".into(), "a positive number of bytes"));
+        }
+        if self.http.max_event_bytes == 0 || self.http.max_event_bytes > self.http.max_body_bytes {
+            return Err((
+                "http.max_event_bytes",
+                format!("{} is outside 1..=http.max_body_bytes ({})", self.http.max_event_bytes, self.http.max_body_bytes),
+                "a positive number of bytes no larger than http.max_body_bytes",
+            ));
+        }
+        if self.bus.kind == BusKind::Kafka {
+            if self.bus.kafka.brokers.is_empty() {
+                return Err(("bus.kafka.brokers", "is empty".into(), "at least one host:port"));
+            }
+            for b in &self.bus.kafka.brokers {
+                let ok = b.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+                if !ok {
+                    return Err(("bus.kafka.brokers", format!("{b:?} is not host:port"), "host:port entries"));
+                }
+            }
+            if self.bus.kafka.partitions < 1 {
+                return Err(("bus.kafka.partitions", format!("{} < 1", self.bus.kafka.partitions), "at least 1"));
+            }
+            if self.bus.kafka.replication_factor < 1 {
+                return Err(("bus.kafka.replication_factor", format!("{} < 1", self.bus.kafka.replication_factor), "at least 1"));
+            }
+        }
+        if self.logstore.kind == LogStoreKind::Opensearch && !is_http_url(&self.logstore.opensearch.url) {
+            return Err(("logstore.opensearch.url", format!("{:?} is not an http(s) URL", self.logstore.opensearch.url), "http://host:port"));
+        }
+        if self.logstore.retention_days < 1 {
+            return Err(("logstore.retention_days", format!("{} < 1", self.logstore.retention_days), "at least 1 day"));
+        }
+        if self.metastore.kind == MetaStoreKind::Postgres {
+            let url = self.metastore.postgres.url.expose();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(("metastore.postgres.url", "does not start with postgres://".into(), "postgres://user:password@host:port/db"));
+            }
+            if self.metastore.postgres.pool_size < 1 {
+                return Err(("metastore.postgres.pool_size", format!("{} < 1", self.metastore.postgres.pool_size), "at least 1"));
+            }
+        }
+        if self.state.kind == StateKind::Redis {
+            let url = self.state.redis.url.expose();
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(("state.redis.url", "does not start with redis:// or rediss://".into(), "redis://host:port"));
+            }
+        }
+        if !self.schema_registry.url.is_empty() && !is_http_url(&self.schema_registry.url) {
+            return Err(("schema_registry.url", format!("{:?} is not an http(s) URL", self.schema_registry.url), "http://host:port/path or empty"));
+        }
+        Ok(())
+    }
+}
+
+fn is_http_url(s: &str) -> bool {
+    let rest = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+}

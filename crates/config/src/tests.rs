@@ -1,0 +1,124 @@
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn file(text: &str) -> tempfile_lite::TempFile {
+    tempfile_lite::TempFile::with(text)
+}
+
+/// A tiny temp file without another dependency.
+mod tempfile_lite {
+    use std::path::PathBuf;
+    pub struct TempFile(pub PathBuf);
+    impl TempFile {
+        pub fn with(text: &str) -> Self {
+            let p = std::env::temp_dir().join(format!("nexuslog-config-test-{}-{}.toml", std::process::id(), super::next()));
+            let mut f = std::fs::File::create(&p).expect("create temp file");
+            super::Write::write_all(&mut f, text.as_bytes()).expect("write temp file");
+            Self(p)
+        }
+    }
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+fn next() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn defaults_are_standalone_on_port_8000() {
+    let c = load(None, &BTreeMap::new()).expect("defaults are valid");
+    assert_eq!(c.http.addr.port(), 8000);
+    assert_eq!(c.bus.kind, BusKind::Embedded);
+    assert_eq!(c.logstore.kind, LogStoreKind::Tantivy);
+    assert_eq!(c.metastore.kind, MetaStoreKind::Sqlite);
+    assert_eq!(c.state.kind, StateKind::Memory);
+}
+
+#[test]
+fn file_then_env_layering() {
+    let f = file("[bus]\nkind = \"kafka\"\n[bus.kafka]\nbrokers = [\"a:1\"]\npartitions = 3\n");
+    let c = load(Some(&f.0), &env(&[("NEXUSLOG_BUS_KAFKA_BROKERS", "b:2, c:3"), ("NEXUSLOG_HTTP_ADDR", "127.0.0.1:9000")]))
+        .expect("valid");
+    assert_eq!(c.bus.kind, BusKind::Kafka);
+    assert_eq!(c.bus.kafka.brokers, vec!["b:2".to_owned(), "c:3".to_owned()]);
+    assert_eq!(c.bus.kafka.partitions, 3);
+    assert_eq!(c.http.addr.to_string(), "127.0.0.1:9000");
+}
+
+#[test]
+fn unknown_file_key_is_named() {
+    let f = file("[bus.kafka]\nbrokerz = [\"a:1\"]\n");
+    let err = load(Some(&f.0), &BTreeMap::new()).expect_err("typo refused");
+    assert_eq!(err.key(), Some("bus.kafka.brokerz"), "{err}");
+    assert!(err.to_string().contains("unknown configuration key `bus.kafka.brokerz`"), "{err}");
+}
+
+#[test]
+fn unknown_env_var_is_named() {
+    let err = load(None, &env(&[("NEXUSLOG_HTTP_ADRR", "x")])).expect_err("typo refused");
+    assert!(err.to_string().contains("NEXUSLOG_HTTP_ADRR"), "{err}");
+}
+
+#[test]
+fn non_config_env_vars_are_ignored() {
+    load(None, &env(&[("NEXUSLOG_TEST_KAFKA_BROKERS", "x"), ("NEXUSLOG_CONFIG", "y"), ("PATH", "/bin")])).expect("ignored");
+}
+
+#[test]
+fn bad_value_names_key_origin_and_expectation() {
+    let err = load(None, &env(&[("NEXUSLOG_HTTP_ADDR", "not-an-address")])).expect_err("bad addr");
+    let msg = err.to_string();
+    assert_eq!(err.key(), Some("http.addr"), "{msg}");
+    assert!(msg.contains("NEXUSLOG_HTTP_ADDR") && msg.contains("0.0.0.0:8000"), "{msg}");
+
+    let err = load(None, &env(&[("NEXUSLOG_HTTP_MAX_BODY_BYTES", "lots")])).expect_err("bad int");
+    assert_eq!(err.key(), Some("http.max_body_bytes"));
+    assert!(err.to_string().contains("an integer"), "{err}");
+
+    let f = file("[bus]\nkind = \"rabbitmq\"\n");
+    let err = load(Some(&f.0), &BTreeMap::new()).expect_err("bad enum");
+    assert_eq!(err.key(), Some("bus.kind"));
+    assert!(err.to_string().contains("embedded, kafka"), "{err}");
+}
+
+#[test]
+fn semantic_validation_names_key() {
+    let err = load(None, &env(&[("NEXUSLOG_BUS_KIND", "kafka"), ("NEXUSLOG_BUS_KAFKA_BROKERS", "nohost")])).expect_err("bad broker");
+    assert_eq!(err.key(), Some("bus.kafka.brokers"), "{err}");
+    let err = load(None, &env(&[("NEXUSLOG_LOGSTORE_KIND", "opensearch"), ("NEXUSLOG_LOGSTORE_OPENSEARCH_URL", "localhost:9200")]))
+        .expect_err("bad url");
+    assert_eq!(err.key(), Some("logstore.opensearch.url"), "{err}");
+    let err = load(None, &env(&[("NEXUSLOG_HTTP_MAX_EVENT_BYTES", "99999999999")])).expect_err("event > body");
+    assert_eq!(err.key(), Some("http.max_event_bytes"), "{err}");
+}
+
+#[test]
+fn every_key_has_a_distinct_env_var() {
+    let keys = keys();
+    let mut names: Vec<String> = keys.keys().map(|k| env_name(k)).collect();
+    let n = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), n, "two keys map to one variable");
+    assert!(keys.contains_key("http.addr") && keys.contains_key("bus.kafka.brokers"));
+    assert_eq!(env_name("http.addr"), "NEXUSLOG_HTTP_ADDR");
+}
+
+#[test]
+fn secrets_do_not_print() {
+    let c = load(None, &env(&[("NEXUSLOG_BOOTSTRAP_API_KEY", "nxl_supersecret")])).expect("valid");
+    assert_eq!(c.bootstrap.api_key.expose(), "nxl_supersecret");
+    assert!(!format!("{c:?}").contains("supersecret"));
+}

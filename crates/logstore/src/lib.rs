@@ -1,0 +1,85 @@
+//! The log store: where normalized records are indexed and searched.
+//!
+//! Contract every implementation keeps:
+//! - Documents are keyed by the record id (the ingest id), so indexing the same record twice
+//!   replaces it: a replay after a crash never duplicates.
+//! - Records live in time-partitioned indices per project (`<prefix><project>-<yyyy.mm.dd>`),
+//!   so retention drops whole indices and a query never crosses projects by accident.
+//! - `index` reports failures item by item, classified retryable or not, so the caller can
+//!   retry some and dead-letter the rest.
+
+mod document;
+mod opensearch;
+
+use async_trait::async_trait;
+use nexuslog_schemas::LogRecord;
+
+pub use crate::document::{day_of, index_name, rfc3339_micros};
+pub use crate::opensearch::{OpenSearchConfig, OpenSearchLogStore};
+
+/// Why a log store operation failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum LogStoreError {
+    #[error("log store unavailable: {0}")]
+    Unavailable(String),
+    #[error("log store refused the request: {0}")]
+    Rejected(String),
+    #[error("log store configuration: {0}")]
+    Config(String),
+}
+
+/// One document the store did not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFailure {
+    pub id: String,
+    pub status: u16,
+    pub reason: String,
+    /// 429 and 5xx: try again later. Other 4xx: the document itself is bad.
+    pub retryable: bool,
+}
+
+/// Result of a bulk write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkOutcome {
+    pub indexed: usize,
+    pub failures: Vec<ItemFailure>,
+}
+
+/// A search within one project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    pub project_id: String,
+    /// Full-text query over the message (and `field:value` terms); `None` matches everything.
+    pub text: Option<String>,
+    /// Inclusive lower bound, microseconds since the epoch.
+    pub from_micros: i64,
+    /// Exclusive upper bound, microseconds since the epoch.
+    pub to_micros: i64,
+    pub limit: usize,
+}
+
+/// Hits newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    /// Number of matching documents (exact).
+    pub total: u64,
+    pub hits: Vec<LogRecord>,
+}
+
+/// A log store. Implementations: [`OpenSearchLogStore`]; Tantivy arrives with standalone mode.
+#[async_trait]
+pub trait LogStore: Send + Sync + 'static {
+    /// Installs index templates and mappings (idempotent).
+    async fn prepare(&self) -> Result<(), LogStoreError>;
+
+    /// Indexes (inserts or replaces) records by id.
+    async fn index(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError>;
+
+    /// Makes everything indexed so far searchable.
+    async fn refresh(&self) -> Result<(), LogStoreError>;
+
+    async fn search(&self, query: &SearchQuery) -> Result<SearchResult, LogStoreError>;
+
+    /// Succeeds when the store answers and can take writes.
+    async fn health(&self) -> Result<(), LogStoreError>;
+}

@@ -1,0 +1,214 @@
+//! [`LogStore`] on OpenSearch: one index template with explicit mappings, daily indices per
+//! project, bulk writes with `_id` = record id, searches filtered by project in the query we
+//! build (never by the client).
+
+use async_trait::async_trait;
+use nexuslog_schemas::LogRecord;
+use opensearch::auth::Credentials;
+use opensearch::http::request::JsonBody;
+use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use opensearch::http::Url;
+use opensearch::indices::{IndicesPutIndexTemplateParts, IndicesRefreshParts};
+use opensearch::{BulkParts, OpenSearch, SearchParts};
+use serde_json::{json, Value};
+
+use crate::document::{from_document, index_name, rfc3339_micros, to_document};
+use crate::{BulkOutcome, ItemFailure, LogStore, LogStoreError, SearchQuery, SearchResult};
+
+/// Connection settings for [`OpenSearchLogStore`].
+#[derive(Debug, Clone)]
+pub struct OpenSearchConfig {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Prefix of index and template names.
+    pub index_prefix: String,
+}
+
+/// OpenSearch as the log store.
+#[derive(Debug, Clone)]
+pub struct OpenSearchLogStore {
+    client: OpenSearch,
+    prefix: String,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> LogStoreError {
+    LogStoreError::Unavailable(e.to_string())
+}
+
+async fn json_of(resp: opensearch::http::response::Response) -> Result<Value, LogStoreError> {
+    let status = resp.status_code();
+    let body: Value = resp.json().await.map_err(unavailable)?;
+    if status.is_server_error() || status.as_u16() == 429 {
+        return Err(LogStoreError::Unavailable(format!("{status}: {body}")));
+    }
+    if status.is_client_error() {
+        return Err(LogStoreError::Rejected(format!("{status}: {body}")));
+    }
+    Ok(body)
+}
+
+impl OpenSearchLogStore {
+    /// # Errors
+    /// When the URL does not parse.
+    pub fn new(config: &OpenSearchConfig) -> Result<Self, LogStoreError> {
+        let url = Url::parse(&config.url).map_err(|e| LogStoreError::Config(format!("url {:?}: {e}", config.url)))?;
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url));
+        if let Some(user) = &config.username {
+            builder = builder.auth(Credentials::Basic(user.clone(), config.password.clone().unwrap_or_default()));
+        }
+        let transport = builder.build().map_err(|e| LogStoreError::Config(e.to_string()))?;
+        Ok(Self { client: OpenSearch::new(transport), prefix: config.index_prefix.clone() })
+    }
+
+    fn template(&self) -> Value {
+        json!({
+            "index_patterns": [format!("{}*", self.prefix)],
+            "template": {
+                "settings": { "number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s" },
+                "mappings": {
+                    "dynamic": true,
+                    "dynamic_templates": [
+                        { "field_strings": { "path_match": "fields.*", "match_mapping_type": "string",
+                            "mapping": { "type": "keyword", "ignore_above": 2048 } } }
+                    ],
+                    "properties": {
+                        "id": { "type": "keyword" },
+                        "project_id": { "type": "keyword" },
+                        "@timestamp": { "type": "date_nanos" },
+                        "timestamp_us": { "type": "long" },
+                        "timestamp_source": { "type": "keyword" },
+                        "received_at_us": { "type": "long" },
+                        "level": { "type": "keyword" },
+                        "message": { "type": "text" },
+                        "host": { "type": "keyword" },
+                        "service": { "type": "keyword" },
+                        "source": { "type": "keyword" },
+                        "fields": { "type": "object", "dynamic": true },
+                        "parse_status": { "type": "keyword" },
+                        "parse_errors": { "type": "keyword" },
+                        "trace_id": { "type": "keyword" },
+                        "span_id": { "type": "keyword" }
+                    }
+                }
+            }
+        })
+    }
+
+    fn project_pattern(&self, project_id: &str) -> String {
+        format!("{}{}-*", self.prefix, project_id.to_lowercase())
+    }
+}
+
+fn classify_item(id: String, status: u16, error: &Value) -> ItemFailure {
+    let reason = error.get("reason").and_then(Value::as_str).map_or_else(|| error.to_string(), str::to_owned);
+    ItemFailure { id, status, reason, retryable: status == 429 || status >= 500 }
+}
+
+#[async_trait]
+impl LogStore for OpenSearchLogStore {
+    async fn prepare(&self) -> Result<(), LogStoreError> {
+        let name = format!("{}template", self.prefix);
+        let resp = self
+            .client
+            .indices()
+            .put_index_template(IndicesPutIndexTemplateParts::Name(&name))
+            .body(self.template())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        json_of(resp).await.map(|_| ())
+    }
+
+    async fn index(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError> {
+        if records.is_empty() {
+            return Ok(BulkOutcome::default());
+        }
+        let mut body: Vec<JsonBody<Value>> = Vec::with_capacity(records.len() * 2);
+        for r in records {
+            let index = index_name(&self.prefix, &r.project_id, r.timestamp);
+            body.push(json!({ "index": { "_index": index, "_id": r.id } }).into());
+            body.push(to_document(r).into());
+        }
+        let resp = self.client.bulk(BulkParts::None).body(body).send().await.map_err(unavailable)?;
+        let json = json_of(resp).await?;
+        let mut outcome = BulkOutcome::default();
+        let items = json.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+        for (item, record) in items.iter().zip(records) {
+            let result = item.get("index").unwrap_or(&Value::Null);
+            let status = result.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+            match result.get("error") {
+                None if (200..300).contains(&status) => outcome.indexed += 1,
+                error => outcome.failures.push(classify_item(record.id.clone(), status, error.unwrap_or(&Value::Null))),
+            }
+        }
+        if items.len() != records.len() {
+            return Err(LogStoreError::Unavailable(format!("bulk answered {} items for {} documents", items.len(), records.len())));
+        }
+        Ok(outcome)
+    }
+
+    async fn refresh(&self) -> Result<(), LogStoreError> {
+        let pattern = format!("{}*", self.prefix);
+        let resp = self
+            .client
+            .indices()
+            .refresh(IndicesRefreshParts::Index(&[&pattern]))
+            .allow_no_indices(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        json_of(resp).await.map(|_| ())
+    }
+
+    async fn search(&self, q: &SearchQuery) -> Result<SearchResult, LogStoreError> {
+        let mut must = vec![
+            // The project filter is added here, below any user query, and never taken from it.
+            json!({ "term": { "project_id": q.project_id } }),
+            json!({ "range": { "@timestamp": { "gte": rfc3339_micros(q.from_micros), "lt": rfc3339_micros(q.to_micros) } } }),
+        ];
+        if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            must.push(json!({ "simple_query_string": { "query": text, "fields": ["message"], "default_operator": "and" } }));
+        }
+        let body = json!({
+            "size": q.limit,
+            "track_total_hits": true,
+            "query": { "bool": { "filter": must } },
+            "sort": [ { "@timestamp": "desc" }, { "id": "desc" } ],
+        });
+        let pattern = self.project_pattern(&q.project_id);
+        let resp = self
+            .client
+            .search(SearchParts::Index(&[&pattern]))
+            .allow_no_indices(true)
+            .ignore_unavailable(true)
+            .body(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let json = json_of(resp).await?;
+        let total = json.pointer("/hits/total/value").and_then(Value::as_u64).unwrap_or(0);
+        let hits = json
+            .pointer("/hits/hits")
+            .and_then(Value::as_array)
+            .map(|hs| hs.iter().filter_map(|h| h.get("_source")).map(from_document).collect())
+            .unwrap_or_default();
+        Ok(SearchResult { total, hits })
+    }
+
+    async fn health(&self) -> Result<(), LogStoreError> {
+        let resp = self
+            .client
+            .cluster()
+            .health(opensearch::cluster::ClusterHealthParts::None)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let json = json_of(resp).await?;
+        match json.get("status").and_then(Value::as_str) {
+            Some("green" | "yellow") => Ok(()),
+            other => Err(LogStoreError::Unavailable(format!("cluster status {other:?}"))),
+        }
+    }
+}
+

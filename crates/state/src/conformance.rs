@@ -1,0 +1,52 @@
+//! The behaviour every [`StateStore`] must show, run against each implementation by its
+//! test target (`tests/memory.rs`, `tests/redis.rs`). Keys are prefixed so runs don't collide.
+
+use std::time::Duration;
+
+use crate::StateStore;
+
+/// Runs every check; panics on the first difference from the contract.
+pub async fn run_all(store: &dyn StateStore, prefix: &str) {
+    set_get_delete(store, prefix).await;
+    expiry(store, prefix).await;
+    counters(store, prefix).await;
+    store.health().await.expect("health");
+}
+
+async fn set_get_delete(s: &dyn StateStore, p: &str) {
+    let k = format!("{p}:a");
+    assert_eq!(s.get(&k).await.expect("get"), None);
+    s.set(&k, b"one", None).await.expect("set");
+    assert_eq!(s.get(&k).await.expect("get"), Some(b"one".to_vec()));
+    s.set(&k, b"two", None).await.expect("overwrite");
+    assert_eq!(s.get(&k).await.expect("get"), Some(b"two".to_vec()));
+    assert!(s.delete(&k).await.expect("delete"));
+    assert!(!s.delete(&k).await.expect("delete again"));
+    assert_eq!(s.get(&k).await.expect("get"), None);
+}
+
+async fn expiry(s: &dyn StateStore, p: &str) {
+    let k = format!("{p}:ttl");
+    s.set(&k, b"v", Some(Duration::from_millis(300))).await.expect("set with ttl");
+    assert_eq!(s.get(&k).await.expect("get"), Some(b"v".to_vec()), "present before expiry");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while s.get(&k).await.expect("get").is_some() {
+        assert!(std::time::Instant::now() < deadline, "key did not expire");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn counters(s: &dyn StateStore, p: &str) {
+    let k = format!("{p}:n");
+    assert_eq!(s.incr(&k, 1, Some(Duration::from_millis(400))).await.expect("incr"), 1);
+    assert_eq!(s.incr(&k, 5, Some(Duration::from_secs(3600))).await.expect("incr"), 6);
+    assert_eq!(s.get(&k).await.expect("get"), Some(b"6".to_vec()));
+    // The window set at creation applies; a later incr does not extend it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while s.get(&k).await.expect("get").is_some() {
+        assert!(std::time::Instant::now() < deadline, "counter window did not expire");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.incr(&k, 2, None).await.expect("incr after expiry"), 2);
+    assert!(s.delete(&k).await.expect("cleanup"));
+}

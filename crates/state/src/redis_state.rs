@@ -1,0 +1,93 @@
+//! [`StateStore`] on Redis, through a multiplexed connection manager that reconnects by itself.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+
+use crate::{StateError, StateStore};
+
+/// Redis as the shared state.
+#[derive(Clone)]
+pub struct RedisState {
+    conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for RedisState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisState").finish_non_exhaustive()
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> StateError {
+    StateError::Unavailable(e.to_string())
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl RedisState {
+    /// Connects to `url` (`redis://host:port/db`).
+    ///
+    /// # Errors
+    /// When the URL is invalid or the server cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, StateError> {
+        let client = redis::Client::open(url).map_err(|e| StateError::Config(e.to_string()))?;
+        let conn = client.get_connection_manager().await.map_err(unavailable)?;
+        Ok(Self { conn })
+    }
+}
+
+/// Increments and sets the expiry only when the key was created, atomically.
+const INCR_SCRIPT: &str = r"
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) > 0 and v == tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return v";
+
+#[async_trait]
+impl StateStore for RedisState {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let mut c = self.conn.clone();
+        c.get(key).await.map_err(unavailable)
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), StateError> {
+        let mut c = self.conn.clone();
+        match ttl {
+            Some(t) => c.pset_ex::<_, _, ()>(key, value, millis(t)).await,
+            None => c.set::<_, _, ()>(key, value).await,
+        }
+        .map_err(unavailable)
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StateError> {
+        let mut c = self.conn.clone();
+        let n: i64 = c.del(key).await.map_err(unavailable)?;
+        Ok(n > 0)
+    }
+
+    async fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, StateError> {
+        let mut c = self.conn.clone();
+        redis::Script::new(INCR_SCRIPT)
+            .key(key)
+            .arg(by)
+            .arg(ttl.map_or(0, millis))
+            .invoke_async(&mut c)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn health(&self) -> Result<(), StateError> {
+        let mut c = self.conn.clone();
+        let pong: String = redis::cmd("PING").query_async(&mut c).await.map_err(unavailable)?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StateError::Unavailable(format!("PING answered {pong:?}")))
+        }
+    }
+}
