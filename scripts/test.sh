@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite against real services: installs what is missing, starts Kafka,
+# OpenSearch, PostgreSQL, Redis and the schema registry on loopback, runs every workspace test,
+# and stops the services again (also on failure).
+#
+#   bash scripts/test.sh              # everything
+#   bash scripts/test.sh -p nexuslog-bus   # extra arguments go to `cargo test`
+#
+# Set KEEP_SERVICES=1 to leave the services running afterwards.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source infra/lib/common.sh
+
+# Builds and their caches live under ~/.cache so a repeat run is warm.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$NEXUSLOG_CACHE_DIR/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+start=$SECONDS
+bash scripts/dev-deps.sh
+
+if [[ "${KEEP_SERVICES:-0}" != 1 ]]; then
+  trap 'infra/services down >/dev/null 2>&1 || true' EXIT
+fi
+# Compile while the services start: both take a while and use different resources.
+log "building tests"
+( cargo test --workspace --no-run --locked -q >"$NEXUSLOG_SERVICES_DIR/build.log" 2>&1; echo $? >"$NEXUSLOG_SERVICES_DIR/build.rc" ) &
+build_pid=$!
+infra/services up
+wait "$build_pid" || true
+if [[ "$(cat "$NEXUSLOG_SERVICES_DIR/build.rc")" != 0 ]]; then
+  cat "$NEXUSLOG_SERVICES_DIR/build.log" >&2
+  die "build failed"
+fi
+infra/services status
+eval "$(infra/services env)"
+
+log "running tests (setup took $((SECONDS - start))s)"
+cargo test --workspace --locked "$@"
+log "all tests passed in $((SECONDS - start))s"
