@@ -1,1 +1,16 @@
-//! placeholder
+//! The ingest gateway: HTTP bulk ingest into the bus.
+//!
+//! Delivery: a request is answered only after the bus has durably accepted every event the
+//! answer reports as accepted (`Bus::produce` returns after `acks=all`). Lines that are
+//! rejected are listed in the answer *and* written to the dead-letter topic, so nothing sent
+//! is silently lost. Each event gets an ingest id here; with an `Idempotency-Key` header the id
+//! is derived from (project, key, position), so a retried request overwrites instead of
+//! duplicating downstream.
+
+mod body;
+mod error;
+mod http;
+
+pub use body::{split_events, EventLine, LineError};
+pub use error::GatewayError;
+pub use http::{presented_key, router, Gateway, GatewayLimits};

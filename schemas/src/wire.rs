@@ -178,6 +178,18 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// Registers `T`'s schema for `topic` ahead of time, so later encodes need no network and a
+    /// registry that cannot be reached is reported at start-up, not on the first record.
+    ///
+    /// # Errors
+    /// When the registry refuses the schema or cannot be reached.
+    pub async fn prepare<T: AvroRecord>(&self, topic: &str) -> Result<(), SchemaError> {
+        match self {
+            Codec::Embedded(_) => Ok(()),
+            Codec::Registry(c) => c.schema_id::<T>(topic).await.map(|_| ()),
+        }
+    }
+
     /// # Errors
     /// See [`EmbeddedCodec::encode`] and [`RegistryCodec::encode`].
     pub async fn encode<T: AvroRecord>(&self, topic: &str, record: &T) -> Result<Vec<u8>, SchemaError> {

@@ -1,1 +1,17 @@
-//! placeholder
+//! Stream processors: raw events in, normalized log records out.
+//!
+//! Delivery: each polled batch is turned into output records (log records, or dead letters for
+//! what cannot be processed), and the outputs are produced together with the batch's input
+//! offsets in one bus transaction. A crash before the commit replays the batch and its
+//! earlier output is invisible (aborted); a crash after it finds the offsets moved. So each raw
+//! event yields exactly one output record. A bad record never blocks a partition: it becomes a
+//! dead letter in the same transaction.
+
+mod level;
+pub mod normalize;
+mod processor;
+mod timestamp;
+
+pub use level::parse_level;
+pub use processor::{process_record, Processor, ProcessorConfig};
+pub use timestamp::parse_timestamp;

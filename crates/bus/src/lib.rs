@@ -15,6 +15,35 @@ use std::time::Duration;
 use async_trait::async_trait;
 pub use kafka::{KafkaBus, KafkaBusConfig};
 
+/// The topics of one deployment, named `<prefix>raw`, `<prefix>logs`, `<prefix>alerts`,
+/// `<prefix>deadletter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    /// Raw events from the gateway (Avro `RawEvent`).
+    pub raw: String,
+    /// Normalized records from the processors (Avro `LogRecord`).
+    pub logs: String,
+    /// Alert transitions (Avro `AlertEvent`).
+    pub alerts: String,
+    /// Whatever could not be handled, with the reason (Avro `DeadLetter`).
+    pub deadletter: String,
+}
+
+impl Topics {
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            raw: format!("{prefix}raw"),
+            logs: format!("{prefix}logs"),
+            alerts: format!("{prefix}alerts"),
+            deadletter: format!("{prefix}deadletter"),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 4] {
+        [&self.raw, &self.logs, &self.alerts, &self.deadletter]
+    }
+}
+
 /// A record to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutRecord {

@@ -2,9 +2,13 @@
 //! pipelines). Versioned SQL migrations live in `migrations/<backend>/NNNN_name.sql` and are
 //! applied in order, each in its own transaction, recorded in `schema_migrations`.
 
+pub mod bootstrap;
+mod key_cache;
+pub mod keys;
 mod postgres;
 
 use async_trait::async_trait;
+pub use key_cache::{KeyCache, KEY_CACHE_TTL};
 pub use postgres::PostgresMetaStore;
 
 /// Why a metadata operation failed.
@@ -66,6 +70,9 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), MetaStoreError>;
 
     async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, MetaStoreError>;
+
+    /// Whether `project_id` has a key called `name`.
+    async fn has_api_key_named(&self, project_id: &str, name: &str) -> Result<bool, MetaStoreError>;
 
     async fn health(&self) -> Result<(), MetaStoreError>;
 }

@@ -132,6 +132,15 @@ impl MetaStore for PostgresMetaStore {
         }))
     }
 
+    async fn has_api_key_named(&self, project_id: &str, name: &str) -> Result<bool, MetaStoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt("SELECT 1 FROM api_keys WHERE project_id = $1 AND name = $2 LIMIT 1", &[&project_id, &name])
+            .await
+            .map_err(db_err)?;
+        Ok(row.is_some())
+    }
+
     async fn health(&self) -> Result<(), MetaStoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
         client.query_one("SELECT 1", &[]).await.map_err(db_err)?;

@@ -1,0 +1,206 @@
+//! `POST /v1/logs/bulk`.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap};
+use axum::routing::post;
+use axum::{Json, Router};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use nexuslog_bus::{Bus, BusError, OutRecord, Topics};
+use nexuslog_metastore::keys::Scope;
+use nexuslog_metastore::{KeyCache, MetaStore};
+use nexuslog_schemas::wire::Codec;
+use nexuslog_schemas::{DeadLetter, RawEvent, SourceKind, Stage};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use crate::body::{decompress, split_events, LineError};
+use crate::error::GatewayError;
+
+/// Limits of the HTTP ingest path.
+#[derive(Debug, Clone)]
+pub struct GatewayLimits {
+    pub max_body_bytes: u64,
+    pub max_event_bytes: u64,
+    /// Events per second per API key (bursts up to one second's worth).
+    pub events_per_sec_per_key: u32,
+    /// Requests being produced at once; more are answered 503 instead of queueing.
+    pub max_in_flight: usize,
+}
+
+impl Default for GatewayLimits {
+    fn default() -> Self {
+        Self { max_body_bytes: 10 << 20, max_event_bytes: 1 << 20, events_per_sec_per_key: 1_000_000, max_in_flight: 256 }
+    }
+}
+
+/// Shared state of the gateway's handlers.
+pub struct Gateway {
+    bus: Arc<dyn Bus>,
+    keys: KeyCache,
+    codec: Codec,
+    topics: Topics,
+    limits: GatewayLimits,
+    limiter: DefaultKeyedRateLimiter<String>,
+    in_flight: Semaphore,
+}
+
+impl Gateway {
+    pub fn new(bus: Arc<dyn Bus>, meta: Arc<dyn MetaStore>, codec: Codec, topics: Topics, limits: GatewayLimits) -> Arc<Self> {
+        let rate = NonZeroU32::new(limits.events_per_sec_per_key.max(1)).unwrap_or(NonZeroU32::MIN);
+        Arc::new(Self {
+            bus,
+            keys: KeyCache::new(meta),
+            codec,
+            topics,
+            limiter: RateLimiter::keyed(Quota::per_second(rate)),
+            in_flight: Semaphore::new(limits.max_in_flight.max(1)),
+            limits,
+        })
+    }
+}
+
+/// The gateway's routes.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new().route("/v1/logs/bulk", post(bulk)).with_state(gateway)
+}
+
+/// Ingest id of the `index`-th event of a request: random (time-ordered) normally; derived from
+/// the project, the client's idempotency key and the position when the client sent one.
+fn ingest_id(project: &str, idempotency_key: Option<&str>, index: usize) -> String {
+    match idempotency_key {
+        Some(k) => uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{project}\u{0}{k}\u{0}{index}").as_bytes()).to_string(),
+        None => nexuslog_common::new_ingest_id(),
+    }
+}
+
+/// The API key a request presents.
+pub fn presented_key(headers: &HeaderMap) -> &str {
+    let get = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    nexuslog_metastore::keys::presented(get(header::AUTHORIZATION.as_str()), get("x-api-key"))
+}
+
+fn bus_error(e: &BusError) -> GatewayError {
+    match e {
+        BusError::QueueFull => GatewayError::Overloaded,
+        BusError::Rejected(reason) => GatewayError::BadRequest(format!("the bus refused the events: {reason}")),
+        _ => GatewayError::Unavailable,
+    }
+}
+
+async fn bulk(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, GatewayError> {
+    let key = gw.keys.verify(presented_key(&headers), Scope::Ingest).await.map_err(|e| {
+        if let nexuslog_metastore::keys::KeyError::Store(err) = &e {
+            tracing::warn!(error = %err, "cannot verify API key");
+        }
+        GatewayError::Unauthorized(e)
+    })?;
+    let Ok(_permit) = gw.in_flight.try_acquire() else {
+        metrics::counter!("nexuslog_gateway_shed_total").increment(1);
+        return Err(GatewayError::Overloaded);
+    };
+
+    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+    let body = decompress(encoding, &body, gw.limits.max_body_bytes).map_err(|e| match e {
+        None => GatewayError::TooLarge(gw.limits.max_body_bytes),
+        Some(reason) => GatewayError::BadRequest(reason),
+    })?;
+    let max_event = usize::try_from(gw.limits.max_event_bytes).unwrap_or(usize::MAX);
+    let (events, rejected) = split_events(&body, max_event).map_err(GatewayError::BadRequest)?;
+    if events.is_empty() && !rejected.is_empty() {
+        dead_letter(&gw, &key.project_id, &rejected).await?;
+        return Err(GatewayError::BadRequest(format!("no valid event in the request; first problem: line {}: {}", rejected[0].line, rejected[0].reason)));
+    }
+    if let Some(n) = NonZeroU32::new(u32::try_from(events.len()).unwrap_or(u32::MAX)) {
+        match gw.limiter.check_key_n(&key.id, n) {
+            Ok(Ok(())) => {}
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                return Err(GatewayError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+            }
+            Err(_insufficient) => {
+                return Err(GatewayError::BadRequest(format!("{} events exceed the per-second quota of this key; split the request", events.len())));
+            }
+        }
+    }
+
+    let idempotency = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty());
+    let received_at = nexuslog_common::now_micros();
+    let remote = peer.to_string();
+    let mut records = Vec::with_capacity(events.len());
+    for (index, e) in events.iter().enumerate() {
+        let id = ingest_id(&key.project_id, idempotency, index);
+        let raw = RawEvent {
+            ingest_id: id.clone(),
+            project_id: key.project_id.clone(),
+            source: SourceKind::Http,
+            received_at,
+            remote_addr: Some(remote.clone()),
+            payload: e.bytes.clone(),
+            metadata: Default::default(),
+        };
+        let payload = gw.codec.encode(&gw.topics.raw, &raw).await.map_err(|err| {
+            tracing::error!(error = %err, "cannot encode raw event");
+            GatewayError::Unavailable
+        })?;
+        records.push(OutRecord { topic: gw.topics.raw.clone(), key: Some(id.into_bytes()), payload });
+    }
+    let accepted = records.len();
+    gw.bus.produce(records).await.map_err(|e| {
+        tracing::warn!(error = %e, "produce failed; answering 503");
+        metrics::counter!("nexuslog_gateway_produce_errors_total").increment(1);
+        bus_error(&e)
+    })?;
+    dead_letter(&gw, &key.project_id, &rejected).await?;
+    metrics::counter!("nexuslog_gateway_events_accepted_total").increment(accepted as u64);
+    metrics::counter!("nexuslog_gateway_events_rejected_total").increment(rejected.len() as u64);
+    let rejected_json: Vec<Value> = rejected.iter().map(|r| json!({ "line": r.line, "reason": r.reason })).collect();
+    Ok(Json(json!({ "accepted": accepted, "rejected": rejected_json })))
+}
+
+/// Writes refused lines to the dead-letter topic (acknowledged before the client is answered).
+async fn dead_letter(gw: &Gateway, project: &str, rejected: &[LineError]) -> Result<(), GatewayError> {
+    if rejected.is_empty() {
+        return Ok(());
+    }
+    let mut records = Vec::with_capacity(rejected.len());
+    for r in rejected {
+        let dl = DeadLetter {
+            id: nexuslog_common::new_ingest_id(),
+            project_id: Some(project.to_owned()),
+            stage: Stage::Gateway,
+            reason: format!("line {}: {}", r.line, r.reason),
+            error_kind: if r.reason.starts_with("invalid JSON") { "invalid_json".into() } else { "invalid_event".into() },
+            original: r.original.clone(),
+            topic: None,
+            partition: None,
+            offset: None,
+            failed_at: nexuslog_common::now_micros(),
+        };
+        let payload = gw.codec.encode(&gw.topics.deadletter, &dl).await.map_err(|_| GatewayError::Unavailable)?;
+        records.push(OutRecord { topic: gw.topics.deadletter.clone(), key: None, payload });
+    }
+    gw.bus.produce(records).await.map_err(|e| bus_error(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_key_derives_stable_ids() {
+        assert_eq!(ingest_id("p", Some("req-1"), 3), ingest_id("p", Some("req-1"), 3));
+        assert_ne!(ingest_id("p", Some("req-1"), 3), ingest_id("p", Some("req-1"), 4));
+        assert_ne!(ingest_id("p", Some("req-1"), 3), ingest_id("q", Some("req-1"), 3));
+        assert_ne!(ingest_id("p", None, 0), ingest_id("p", None, 0));
+    }
+}

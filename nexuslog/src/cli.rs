@@ -1,0 +1,149 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use nexuslog_config::Config;
+
+/// NexusLog: real-time log analytics and alerting.
+///
+/// With no command, runs every role in one process (standalone). Configuration comes from
+/// built-in defaults, then the TOML file given by --config (or NEXUSLOG_CONFIG), then NEXUSLOG_*
+/// environment variables, then the flags below. `nexuslog config keys` lists every key.
+#[derive(Debug, Parser)]
+#[command(name = "nexuslog", version, propagate_version = true)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, short = 'c', env = "NEXUSLOG_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory for embedded data (overrides `data_dir`).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP listen address (overrides `http.addr`, e.g. 0.0.0.0:8000).
+    #[arg(long, global = true)]
+    pub http_addr: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Standalone,
+    Gateway,
+    Processor,
+    Sink,
+    Api,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Standalone => "standalone",
+            Role::Gateway => "gateway",
+            Role::Processor => "processor",
+            Role::Sink => "sink",
+            Role::Api => "api",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every role in one process (the default). Uses the configured backends: embedded by
+    /// default, or Kafka/OpenSearch/PostgreSQL/Redis when configured.
+    Standalone,
+    /// Ingest gateway: accepts logs over HTTP (POST /v1/logs/bulk) and writes raw events to the
+    /// bus, answering only after the bus acknowledged them.
+    Gateway,
+    /// Stream processor: consumes raw events, parses and normalizes them, writes log records
+    /// (and dead letters) to the bus, committing input offsets in the same transaction.
+    Processor,
+    /// Sink: consumes log records and bulk-indexes them into the log store, committing offsets
+    /// only after the bulk request succeeded.
+    Sink,
+    /// API: search and management over HTTP, reading from the log store and metadata store.
+    Api,
+    /// Inspect the configuration without starting anything.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum ConfigAction {
+    /// Validate the configuration and exit 0, or print what is wrong and exit 2.
+    Check,
+    /// List every key with its environment variable and default value.
+    Keys,
+    /// Print the effective configuration as TOML (secrets hidden).
+    Show,
+}
+
+impl Cli {
+    pub fn role(&self) -> Role {
+        match self.command {
+            None | Some(Command::Standalone) | Some(Command::Config { .. }) => Role::Standalone,
+            Some(Command::Gateway) => Role::Gateway,
+            Some(Command::Processor) => Role::Processor,
+            Some(Command::Sink) => Role::Sink,
+            Some(Command::Api) => Role::Api,
+        }
+    }
+
+    /// Defaults → file → environment → flags (flags are applied as environment overrides, so
+    /// they are validated exactly like every other source).
+    pub fn load_config(&self) -> Result<Config, nexuslog_config::ConfigError> {
+        let mut env = nexuslog_config::process_env();
+        if let Some(dir) = &self.data_dir {
+            env.insert("NEXUSLOG_DATA_DIR".into(), dir.display().to_string());
+        }
+        if let Some(addr) = &self.http_addr {
+            env.insert("NEXUSLOG_HTTP_ADDR".into(), addr.clone());
+        }
+        nexuslog_config::load(self.config.as_deref(), &env)
+    }
+}
+
+/// Runs `config ...` commands, which need no runtime; `None` for every other command.
+pub fn run_offline_command(cli: &Cli, config: &Config) -> Option<ExitCode> {
+    let Some(Command::Config { action }) = &cli.command else { return None };
+    match action {
+        ConfigAction::Check => println!("configuration is valid"),
+        ConfigAction::Keys => {
+            println!("{:<34} {:<44} default", "key", "environment variable");
+            for (key, default) in nexuslog_config::keys() {
+                let shown = if key.ends_with("password") || key.ends_with("api_key") || key.ends_with(".url") && key.contains("postgres") {
+                    "(secret)".to_owned()
+                } else {
+                    default.to_string()
+                };
+                println!("{key:<34} {:<44} {shown}", nexuslog_config::env_name(&key));
+            }
+        }
+        ConfigAction::Show => match toml::to_string_pretty(&redacted(config)) {
+            Ok(text) => print!("{text}"),
+            Err(err) => {
+                eprintln!("error: cannot print configuration: {err}");
+                return Some(ExitCode::FAILURE);
+            }
+        },
+    }
+    Some(ExitCode::SUCCESS)
+}
+
+fn redacted(config: &Config) -> Config {
+    let mut c = config.clone();
+    let hide = |s: &mut nexuslog_config::Secret| {
+        if s.is_set() {
+            *s = nexuslog_config::Secret::new("***");
+        }
+    };
+    hide(&mut c.bootstrap.api_key);
+    hide(&mut c.bootstrap.admin_password);
+    hide(&mut c.logstore.opensearch.password);
+    hide(&mut c.metastore.postgres.url);
+    hide(&mut c.state.redis.url);
+    c
+}

@@ -1,0 +1,198 @@
+//! Runs a role (or all of them): connects backends, bootstraps, spawns the role loops, serves
+//! HTTP, and shuts down in order on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use nexuslog_bus::{Bus, Topics};
+use nexuslog_common::shutdown::Shutdown;
+use nexuslog_config::Config;
+use nexuslog_logstore::LogStore;
+use nexuslog_metastore::MetaStore;
+use nexuslog_schemas::{AlertEvent, DeadLetter, LogRecord, RawEvent};
+use nexuslog_state::StateStore;
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+
+use crate::backends;
+use crate::cli::Role;
+
+/// How long shutdown waits for role loops to finish their current batch.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The backends a process holds, for readiness checks.
+#[derive(Clone, Default)]
+struct Deps {
+    bus: Option<Arc<dyn Bus>>,
+    logstore: Option<Arc<dyn LogStore>>,
+    meta: Option<Arc<dyn MetaStore>>,
+    state: Option<Arc<dyn StateStore>>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals();
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+
+    let all = role == Role::Standalone;
+    let needs_bus = all || matches!(role, Role::Gateway | Role::Processor | Role::Sink);
+    let needs_store = all || matches!(role, Role::Sink | Role::Api);
+    let needs_meta = all || matches!(role, Role::Gateway | Role::Api);
+    let needs_state = all || matches!(role, Role::Gateway);
+
+    let mut deps = Deps { metrics, ..Deps::default() };
+    if needs_meta {
+        deps.meta = Some(backends::metastore(&config).await?);
+    }
+    if needs_bus {
+        deps.bus = Some(backends::bus(&config).await?);
+    }
+    if needs_store {
+        deps.logstore = Some(backends::logstore(&config).await?);
+    }
+    if needs_state {
+        deps.state = Some(backends::state(&config).await?);
+    }
+    let codec = backends::codec(&config)?;
+    let topics = Topics::with_prefix(&config.bus.topic_prefix);
+
+    if let Some(bus) = &deps.bus {
+        let partitions = i32::try_from(config.bus.kafka.partitions).context("bus.kafka.partitions")?;
+        for t in topics.all() {
+            bus.create_topic(t, partitions).await.with_context(|| format!("creating topic {t}"))?;
+        }
+        let reach = |e| anyhow::anyhow!("cannot register schemas at `schema_registry.url` = {}: {e}", config.schema_registry.url);
+        codec.prepare::<RawEvent>(&topics.raw).await.map_err(reach)?;
+        codec.prepare::<LogRecord>(&topics.logs).await.map_err(reach)?;
+        codec.prepare::<AlertEvent>(&topics.alerts).await.map_err(reach)?;
+        codec.prepare::<DeadLetter>(&topics.deadletter).await.map_err(reach)?;
+    }
+    if let Some(store) = &deps.logstore {
+        store.prepare().await.context("installing the log store's index template")?;
+    }
+    if let Some(meta) = &deps.meta {
+        let key = config.bootstrap.api_key.is_set().then(|| config.bootstrap.api_key.expose());
+        let boot = nexuslog_metastore::bootstrap::ensure(meta.as_ref(), key).await.context("bootstrapping the metadata store")?;
+        if let Some(secret) = boot.created_key {
+            print_first_start(&config, &secret);
+        }
+    }
+
+    let mut tasks = JoinSet::new();
+    let mut app = Router::new();
+    if matches!(role, Role::Standalone | Role::Gateway) {
+        let (Some(bus), Some(meta)) = (deps.bus.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
+        let limits = nexuslog_ingest_gateway::GatewayLimits {
+            max_body_bytes: config.http.max_body_bytes,
+            max_event_bytes: config.http.max_event_bytes,
+            ..Default::default()
+        };
+        let gw = nexuslog_ingest_gateway::Gateway::new(bus, meta, codec.clone(), topics.clone(), limits);
+        app = app.merge(nexuslog_ingest_gateway::router(gw));
+    }
+    if matches!(role, Role::Standalone | Role::Processor) {
+        let Some(bus) = deps.bus.clone() else { return Err(missing_deps()) };
+        let p = nexuslog_stream_processors::Processor::new(bus, codec.clone(), topics.clone(), Default::default());
+        let s = shutdown.clone();
+        tasks.spawn(async move { p.run(s).await.context("processor") });
+    }
+    if matches!(role, Role::Standalone | Role::Sink) {
+        let (Some(bus), Some(store)) = (deps.bus.clone(), deps.logstore.clone()) else { return Err(missing_deps()) };
+        let i = nexuslog_sinks::Indexer::new(bus, store, codec.clone(), topics.clone(), Default::default());
+        let s = shutdown.clone();
+        tasks.spawn(async move { i.run(s).await.context("indexer") });
+    }
+    if matches!(role, Role::Standalone | Role::Api) {
+        let (Some(store), Some(meta)) = (deps.logstore.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
+        app = app.merge(nexuslog_api::router(nexuslog_api::Api::new(store, meta)));
+    }
+    let app = app
+        .merge(Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics_text)).with_state(deps))
+        .layer(axum::extract::DefaultBodyLimit::max(usize::try_from(config.http.max_body_bytes).unwrap_or(usize::MAX)));
+
+    let listener = tokio::net::TcpListener::bind(config.http.addr).await.with_context(|| format!("cannot bind `http.addr` = {}", config.http.addr))?;
+    tracing::info!(role = role.name(), addr = %config.http.addr, "nexuslog started");
+    let s = shutdown.clone();
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move { s.wait().await });
+    let served = tokio::select! {
+        r = server => r.context("http server"),
+        Some(r) = tasks.join_next() => {
+            // A role loop ended by itself: that is fatal for the process.
+            shutdown.trigger();
+            match r { Ok(Ok(())) => Err(anyhow::anyhow!("a role stopped unexpectedly")), Ok(Err(e)) => Err(e), Err(e) => Err(e.into()) }
+        }
+    };
+    shutdown.trigger();
+    let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(Err(e)) = r {
+                tracing::error!(error = %e, "role stopped with an error");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("roles did not drain within {DRAIN_DEADLINE:?}; exiting anyway (uncommitted work will be replayed)");
+    }
+    tracing::info!("nexuslog stopped");
+    served
+}
+
+fn missing_deps() -> anyhow::Error {
+    anyhow::anyhow!("internal: a role was started without the backends it needs")
+}
+
+fn print_first_start(config: &Config, key: &str) {
+    let port = config.http.addr.port();
+    println!(
+        "\nNexusLog first start: created project `default` and an ingest API key (shown once, store it now):\n\n    {key}\n\n\
+         Send a log and search it:\n\n    \
+         curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/x-ndjson' \\\n      \
+         --data-binary '{{\"message\":\"hello from curl\",\"level\":\"info\",\"service\":\"demo\"}}' \\\n      \
+         http://127.0.0.1:{port}/v1/logs/bulk\n    \
+         curl -s -H 'Authorization: Bearer {key}' 'http://127.0.0.1:{port}/v1/search?q=hello&from=now-15m'\n"
+    );
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// 200 when every backend this process uses answers, 503 with the failing ones otherwise.
+async fn readyz(State(deps): State<Deps>) -> (StatusCode, Json<Value>) {
+    const T: Duration = Duration::from_secs(2);
+    async fn check<E: std::fmt::Display>(f: impl std::future::Future<Output = Result<(), E>>) -> String {
+        match tokio::time::timeout(T, f).await {
+            Ok(Ok(())) => "ok".into(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timeout".into(),
+        }
+    }
+    let mut checks = serde_json::Map::new();
+    if let Some(b) = &deps.bus {
+        checks.insert("bus".into(), check(b.health()).await.into());
+    }
+    if let Some(s) = &deps.logstore {
+        checks.insert("logstore".into(), check(s.health()).await.into());
+    }
+    if let Some(m) = &deps.meta {
+        checks.insert("metastore".into(), check(m.health()).await.into());
+    }
+    if let Some(s) = &deps.state {
+        checks.insert("state".into(), check(s.health()).await.into());
+    }
+    let ready = checks.values().all(|v| v == "ok");
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "ready": ready, "checks": checks })))
+}
+
+async fn metrics_text(State(deps): State<Deps>) -> String {
+    deps.metrics.map(|h| h.render()).unwrap_or_default()
+}

@@ -1,0 +1,214 @@
+//! The indexing loop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topics};
+use nexuslog_common::shutdown::Shutdown;
+use nexuslog_logstore::{LogStore, LogStoreError};
+use nexuslog_schemas::wire::Codec;
+use nexuslog_schemas::{DeadLetter, LogRecord, Stage};
+
+/// Settings of an indexer.
+#[derive(Debug, Clone)]
+pub struct IndexerConfig {
+    pub group: String,
+    /// Most records per bulk request.
+    pub batch_max: usize,
+    /// Longest a batch waits to fill up after its first record: the freshness/throughput dial.
+    pub linger: Duration,
+}
+
+impl Default for IndexerConfig {
+    fn default() -> Self {
+        Self { group: "nexuslog-indexers".into(), batch_max: 5_000, linger: Duration::from_millis(200) }
+    }
+}
+
+/// Logs topic → log store.
+pub struct Indexer {
+    bus: Arc<dyn Bus>,
+    store: Arc<dyn LogStore>,
+    codec: Codec,
+    topics: Topics,
+    config: IndexerConfig,
+}
+
+/// The outcome of handling a batch: either everything is safe (commit), or shutdown came first.
+enum Handled {
+    Safe,
+    Interrupted,
+}
+
+impl Indexer {
+    pub fn new(bus: Arc<dyn Bus>, store: Arc<dyn LogStore>, codec: Codec, topics: Topics, config: IndexerConfig) -> Self {
+        Self { bus, store, codec, topics, config }
+    }
+
+    /// Runs until `shutdown`.
+    ///
+    /// # Errors
+    /// Only when the consumer cannot be created because of its configuration.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), BusError> {
+        let mut consumer: Option<Box<dyn Consumer>> = None;
+        let mut backoff = Duration::from_millis(100);
+        while !shutdown.is_triggered() {
+            let c = match consumer.as_mut() {
+                Some(c) => c,
+                None => match self.bus.consumer(&self.config.group, std::slice::from_ref(&self.topics.logs)).await {
+                    Ok(c) => consumer.insert(c),
+                    Err(e @ BusError::Config(_)) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot create consumer; retrying");
+                        pause(&shutdown, &mut backoff).await;
+                        continue;
+                    }
+                },
+            };
+            let batch = match self.fill_batch(c.as_mut(), &shutdown).await {
+                Ok(b) if b.is_empty() => continue,
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "poll failed; retrying");
+                    consumer = None;
+                    pause(&shutdown, &mut backoff).await;
+                    continue;
+                }
+            };
+            match self.handle(&batch, &shutdown).await {
+                Handled::Safe => {}
+                Handled::Interrupted => break,
+            }
+            if let Err(e) = c.commit(&positions(&batch)).await {
+                // The batch is indexed; it will be replayed and overwritten, never duplicated.
+                tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
+                consumer = None;
+            } else {
+                backoff = Duration::from_millis(100);
+            }
+        }
+        tracing::info!("indexer stopped");
+        Ok(())
+    }
+
+    async fn fill_batch(&self, c: &mut dyn Consumer, shutdown: &Shutdown) -> Result<Vec<InRecord>, BusError> {
+        let mut batch = tokio::select! {
+            r = c.poll(self.config.batch_max, Duration::from_millis(200)) => r?,
+            () = shutdown.wait() => return Ok(Vec::new()),
+        };
+        let started = Instant::now();
+        while !batch.is_empty() && batch.len() < self.config.batch_max && started.elapsed() < self.config.linger {
+            let left = self.config.linger.saturating_sub(started.elapsed());
+            let more = c.poll(self.config.batch_max - batch.len(), left).await?;
+            if more.is_empty() {
+                break;
+            }
+            batch.extend(more);
+        }
+        Ok(batch)
+    }
+
+    /// Indexes the batch; everything that cannot be indexed ends in the dead-letter topic.
+    async fn handle(&self, batch: &[InRecord], shutdown: &Shutdown) -> Handled {
+        let mut records = Vec::with_capacity(batch.len());
+        let mut origin: HashMap<String, &InRecord> = HashMap::with_capacity(batch.len());
+        let mut dead = Vec::new();
+        for rec in batch {
+            match self.codec.decode::<LogRecord>(&rec.payload).await {
+                Ok(r) => {
+                    origin.insert(r.id.clone(), rec);
+                    records.push(r);
+                }
+                Err(e) => dead.push(Self::dead_letter(rec, "undecodable", format!("cannot decode log record: {e}"))),
+            }
+        }
+        let mut backoff = Duration::from_millis(100);
+        let started = Instant::now();
+        while !records.is_empty() {
+            match self.store.index(&records).await {
+                Ok(outcome) => {
+                    metrics::counter!("nexuslog_sink_indexed_total").increment(outcome.indexed as u64);
+                    let mut retry_ids = std::collections::HashSet::new();
+                    for f in outcome.failures {
+                        if f.retryable {
+                            retry_ids.insert(f.id);
+                        } else if let Some(rec) = origin.get(&f.id) {
+                            dead.push(Self::dead_letter(rec, "rejected_by_store", format!("{} ({})", f.reason, f.status)));
+                        }
+                    }
+                    records.retain(|r| retry_ids.contains(&r.id));
+                }
+                Err(LogStoreError::Rejected(reason)) => {
+                    // The request as a whole was refused: no item of it can be trusted to index.
+                    for r in records.drain(..) {
+                        if let Some(rec) = origin.get(&r.id) {
+                            dead.push(Self::dead_letter(rec, "bulk_rejected", reason.clone()));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, pending = records.len(), "bulk failed; retrying"),
+            }
+            if records.is_empty() {
+                break;
+            }
+            if shutdown.is_triggered() {
+                return Handled::Interrupted;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                tracing::error!(pending = records.len(), "log store has refused writes for over a minute; still retrying");
+            }
+            pause(shutdown, &mut backoff).await;
+        }
+        let mut backoff = Duration::from_millis(100);
+        while !dead.is_empty() {
+            let mut out = Vec::with_capacity(dead.len());
+            for dl in &dead {
+                match self.codec.encode(&self.topics.deadletter, dl).await {
+                    Ok(payload) => out.push(OutRecord { topic: self.topics.deadletter.clone(), key: None, payload }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot encode dead letter; retrying");
+                        break;
+                    }
+                }
+            }
+            let result = if out.len() == dead.len() { self.bus.produce(out).await } else { Err(BusError::Unavailable("encoding".into())) };
+            match result {
+                Ok(()) => {
+                    metrics::counter!("nexuslog_sink_dead_letters_total").increment(dead.len() as u64);
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot write dead letters; retrying"),
+            }
+            if shutdown.is_triggered() {
+                return Handled::Interrupted;
+            }
+            pause(shutdown, &mut backoff).await;
+        }
+        Handled::Safe
+    }
+
+    fn dead_letter(rec: &InRecord, kind: &str, reason: String) -> DeadLetter {
+        let key = rec.key.as_deref().map(|k| String::from_utf8_lossy(k).into_owned());
+        DeadLetter {
+            id: key.unwrap_or_else(|| format!("{}-{}-{}", rec.topic, rec.partition, rec.offset)),
+            project_id: None,
+            stage: Stage::Sink,
+            reason,
+            error_kind: kind.to_owned(),
+            original: rec.payload.clone(),
+            topic: Some(rec.topic.clone()),
+            partition: Some(rec.partition),
+            offset: Some(rec.offset),
+            failed_at: nexuslog_common::now_micros(),
+        }
+    }
+}
+
+async fn pause(shutdown: &Shutdown, backoff: &mut Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(*backoff) => {}
+        () = shutdown.wait() => {}
+    }
+    *backoff = (*backoff * 2).min(Duration::from_secs(10));
+}

@@ -1,0 +1,160 @@
+//! The processing loop: poll a batch, turn it into outputs, commit outputs and offsets in one
+//! transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topics};
+use nexuslog_common::shutdown::Shutdown;
+use nexuslog_schemas::wire::Codec;
+use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, Stage};
+
+use crate::normalize::normalize;
+
+/// Settings of a processor.
+#[derive(Debug, Clone)]
+pub struct ProcessorConfig {
+    /// Consumer group shared by all processor replicas.
+    pub group: String,
+    /// Most records per transaction: larger batches amortize the commit, smaller ones bound
+    /// the replay after a crash.
+    pub batch_max: usize,
+    /// How long a poll waits for the first record.
+    pub poll_wait: Duration,
+}
+
+impl Default for ProcessorConfig {
+    fn default() -> Self {
+        Self { group: "nexuslog-processors".into(), batch_max: 5_000, poll_wait: Duration::from_millis(100) }
+    }
+}
+
+/// Raw topic → logs topic (and dead-letter topic).
+pub struct Processor {
+    bus: Arc<dyn Bus>,
+    codec: Codec,
+    topics: Topics,
+    config: ProcessorConfig,
+}
+
+/// Turns one consumed raw record into its output: a log record, or a dead letter saying why.
+///
+/// # Errors
+/// Only when even the dead letter cannot be encoded (the schema registry is unreachable and
+/// the dead-letter schema not yet cached): the batch is then retried, not skipped.
+pub async fn process_record(codec: &Codec, topics: &Topics, rec: &InRecord) -> Result<OutRecord, SchemaError> {
+    let failure = match codec.decode::<RawEvent>(&rec.payload).await {
+        Ok(raw) => match normalize(&raw) {
+            Ok(record) => match codec.encode(&topics.logs, &record).await {
+                Ok(payload) => {
+                    return Ok(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload });
+                }
+                Err(e) => (Some(raw.ingest_id), Some(raw.project_id), "encode_failed", e.to_string(), raw.payload),
+            },
+            Err(e) => (Some(raw.ingest_id), Some(raw.project_id), e.kind(), e.to_string(), raw.payload),
+        },
+        Err(e) => (None, None, "undecodable", format!("cannot decode raw event: {e}"), rec.payload.clone()),
+    };
+    let (id, project_id, kind, reason, original) = failure;
+    metrics::counter!("nexuslog_processor_dead_letters_total", "kind" => kind).increment(1);
+    let dl = DeadLetter {
+        id: id.unwrap_or_else(|| format!("{}-{}-{}", rec.topic, rec.partition, rec.offset)),
+        project_id,
+        stage: Stage::Processor,
+        reason,
+        error_kind: kind.to_owned(),
+        original,
+        topic: Some(rec.topic.clone()),
+        partition: Some(rec.partition),
+        offset: Some(rec.offset),
+        failed_at: nexuslog_common::now_micros(),
+    };
+    let payload = codec.encode(&topics.deadletter, &dl).await?;
+    Ok(OutRecord { topic: topics.deadletter.clone(), key: None, payload })
+}
+
+impl Processor {
+    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, config: ProcessorConfig) -> Self {
+        Self { bus, codec, topics, config }
+    }
+
+    /// Runs until `shutdown`; every batch handled before it is committed.
+    ///
+    /// # Errors
+    /// Never for transient bus trouble (it retries with backoff); only if the consumer cannot
+    /// be created at all.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), BusError> {
+        let mut backoff = Duration::from_millis(100);
+        let mut consumer: Option<Box<dyn Consumer>> = None;
+        while !shutdown.is_triggered() {
+            let c = match consumer.as_mut() {
+                Some(c) => c,
+                None => {
+                    match self.bus.consumer(&self.config.group, std::slice::from_ref(&self.topics.raw)).await {
+                        Ok(c) => consumer.insert(c),
+                        Err(e @ BusError::Config(_)) => return Err(e),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot create consumer; retrying");
+                            sleep_or_shutdown(&shutdown, &mut backoff).await;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let batch = tokio::select! {
+                r = c.poll(self.config.batch_max, self.config.poll_wait) => r,
+                () = shutdown.wait() => break,
+            };
+            let batch = match batch {
+                Ok(b) if b.is_empty() => continue,
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "poll failed; retrying");
+                    sleep_or_shutdown(&shutdown, &mut backoff).await;
+                    continue;
+                }
+            };
+            let mut outputs = Vec::with_capacity(batch.len());
+            let mut encode_error = None;
+            for rec in &batch {
+                match process_record(&self.codec, &self.topics, rec).await {
+                    Ok(out) => outputs.push(out),
+                    Err(e) => {
+                        encode_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = encode_error {
+                tracing::warn!(error = %e, "cannot encode output; retrying the batch");
+                consumer = None;
+                sleep_or_shutdown(&shutdown, &mut backoff).await;
+                continue;
+            }
+            // Not interrupted by shutdown: a started transaction is finished, then we stop.
+            match c.commit_with_outputs(outputs, &positions(&batch)).await {
+                Ok(()) => {
+                    backoff = Duration::from_millis(100);
+                    metrics::counter!("nexuslog_processor_records_total").increment(batch.len() as u64);
+                }
+                Err(e) => {
+                    // Nothing of the batch is visible; a fresh consumer resumes from the
+                    // committed offsets and processes it again.
+                    tracing::warn!(error = %e, records = batch.len(), "transaction failed; replaying from committed offsets");
+                    consumer = None;
+                    sleep_or_shutdown(&shutdown, &mut backoff).await;
+                }
+            }
+        }
+        tracing::info!("processor stopped");
+        Ok(())
+    }
+}
+
+async fn sleep_or_shutdown(shutdown: &Shutdown, backoff: &mut Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(*backoff) => {}
+        () = shutdown.wait() => {}
+    }
+    *backoff = (*backoff * 2).min(Duration::from_secs(5));
+}
