@@ -42,7 +42,11 @@ fn main() -> ExitCode {
 fn init_logging(log: &nexuslog_config::LogConfig) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match log.format {
         nexuslog_config::LogFormat::Json => builder.json().init(),
         nexuslog_config::LogFormat::Text => builder.init(),
