@@ -23,6 +23,37 @@ pub(crate) struct SearchParams {
     from: Option<String>,
     to: Option<String>,
     limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// Splits `q` into full text and `name:value` filters.
+pub(crate) fn parse_q(q: &str) -> (Option<String>, Vec<(String, String)>) {
+    let mut text = Vec::new();
+    let mut filters = Vec::new();
+    for token in q.split_whitespace() {
+        match token.split_once(':') {
+            Some((name, value))
+                if !name.is_empty()
+                    && !value.is_empty()
+                    && !value.starts_with('/')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-')) =>
+            {
+                filters.push((name.to_owned(), value.trim_matches('"').to_owned()));
+            }
+            _ => text.push(token),
+        }
+    }
+    ((!text.is_empty()).then(|| text.join(" ")), filters)
+}
+
+fn cursor_text(after: &(i64, String)) -> String {
+    format!("{}_{}", after.0, after.1)
+}
+
+fn parse_cursor(s: &str) -> Result<(i64, String), ApiError> {
+    let bad = || ApiError::BadRequest("invalid cursor: pass next_cursor from a previous answer".into());
+    let (ts, id) = s.split_once('_').ok_or_else(bad)?;
+    Ok((ts.parse().map_err(|_| bad())?, id.to_owned()))
 }
 
 pub(crate) fn record_json(r: &LogRecord) -> Value {
@@ -66,8 +97,31 @@ pub(crate) async fn search(
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
-    let query = SearchQuery { project_id: key.project_id, text: p.q, from_micros: from, to_micros: to, limit };
+    let (text, filters) = parse_q(p.q.as_deref().unwrap_or_default());
+    let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
+    let query = SearchQuery { project_id: key.project_id, text, filters, after, from_micros: from, to_micros: to, limit };
     let result = api.store.search(&query).await?;
     let hits: Vec<Value> = result.hits.iter().map(record_json).collect();
-    Ok(Json(json!({ "total": result.total, "hits": hits })))
+    Ok(Json(json!({ "total": result.total, "hits": hits, "next_cursor": result.next.as_ref().map(cursor_text) })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q_splits_text_and_filters() {
+        assert_eq!(parse_q(""), (None, vec![]));
+        assert_eq!(
+            parse_q("payment failed level:error run:abc-1 http://x"),
+            (Some("payment failed http://x".into()), vec![("level".into(), "error".into()), ("run".into(), "abc-1".into())])
+        );
+    }
+
+    #[test]
+    fn cursors_roundtrip() {
+        let c = (1_700_000_000_000_000, "01a2-b3_c".to_owned());
+        assert_eq!(parse_cursor(&cursor_text(&c)).expect("valid"), c);
+        assert!(parse_cursor("garbage").is_err());
+    }
 }

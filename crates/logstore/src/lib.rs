@@ -46,11 +46,16 @@ pub struct BulkOutcome {
 }
 
 /// A search within one project.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchQuery {
     pub project_id: String,
-    /// Full-text query over the message (and `field:value` terms); `None` matches everything.
+    /// Full-text query over the message; `None` matches everything.
     pub text: Option<String>,
+    /// Exact matches: standard field names (`level`, `host`, `service`, `source`, `id`, ...)
+    /// or `fields.<name>` for extracted fields.
+    pub filters: Vec<(String, String)>,
+    /// Continue after this sort position (timestamp µs, id), from [`SearchResult::next`].
+    pub after: Option<(i64, String)>,
     /// Inclusive lower bound, microseconds since the epoch.
     pub from_micros: i64,
     /// Exclusive upper bound, microseconds since the epoch.
@@ -64,6 +69,21 @@ pub struct SearchResult {
     /// Number of matching documents (exact).
     pub total: u64,
     pub hits: Vec<LogRecord>,
+    /// Sort position of the last hit when the page was full: pass it as `after` for the next page.
+    pub next: Option<(i64, String)>,
+}
+
+/// Standard fields a filter may name directly; every other name is an extracted field.
+pub const STANDARD_FIELDS: &[&str] = &["id", "level", "host", "service", "source", "parse_status", "timestamp_source", "trace_id", "span_id"];
+
+/// The stored field a filter name refers to, and the value as stored (enum symbols are upper case).
+pub fn filter_target(name: &str, value: &str) -> (String, String) {
+    match name {
+        "level" | "source" | "parse_status" | "timestamp_source" => (name.to_owned(), value.to_ascii_uppercase()),
+        n if STANDARD_FIELDS.contains(&n) => (n.to_owned(), value.to_owned()),
+        n if n.starts_with("fields.") => (n.to_owned(), value.to_owned()),
+        n => (format!("fields.{n}"), value.to_owned()),
+    }
 }
 
 /// A log store. Implementations: [`OpenSearchLogStore`]; Tantivy arrives with standalone mode.

@@ -13,7 +13,7 @@ use opensearch::{BulkParts, OpenSearch, SearchParts};
 use serde_json::{json, Value};
 
 use crate::document::{from_document, index_name, rfc3339_micros, to_document};
-use crate::{BulkOutcome, ItemFailure, LogStore, LogStoreError, SearchQuery, SearchResult};
+use crate::{filter_target, BulkOutcome, ItemFailure, LogStore, LogStoreError, SearchQuery, SearchResult};
 
 /// Connection settings for [`OpenSearchLogStore`].
 #[derive(Debug, Clone)]
@@ -170,12 +170,19 @@ impl LogStore for OpenSearchLogStore {
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
             must.push(json!({ "simple_query_string": { "query": text, "fields": ["message"], "default_operator": "and" } }));
         }
-        let body = json!({
+        for (name, value) in &q.filters {
+            let (field, value) = filter_target(name, value);
+            must.push(json!({ "term": { field: value } }));
+        }
+        let mut body = json!({
             "size": q.limit,
             "track_total_hits": true,
             "query": { "bool": { "filter": must } },
-            "sort": [ { "@timestamp": "desc" }, { "id": "desc" } ],
+            "sort": [ { "timestamp_us": "desc" }, { "id": "desc" } ],
         });
+        if let Some((ts, id)) = &q.after {
+            body["search_after"] = json!([ts, id]);
+        }
         let pattern = self.project_pattern(&q.project_id);
         let resp = self
             .client
@@ -188,12 +195,13 @@ impl LogStore for OpenSearchLogStore {
             .map_err(unavailable)?;
         let json = json_of(resp).await?;
         let total = json.pointer("/hits/total/value").and_then(Value::as_u64).unwrap_or(0);
-        let hits = json
+        let hits: Vec<LogRecord> = json
             .pointer("/hits/hits")
             .and_then(Value::as_array)
             .map(|hs| hs.iter().filter_map(|h| h.get("_source")).map(from_document).collect())
             .unwrap_or_default();
-        Ok(SearchResult { total, hits })
+        let next = (hits.len() == q.limit).then(|| hits.last().map(|h| (h.timestamp, h.id.clone()))).flatten();
+        Ok(SearchResult { total, hits, next })
     }
 
     async fn health(&self) -> Result<(), LogStoreError> {

@@ -40,7 +40,14 @@ fn record(i: i64, project: &str, message: &str) -> LogRecord {
 }
 
 fn query(project: &str, text: Option<&str>) -> SearchQuery {
-    SearchQuery { project_id: project.into(), text: text.map(str::to_owned), from_micros: T0 - 1, to_micros: T0 + 3_600_000_000, limit: 100 }
+    SearchQuery {
+        project_id: project.into(),
+        text: text.map(str::to_owned),
+        from_micros: T0 - 1,
+        to_micros: T0 + 3_600_000_000,
+        limit: 100,
+        ..SearchQuery::default()
+    }
 }
 
 #[tokio::test]
@@ -69,6 +76,37 @@ async fn bulk_index_then_search_newest_first() {
 
     let narrow = SearchQuery { from_micros: T0 + 5_000_000, to_micros: T0 + 8_000_000, ..query("alpha", None) };
     assert_eq!(s.search(&narrow).await.expect("search").total, 3, "time range is [from, to)");
+}
+
+#[tokio::test]
+async fn field_filters_and_paging_by_cursor() {
+    let s = store();
+    s.prepare().await.expect("template");
+    let records: Vec<LogRecord> = (0..25).map(|i| record(i, "eps", "paged")).collect();
+    s.index(&records).await.expect("bulk");
+    s.refresh().await.expect("refresh");
+
+    let errors = SearchQuery { filters: vec![("level".into(), "error".into()), ("host".into(), "web-1".into())], ..query("eps", None) };
+    let res = s.search(&errors).await.expect("search");
+    let expected = records.iter().filter(|r| r.level == Level::Error && r.host.as_deref() == Some("web-1")).count();
+    assert_eq!(res.total as usize, expected);
+    let by_field = SearchQuery { filters: vec![("status".into(), "207".into())], ..query("eps", None) };
+    assert_eq!(s.search(&by_field).await.expect("search").hits[0].id, records[7].id);
+
+    let mut seen = Vec::new();
+    let mut q = SearchQuery { limit: 10, ..query("eps", None) };
+    loop {
+        let page = s.search(&q).await.expect("page");
+        seen.extend(page.hits.iter().map(|h| h.id.clone()));
+        match page.next {
+            Some(after) => q.after = Some(after),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = records.iter().rev().map(|r| r.id.clone()).collect();
+    assert_eq!(seen, expected, "every record once, newest first");
+    expected.dedup();
+    assert_eq!(expected.len(), 25);
 }
 
 #[tokio::test]

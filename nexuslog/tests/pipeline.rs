@@ -1,0 +1,130 @@
+//! End to end over the real services: HTTP in, Kafka, processor, sink, OpenSearch, search out.
+
+mod support;
+
+use std::io::Write;
+use std::time::Duration;
+
+use nexuslog_bus::{Bus, KafkaBus, KafkaBusConfig, Topics};
+use nexuslog_common::testing::{service_env, unique_name, wait_until};
+use nexuslog_schemas::wire::{Codec, RegistryCodec};
+use nexuslog_schemas::{DeadLetter, Stage};
+use serde_json::Value;
+
+async fn search(node: &support::Node, q: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/v1/search", node.url))
+        .query(&[("q", q), ("from", "2023-01-01T00:00:00Z"), ("limit", "100")])
+        .bearer_auth(&node.api_key)
+        .send()
+        .await
+        .expect("search answers")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn http_events_become_searchable_normalized_and_bad_lines_are_dead_lettered() {
+    let prefix = unique_name("e2e");
+    let node = support::start(&["standalone"], support::distributed_env(&prefix), &support::test_key()).await;
+    let client = reqwest::Client::new();
+    let run = unique_name("run");
+
+    // NDJSON with a JSON event, a plain-text event and one broken line.
+    let body = format!(
+        "{{\"ts\":\"2023-11-14T22:13:20.5Z\",\"level\":\"WARNING\",\"msg\":\"disk almost full\",\"host\":\"db-1\",\"service\":\"postgres\",\"run\":\"{run}\",\"pct\":97.5,\"mount\":{{\"path\":\"/var\"}}}}\n\
+         2023-11-14 22:13:21 ERROR {run} payment gateway timeout\n\
+         {{\"broken\": \n"
+    );
+    let resp = client.post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body).send().await.expect("post");
+    assert_eq!(resp.status(), 200);
+    let ack: Value = resp.json().await.expect("json");
+    assert_eq!(ack["accepted"], 2, "{ack}");
+    assert_eq!(ack["rejected"][0]["line"], 3, "{ack}");
+
+    // A gzip-compressed JSON array through X-API-Key.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(format!(r#"[{{"message":"compressed one","run":"{run}"}},{{"message":"compressed two","run":"{run}"}}]"#).as_bytes()).expect("gzip");
+    let resp = client
+        .post(format!("{}/v1/logs/bulk", node.url))
+        .header("X-API-Key", &node.api_key)
+        .header("Content-Encoding", "gzip")
+        .body(gz.finish().expect("gzip"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+
+    let found = wait_until("all four events searchable", Duration::from_secs(60), || async {
+        let v = search(&node, &format!("run:{run}")).await;
+        (v["total"].as_u64() == Some(3)).then_some(v)
+    })
+    .await;
+    let hits = found["hits"].as_array().expect("hits");
+    let json_event = hits.iter().find(|h| h["message"] == "disk almost full").expect("json event");
+    assert_eq!(json_event["level"], "warn");
+    assert_eq!(json_event["host"], "db-1");
+    assert_eq!(json_event["service"], "postgres");
+    assert_eq!(json_event["timestamp"], "2023-11-14T22:13:20.500000Z");
+    assert_eq!(json_event["timestamp_source"], "event");
+    assert_eq!(json_event["fields"]["pct"], 97.5);
+    assert_eq!(json_event["fields"]["mount.path"], "/var");
+    // The plain-text line has no `run` field: find it by text.
+    let text = wait_until("plain-text event searchable", Duration::from_secs(30), || async {
+        let v = search(&node, &format!("{run} payment")).await;
+        (v["total"].as_u64() == Some(1)).then_some(v)
+    })
+    .await;
+    assert_eq!(text["hits"][0]["level"], "error");
+    assert_eq!(text["hits"][0]["timestamp"], "2023-11-14T22:13:21.000000Z");
+    let errors = search(&node, &format!("run:{run} level:warn")).await;
+    assert_eq!(errors["total"], 1, "field filters combine: {errors}");
+
+    // The broken line is in the dead-letter topic with its reason and original bytes.
+    let bus = KafkaBus::new(KafkaBusConfig::new(service_env("KAFKA_BROKERS"))).expect("kafka");
+    let topics = Topics::with_prefix(&node.topic_prefix);
+    let codec = Codec::Registry(RegistryCodec::new(&service_env("SCHEMA_REGISTRY_URL")).expect("registry"));
+    let mut consumer = bus.consumer(&unique_name("dlq-reader"), std::slice::from_ref(&topics.deadletter)).await.expect("consumer");
+    let mut letters: Vec<DeadLetter> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while letters.is_empty() && std::time::Instant::now() < deadline {
+        for r in consumer.poll(10, Duration::from_millis(500)).await.expect("poll") {
+            letters.push(codec.decode(&r.payload).await.expect("dead letter decodes"));
+        }
+    }
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].stage, Stage::Gateway);
+    assert_eq!(letters[0].error_kind, "invalid_json");
+    assert!(letters[0].reason.contains("line 3"), "{}", letters[0].reason);
+    assert_eq!(letters[0].original, b"{\"broken\":");
+}
+
+#[tokio::test]
+async fn client_errors_have_actionable_status_codes() {
+    let prefix = unique_name("e2e-codes");
+    let mut env = support::distributed_env(&prefix);
+    env.push(("NEXUSLOG_HTTP_MAX_BODY_BYTES".into(), "1000".into()));
+    env.push(("NEXUSLOG_HTTP_MAX_EVENT_BYTES".into(), "100".into()));
+    let node = support::start(&["standalone"], env, &support::test_key()).await;
+    let client = reqwest::Client::new();
+    let post = |body: Vec<u8>, key: Option<&str>| {
+        let mut req = client.post(format!("{}/v1/logs/bulk", node.url)).body(body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send()
+    };
+    assert_eq!(post(b"x".to_vec(), None).await.expect("post").status(), 401);
+    assert_eq!(post(b"x".to_vec(), Some("nxl_not_a_real_key_at_all")).await.expect("post").status(), 401);
+    assert_eq!(post(vec![b'a'; 2000], Some(&node.api_key)).await.expect("post").status(), 413);
+    let resp = post(b"[1, 2".to_vec(), Some(&node.api_key)).await.expect("post");
+    assert_eq!(resp.status(), 400, "an unparseable array is refused whole");
+    let resp = post(format!("{}\nok line", "y".repeat(150)).into_bytes(), Some(&node.api_key)).await.expect("post");
+    assert_eq!(resp.status(), 200, "valid lines of a partly bad request are accepted");
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["accepted"], 1);
+    assert!(v["rejected"][0]["reason"].as_str().expect("reason").contains("exceeds"), "{v}");
+    let bad_search = client.get(format!("{}/v1/search?from=yesterday", node.url)).bearer_auth(&node.api_key).send().await.expect("get");
+    assert_eq!(bad_search.status(), 400);
+}

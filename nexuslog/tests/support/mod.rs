@@ -1,0 +1,85 @@
+//! Starting `nexuslog` as a child process against the real services.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nexuslog_common::testing::{service_env, unique_name, wait_until};
+
+/// A running `nexuslog` process, killed when dropped.
+pub struct Node {
+    pub child: Child,
+    pub url: String,
+    pub api_key: String,
+    pub topic_prefix: String,
+    pub log: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// The environment that points every backend at the services from `infra/services up`, with
+/// topic and index prefixes unique to this test.
+pub fn distributed_env(prefix: &str) -> Vec<(String, String)> {
+    vec![
+        ("NEXUSLOG_BUS_KIND".into(), "kafka".into()),
+        ("NEXUSLOG_BUS_KAFKA_BROKERS".into(), service_env("KAFKA_BROKERS")),
+        ("NEXUSLOG_BUS_KAFKA_PARTITIONS".into(), "3".into()),
+        ("NEXUSLOG_BUS_TOPIC_PREFIX".into(), format!("{prefix}.")),
+        ("NEXUSLOG_LOGSTORE_KIND".into(), "opensearch".into()),
+        ("NEXUSLOG_LOGSTORE_OPENSEARCH_URL".into(), service_env("OPENSEARCH_URL")),
+        ("NEXUSLOG_LOGSTORE_INDEX_PREFIX".into(), format!("{prefix}-")),
+        ("NEXUSLOG_METASTORE_KIND".into(), "postgres".into()),
+        ("NEXUSLOG_METASTORE_POSTGRES_URL".into(), service_env("POSTGRES_URL")),
+        ("NEXUSLOG_STATE_KIND".into(), "redis".into()),
+        ("NEXUSLOG_STATE_REDIS_URL".into(), service_env("REDIS_URL")),
+        ("NEXUSLOG_SCHEMA_REGISTRY_URL".into(), service_env("SCHEMA_REGISTRY_URL")),
+    ]
+}
+
+/// Starts `nexuslog <args>` with `env` and waits until `/readyz` answers 200.
+pub async fn start(args: &[&str], env: Vec<(String, String)>, api_key: &str) -> Node {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log = std::env::temp_dir().join(format!("{}.log", unique_name("nexuslog-test")));
+    let file = std::fs::File::create(&log).expect("log file");
+    let prefix = env.iter().find(|(k, _)| k == "NEXUSLOG_BUS_TOPIC_PREFIX").map(|(_, v)| v.clone()).unwrap_or_default();
+    let child = Command::new(env!("CARGO_BIN_EXE_nexuslog"))
+        .args(args)
+        .envs(env)
+        .env("NEXUSLOG_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("NEXUSLOG_BOOTSTRAP_API_KEY", api_key)
+        .env("NEXUSLOG_LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("spawn nexuslog");
+    let node = Node { child, url: url.clone(), api_key: api_key.to_owned(), topic_prefix: prefix, log };
+    let client = reqwest::Client::new();
+    let log_path = node.log.clone();
+    wait_until(&format!("nexuslog ready (log: {})", log_path.display()), Duration::from_secs(90), || {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let r = client.get(format!("{url}/readyz")).send().await.ok()?;
+            r.status().is_success().then_some(())
+        }
+    })
+    .await;
+    node
+}
+
+/// A fixed-format key unique to a test.
+pub fn test_key() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("nxl_{id}")
+}
