@@ -16,8 +16,8 @@ use crate::timestamp::parse_timestamp;
 const TIMESTAMP_KEYS: &[&str] = &["@timestamp", "timestamp", "time", "ts", "datetime", "date", "eventTime"];
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "loglevel", "log.level", "levelname", "severity_text"];
 const MESSAGE_KEYS: &[&str] = &["message", "msg", "log", "text", "short_message", "body"];
-const HOST_KEYS: &[&str] = &["host", "hostname", "host.name", "host.hostname"];
-const SERVICE_KEYS: &[&str] = &["service", "service.name", "service_name", "app", "application"];
+const HOST_KEYS: &[&str] = &["host.name", "host.hostname", "host", "hostname"];
+const SERVICE_KEYS: &[&str] = &["service.name", "service", "service_name", "app", "application"];
 const TRACE_KEYS: &[&str] = &["trace_id", "traceId", "trace.id"];
 const SPAN_KEYS: &[&str] = &["span_id", "spanId", "span.id"];
 
@@ -77,21 +77,22 @@ pub fn normalize(raw: &RawEvent) -> Result<LogRecord, NormalizeError> {
     Ok(record)
 }
 
-/// Removes the first present key (also looking one level into `a.b` nesting) and returns it.
+/// Removes the first present scalar under one of `keys` (also looking one level into `a.b`
+/// nesting) and returns it. Objects stay in place to be flattened into fields.
 fn take(map: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
     for k in keys {
-        if let Some(v) = map.remove(*k) {
-            if !v.is_null() {
-                return Some(v);
-            }
+        match map.get(*k) {
+            Some(Value::Null | Value::Object(_)) | None => {}
+            Some(_) => return map.remove(*k),
         }
         if let Some((outer, inner)) = k.split_once('.') {
             if let Some(Value::Object(nested)) = map.get_mut(outer) {
-                if let Some(v) = nested.remove(inner) {
+                if nested.get(inner).is_some_and(|v| !v.is_null() && !v.is_object()) {
+                    let v = nested.remove(inner);
                     if nested.is_empty() {
                         map.remove(outer);
                     }
-                    return Some(v);
+                    return v;
                 }
             }
         }
