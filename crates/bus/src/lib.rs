@@ -8,11 +8,14 @@
 //! - [`Consumer::commit_with_outputs`] makes the outputs visible and moves the offsets in one
 //!   atomic step (Kafka transactions), so a crash in between neither loses nor duplicates.
 
+pub mod conformance;
+mod embedded;
 mod kafka;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+pub use embedded::{EmbeddedBus, EmbeddedBusConfig};
 pub use kafka::{KafkaBus, KafkaBusConfig};
 
 /// The topics of one deployment, named `<prefix>raw`, `<prefix>logs`, `<prefix>alerts`,
@@ -108,7 +111,7 @@ pub enum BusError {
     Config(String),
 }
 
-/// A message bus. Implementations: [`KafkaBus`]; the embedded log arrives with standalone mode.
+/// A message bus. Implementations: [`KafkaBus`] and [`EmbeddedBus`].
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
     /// Creates a topic if it does not exist (idempotent).

@@ -1,0 +1,112 @@
+//! The behaviour every [`Bus`] must show, run against each implementation by its test target
+//! (`tests/kafka.rs`, `tests/embedded.rs`). Topic and group names are unique per call.
+
+use std::time::{Duration, Instant};
+
+use crate::{positions, Bus, Consumer, InRecord, OutRecord};
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn records(topic: &str, range: std::ops::Range<u32>) -> Vec<OutRecord> {
+    range
+        .map(|i| OutRecord { topic: topic.into(), key: Some(i.to_be_bytes().to_vec()), payload: format!("event-{i}").into_bytes() })
+        .collect()
+}
+
+async fn drain(consumer: &mut dyn Consumer, want: usize) -> Vec<InRecord> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < want && Instant::now() < deadline {
+        got.extend(consumer.poll(want - got.len(), Duration::from_millis(500)).await.expect("poll"));
+    }
+    got
+}
+
+fn payloads(rs: &[InRecord]) -> Vec<String> {
+    let mut v: Vec<String> = rs.iter().map(|r| String::from_utf8_lossy(&r.payload).into_owned()).collect();
+    v.sort();
+    v
+}
+
+/// Runs every check; panics on the first difference from the contract.
+pub async fn run_all(bus: &dyn Bus) {
+    bus.health().await.expect("health");
+    committed_offsets_survive_a_consumer_restart(bus).await;
+    transactional_output_and_offsets_are_atomic(bus).await;
+    same_key_keeps_order(bus).await;
+}
+
+/// A new member of a group resumes exactly after the positions the previous one committed.
+pub async fn committed_offsets_survive_a_consumer_restart(bus: &dyn Bus) {
+    let topic = unique("t-commit");
+    bus.create_topic(&topic, 3).await.expect("create");
+    bus.create_topic(&topic, 3).await.expect("create is idempotent");
+    bus.produce(records(&topic, 0..100)).await.expect("produce acked");
+
+    let group = unique("g");
+    let mut first = bus.consumer(&group, std::slice::from_ref(&topic)).await.expect("consumer");
+    let all = drain(first.as_mut(), 100).await;
+    assert_eq!(all.len(), 100);
+    let mut handled = Vec::new();
+    for p in 0..3 {
+        let mut part: Vec<&InRecord> = all.iter().filter(|r| r.partition == p).collect();
+        part.sort_by_key(|r| r.offset);
+        handled.extend(part.iter().take(part.len() / 2).map(|r| (*r).clone()));
+    }
+    first.commit(&positions(&handled)).await.expect("commit");
+    drop(first);
+
+    let mut second = bus.consumer(&group, std::slice::from_ref(&topic)).await.expect("consumer");
+    let rest = drain(second.as_mut(), 100 - handled.len()).await;
+    let expected: Vec<InRecord> = all.iter().filter(|r| !handled.contains(r)).cloned().collect();
+    assert_eq!(payloads(&rest), payloads(&expected));
+    assert!(second.poll(10, Duration::from_millis(500)).await.expect("poll").is_empty(), "nothing beyond");
+}
+
+/// Outputs become visible and input offsets move together; a read-committed reader sees each
+/// output once and a restarted group finds no input left.
+pub async fn transactional_output_and_offsets_are_atomic(bus: &dyn Bus) {
+    let input = unique("t-in");
+    let output = unique("t-out");
+    bus.create_topic(&input, 2).await.expect("create");
+    bus.create_topic(&output, 2).await.expect("create");
+    bus.produce(records(&input, 0..20)).await.expect("produce");
+
+    let group = unique("g-txn");
+    let mut c = bus.consumer(&group, std::slice::from_ref(&input)).await.expect("consumer");
+    let got = drain(c.as_mut(), 20).await;
+    assert_eq!(got.len(), 20);
+    let outputs: Vec<OutRecord> = got
+        .iter()
+        .map(|r| OutRecord { topic: output.clone(), key: r.key.clone(), payload: [b"processed:", r.payload.as_slice()].concat() })
+        .collect();
+    c.commit_with_outputs(outputs, &positions(&got)).await.expect("transaction commits");
+    let committed = c.committed(&input).await.expect("committed");
+    assert_eq!(committed.iter().map(|p| p.next_offset).sum::<i64>(), 20, "{committed:?}");
+    drop(c);
+
+    let mut reader = bus.consumer(&unique("g-read"), std::slice::from_ref(&output)).await.expect("reader");
+    let out = drain(reader.as_mut(), 20).await;
+    assert_eq!(out.len(), 20);
+    assert!(out.iter().all(|r| r.payload.starts_with(b"processed:")));
+    assert!(reader.poll(10, Duration::from_millis(500)).await.expect("poll").is_empty(), "no duplicates");
+
+    let mut again = bus.consumer(&group, std::slice::from_ref(&input)).await.expect("consumer");
+    assert!(again.poll(10, Duration::from_secs(2)).await.expect("poll").is_empty());
+}
+
+/// Records with one key land in one partition, in the order produced.
+pub async fn same_key_keeps_order(bus: &dyn Bus) {
+    let topic = unique("t-order");
+    bus.create_topic(&topic, 4).await.expect("create");
+    let batch: Vec<OutRecord> =
+        (0..50u32).map(|i| OutRecord { topic: topic.clone(), key: Some(b"same".to_vec()), payload: i.to_be_bytes().to_vec() }).collect();
+    bus.produce(batch).await.expect("produce");
+    let mut c = bus.consumer(&unique("g-order"), std::slice::from_ref(&topic)).await.expect("consumer");
+    let got = drain(c.as_mut(), 50).await;
+    assert!(got.iter().all(|r| r.partition == got[0].partition), "one partition per key");
+    let seq: Vec<u32> = got.iter().map(|r| u32::from_be_bytes(r.payload[..4].try_into().expect("4 bytes"))).collect();
+    assert_eq!(seq, (0..50).collect::<Vec<_>>());
+}

@@ -1,0 +1,209 @@
+//! The redb tables of the embedded bus and the reads and writes on them.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::{BusError, InRecord, OutRecord};
+
+/// (topic, partition, offset) → `[append time µs: u64][key length: u32, u32::MAX for none][key][payload]`.
+const LOG: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("log");
+/// (topic, partition) → next offset.
+const HEADS: TableDefinition<(&str, u32), u64> = TableDefinition::new("heads");
+/// topic → partition count.
+const TOPICS: TableDefinition<&str, u32> = TableDefinition::new("topics");
+/// (group, topic, partition) → committed next offset.
+const OFFSETS: TableDefinition<(&str, &str, u32), u64> = TableDefinition::new("offsets");
+
+fn err(e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(format!("embedded log: {e}"))
+}
+
+pub(super) struct Store {
+    db: Database,
+}
+
+fn encode(append_micros: u64, r: &OutRecord) -> Vec<u8> {
+    let key_len = r.key.as_ref().map_or(u32::MAX, |k| u32::try_from(k.len()).unwrap_or(u32::MAX - 1));
+    let mut v = Vec::with_capacity(12 + r.key.as_ref().map_or(0, Vec::len) + r.payload.len());
+    v.extend_from_slice(&append_micros.to_be_bytes());
+    v.extend_from_slice(&key_len.to_be_bytes());
+    if let Some(k) = &r.key {
+        v.extend_from_slice(k);
+    }
+    v.extend_from_slice(&r.payload);
+    v
+}
+
+/// (append time, key, payload) of a stored value; `None` for a value this code did not write.
+fn decode(v: &[u8]) -> Option<(u64, Option<Vec<u8>>, Vec<u8>)> {
+    let at = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let key_len = u32::from_be_bytes(v.get(8..12)?.try_into().ok()?);
+    let rest = v.get(12..)?;
+    if key_len == u32::MAX {
+        return Some((at, None, rest.to_vec()));
+    }
+    let n = key_len as usize;
+    Some((at, Some(rest.get(..n)?.to_vec()), rest.get(n..)?.to_vec()))
+}
+
+impl Store {
+    pub(super) fn open(path: &Path) -> Result<Self, BusError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let db = Database::create(path).map_err(err)?;
+        let txn = db.begin_write().map_err(err)?;
+        {
+            txn.open_table(LOG).map_err(err)?;
+            txn.open_table(HEADS).map_err(err)?;
+            txn.open_table(TOPICS).map_err(err)?;
+            txn.open_table(OFFSETS).map_err(err)?;
+        }
+        txn.commit().map_err(err)?;
+        Ok(Self { db })
+    }
+
+    pub(super) fn topics(&self) -> Result<HashMap<String, u32>, BusError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(TOPICS).map_err(err)?;
+        let mut out = HashMap::new();
+        for row in t.iter().map_err(err)? {
+            let (k, v) = row.map_err(err)?;
+            out.insert(k.value().to_owned(), v.value());
+        }
+        Ok(out)
+    }
+
+    /// Creates `topic` with `partitions` unless it exists; returns its partition count.
+    pub(super) fn create_topic(&self, topic: &str, partitions: u32) -> Result<u32, BusError> {
+        let txn = self.db.begin_write().map_err(err)?;
+        let actual = {
+            let mut t = txn.open_table(TOPICS).map_err(err)?;
+            let existing = t.get(topic).map_err(err)?.map(|v| v.value());
+            match existing {
+                Some(n) => n,
+                None => {
+                    t.insert(topic, partitions).map_err(err)?;
+                    partitions
+                }
+            }
+        };
+        txn.commit().map_err(err)?;
+        Ok(actual)
+    }
+
+    /// Writes several requests' records and offsets in one durable transaction.
+    pub(super) fn write(
+        &self,
+        records: &[(u32, &OutRecord)],
+        offsets: &[(&str, &(String, u32, u64))],
+        now_micros: u64,
+    ) -> Result<(), BusError> {
+        let mut txn = self.db.begin_write().map_err(err)?;
+        txn.set_durability(Durability::Immediate).map_err(err)?;
+        {
+            let mut log = txn.open_table(LOG).map_err(err)?;
+            let mut heads = txn.open_table(HEADS).map_err(err)?;
+            let mut next: HashMap<(&str, u32), u64> = HashMap::new();
+            for (partition, r) in records {
+                let key = (r.topic.as_str(), *partition);
+                let offset = match next.get(&key) {
+                    Some(o) => *o,
+                    None => heads.get(key).map_err(err)?.map_or(0, |v| v.value()),
+                };
+                log.insert((r.topic.as_str(), *partition, offset), encode(now_micros, r).as_slice()).map_err(err)?;
+                next.insert(key, offset + 1);
+            }
+            for (key, offset) in next {
+                heads.insert(key, offset).map_err(err)?;
+            }
+            let mut committed = txn.open_table(OFFSETS).map_err(err)?;
+            for (group, (topic, partition, offset)) in offsets {
+                committed.insert((*group, topic.as_str(), *partition), *offset).map_err(err)?;
+            }
+        }
+        txn.commit().map_err(err)
+    }
+
+    /// Appends up to `max` records starting at each (topic, partition, offset), in that order.
+    pub(super) fn read_many(&self, from: &[(String, u32, u64)], max: usize) -> Result<Vec<InRecord>, BusError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let log = txn.open_table(LOG).map_err(err)?;
+        let mut out = Vec::new();
+        // Share `max` so one busy partition cannot starve the others.
+        let per_partition = (max / from.len().max(1)).max(1);
+        for (topic, partition, offset) in from {
+            let want = per_partition.min(max.saturating_sub(out.len()));
+            if want == 0 {
+                break;
+            }
+            let range = log.range((topic.as_str(), *partition, *offset)..(topic.as_str(), *partition, u64::MAX)).map_err(err)?;
+            for row in range.take(want) {
+                let (k, v) = row.map_err(err)?;
+                let (_, _, off) = k.value();
+                let Some((_, key, payload)) = decode(v.value()) else {
+                    return Err(err(format!("corrupt record at {topic}/{partition}/{off}")));
+                };
+                out.push(InRecord { topic: topic.clone(), partition: *partition as i32, offset: off as i64, key, payload });
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn committed(&self, group: &str, topic: &str) -> Result<HashMap<u32, u64>, BusError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(OFFSETS).map_err(err)?;
+        let mut out = HashMap::new();
+        for row in t.range((group, topic, 0)..=(group, topic, u32::MAX)).map_err(err)? {
+            let (k, v) = row.map_err(err)?;
+            out.insert(k.value().2, v.value());
+        }
+        Ok(out)
+    }
+
+    /// Deletes records appended before `cutoff_micros`, at most `budget` of them per call so the
+    /// writer thread is never blocked for long.
+    pub(super) fn expire(&self, cutoff_micros: u64, budget: usize) -> Result<usize, BusError> {
+        let topics = self.topics()?;
+        let txn = self.db.begin_write().map_err(err)?;
+        let mut deleted = 0;
+        {
+            let mut log = txn.open_table(LOG).map_err(err)?;
+            for (topic, partitions) in &topics {
+                for p in 0..*partitions {
+                    let mut expired = Vec::new();
+                    for row in log.range((topic.as_str(), p, 0)..(topic.as_str(), p, u64::MAX)).map_err(err)? {
+                        let (k, v) = row.map_err(err)?;
+                        let at = decode(v.value()).map_or(0, |(at, _, _)| at);
+                        if at >= cutoff_micros || deleted + expired.len() >= budget {
+                            break;
+                        }
+                        expired.push(k.value().2);
+                    }
+                    for off in &expired {
+                        log.remove((topic.as_str(), p, *off)).map_err(err)?;
+                    }
+                    deleted += expired.len();
+                }
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_encoding_roundtrips() {
+        for key in [None, Some(vec![]), Some(b"k".to_vec())] {
+            let r = OutRecord { topic: "t".into(), key: key.clone(), payload: b"payload".to_vec() };
+            assert_eq!(decode(&encode(42, &r)), Some((42, key, b"payload".to_vec())));
+        }
+        assert_eq!(decode(b"short"), None);
+    }
+}
