@@ -1,15 +1,19 @@
 //! The metadata store: projects, users, API keys (and, as features land, rules, dashboards,
-//! pipelines). Versioned SQL migrations live in `migrations/<backend>/NNNN_name.sql` and are
-//! applied in order, each in its own transaction, recorded in `schema_migrations`.
+//! pipelines). Versioned SQL migrations live in `migrations/NNNN_name.sql`, written in the SQL
+//! that PostgreSQL and SQLite both accept, and are applied in order, each in its own
+//! transaction, recorded in `schema_migrations`.
 
 pub mod bootstrap;
 mod key_cache;
 pub mod keys;
+pub mod conformance;
 mod postgres;
+mod sqlite;
 
 use async_trait::async_trait;
 pub use key_cache::{KeyCache, KEY_CACHE_TTL};
 pub use postgres::PostgresMetaStore;
+pub use sqlite::SqliteMetaStore;
 
 /// Why a metadata operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,11 +57,10 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// PostgreSQL migrations, in order.
-pub const POSTGRES_MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
+/// Migrations, in order, for every backend.
+pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
-/// A metadata store. Implementations: [`PostgresMetaStore`]; SQLite arrives with standalone mode.
+/// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`].
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
     /// Applies pending migrations; returns the schema version now in place.

@@ -5,7 +5,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
-use crate::{ApiKey, MetaStore, MetaStoreError, Project, POSTGRES_MIGRATIONS};
+use crate::{ApiKey, MetaStore, MetaStoreError, Project, MIGRATIONS};
 
 /// PostgreSQL as the metadata store.
 #[derive(Clone)]
@@ -57,7 +57,7 @@ impl MetaStore for PostgresMetaStore {
             .map_err(db_err)?;
         // One migrator at a time across replicas: a transaction-scoped advisory lock.
         let mut current = 0u32;
-        for m in POSTGRES_MIGRATIONS {
+        for m in MIGRATIONS {
             let tx = client.transaction().await.map_err(db_err)?;
             tx.execute("SELECT pg_advisory_xact_lock(7215001)", &[]).await.map_err(db_err)?;
             let done = tx

@@ -2,7 +2,7 @@
 //! Each test works in a database of its own, created here.
 
 use nexuslog_common::testing::{service_env, unique_name};
-use nexuslog_metastore::{ApiKey, MetaStore, MetaStoreError, PostgresMetaStore};
+use nexuslog_metastore::{MetaStore, MetaStoreError, PostgresMetaStore};
 
 /// Creates a fresh database and returns a store on it.
 async fn fresh_store() -> PostgresMetaStore {
@@ -18,29 +18,9 @@ async fn fresh_store() -> PostgresMetaStore {
 }
 
 #[tokio::test]
-async fn migrations_apply_once_and_queries_work() {
+async fn postgres_metastore_conforms() {
     let store = fresh_store().await;
-    assert_eq!(store.migrate().await.expect("migrate"), 1);
-    assert_eq!(store.migrate().await.expect("migrate again is a no-op"), 1);
-
-    let p = store.create_project("default", "Default project").await.expect("create project");
-    assert_eq!(store.project_by_slug("default").await.expect("query"), Some(p.clone()));
-    assert_eq!(store.project_by_slug("nope").await.expect("query"), None);
-    let dup = store.create_project("default", "again").await.expect_err("slug is unique");
-    assert!(matches!(dup, MetaStoreError::Conflict(_)), "{dup}");
-
-    let key = ApiKey {
-        id: "k1".into(),
-        project_id: p.id.clone(),
-        name: "bootstrap".into(),
-        prefix: "nxl_abcd".into(),
-        key_hash: "hash".into(),
-        scopes: "ingest,read".into(),
-        created_at: 1,
-        revoked_at: None,
-    };
-    store.create_api_key(&key).await.expect("create key");
-    assert_eq!(store.api_key_by_prefix("nxl_abcd").await.expect("lookup"), Some(key));
+    nexuslog_metastore::conformance::run_all(&store).await;
 }
 
 #[tokio::test]

@@ -1,3 +1,4 @@
+-- Written in the SQL both PostgreSQL and SQLite accept, so one file serves both backends.
 -- Projects, users and API keys: what ingest authentication needs from the first day.
 -- Timestamps are microseconds since the epoch (BIGINT) so PostgreSQL and SQLite store the same values.
 CREATE TABLE projects (
