@@ -5,6 +5,8 @@
 #   service.sh install   resolve the jar classpath into $NEXUSLOG_CACHE_DIR/kafka (cached)
 #   service.sh start     fresh data dir, format storage, start the broker, wait until healthy
 #   service.sh stop      stop the broker (TERM, then KILL after 30s)
+#   service.sh restart   stop, then start again KEEPING the data dir (chaos tests: acked data must
+#                        survive a broker restart); formats storage only if it was never formatted
 #   service.sh health    cheap check (no JVM): our process alive, "Kafka Server started" logged, port open
 #   service.sh smoke     manual end-to-end check: topic, transactional produce, read_committed consume
 #
@@ -95,18 +97,30 @@ cmd_start() {
   if cmd_health; then log "kafka already healthy"; return 0; fi
   # A live but unhealthy broker (hung, or another start in progress) owns the data dir: stop it.
   if is_running "$NAME"; then log "kafka running but not healthy: restarting"; stop_pid "$NAME"; fi
-  local cp; cp="$(classpath)"
-
   # Throwaway data: every start begins from an empty, freshly formatted log dir.
   rm -rf "$DATA"
+  launch
+}
+
+# cmd_restart: a broker restart as in production: controlled shutdown, same data, same cluster id.
+cmd_restart() {
+  cmd_stop
+  launch
+}
+
+# launch: format the storage if it has never been formatted, start the broker, wait until healthy.
+launch() {
+  local cp; cp="$(classpath)"
   mkdir -p "$DATA"
   render_config >"$DATA/server.properties"
 
-  # StorageTool.main calls System.exit, so it gets its own short-lived JVM.
-  if ! "$JAVA" -Xmx256m "${JVM_OPTS[@]}" -cp "$cp" kafka.tools.StorageTool \
-      format -t "$(random_cluster_id)" -c "$DATA/server.properties" >"$DATA/format.log" 2>&1; then
-    cat "$DATA/format.log" >&2
-    die "kafka storage format failed"
+  if [[ ! -f "$DATA/kraft-logs/meta.properties" ]]; then
+    # StorageTool.main calls System.exit, so it gets its own short-lived JVM.
+    if ! "$JAVA" -Xmx256m "${JVM_OPTS[@]}" -cp "$cp" kafka.tools.StorageTool \
+        format -t "$(random_cluster_id)" -c "$DATA/server.properties" >"$DATA/format.log" 2>&1; then
+      cat "$DATA/format.log" >&2
+      die "kafka storage format failed"
+    fi
   fi
 
   # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of flags
@@ -134,7 +148,8 @@ case "${1:-}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
+  restart) cmd_restart ;;
   health) cmd_health ;;
   smoke) cmd_smoke ;;
-  *) die "usage: $0 install|start|stop|health|smoke" ;;
+  *) die "usage: $0 install|start|stop|restart|health|smoke" ;;
 esac
