@@ -1,0 +1,262 @@
+//! `loadtest`: drives a NexusLog deployment and checks that nothing acknowledged is lost or
+//! duplicated.
+//!
+//! - `run`: load + verification against a NexusLog that is already running;
+//! - `chaos`: starts NexusLog itself (roles as separate processes), kills roles with SIGKILL and
+//!   restarts Kafka during the load, then verifies;
+//! - `bench`: raw Kafka / OpenSearch ceilings vs. the gateway and the sink, and freshness.
+
+mod bench;
+mod chaos;
+mod launch;
+mod ledger;
+mod load;
+mod report;
+mod session;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use rand::{Rng, SeedableRng};
+
+use crate::launch::{Cluster, ClusterSpec, Mode};
+use crate::load::LoadConfig;
+use crate::session::VerifyConfig;
+
+/// Load generator, verifier, chaos harness and benchmark for NexusLog.
+///
+/// Every event carries the run id and a unique `seq`; after sending, the search API is polled
+/// until every acknowledged event is found. Reported: sent, acked, found, lost (acked, never
+/// found), duplicated (one event under two document ids), throughput and freshness
+/// (acknowledgment → searchable). With --json the last line of stdout is one JSON object.
+#[derive(Debug, Parser)]
+#[command(name = "loadtest", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load and verify a NexusLog that is already running.
+    Run(RunArgs),
+    /// Start NexusLog on the real services, load it while killing roles (SIGKILL) and
+    /// restarting Kafka, then verify. Exit status 1 when anything was lost or duplicated.
+    Chaos(ChaosArgs),
+    /// Compare the gateway and the sink with the raw Kafka and OpenSearch ceilings on the same
+    /// events, and measure end-to-end freshness (starts its own NexusLog like `chaos`).
+    Bench(bench::BenchArgs),
+}
+
+/// The shape of the load.
+#[derive(Debug, Clone, Args)]
+struct LoadArgs {
+    /// Events to send.
+    #[arg(long, default_value_t = 10_000)]
+    events: u64,
+    /// Target events per second; 0 = as fast as possible. `chaos` default: spread over ~45 s.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Events per request.
+    #[arg(long, default_value_t = 500)]
+    batch: u64,
+    /// Approximate bytes per JSON event (padded).
+    #[arg(long, default_value_t = 256)]
+    event_size: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds to wait, after sending ended, for every acknowledged event to be searchable.
+    #[arg(long, default_value_t = 180)]
+    timeout: u64,
+    /// Seconds one request is retried (same Idempotency-Key) before it is given up.
+    #[arg(long, default_value_t = 180)]
+    retry_deadline: u64,
+    /// Milliseconds between search polls while following the run.
+    #[arg(long, default_value_t = 150)]
+    poll_ms: u64,
+    /// Print the summary as JSON (last line of stdout); hides the progress bar.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Base URL of the ingest gateway.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    url: String,
+    /// Base URL of the search API (default: --url).
+    #[arg(long)]
+    search_url: Option<String>,
+    /// API key with ingest and read scopes.
+    #[arg(long, env = "NEXUSLOG_LOADTEST_API_KEY", hide_env_values = true)]
+    api_key: String,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
+struct ChaosArgs {
+    /// Which processes make up the deployment.
+    #[arg(long, value_enum, default_value = "distributed")]
+    mode: Mode,
+    /// Skip the Kafka restart.
+    #[arg(long)]
+    no_kafka_restart: bool,
+    /// Seed of the chaos schedule (random when absent; printed for replay).
+    #[arg(long)]
+    seed: Option<u64>,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            r = dispatch(cli) => r,
+            // Dropping the work future drops the cluster, which SIGKILLs its children.
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        }
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the command; `Ok(false)` when it ran but found loss or duplicates.
+async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
+    match cli.command {
+        Command::Run(a) => run(a).await,
+        Command::Chaos(a) => chaos(a).await,
+        Command::Bench(a) => bench::bench(a).await,
+    }
+}
+
+fn new_run_id() -> String {
+    // Lowercase: it becomes part of Kafka topic and OpenSearch index names.
+    format!("lt{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+fn load_config(a: &LoadArgs, url: &str, api_key: &str, run_id: &str, default_rate: u64) -> LoadConfig {
+    LoadConfig {
+        url: url.to_owned(),
+        api_key: api_key.to_owned(),
+        run_id: run_id.to_owned(),
+        events: a.events,
+        rate: a.rate.unwrap_or(default_rate),
+        batch: a.batch.max(1),
+        event_size: a.event_size,
+        concurrency: a.concurrency.max(1),
+        retry_deadline: Duration::from_secs(a.retry_deadline),
+        request_timeout: Duration::from_secs(60),
+    }
+}
+
+fn verify_config(a: &LoadArgs, search_url: &str) -> VerifyConfig {
+    VerifyConfig { search_url: search_url.to_owned(), timeout: Duration::from_secs(a.timeout), poll_every: Duration::from_millis(a.poll_ms.max(10)) }
+}
+
+async fn run(a: RunArgs) -> anyhow::Result<bool> {
+    let run_id = new_run_id();
+    let pb = report::progress(a.load.events, a.load.json);
+    report::note(&pb, &format!("run {run_id}: {} events to {}", a.load.events, a.url));
+    let cfg = load_config(&a.load, &a.url, &a.api_key, &run_id, 0);
+    let search = a.search_url.clone().unwrap_or_else(|| a.url.clone());
+    let (summary, ()) = session::measure(cfg, &verify_config(&a.load, &search), &pb, |_, _| async {}).await?;
+    summary.print(a.load.json);
+    Ok(summary.ok)
+}
+
+/// A run directory under the temp dir, for role logs and build/service output.
+fn run_dir(run_id: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join("nexuslog-loadtest").join(run_id);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// `nxl_` + 32 alphanumerics: the bootstrap key format every role registers idempotently.
+fn new_api_key(rng: &mut impl Rng) -> String {
+    let tail: String = (0..32).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect();
+    format!("nxl_{tail}")
+}
+
+/// Services up, binary built, roles started: the common start of `chaos` and `bench`.
+async fn deploy(mode: Mode, run_id: &str, pb: &indicatif::ProgressBar, rng: &mut impl Rng) -> anyhow::Result<(Cluster, String, PathBuf)> {
+    let root = launch::repo_root()?;
+    let dir = run_dir(run_id)?;
+    report::note(pb, &format!("run {run_id}: logs in {}", dir.display()));
+    report::note(pb, "starting the services (infra/services up) and building nexuslog (release)");
+    let services = launch::ensure_services(&root, &dir).await?;
+    let bin = launch::ensure_binary(&root, &dir).await?;
+    let api_key = new_api_key(rng);
+    let mut cluster = Cluster::new(&ClusterSpec { mode, root: &root, bin: &bin, services: &services, run_dir: &dir, run_id, api_key: &api_key })?;
+    cluster.start_all().await?;
+    report::note(pb, &format!("roles up ({mode:?}): ingest {}, search {}", cluster.url(mode.ingest_role())?, cluster.url(mode.search_role())?));
+    Ok((cluster, api_key, dir))
+}
+
+async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
+    let run_id = new_run_id();
+    let seed = a.seed.unwrap_or_else(|| rand::rng().random());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let pb = report::progress(a.load.events, a.load.json);
+    let (cluster, api_key, dir) = deploy(a.mode, &run_id, &pb, &mut rng).await?;
+    let (ingest, search) = (cluster.url(a.mode.ingest_role())?, cluster.url(a.mode.search_role())?);
+    let logs = cluster.logs();
+    let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
+
+    let steps = chaos::plan(a.mode.victims(), a.load.events, !a.no_kafka_restart, &mut rng);
+    let plan_text: Vec<String> = steps.iter().map(|s| format!("{:?}@{:.0}%", s.action, s.at * 100.0)).collect();
+    report::note(&pb, &format!("chaos plan (seed {seed}): {}", plan_text.join(", ")));
+    // Spread the load over ~45 s by default so the kills land while it is flowing.
+    let default_rate = (a.load.events / 45).clamp(200, 8_000);
+    let cfg = load_config(&a.load, &ingest, &api_key, &run_id, default_rate);
+    let total = a.load.events;
+    let (note_pb, chaos_cluster) = (pb.clone(), cluster.clone());
+    let (mut summary, chaos_log) = session::measure(cfg, &verify_config(&a.load, &search), &pb, move |counters, load_done| {
+        chaos::execute(
+            chaos_cluster,
+            steps,
+            move || counters.settled_events.load(Ordering::Relaxed),
+            total,
+            move || load_done.load(Ordering::SeqCst),
+            rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed),
+            move |line| report::note(&note_pb, &line),
+        )
+    })
+    .await?;
+    cluster.lock().await.shutdown().await;
+
+    let x = &mut summary.extra_fields;
+    x.insert("mode".into(), format!("{:?}", a.mode).to_lowercase().into());
+    x.insert("seed".into(), seed.into());
+    x.insert("kills".into(), serde_json::to_value(&chaos_log.kills)?);
+    x.insert("kafka_restarts".into(), chaos_log.kafka_restarts.into());
+    x.insert("chaos_errors".into(), serde_json::to_value(&chaos_log.errors)?);
+    x.insert("run_dir".into(), dir.display().to_string().into());
+    x.insert("role_logs".into(), logs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().into());
+    let kafka_ok = a.no_kafka_restart || chaos_log.kafka_restarts >= 1;
+    let every_victim = a.mode.victims().iter().all(|v| chaos_log.kills.get(*v).copied().unwrap_or(0) >= 1);
+    summary.ok = summary.ok && kafka_ok && every_victim && chaos_log.errors.is_empty();
+    summary.print(a.load.json);
+    Ok(summary.ok)
+}
