@@ -9,13 +9,16 @@
 //!   retry some and dead-letter the rest.
 
 mod document;
+pub mod conformance;
 mod opensearch;
+mod tantivy_store;
 
 use async_trait::async_trait;
 use nexuslog_schemas::LogRecord;
 
-pub use crate::document::{day_of, index_name, rfc3339_micros};
+pub use crate::document::{day_of, id_rank, index_name, rfc3339_micros};
 pub use crate::opensearch::{OpenSearchConfig, OpenSearchLogStore};
+pub use crate::tantivy_store::TantivyLogStore;
 
 /// Why a log store operation failed as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +66,7 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
-/// Hits newest first.
+/// Hits newest first (by timestamp, then by [`id_rank`] for records of the same microsecond).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResult {
     /// Number of matching documents (exact).
@@ -86,7 +89,7 @@ pub fn filter_target(name: &str, value: &str) -> (String, String) {
     }
 }
 
-/// A log store. Implementations: [`OpenSearchLogStore`]; Tantivy arrives with standalone mode.
+/// A log store. Implementations: [`OpenSearchLogStore`] and [`TantivyLogStore`].
 #[async_trait]
 pub trait LogStore: Send + Sync + 'static {
     /// Installs index templates and mappings (idempotent).

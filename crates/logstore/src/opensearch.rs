@@ -12,7 +12,7 @@ use opensearch::indices::{IndicesPutIndexTemplateParts, IndicesRefreshParts};
 use opensearch::{BulkParts, OpenSearch, SearchParts};
 use serde_json::{json, Value};
 
-use crate::document::{from_document, index_name, rfc3339_micros, to_document};
+use crate::document::{from_document, id_rank, index_name, rfc3339_micros, to_document};
 use crate::{filter_target, BulkOutcome, ItemFailure, LogStore, LogStoreError, SearchQuery, SearchResult};
 
 /// Connection settings for [`OpenSearchLogStore`].
@@ -74,6 +74,7 @@ impl OpenSearchLogStore {
                     ],
                     "properties": {
                         "id": { "type": "keyword" },
+                        "id_rank": { "type": "long" },
                         "project_id": { "type": "keyword" },
                         "@timestamp": { "type": "date_nanos" },
                         "timestamp_us": { "type": "long" },
@@ -178,10 +179,10 @@ impl LogStore for OpenSearchLogStore {
             "size": q.limit,
             "track_total_hits": true,
             "query": { "bool": { "filter": must } },
-            "sort": [ { "timestamp_us": "desc" }, { "id": "desc" } ],
+            "sort": [ { "timestamp_us": "desc" }, { "id_rank": "desc" } ],
         });
         if let Some((ts, id)) = &q.after {
-            body["search_after"] = json!([ts, id]);
+            body["search_after"] = json!([ts, id_rank(id)]);
         }
         let pattern = self.project_pattern(&q.project_id);
         let resp = self

@@ -1,0 +1,149 @@
+//! The behaviour every [`LogStore`] must show, run against each implementation by its test
+//! target (`tests/opensearch.rs`, `tests/tantivy.rs`). Each call needs an empty store.
+
+use std::collections::BTreeMap;
+
+use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, SourceKind, TimestampSource};
+
+use crate::{LogStore, SearchQuery};
+
+const T0: i64 = 1_700_000_000_000_000;
+
+/// A record of `project` at T0 + i seconds.
+pub fn record(i: i64, project: &str, message: &str) -> LogRecord {
+    LogRecord {
+        id: format!("id-{project}-{i:04}"),
+        project_id: project.into(),
+        timestamp: T0 + i * 1_000_000,
+        timestamp_source: TimestampSource::Event,
+        received_at: T0 + i * 1_000_000 + 5,
+        level: if i % 2 == 0 { Level::Info } else { Level::Error },
+        message: message.into(),
+        host: Some(format!("web-{}", i % 3)),
+        service: Some("checkout".into()),
+        source: SourceKind::Http,
+        fields: BTreeMap::from([
+            ("status".into(), FieldValue::Long(200 + i)),
+            ("path".into(), FieldValue::String("/cart".into())),
+            ("ratio".into(), FieldValue::Double(0.5)),
+            ("cached".into(), FieldValue::Bool(i % 5 == 0)),
+        ]),
+        parse_status: ParseStatus::Ok,
+        parse_errors: vec![],
+        trace_id: None,
+        span_id: None,
+    }
+}
+
+fn query(project: &str, text: Option<&str>) -> SearchQuery {
+    SearchQuery {
+        project_id: project.into(),
+        text: text.map(str::to_owned),
+        from_micros: T0 - 1,
+        to_micros: T0 + 3_600_000_000,
+        limit: 100,
+        ..SearchQuery::default()
+    }
+}
+
+/// Runs every check; panics on the first difference from the contract.
+pub async fn run_all(s: &dyn LogStore) {
+    s.health().await.expect("health");
+    s.prepare().await.expect("prepare");
+    index_then_search_newest_first(s).await;
+    reindexing_replaces(s).await;
+    filters_and_paging(s).await;
+    days_and_projects_are_separate(s).await;
+}
+
+async fn index_then_search_newest_first(s: &dyn LogStore) {
+    let mut records: Vec<LogRecord> =
+        (0..20).map(|i| record(i, "alpha", &format!("payment {} processed", if i % 2 == 0 { "ok" } else { "failed" }))).collect();
+    records.push(record(0, "beta", "payment ok processed in another project"));
+    let outcome = s.index(&records).await.expect("bulk");
+    assert_eq!(outcome.indexed, 21);
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    s.refresh().await.expect("refresh");
+
+    let all = s.search(&query("alpha", None)).await.expect("search");
+    assert_eq!(all.total, 20, "the project filter excludes beta");
+    let stamps: Vec<i64> = all.hits.iter().map(|r| r.timestamp).collect();
+    let mut sorted = stamps.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(stamps, sorted, "newest first");
+    assert_eq!(all.hits[0], records[19], "documents read back as indexed");
+
+    let failed = s.search(&query("alpha", Some("failed"))).await.expect("search");
+    assert_eq!(failed.total, 10);
+    assert!(failed.hits.iter().all(|r| r.message.contains("failed")));
+    let both = s.search(&query("alpha", Some("payment failed"))).await.expect("search");
+    assert_eq!(both.total, 10, "words combine with AND");
+
+    let narrow = SearchQuery { from_micros: T0 + 5_000_000, to_micros: T0 + 8_000_000, ..query("alpha", None) };
+    assert_eq!(s.search(&narrow).await.expect("search").total, 3, "time range is [from, to)");
+}
+
+async fn reindexing_replaces(s: &dyn LogStore) {
+    let records: Vec<LogRecord> = (0..5).map(|i| record(i, "gamma", "first version")).collect();
+    s.index(&records).await.expect("bulk");
+    let replay: Vec<LogRecord> = records.iter().map(|r| LogRecord { message: "second version".into(), ..r.clone() }).collect();
+    s.index(&replay).await.expect("bulk replay");
+    s.index(&replay[..2]).await.expect("bulk replay again");
+    s.refresh().await.expect("refresh");
+    let res = s.search(&query("gamma", None)).await.expect("search");
+    assert_eq!(res.total, 5, "a replay never duplicates");
+    assert!(res.hits.iter().all(|r| r.message == "second version"));
+}
+
+async fn filters_and_paging(s: &dyn LogStore) {
+    let mut records: Vec<LogRecord> = (0..25).map(|i| record(i, "eps", "paged")).collect();
+    // Two records in the same microsecond: paging must still return each exactly once.
+    records.push(LogRecord { id: "id-eps-tie".into(), ..record(24, "eps", "paged") });
+    s.index(&records).await.expect("bulk");
+    s.refresh().await.expect("refresh");
+
+    let f = |filters: &[(&str, &str)]| SearchQuery {
+        filters: filters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        ..query("eps", None)
+    };
+    let expected = records.iter().filter(|r| r.level == Level::Error && r.host.as_deref() == Some("web-1")).count() as u64;
+    assert_eq!(s.search(&f(&[("level", "error"), ("host", "web-1")])).await.expect("search").total, expected);
+    assert_eq!(s.search(&f(&[("status", "207")])).await.expect("search").hits[0].id, records[7].id, "numeric field");
+    assert_eq!(s.search(&f(&[("path", "/cart")])).await.expect("search").total, 26, "string field");
+    assert_eq!(s.search(&f(&[("cached", "true")])).await.expect("search").total, 5, "boolean field");
+    assert_eq!(s.search(&f(&[("fields.status", "1")])).await.expect("search").total, 0);
+    assert_eq!(s.search(&f(&[("id", "id-eps-0003")])).await.expect("search").total, 1);
+
+    let mut seen = Vec::new();
+    let mut q = SearchQuery { limit: 7, ..query("eps", None) };
+    for _ in 0..10 {
+        let page = s.search(&q).await.expect("page");
+        seen.extend(page.hits.iter().map(|h| h.id.clone()));
+        match page.next {
+            Some(after) => q.after = Some(after),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 26, "every record once: {seen:?}");
+    assert_eq!(seen.len(), 26, "no record twice: {seen:?}");
+    assert_eq!(seen[25], records[0].id, "oldest last");
+}
+
+async fn days_and_projects_are_separate(s: &dyn LogStore) {
+    let day = 86_400_000_000;
+    let mut r1 = record(0, "delta", "day one");
+    let mut r2 = record(1, "delta", "day two");
+    r2.timestamp += day;
+    r1.id = "d1".into();
+    r2.id = "d2".into();
+    s.index(&[r1.clone(), r2.clone()]).await.expect("bulk");
+    s.refresh().await.expect("refresh");
+    let q = SearchQuery { to_micros: T0 + 2 * day, ..query("delta", None) };
+    let res = s.search(&q).await.expect("search");
+    assert_eq!(res.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["d2", "d1"], "across days, newest first");
+    let other = s.search(&SearchQuery { to_micros: T0 + 2 * day, ..query("nobody", None) }).await.expect("search");
+    assert_eq!(other.total, 0, "an unknown project sees nothing");
+}

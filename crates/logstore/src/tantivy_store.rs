@@ -1,0 +1,357 @@
+//! [`LogStore`] on Tantivy, for standalone mode.
+//!
+//! One Tantivy index per (project, day) under `<root>/<project>/<yyyy.mm.dd>/`: a query never
+//! opens another project's files, and retention deletes whole directories. Writes delete the
+//! record's id term and add the document in the same commit, so indexing a record again
+//! replaces it. `index` commits and reloads the reader before returning: what it reports as
+//! indexed is durable and searchable (sub-second freshness is the sink's batch linger).
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use nexuslog_schemas::LogRecord;
+use serde_json::Value;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, FAST, INDEXED, STORED, STRING, TEXT,
+};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term};
+
+use crate::document::{day_of, from_document, id_rank, to_document};
+use crate::{filter_target, BulkOutcome, LogStore, LogStoreError, SearchQuery, SearchResult};
+
+/// Memory of one index writer. Tantivy's minimum is 15 MB; writers of idle days are closed.
+const WRITER_MEMORY: usize = 20_000_000;
+/// A day index whose writer saw no write for this long releases it.
+const WRITER_IDLE: Duration = Duration::from_secs(120);
+
+const STANDARD_STRING_FIELDS: &[&str] = &["level", "host", "service", "source", "parse_status", "timestamp_source", "trace_id", "span_id"];
+
+fn err(e: impl std::fmt::Display) -> LogStoreError {
+    LogStoreError::Unavailable(format!("tantivy: {e}"))
+}
+
+#[derive(Clone)]
+struct Fields {
+    id: Field,
+    rank: Field,
+    ts: Field,
+    message: Field,
+    fields: Field,
+    source_doc: Field,
+    strings: HashMap<&'static str, Field>,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let id = b.add_text_field("id", STRING);
+    let rank = b.add_i64_field("id_rank", FAST);
+    let ts = b.add_i64_field("timestamp_us", INDEXED | FAST);
+    let message = b.add_text_field("message", TEXT);
+    let json = JsonObjectOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic));
+    let fields = b.add_json_field("fields", json);
+    let source_doc = b.add_text_field("_source", STORED);
+    let strings = STANDARD_STRING_FIELDS.iter().map(|n| (*n, b.add_text_field(n, STRING))).collect();
+    (b.build(), Fields { id, rank, ts, message, fields, source_doc, strings })
+}
+
+struct DayIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<Option<(IndexWriter, Instant)>>,
+}
+
+/// Tantivy as the log store. Cheap to clone.
+#[derive(Clone)]
+pub struct TantivyLogStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    schema: Schema,
+    f: Fields,
+    days: Mutex<HashMap<(String, String), Arc<DayIndex>>>,
+}
+
+impl std::fmt::Debug for TantivyLogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TantivyLogStore").field("root", &self.inner.root).finish_non_exhaustive()
+    }
+}
+
+fn day_name(micros: i64) -> String {
+    let (y, m, d) = day_of(micros);
+    format!("{y:04}.{m:02}.{d:02}")
+}
+
+/// Project ids become directory names: keep them to a safe alphabet.
+fn safe(project: &str) -> String {
+    project.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+impl TantivyLogStore {
+    /// Opens (or creates) the store under `root`.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn open(root: &Path) -> Result<Self, LogStoreError> {
+        std::fs::create_dir_all(root).map_err(|e| LogStoreError::Config(format!("{}: {e}", root.display())))?;
+        let (schema, f) = schema();
+        Ok(Self { inner: Arc::new(Inner { root: root.to_owned(), schema, f, days: Mutex::new(HashMap::new()) }) })
+    }
+
+    /// Deletes day indices older than `keep_days` (whole directories); returns how many.
+    ///
+    /// # Errors
+    /// When a directory cannot be removed.
+    pub fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
+        self.inner.drop_older_than(now_micros, keep_days)
+    }
+}
+
+impl Inner {
+    fn day(&self, project: &str, day: &str, create: bool) -> Result<Option<Arc<DayIndex>>, LogStoreError> {
+        let key = (safe(project), day.to_owned());
+        let mut days = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = days.get(&key) {
+            return Ok(Some(d.clone()));
+        }
+        let dir = self.root.join(&key.0).join(day);
+        if !dir.exists() {
+            if !create {
+                return Ok(None);
+            }
+            std::fs::create_dir_all(&dir).map_err(err)?;
+        }
+        let index = Index::open_or_create(MmapDirectory::open(&dir).map_err(err)?, self.schema.clone()).map_err(err)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
+        let d = Arc::new(DayIndex { index, reader, writer: Mutex::new(None) });
+        days.insert(key, d.clone());
+        Ok(Some(d))
+    }
+
+    /// Day indices of `project` that may hold records in [from, to).
+    fn days_between(&self, project: &str, from: i64, to: i64) -> Result<Vec<Arc<DayIndex>>, LogStoreError> {
+        let dir = self.root.join(safe(project));
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+        // Day names compare as text only for four-digit years.
+        const YEAR_10000: i64 = 253_402_300_800_000_000;
+        let (first, last) = (day_name(from.clamp(0, YEAR_10000 - 1)), day_name(to.saturating_sub(1).clamp(0, YEAR_10000 - 1)));
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.as_str() >= first.as_str() && n.as_str() <= last.as_str())
+            .collect();
+        names.sort();
+        let mut out = Vec::new();
+        for n in names.iter().rev() {
+            if let Some(d) = self.day(project, n, false)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    fn document(&self, r: &LogRecord) -> TantivyDocument {
+        let json = to_document(r);
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.f.id, &r.id);
+        doc.add_i64(self.f.rank, id_rank(&r.id));
+        doc.add_i64(self.f.ts, r.timestamp);
+        doc.add_text(self.f.message, &r.message);
+        for (name, field) in &self.f.strings {
+            if let Some(v) = json.get(*name).and_then(Value::as_str) {
+                doc.add_text(*field, v);
+            }
+        }
+        if let Some(Value::Object(map)) = json.get("fields") {
+            let obj: std::collections::BTreeMap<String, tantivy::schema::OwnedValue> =
+                map.iter().map(|(k, v)| (k.clone(), tantivy::schema::OwnedValue::from(v.clone()))).collect();
+            doc.add_object(self.f.fields, obj);
+        }
+        doc.add_text(self.f.source_doc, json.to_string());
+        doc
+    }
+
+    fn index_blocking(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError> {
+        let mut by_day: HashMap<(String, String), Vec<&LogRecord>> = HashMap::new();
+        for r in records {
+            by_day.entry((r.project_id.clone(), day_name(r.timestamp))).or_default().push(r);
+        }
+        for ((project, day), recs) in by_day {
+            let d = self.day(&project, &day, true)?.ok_or_else(|| err("day index vanished"))?;
+            let mut guard = d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if guard.is_none() {
+                *guard = Some((d.index.writer_with_num_threads(1, WRITER_MEMORY).map_err(err)?, Instant::now()));
+            }
+            let Some((writer, last)) = guard.as_mut() else { return Err(err("writer missing")) };
+            for r in recs {
+                writer.delete_term(Term::from_field_text(self.f.id, &r.id));
+                writer.add_document(self.document(r)).map_err(err)?;
+            }
+            writer.commit().map_err(err)?;
+            *last = Instant::now();
+            d.reader.reload().map_err(err)?;
+        }
+        self.close_idle_writers();
+        Ok(BulkOutcome { indexed: records.len(), failures: Vec::new() })
+    }
+
+    fn close_idle_writers(&self) {
+        let days: Vec<Arc<DayIndex>> = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect();
+        for d in days {
+            let mut w = d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if w.as_ref().is_some_and(|(_, last)| last.elapsed() > WRITER_IDLE) {
+                *w = None;
+            }
+        }
+    }
+
+    fn filter_query(&self, name: &str, value: &str) -> Box<dyn Query> {
+        let (field, value) = filter_target(name, value);
+        if field == "id" {
+            return Box::new(TermQuery::new(Term::from_field_text(self.f.id, &value), IndexRecordOption::Basic));
+        }
+        if let Some(f) = self.f.strings.get(field.as_str()) {
+            return Box::new(TermQuery::new(Term::from_field_text(*f, &value), IndexRecordOption::Basic));
+        }
+        let path = field.strip_prefix("fields.").unwrap_or(&field);
+        // A JSON value is indexed with its type: try the value as each type it can be.
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut push = |t: Term| alternatives.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+        let base = || Term::from_field_json_path(self.f.fields, path, false);
+        if let Ok(i) = value.parse::<i64>() {
+            let mut t = base();
+            t.append_type_and_fast_value(i);
+            push(t);
+        }
+        if let Ok(x) = value.parse::<f64>() {
+            let mut t = base();
+            t.append_type_and_fast_value(x);
+            push(t);
+        }
+        if let Ok(b) = value.parse::<bool>() {
+            let mut t = base();
+            t.append_type_and_fast_value(b);
+            push(t);
+        }
+        let mut t = base();
+        t.append_type_and_str(&value);
+        push(t);
+        Box::new(BooleanQuery::new(alternatives))
+    }
+
+    fn search_blocking(&self, q: &SearchQuery) -> Result<SearchResult, LogStoreError> {
+        let mut total = 0u64;
+        let mut hits: Vec<((i64, i64), LogRecord)> = Vec::new();
+        let after = q.after.as_ref().map(|(ts, id)| (*ts, id_rank(id)));
+        for d in self.days_between(&q.project_id, q.from_micros, q.to_micros)? {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(self.f.ts, q.from_micros)),
+                    Bound::Excluded(Term::from_field_i64(self.f.ts, q.to_micros)),
+                )),
+            )];
+            if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
+                let mut parser = QueryParser::for_index(&d.index, vec![self.f.message]);
+                parser.set_conjunction_by_default();
+                // Lenient: a stray quote or colon in free text still searches the rest.
+                clauses.push((Occur::Must, parser.parse_query_lenient(text).0));
+            }
+            for (name, value) in &q.filters {
+                clauses.push((Occur::Must, self.filter_query(name, value)));
+            }
+            if clauses.is_empty() {
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            let query = BooleanQuery::new(clauses);
+            let top = TopDocs::with_limit(q.limit.max(1)).tweak_score(move |seg: &SegmentReader| {
+                let ts = seg.fast_fields().i64("timestamp_us").ok().map(|c| c.first_or_default_col(i64::MIN));
+                let rank = seg.fast_fields().i64("id_rank").ok().map(|c| c.first_or_default_col(0));
+                move |doc: tantivy::DocId, _score: tantivy::Score| -> (i64, i64) {
+                    let key = (ts.as_ref().map_or(i64::MIN, |c| c.get_val(doc)), rank.as_ref().map_or(0, |c| c.get_val(doc)));
+                    // Records at or before the cursor sink to the bottom and are dropped below.
+                    match after {
+                        Some(a) if key >= a => (i64::MIN, i64::MIN),
+                        _ => key,
+                    }
+                }
+            });
+            let searcher = d.reader.searcher();
+            let (docs, count): (Vec<((i64, i64), DocAddress)>, usize) = searcher.search(&query, &(top, Count)).map_err(err)?;
+            total += count as u64;
+            for (key, addr) in docs {
+                if key == (i64::MIN, i64::MIN) {
+                    continue;
+                }
+                let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
+                let source = doc.get_first(self.f.source_doc).and_then(|v| tantivy::schema::Value::as_str(&v)).unwrap_or("{}");
+                let json: Value = serde_json::from_str(source).map_err(err)?;
+                hits.push((key, from_document(&json)));
+            }
+        }
+        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        hits.truncate(q.limit);
+        let next = (hits.len() == q.limit).then(|| hits.last().map(|(_, r)| (r.timestamp, r.id.clone()))).flatten();
+        Ok(SearchResult { total, hits: hits.into_iter().map(|(_, r)| r).collect(), next })
+    }
+
+    fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
+        let cutoff = day_name(now_micros - keep_days * 86_400_000_000);
+        let mut dropped = 0;
+        let Ok(projects) = std::fs::read_dir(&self.root) else { return Ok(0) };
+        for p in projects.filter_map(Result::ok) {
+            let Ok(days) = std::fs::read_dir(p.path()) else { continue };
+            for d in days.filter_map(Result::ok) {
+                let name = d.file_name().to_string_lossy().into_owned();
+                if name < cutoff {
+                    let project = p.file_name().to_string_lossy().into_owned();
+                    self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&(project, name));
+                    std::fs::remove_dir_all(d.path()).map_err(err)?;
+                    dropped += 1;
+                }
+            }
+        }
+        Ok(dropped)
+    }
+}
+
+#[async_trait]
+impl LogStore for TantivyLogStore {
+    async fn prepare(&self) -> Result<(), LogStoreError> {
+        Ok(())
+    }
+
+    async fn index(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError> {
+        if records.is_empty() {
+            return Ok(BulkOutcome::default());
+        }
+        let this = self.inner.clone();
+        let records = records.to_vec();
+        tokio::task::spawn_blocking(move || this.index_blocking(&records)).await.map_err(err)?
+    }
+
+    async fn refresh(&self) -> Result<(), LogStoreError> {
+        // `index` reloads readers before returning: everything indexed is already searchable.
+        Ok(())
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<SearchResult, LogStoreError> {
+        let this = self.inner.clone();
+        let q = query.clone();
+        tokio::task::spawn_blocking(move || this.search_blocking(&q)).await.map_err(err)?
+    }
+
+    async fn health(&self) -> Result<(), LogStoreError> {
+        std::fs::metadata(&self.inner.root).map(|_| ()).map_err(err)
+    }
+}
