@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
-use nexuslog_bus::{Bus, KafkaBus, KafkaBusConfig};
+use anyhow::{bail, Context};
+use nexuslog_bus::{Bus, EmbeddedBus, EmbeddedBusConfig, KafkaBus, KafkaBusConfig};
 use nexuslog_config::{BusKind, Config, LogStoreKind, MetaStoreKind, StateKind};
-use nexuslog_logstore::{LogStore, OpenSearchConfig, OpenSearchLogStore};
-use nexuslog_metastore::{MetaStore, PostgresMetaStore};
+use nexuslog_logstore::{LogStore, OpenSearchConfig, OpenSearchLogStore, TantivyLogStore};
+use nexuslog_metastore::{MetaStore, PostgresMetaStore, SqliteMetaStore};
 use nexuslog_schemas::wire::{Codec, EmbeddedCodec, RegistryCodec};
 use nexuslog_state::{MemoryState, RedisState, StateStore};
 
@@ -24,11 +24,10 @@ async fn reach<E: std::fmt::Display>(key: &str, shown: &str, check: impl std::fu
     }
 }
 
-fn not_yet(key: &str, value: &str, alternative: &str) -> anyhow::Error {
-    anyhow!(
-        "`{key}` = {value} is not available in this build yet (it arrives with standalone mode); \
-         set {alternative}, e.g. with `bash scripts/run.sh`, which starts the real services"
-    )
+/// Creates `data_dir/<sub>` and returns it; the error names `data_dir`.
+fn data_path(c: &Config, sub: &str) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(&c.data_dir).with_context(|| format!("cannot create `data_dir` = {}", c.data_dir.display()))?;
+    Ok(c.data_dir.join(sub))
 }
 
 pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
@@ -41,7 +40,12 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
             reach("bus.kafka.brokers", &brokers, bus.health()).await?;
             Ok(Arc::new(bus))
         }
-        BusKind::Embedded => Err(not_yet("bus.kind", "embedded", "bus.kind = kafka and bus.kafka.brokers")),
+        BusKind::Embedded => {
+            let path = data_path(c, "bus/log.redb")?;
+            let bus = EmbeddedBus::open(&path, EmbeddedBusConfig::default())
+                .with_context(|| format!("cannot open the embedded log at {} (`data_dir`)", path.display()))?;
+            Ok(Arc::new(bus))
+        }
     }
 }
 
@@ -59,7 +63,11 @@ pub async fn logstore(c: &Config) -> anyhow::Result<Arc<dyn LogStore>> {
             reach("logstore.opensearch.url", &os.url, store.health()).await?;
             Ok(Arc::new(store))
         }
-        LogStoreKind::Tantivy => Err(not_yet("logstore.kind", "tantivy", "logstore.kind = opensearch and logstore.opensearch.url")),
+        LogStoreKind::Tantivy => {
+            let path = data_path(c, "index")?;
+            let store = TantivyLogStore::open(&path).with_context(|| format!("cannot open the index at {} (`data_dir`)", path.display()))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
@@ -72,11 +80,16 @@ pub async fn metastore(c: &Config) -> anyhow::Result<Arc<dyn MetaStore>> {
             reach("metastore.postgres.url", "(hidden: it may hold a password)", store.health()).await?;
             Ok(Arc::new(store))
         }
-        MetaStoreKind::Sqlite => Err(not_yet("metastore.kind", "sqlite", "metastore.kind = postgres and metastore.postgres.url")),
+        MetaStoreKind::Sqlite => {
+            let path = data_path(c, "meta.sqlite")?;
+            let store = SqliteMetaStore::open(&path).with_context(|| format!("cannot open {} (`data_dir`)", path.display()))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
-pub async fn state(c: &Config) -> anyhow::Result<Arc<dyn StateStore>> {
+/// The shared state, and for the in-process kind the handle to checkpoint it.
+pub async fn state(c: &Config) -> anyhow::Result<(Arc<dyn StateStore>, Option<Arc<MemoryState>>)> {
     match c.state.kind {
         StateKind::Redis => {
             let connect = RedisState::connect(c.state.redis.url.expose());
@@ -86,9 +99,13 @@ pub async fn state(c: &Config) -> anyhow::Result<Arc<dyn StateStore>> {
                 Err(_) => bail!("cannot reach `state.redis.url` = (hidden): no answer within {REACH_TIMEOUT:?}"),
             };
             reach("state.redis.url", "(hidden)", store.health()).await?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), None))
         }
-        StateKind::Memory => Ok(Arc::new(MemoryState::new())),
+        StateKind::Memory => {
+            let path = data_path(c, "state.json")?;
+            let state = Arc::new(MemoryState::open(&path).with_context(|| format!("cannot read {} (`data_dir`)", path.display()))?);
+            Ok((state.clone(), Some(state)))
+        }
     }
 }
 

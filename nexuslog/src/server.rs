@@ -23,6 +23,9 @@ use tokio::task::JoinSet;
 use crate::backends;
 use crate::cli::Role;
 
+/// How often in-process state is written to the data directory.
+const STATE_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+
 /// How long shutdown waits for role loops to finish their current batch.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -57,8 +60,11 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     if needs_store {
         deps.logstore = Some(backends::logstore(&config).await?);
     }
+    let mut checkpointed = None;
     if needs_state {
-        deps.state = Some(backends::state(&config).await?);
+        let (state, memory) = backends::state(&config).await?;
+        deps.state = Some(state);
+        checkpointed = memory;
     }
     let codec = backends::codec(&config)?;
     let topics = Topics::with_prefix(&config.bus.topic_prefix);
@@ -113,6 +119,21 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         let (Some(store), Some(meta)) = (deps.logstore.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
         app = app.merge(nexuslog_api::router(nexuslog_api::Api::new(store, meta)));
     }
+    if let Some(memory) = checkpointed {
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(STATE_CHECKPOINT_EVERY) => {}
+                    () = s.wait() => break,
+                }
+                if let Err(e) = memory.checkpoint() {
+                    tracing::warn!(error = %e, "state checkpoint failed");
+                }
+            }
+            memory.checkpoint().context("final state checkpoint")
+        });
+    }
     let app = app
         .merge(Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics_text)).with_state(deps))
         .layer(axum::extract::DefaultBodyLimit::max(usize::try_from(config.http.max_body_bytes).unwrap_or(usize::MAX)));
@@ -124,9 +145,15 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let served = tokio::select! {
         r = server => r.context("http server"),
         Some(r) = tasks.join_next() => {
-            // A role loop ended by itself: that is fatal for the process.
+            // A task that ends before shutdown was asked for is fatal for the process.
+            let asked = shutdown.is_triggered();
             shutdown.trigger();
-            match r { Ok(Ok(())) => Err(anyhow::anyhow!("a role stopped unexpectedly")), Ok(Err(e)) => Err(e), Err(e) => Err(e.into()) }
+            match r {
+                Ok(Ok(())) if asked => Ok(()),
+                Ok(Ok(())) => Err(anyhow::anyhow!("a role stopped unexpectedly")),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(e.into()),
+            }
         }
     };
     shutdown.trigger();
