@@ -46,6 +46,25 @@ pub fn distributed_env(prefix: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// The environment of standalone mode on embedded storage in `data_dir`.
+pub fn standalone_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
+    vec![("NEXUSLOG_DATA_DIR".into(), data_dir.display().to_string())]
+}
+
+/// Every dead letter in the embedded log under `data_dir` (the process must have exited).
+pub async fn embedded_dead_letters(data_dir: &std::path::Path) -> Vec<nexuslog_schemas::DeadLetter> {
+    use nexuslog_bus::Bus;
+    let path = data_dir.join("bus/log.redb");
+    let bus = wait_until("embedded log released", Duration::from_secs(10), || async {
+        nexuslog_bus::EmbeddedBus::open(&path, nexuslog_bus::EmbeddedBusConfig::default()).ok()
+    })
+    .await;
+    let topics = nexuslog_bus::Topics::with_prefix("nexuslog.");
+    let mut c = bus.consumer(&unique_name("reader"), std::slice::from_ref(&topics.deadletter)).await.expect("consumer");
+    let records = c.poll(1000, Duration::from_millis(200)).await.expect("poll");
+    records.iter().map(|r| nexuslog_schemas::wire::EmbeddedCodec.decode(&r.payload).expect("dead letter decodes")).collect()
+}
+
 /// Starts `nexuslog <args>` with `env` and waits until `/readyz` answers 200.
 pub async fn start(args: &[&str], env: Vec<(String, String)>, api_key: &str) -> Node {
     let port = free_port();
@@ -61,6 +80,7 @@ pub async fn start(args: &[&str], env: Vec<(String, String)>, api_key: &str) -> 
         .env("NEXUSLOG_LOG_LEVEL", "info")
         .stdout(Stdio::null())
         .stderr(file)
+        .env_remove("NEXUSLOG_CONFIG")
         .spawn()
         .expect("spawn nexuslog");
     let node = Node { child, url: url.clone(), api_key: api_key.to_owned(), topic_prefix: prefix, log };
