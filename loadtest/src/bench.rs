@@ -1,3 +1,369 @@
-pub async fn bench(_a: BenchArgs) -> anyhow::Result<bool> { Ok(true) }
+//! `bench`: how close NexusLog's gateway and sink come to the raw ceilings of their backends,
+//! measured in one run on the same events, plus end-to-end freshness.
+//!
+//! Phases (roles are separate processes, like `chaos`):
+//! 1. Kafka ceiling: the events, Avro-encoded as `RawEvent`s (what the gateway produces), sent
+//!    straight to a fresh topic with rdkafka (acks=all, idempotent, lz4, linger 5 ms: the
+//!    gateway's producer settings), `batch` records per awaited send, `concurrency` at once.
+//! 2. Gateway: the same events over HTTP with the same batch and concurrency, processor and
+//!    sink stopped, so the gateway has the machine to itself as the raw producer had.
+//! 3. OpenSearch ceiling: the same events as documents, bulk-indexed straight into a fresh
+//!    index, `SINK_BATCH` per request, one request at a time (as the sink does).
+//! 4. Processor, then sink, alone: the processor drains the raw topic (time until its committed
+//!    offsets reach the end), is stopped, then the sink indexes the pre-loaded logs topic (time
+//!    from its start until search counts every event: includes consumer join and refresh).
+//! 5. Freshness: every role running, a steady load at half the gateway's rate, acknowledgment
+//!    → searchable per event.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use nexuslog_schemas::wire::EmbeddedCodec;
+use nexuslog_schemas::{RawEvent, SourceKind};
+use rand::SeedableRng;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::{json, Value};
+
+use crate::launch::Mode;
+use crate::load::{self, LoadConfig, LoadCounters};
+use crate::report::{self, round2};
+
+/// The sink's bulk size (`IndexerConfig::batch_max`).
+const SINK_BATCH: u64 = 5_000;
+/// The processors' consumer group (`ProcessorConfig::group`).
+const PROCESSOR_GROUP: &str = "nexuslog-processors";
+/// Longest any drain phase may take.
+const PHASE_TIMEOUT: Duration = Duration::from_secs(600);
+
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Events per phase.
+    #[arg(long, default_value_t = 50_000)]
+    events: u64,
+    /// Events per request (and per awaited Kafka send in the ceiling).
+    #[arg(long, default_value_t = 500)]
+    batch: u64,
+    /// Approximate bytes per JSON event.
+    #[arg(long, default_value_t = 256)]
+    event_size: usize,
+    /// Requests (and raw Kafka batches) in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Print the result as JSON (last line of stdout).
+    #[arg(long)]
+    json: bool,
+}
+
+fn rate(n: u64, d: Duration) -> f64 {
+    round2(n as f64 / d.as_secs_f64().max(1e-9))
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        (a / b * 1000.0).round() / 1000.0
+    } else {
+        0.0
+    }
+}
+
+/// Phase 1: the events as RawEvents straight into Kafka.
+async fn kafka_ceiling(brokers: &str, topic: &str, run: &str, a: &BenchArgs) -> anyhow::Result<Duration> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .set("message.timeout.ms", "30000")
+        .create()
+        .context("creating the Kafka producer")?;
+    let codec = EmbeddedCodec;
+    let mut payloads = Vec::with_capacity(a.events as usize);
+    for seq in 0..a.events {
+        let id = uuid::Uuid::new_v4().to_string();
+        let raw = RawEvent {
+            ingest_id: id,
+            project_id: "bench".into(),
+            source: SourceKind::Http,
+            received_at: load::wall_ms() * 1000,
+            remote_addr: Some("127.0.0.1:40000".into()),
+            payload: load::event_line(run, seq, a.event_size).into_bytes(),
+            metadata: BTreeMap::new(),
+        };
+        payloads.push((raw.ingest_id.clone(), codec.encode(&raw).context("encoding a RawEvent")?));
+    }
+    let payloads = std::sync::Arc::new(payloads);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let batches = a.events.div_ceil(a.batch.max(1));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..a.concurrency.max(1) {
+        let (producer, payloads, next, topic, batch) = (producer.clone(), payloads.clone(), next.clone(), topic.to_owned(), a.batch.max(1));
+        tasks.spawn(async move {
+            loop {
+                let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if b >= batches {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let lo = (b * batch) as usize;
+                let hi = ((b + 1) * batch).min(payloads.len() as u64) as usize;
+                // Like the gateway: enqueue the whole batch, then await every delivery report.
+                let mut pending = Vec::with_capacity(hi - lo);
+                for (key, payload) in &payloads[lo..hi] {
+                    let rec = FutureRecord::to(&topic).key(key.as_bytes()).payload(payload.as_slice());
+                    pending.push(producer.send_result(rec).map_err(|(e, _)| anyhow::anyhow!("enqueue: {e}"))?);
+                }
+                for p in pending {
+                    match p.await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err((e, _))) => bail!("delivery: {e}"),
+                        Err(_) => bail!("delivery report dropped"),
+                    }
+                }
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(started.elapsed())
+}
+
+/// Phase 3: the events as documents straight into OpenSearch, `SINK_BATCH` per bulk request.
+async fn opensearch_ceiling(os_url: &str, index: &str, run: &str, a: &BenchArgs) -> anyhow::Result<Duration> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
+    let base = os_url.trim_end_matches('/');
+    // Same settings as the log store's template: 1 shard, no replica, 1 s refresh.
+    let resp = http
+        .put(format!("{base}/{index}"))
+        .json(&json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}}))
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("creating index {index}: {}", resp.text().await.unwrap_or_default());
+    }
+    let mut bodies = Vec::new();
+    let mut seq = 0;
+    while seq < a.events {
+        let mut body = String::new();
+        for s in seq..(seq + SINK_BATCH).min(a.events) {
+            let event: Value = serde_json::from_str(&load::event_line(run, s, a.event_size))?;
+            let id = uuid::Uuid::new_v4().to_string();
+            let now = load::wall_ms();
+            // The shape of the log store's documents (crates/logstore/src/document.rs).
+            let doc = json!({
+                "id": id, "project_id": "bench", "@timestamp": now, "timestamp_us": now * 1000,
+                "timestamp_source": "RECEIVED", "received_at_us": now * 1000, "level": "UNKNOWN",
+                "message": event["message"], "host": null, "service": null, "source": "HTTP",
+                "fields": {"run": event["run"], "seq": event["seq"], "pad": event["pad"]},
+                "parse_status": "OK", "parse_errors": [], "trace_id": null, "span_id": null,
+            });
+            body.push_str(&json!({"index": {"_index": index, "_id": id}}).to_string());
+            body.push('\n');
+            body.push_str(&doc.to_string());
+            body.push('\n');
+        }
+        bodies.push(body);
+        seq += SINK_BATCH;
+    }
+    let started = Instant::now();
+    for body in bodies {
+        let resp = http.post(format!("{base}/_bulk")).header("content-type", "application/x-ndjson").body(body).send().await?;
+        let v: Value = resp.json().await?;
+        if v.get("errors").and_then(Value::as_bool).unwrap_or(true) {
+            bail!("bulk reported errors: {}", v.to_string().chars().take(300).collect::<String>());
+        }
+    }
+    // Searchable, like the sink's measure: wait for the refresh.
+    http.post(format!("{base}/{index}/_refresh")).send().await?;
+    Ok(started.elapsed())
+}
+
+/// True when the processors' committed offsets on `topic` reached the end of every partition.
+fn processor_caught_up(brokers: &str, topic: &str) -> anyhow::Result<bool> {
+    let c: BaseConsumer = ClientConfig::new().set("bootstrap.servers", brokers).set("group.id", PROCESSOR_GROUP).create()?;
+    let t = Duration::from_secs(10);
+    let md = c.fetch_metadata(Some(topic), t)?;
+    let mut list = TopicPartitionList::new();
+    let mut ends = Vec::new();
+    for tp in md.topics().iter().flat_map(|x| x.partitions()) {
+        list.add_partition(topic, tp.id());
+        ends.push((tp.id(), c.fetch_watermarks(topic, tp.id(), t)?.1));
+    }
+    let committed = c.committed_offsets(list, t)?;
+    for (p, high) in ends {
+        let at = committed.find_partition(topic, p).map(|e| e.offset());
+        let done = match at {
+            Some(Offset::Offset(o)) => o >= high,
+            _ => high == 0,
+        };
+        if !done {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `total` of the run's events in search.
+async fn searchable(search_url: &str, key: &str, run: &str) -> anyhow::Result<u64> {
+    let mut url = reqwest::Url::parse(search_url)?.join("/v1/search")?;
+    url.query_pairs_mut().append_pair("q", &format!("run:{run}")).append_pair("from", "now-1d").append_pair("limit", "1");
+    let v: Value = reqwest::Client::new().get(url).bearer_auth(key).timeout(Duration::from_secs(30)).send().await?.json().await?;
+    Ok(v.get("total").and_then(Value::as_u64).unwrap_or(0))
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> anyhow::Result<bool>) -> anyhow::Result<Instant> {
+    let deadline = Instant::now() + PHASE_TIMEOUT;
+    loop {
+        if check().await.unwrap_or(false) {
+            return Ok(Instant::now());
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {PHASE_TIMEOUT:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
+    let run_id = crate::new_run_id();
+    let mut rng = rand::rngs::StdRng::from_rng(&mut rand::rng());
+    let pb = report::progress(0, true);
+    let say = |l: &str| report::note(&pb, l);
+    let (mut cluster, api_key, dir) = crate::deploy(Mode::Distributed, &run_id, &pb, &mut rng).await?;
+    let services = crate::launch::ensure_services(&crate::launch::repo_root()?, &dir).await?;
+    let brokers = services.get("NEXUSLOG_TEST_KAFKA_BROKERS").cloned().context("kafka brokers")?;
+    let os_url = services.get("NEXUSLOG_TEST_OPENSEARCH_URL").cloned().context("opensearch url")?;
+    let (ingest, search) = (cluster.url("gateway")?, cluster.url("api")?);
+
+    say("phase 1/5: raw Kafka ceiling");
+    let kafka_time = kafka_ceiling(&brokers, &format!("{run_id}.bench-raw"), &run_id, &a).await?;
+    let kafka_rate = rate(a.events, kafka_time);
+
+    say("phase 2/5: gateway HTTP ingest (processor and sink stopped)");
+    cluster.stop("processor", Duration::from_secs(15)).await?;
+    cluster.stop("sink", Duration::from_secs(15)).await?;
+    let gw = gateway_load(&ingest, &api_key, &run_id, &a, 0, a.events).await?;
+    if gw.1 != a.events {
+        bail!("gateway acknowledged {} of {} events; see {}", gw.1, a.events, dir.display());
+    }
+    let gateway_rate = rate(a.events, gw.0);
+
+    say("phase 3/5: raw OpenSearch bulk ceiling");
+    let os_time = opensearch_ceiling(&os_url, &format!("{run_id}-bench-raw"), &run_id, &a).await?;
+    let os_rate = rate(a.events, os_time);
+
+    say("phase 4/5: processor alone, then sink alone on the pre-loaded logs topic");
+    let t0 = Instant::now();
+    cluster.start("processor").await?;
+    let raw_topic = format!("{run_id}.raw");
+    let done = wait_for("the processor to drain the raw topic", async || {
+        let (b, t) = (brokers.clone(), raw_topic.clone());
+        tokio::task::spawn_blocking(move || processor_caught_up(&b, &t)).await?
+    })
+    .await?;
+    let processor_rate = rate(a.events, done - t0);
+    cluster.stop("processor", Duration::from_secs(15)).await?;
+    let t1 = Instant::now();
+    cluster.start("sink").await?;
+    let done = wait_for("the sink to make every event searchable", async || Ok(searchable(&search, &api_key, &run_id).await? >= a.events)).await?;
+    let sink_rate = rate(a.events, done - t1);
+
+    say("phase 5/5: end-to-end freshness at half the gateway's rate, every role running");
+    cluster.start("processor").await?;
+    let fresh_run = format!("{run_id}f");
+    let fresh_rate = ((gateway_rate / 2.0) as u64).max(100);
+    let fresh_events = (fresh_rate * 20).min(a.events);
+    let cfg = LoadConfig {
+        url: ingest.clone(),
+        api_key: api_key.clone(),
+        run_id: fresh_run,
+        events: fresh_events,
+        rate: fresh_rate,
+        batch: a.batch.max(1),
+        event_size: a.event_size,
+        concurrency: a.concurrency.max(1),
+        retry_deadline: Duration::from_secs(120),
+        request_timeout: Duration::from_secs(60),
+    };
+    let verify = crate::session::VerifyConfig { search_url: search.clone(), timeout: Duration::from_secs(120), poll_every: Duration::from_millis(100) };
+    let (fresh, ()) = crate::session::measure(cfg, &verify, &pb, |_, _| async {}).await?;
+    cluster.shutdown().await;
+
+    let out = json!({
+        "run_id": run_id,
+        "events": a.events,
+        "batch": a.batch,
+        "event_size": a.event_size,
+        "concurrency": a.concurrency,
+        "kafka_raw_events_per_sec": kafka_rate,
+        "gateway_events_per_sec": gateway_rate,
+        "gateway_vs_kafka_raw": ratio(gateway_rate, kafka_rate),
+        "opensearch_raw_events_per_sec": os_rate,
+        "sink_events_per_sec": sink_rate,
+        "sink_vs_opensearch_raw": ratio(sink_rate, os_rate),
+        "processor_events_per_sec": processor_rate,
+        "freshness_rate": fresh_rate,
+        "freshness": fresh.freshness,
+        "freshness_lost": fresh.lost,
+        "freshness_duplicated": fresh.duplicated,
+        "run_dir": dir.display().to_string(),
+    });
+    let fresh_text = fresh.freshness.map_or("n/a".into(), |f| format!("p50 {} ms, p99 {} ms ({} events at {} ev/s)", f.p50_ms, f.p99_ms, f.samples, fresh_rate));
+    let lines = [
+        format!("bench {run_id}: {} events of ~{} B, batch {}, concurrency {}", a.events, a.event_size, a.batch, a.concurrency),
+        format!("  (a) Kafka raw ceiling (rdkafka, acks=all, idempotent): {kafka_rate:.0} ev/s"),
+        format!("      gateway HTTP ingest:                               {gateway_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(gateway_rate, kafka_rate)),
+        format!("  (b) OpenSearch raw bulk ceiling ({SINK_BATCH}/request, serial): {os_rate:.0} ev/s"),
+        format!("      sink alone on a pre-loaded logs topic:             {sink_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(sink_rate, os_rate)),
+        "      (sink time = its start → search counts every event: includes start-up, group join, 1 s refresh)".into(),
+        format!("      processor alone (raw → logs, transactional):       {processor_rate:.0} ev/s"),
+        format!("  (c) end-to-end freshness (ack → searchable):          {fresh_text}"),
+    ];
+    for l in &lines {
+        if a.json {
+            eprintln!("{l}");
+        } else {
+            println!("{l}");
+        }
+    }
+    if a.json {
+        println!("{out}");
+    }
+    Ok(fresh.ok)
+}
+
+/// The gateway phase: returns (send duration, acked events).
+async fn gateway_load(url: &str, key: &str, run: &str, a: &BenchArgs, rate: u64, events: u64) -> anyhow::Result<(Duration, u64)> {
+    let cfg = LoadConfig {
+        url: url.to_owned(),
+        api_key: key.to_owned(),
+        run_id: run.to_owned(),
+        events,
+        rate,
+        batch: a.batch.max(1),
+        event_size: a.event_size,
+        concurrency: a.concurrency.max(1),
+        retry_deadline: Duration::from_secs(120),
+        request_timeout: Duration::from_secs(60),
+    };
+    let ledger = std::sync::Arc::new(std::sync::Mutex::new(crate::ledger::Ledger::new(events, cfg.batch)));
+    let stats = load::run(cfg, ledger.clone(), std::sync::Arc::new(LoadCounters::default()), Instant::now()).await?;
+    let acked = ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).progress().0;
+    Ok((stats.duration, acked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_and_rates() {
+        assert_eq!(ratio(50.0, 100.0), 0.5);
+        assert_eq!(ratio(1.0, 0.0), 0.0);
+        assert_eq!(rate(1000, Duration::from_millis(500)), 2000.0);
+    }
+}
