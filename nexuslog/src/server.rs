@@ -85,7 +85,11 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     if let Some(meta) = &deps.meta {
         let key = config.bootstrap.api_key.is_set().then(|| config.bootstrap.api_key.expose());
-        let boot = nexuslog_metastore::bootstrap::ensure(meta.as_ref(), key).await.context("bootstrapping the metadata store")?;
+        let password = config.bootstrap.admin_password.is_set().then(|| config.bootstrap.admin_password.expose());
+        let boot = nexuslog_metastore::bootstrap::ensure(meta.as_ref(), key, password).await.context("bootstrapping the metadata store")?;
+        if let Some(password) = &boot.created_admin_password {
+            println!("\nNexusLog first start: created the instance admin `{}` with password (shown once): {password}", nexuslog_metastore::bootstrap::ADMIN_EMAIL);
+        }
         if let Some(secret) = boot.created_key {
             print_first_start(&config, &secret);
         }

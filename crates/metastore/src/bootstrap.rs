@@ -1,10 +1,13 @@
 //! First start: a default project and an ingest key, created once; later starts find them.
 
 use crate::keys::{self, NewKey};
-use crate::{ApiKey, MetaStore, MetaStoreError, Project};
+use crate::{ApiKey, MetaStore, MetaStoreError, Project, User};
 
 /// Slug of the project created at first start.
 pub const DEFAULT_PROJECT: &str = "default";
+
+/// Login of the instance admin created at first start.
+pub const ADMIN_EMAIL: &str = "admin@localhost";
 
 /// What bootstrap found or made.
 #[derive(Debug, Clone)]
@@ -12,16 +15,43 @@ pub struct Bootstrapped {
     pub project: Project,
     /// The ingest key's secret, when it was created by this call (print it once).
     pub created_key: Option<String>,
+    /// The admin's generated password, when this call created the admin without a configured one.
+    pub created_admin_password: Option<String>,
 }
 
-/// Migrates, then ensures the default project and an ingest+read key exist. `api_key`, when
-/// given, is the key to register (automation sets it through `NEXUSLOG_BOOTSTRAP_API_KEY`);
-/// otherwise one is generated the first time. Safe to run concurrently from several replicas.
+/// Creates the instance admin unless it exists; returns the password when one was generated.
+async fn ensure_admin(store: &dyn MetaStore, password: Option<&str>) -> Result<Option<String>, MetaStoreError> {
+    if store.user_by_email(ADMIN_EMAIL).await?.is_some() {
+        return Ok(None);
+    }
+    let (password, generated) = match password {
+        Some(p) => (p.to_owned(), false),
+        None => (crate::passwords::generate(), true),
+    };
+    let user = User {
+        id: uuid::Uuid::now_v7().to_string(),
+        email: ADMIN_EMAIL.into(),
+        password_hash: crate::passwords::hash(&password)?,
+        is_admin: true,
+        created_at: now(),
+    };
+    match store.create_user(&user).await {
+        Ok(()) => Ok(generated.then_some(password)),
+        Err(MetaStoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Migrates, then ensures the instance admin, the default project and an ingest+read key
+/// exist. `api_key` / `admin_password`, when given, are used (automation sets them through
+/// `NEXUSLOG_BOOTSTRAP_API_KEY` / `NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD`); otherwise they are
+/// generated the first time. Safe to run concurrently from several replicas.
 ///
 /// # Errors
 /// When the store is unavailable or a migration fails.
-pub async fn ensure(store: &dyn MetaStore, api_key: Option<&str>) -> Result<Bootstrapped, MetaStoreError> {
+pub async fn ensure(store: &dyn MetaStore, api_key: Option<&str>, admin_password: Option<&str>) -> Result<Bootstrapped, MetaStoreError> {
     store.migrate().await?;
+    let created_admin_password = ensure_admin(store, admin_password).await?;
     let project = match store.project_by_slug(DEFAULT_PROJECT).await? {
         Some(p) => p,
         None => match store.create_project(DEFAULT_PROJECT, "Default project").await {
@@ -44,7 +74,7 @@ pub async fn ensure(store: &dyn MetaStore, api_key: Option<&str>) -> Result<Boot
         None => store.has_api_key_named(&project.id, "bootstrap").await?,
     };
     if exists {
-        return Ok(Bootstrapped { project, created_key: None });
+        return Ok(Bootstrapped { project, created_key: None, created_admin_password });
     }
     let row = ApiKey {
         id: uuid::Uuid::now_v7().to_string(),
@@ -57,8 +87,8 @@ pub async fn ensure(store: &dyn MetaStore, api_key: Option<&str>) -> Result<Boot
         revoked_at: None,
     };
     match store.create_api_key(&row).await {
-        Ok(()) => Ok(Bootstrapped { project, created_key: Some(key.secret) }),
-        Err(MetaStoreError::Conflict(_)) => Ok(Bootstrapped { project, created_key: None }),
+        Ok(()) => Ok(Bootstrapped { project, created_key: Some(key.secret), created_admin_password }),
+        Err(MetaStoreError::Conflict(_)) => Ok(Bootstrapped { project, created_key: None, created_admin_password }),
         Err(e) => Err(e),
     }
 }

@@ -42,15 +42,21 @@ pub async fn run_all(store: &dyn MetaStore) {
     assert!(matches!(keys::verify(store, &wrong, keys::Scope::Ingest).await, Err(keys::KeyError::Invalid)));
 
     // Bootstrap: first call creates the default project and a key, later calls find them.
-    let first = bootstrap::ensure(store, None).await.expect("bootstrap");
+    let first = bootstrap::ensure(store, None, None).await.expect("bootstrap");
     let secret = first.created_key.expect("a key is created at first start");
+    let admin_password = first.created_admin_password.expect("an admin password is generated at first start");
+    let admin = store.user_by_email(bootstrap::ADMIN_EMAIL).await.expect("query").expect("admin exists");
+    assert!(admin.is_admin);
+    assert!(crate::passwords::verify(&admin_password, &admin.password_hash));
+    assert!(!admin.password_hash.contains(&admin_password), "only a hash is stored");
     assert_eq!(first.project.slug, bootstrap::DEFAULT_PROJECT);
-    let again = bootstrap::ensure(store, None).await.expect("bootstrap again");
+    let again = bootstrap::ensure(store, None, None).await.expect("bootstrap again");
     assert!(again.created_key.is_none(), "later starts do not create another key");
+    assert!(again.created_admin_password.is_none(), "nor another admin");
     assert_eq!(again.project, first.project);
     assert_eq!(keys::verify(store, &secret, keys::Scope::Read).await.expect("bootstrap key reads").project_id, first.project.id);
     let configured = "nxl_configuredconfiguredconfigured01";
-    assert!(bootstrap::ensure(store, Some(configured)).await.expect("with key").created_key.is_some());
-    assert!(bootstrap::ensure(store, Some(configured)).await.expect("with key again").created_key.is_none());
+    assert!(bootstrap::ensure(store, Some(configured), None).await.expect("with key").created_key.is_some());
+    assert!(bootstrap::ensure(store, Some(configured), None).await.expect("with key again").created_key.is_none());
     keys::verify(store, configured, keys::Scope::Ingest).await.expect("configured key works");
 }

@@ -6,6 +6,7 @@
 pub mod bootstrap;
 mod key_cache;
 pub mod keys;
+pub mod passwords;
 pub mod conformance;
 mod postgres;
 mod sqlite;
@@ -49,6 +50,16 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    /// Argon2id PHC string; the password itself is never stored.
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
 /// A migration compiled into the binary.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -73,6 +84,10 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), MetaStoreError>;
 
     async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, MetaStoreError>;
+
+    async fn create_user(&self, user: &User) -> Result<(), MetaStoreError>;
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, MetaStoreError>;
 
     /// Whether `project_id` has a key called `name`.
     async fn has_api_key_named(&self, project_id: &str, name: &str) -> Result<bool, MetaStoreError>;

@@ -5,7 +5,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
-use crate::{ApiKey, MetaStore, MetaStoreError, Project, MIGRATIONS};
+use crate::{ApiKey, MetaStore, MetaStoreError, Project, User, MIGRATIONS};
 
 /// PostgreSQL as the metadata store.
 #[derive(Clone)]
@@ -129,6 +129,33 @@ impl MetaStore for PostgresMetaStore {
             scopes: r.get("scopes"),
             created_at: r.get("created_at"),
             revoked_at: r.get("revoked_at"),
+        }))
+    }
+
+    async fn create_user(&self, u: &User) -> Result<(), MetaStoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                "INSERT INTO users (id, email, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&u.id, &u.email, &u.password_hash, &u.is_admin, &u.created_at],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, MetaStoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt("SELECT id, email, password_hash, is_admin, created_at FROM users WHERE email = $1", &[&email])
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| User {
+            id: r.get("id"),
+            email: r.get("email"),
+            password_hash: r.get("password_hash"),
+            is_admin: r.get("is_admin"),
+            created_at: r.get("created_at"),
         }))
     }
 

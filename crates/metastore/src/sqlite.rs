@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use crate::{ApiKey, MetaStore, MetaStoreError, Project, MIGRATIONS};
+use crate::{ApiKey, MetaStore, MetaStoreError, Project, User, MIGRATIONS};
 
 /// SQLite as the metadata store.
 #[derive(Clone)]
@@ -140,6 +140,31 @@ impl MetaStore for SqliteMetaStore {
                     })
                 },
             )
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn create_user(&self, u: &User) -> Result<(), MetaStoreError> {
+        let u = u.clone();
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO users (id, email, password_hash, is_admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![u.id, u.email, u.password_hash, u.is_admin, u.created_at],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, MetaStoreError> {
+        let email = email.to_owned();
+        self.with(move |conn| {
+            conn.query_row("SELECT id, email, password_hash, is_admin, created_at FROM users WHERE email = ?1", params![email], |r| {
+                Ok(User { id: r.get(0)?, email: r.get(1)?, password_hash: r.get(2)?, is_admin: r.get(3)?, created_at: r.get(4)? })
+            })
             .optional()
             .map_err(db_err)
         })
