@@ -2,9 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use apache_avro::types::Value;
-use apache_avro::Schema;
 
-use crate::avro::{self, avro_enum, AvroRecord, Fields, SchemaError};
+use crate::avro::{self, avro_enum, AvroRecord, Compiled, Fields, SchemaError};
 
 avro_enum!(
     /// The state an alert rule moved into.
@@ -45,9 +44,9 @@ pub struct AlertEvent {
 impl AvroRecord for AlertEvent {
     const NAME: &'static str = "io.nexuslog.v1.AlertEvent";
 
-    fn schema() -> &'static Schema {
-        static SCHEMA: OnceLock<Schema> = OnceLock::new();
-        SCHEMA.get_or_init(|| avro::parse_schema("alert_event", crate::avsc::ALERT_EVENT))
+    fn compiled() -> &'static Compiled {
+        static COMPILED: OnceLock<Compiled> = OnceLock::new();
+        COMPILED.get_or_init(|| Compiled::new("alert_event", crate::avsc::ALERT_EVENT))
     }
 
     fn to_value(&self) -> Value {

@@ -28,13 +28,40 @@ impl From<apache_avro::Error> for SchemaError {
     }
 }
 
+/// A parsed schema with its datum writer and reader, built once per process: building them
+/// resolves the schema, which costs far more than encoding one record.
+pub struct Compiled {
+    schema: &'static Schema,
+    writer: GenericDatumWriter<'static>,
+    reader: GenericDatumReader<'static>,
+}
+
+impl Compiled {
+    pub(crate) fn new(name: &str, text: &str) -> Self {
+        // Leaked once per record type, so the writer and reader can borrow it for 'static.
+        let schema: &'static Schema = Box::leak(Box::new(parse_schema(name, text)));
+        let writer = GenericDatumWriter::builder(schema)
+            .build()
+            .unwrap_or_else(|e| panic!("compiled-in schema {name} must resolve (covered by tests): {e}"));
+        let reader = GenericDatumReader::builder(schema)
+            .build()
+            .unwrap_or_else(|e| panic!("compiled-in schema {name} must resolve (covered by tests): {e}"));
+        Self { schema, writer, reader }
+    }
+}
+
 /// A record type with an `.avsc` schema.
 pub trait AvroRecord: Sized {
     /// Full name of the Avro record, e.g. `io.nexuslog.v1.LogRecord`.
     const NAME: &'static str;
 
-    /// The current (reader and writer) schema, parsed once.
-    fn schema() -> &'static Schema;
+    /// The current schema with its writer and reader.
+    fn compiled() -> &'static Compiled;
+
+    /// The current (reader and writer) schema.
+    fn schema() -> &'static Schema {
+        Self::compiled().schema
+    }
 
     fn to_value(&self) -> Value;
 
@@ -47,8 +74,7 @@ pub trait AvroRecord: Sized {
     /// # Errors
     /// When the value does not validate against the schema (a bug in `to_value`).
     fn to_datum(&self) -> Result<Vec<u8>, SchemaError> {
-        let writer = GenericDatumWriter::builder(Self::schema()).build()?;
-        Ok(writer.write_value_to_vec(self.to_value())?)
+        Ok(Self::compiled().writer.write_value_to_vec(self.to_value())?)
     }
 
     /// Decodes a datum written with `writer` schema, resolving it to the current schema.
@@ -56,10 +82,12 @@ pub trait AvroRecord: Sized {
     /// # Errors
     /// When the bytes are not a valid datum of `writer`, or `writer` cannot be resolved.
     fn from_datum(mut bytes: &[u8], writer: &Schema) -> Result<Self, SchemaError> {
-        let reader = GenericDatumReader::builder(writer)
-            .reader_schema(Self::schema())
-            .build()?;
-        let value = reader.read_value(&mut bytes)?;
+        let value = if std::ptr::eq(writer, Self::schema()) {
+            Self::compiled().reader.read_value(&mut bytes)?
+        } else {
+            // An older (or newer) writer: resolve against the current schema. Rare, so not cached.
+            GenericDatumReader::builder(writer).reader_schema(Self::schema()).build()?.read_value(&mut bytes)?
+        };
         if !bytes.is_empty() {
             return Err(SchemaError::Wire(format!("{} trailing bytes after datum", bytes.len())));
         }

@@ -1,9 +1,8 @@
 use std::sync::OnceLock;
 
 use apache_avro::types::Value;
-use apache_avro::Schema;
 
-use crate::avro::{self, avro_enum, AvroRecord, Fields, SchemaError};
+use crate::avro::{self, avro_enum, AvroRecord, Compiled, Fields, SchemaError};
 
 avro_enum!(
     /// The pipeline stage that gave up on a record.
@@ -33,9 +32,9 @@ pub struct DeadLetter {
 impl AvroRecord for DeadLetter {
     const NAME: &'static str = "io.nexuslog.v1.DeadLetter";
 
-    fn schema() -> &'static Schema {
-        static SCHEMA: OnceLock<Schema> = OnceLock::new();
-        SCHEMA.get_or_init(|| avro::parse_schema("dead_letter", crate::avsc::DEAD_LETTER))
+    fn compiled() -> &'static Compiled {
+        static COMPILED: OnceLock<Compiled> = OnceLock::new();
+        COMPILED.get_or_init(|| Compiled::new("dead_letter", crate::avsc::DEAD_LETTER))
     }
 
     fn to_value(&self) -> Value {

@@ -22,7 +22,7 @@ mod raw_event;
 pub mod wire;
 
 pub use alert::{AlertEvent, AlertSeverity, AlertState};
-pub use avro::{AvroRecord, SchemaError};
+pub use avro::{AvroRecord, Compiled, SchemaError};
 pub use dead_letter::{DeadLetter, Stage};
 pub use log_record::{FieldValue, Level, LogRecord, ParseStatus, TimestampSource};
 pub use raw_event::{RawEvent, SourceKind};

@@ -2,9 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use apache_avro::types::Value;
-use apache_avro::Schema;
 
-use crate::avro::{self, avro_enum, AvroRecord, Fields, SchemaError};
+use crate::avro::{self, avro_enum, AvroRecord, Compiled, Fields, SchemaError};
 use crate::SourceKind;
 
 avro_enum!(
@@ -100,9 +99,9 @@ pub struct LogRecord {
 impl AvroRecord for LogRecord {
     const NAME: &'static str = "io.nexuslog.v1.LogRecord";
 
-    fn schema() -> &'static Schema {
-        static SCHEMA: OnceLock<Schema> = OnceLock::new();
-        SCHEMA.get_or_init(|| avro::parse_schema("log_record", crate::avsc::LOG_RECORD))
+    fn compiled() -> &'static Compiled {
+        static COMPILED: OnceLock<Compiled> = OnceLock::new();
+        COMPILED.get_or_init(|| Compiled::new("log_record", crate::avsc::LOG_RECORD))
     }
 
     fn to_value(&self) -> Value {

@@ -2,9 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use apache_avro::types::Value;
-use apache_avro::Schema;
 
-use crate::avro::{self, avro_enum, AvroRecord, Fields, SchemaError};
+use crate::avro::{self, avro_enum, AvroRecord, Compiled, Fields, SchemaError};
 
 avro_enum!(
     /// Transport an event arrived on.
@@ -33,9 +32,9 @@ pub struct RawEvent {
 impl AvroRecord for RawEvent {
     const NAME: &'static str = "io.nexuslog.v1.RawEvent";
 
-    fn schema() -> &'static Schema {
-        static SCHEMA: OnceLock<Schema> = OnceLock::new();
-        SCHEMA.get_or_init(|| avro::parse_schema("raw_event", crate::avsc::RAW_EVENT))
+    fn compiled() -> &'static Compiled {
+        static COMPILED: OnceLock<Compiled> = OnceLock::new();
+        COMPILED.get_or_init(|| Compiled::new("raw_event", crate::avsc::RAW_EVENT))
     }
 
     fn to_value(&self) -> Value {

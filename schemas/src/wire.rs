@@ -5,7 +5,8 @@
 //! mode stays readable if it is ever replayed into a registry-backed deployment (after the
 //! embedded ids are registered).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use apache_avro::Schema;
 use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
@@ -90,6 +91,9 @@ impl EmbeddedCodec {
     /// When the framing is wrong, the id unknown, or the datum does not decode.
     pub fn decode<T: AvroRecord>(&self, bytes: &[u8]) -> Result<T, SchemaError> {
         let (id, datum) = unframe(bytes)?;
+        if id == Self::current_id::<T>() {
+            return T::from_datum(datum, T::schema());
+        }
         let (_, writer) = embedded_parsed()
             .iter()
             .find(|(eid, _)| *eid == id)
@@ -105,6 +109,11 @@ impl EmbeddedCodec {
 pub struct RegistryCodec {
     encoder: Arc<AvroEncoder>,
     decoder: Arc<AvroDecoder>,
+    /// Whether a registry id's schema is the current schema of a record type: then the
+    /// compiled reader is used instead of resolving per record.
+    current: Arc<Mutex<HashMap<(u32, &'static str), bool>>>,
+    /// Registered id per (topic, record type): encoding asks the registry once, then never.
+    ids: Arc<Mutex<HashMap<(String, &'static str), u32>>>,
 }
 
 impl std::fmt::Debug for RegistryCodec {
@@ -126,6 +135,8 @@ impl RegistryCodec {
         Ok(Self {
             encoder: Arc::new(AvroEncoder::new(settings.clone())),
             decoder: Arc::new(AvroDecoder::new(settings)),
+            current: Arc::default(),
+            ids: Arc::default(),
         })
     }
 
@@ -134,6 +145,10 @@ impl RegistryCodec {
     /// # Errors
     /// When the registry refuses the schema (e.g. incompatible) or cannot be reached.
     pub async fn schema_id<T: AvroRecord>(&self, topic: &str) -> Result<u32, SchemaError> {
+        let key = (topic.to_owned(), T::NAME);
+        if let Some(id) = self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
+            return Ok(*id);
+        }
         let strategy = SubjectNameStrategy::TopicNameStrategyWithSchema(
             topic.to_owned(),
             false,
@@ -145,6 +160,7 @@ impl RegistryCodec {
             .get_schema_and_id(&subject, strategy)
             .await
             .map_err(|e| SchemaError::Registry(e.to_string()))?;
+        self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, schema.id);
         Ok(schema.id)
     }
 
@@ -166,6 +182,19 @@ impl RegistryCodec {
             .get_schema(id)
             .await
             .map_err(|e| SchemaError::Registry(format!("schema id {id}: {e}")))?;
+        let key = (id, T::NAME);
+        let cached = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).copied();
+        let is_current = match cached {
+            Some(c) => c,
+            None => {
+                let c = writer.parsed.canonical_form() == T::schema().canonical_form();
+                self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, c);
+                c
+            }
+        };
+        if is_current {
+            return T::from_datum(datum, T::schema());
+        }
         T::from_datum(datum, &writer.parsed)
     }
 }
