@@ -10,16 +10,16 @@ use axum::http::{header, HeaderMap};
 use axum::routing::post;
 use axum::{Json, Router};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use nexuslog_bus::{Bus, BusError, OutRecord, Topics};
+use nexuslog_bus::BusError;
 use nexuslog_metastore::keys::Scope;
-use nexuslog_metastore::{KeyCache, MetaStore};
-use nexuslog_schemas::wire::Codec;
-use nexuslog_schemas::{DeadLetter, RawEvent, SourceKind, Stage};
+use nexuslog_metastore::KeyCache;
+use nexuslog_schemas::SourceKind;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 use crate::body::{decompress, split_events, LineError};
 use crate::error::GatewayError;
+use crate::ingest::{Event, Ingest, IngestError, Refused};
 
 /// Limits of the HTTP ingest path.
 #[derive(Debug, Clone)]
@@ -40,23 +40,19 @@ impl Default for GatewayLimits {
 
 /// Shared state of the gateway's handlers.
 pub struct Gateway {
-    bus: Arc<dyn Bus>,
+    ingest: Ingest,
     keys: KeyCache,
-    codec: Codec,
-    topics: Topics,
     limits: GatewayLimits,
     limiter: DefaultKeyedRateLimiter<String>,
     in_flight: Semaphore,
 }
 
 impl Gateway {
-    pub fn new(bus: Arc<dyn Bus>, meta: Arc<dyn MetaStore>, codec: Codec, topics: Topics, limits: GatewayLimits) -> Arc<Self> {
+    pub fn new(ingest: Ingest, keys: KeyCache, limits: GatewayLimits) -> Arc<Self> {
         let rate = NonZeroU32::new(limits.events_per_sec_per_key.max(1)).unwrap_or(NonZeroU32::MIN);
         Arc::new(Self {
-            bus,
-            keys: KeyCache::new(meta),
-            codec,
-            topics,
+            ingest,
+            keys,
             limiter: RateLimiter::keyed(Quota::per_second(rate)),
             in_flight: Semaphore::new(limits.max_in_flight.max(1)),
             limits,
@@ -84,10 +80,10 @@ pub fn presented_key(headers: &HeaderMap) -> &str {
     nexuslog_metastore::keys::presented(get(header::AUTHORIZATION.as_str()), get("x-api-key"))
 }
 
-fn bus_error(e: &BusError) -> GatewayError {
+fn ingest_error(e: &IngestError) -> GatewayError {
     match e {
-        BusError::QueueFull => GatewayError::Overloaded,
-        BusError::Rejected(reason) => GatewayError::BadRequest(format!("the bus refused the events: {reason}")),
+        IngestError::Bus(BusError::QueueFull) => GatewayError::Overloaded,
+        IngestError::Bus(BusError::Rejected(reason)) => GatewayError::BadRequest(format!("the bus refused the events: {reason}")),
         _ => GatewayError::Unavailable,
     }
 }
@@ -134,62 +130,41 @@ async fn bulk(
     }
 
     let idempotency = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty());
-    let received_at = nexuslog_common::now_micros();
     let remote = peer.to_string();
-    let mut records = Vec::with_capacity(events.len());
-    for (index, e) in events.iter().enumerate() {
-        let id = ingest_id(&key.project_id, idempotency, index);
-        let raw = RawEvent {
-            ingest_id: id.clone(),
+    let batch: Vec<Event> = events
+        .into_iter()
+        .enumerate()
+        .map(|(index, e)| Event {
+            ingest_id: ingest_id(&key.project_id, idempotency, index),
             project_id: key.project_id.clone(),
-            source: SourceKind::Http,
-            received_at,
-            remote_addr: Some(remote.clone()),
-            payload: e.bytes.clone(),
+            payload: e.bytes,
             metadata: Default::default(),
-        };
-        let payload = gw.codec.encode(&gw.topics.raw, &raw).await.map_err(|err| {
-            tracing::error!(error = %err, "cannot encode raw event");
-            GatewayError::Unavailable
-        })?;
-        records.push(OutRecord { topic: gw.topics.raw.clone(), key: Some(id.into_bytes()), payload });
-    }
-    let accepted = records.len();
-    gw.bus.produce(records).await.map_err(|e| {
+        })
+        .collect();
+    let accepted = gw.ingest.send(SourceKind::Http, Some(&remote), batch).await.map_err(|e| {
         tracing::warn!(error = %e, "produce failed; answering 503");
         metrics::counter!("nexuslog_gateway_produce_errors_total").increment(1);
-        bus_error(&e)
+        ingest_error(&e)
     })?;
     dead_letter(&gw, &key.project_id, &rejected).await?;
-    metrics::counter!("nexuslog_gateway_events_accepted_total").increment(accepted as u64);
-    metrics::counter!("nexuslog_gateway_events_rejected_total").increment(rejected.len() as u64);
+    metrics::counter!("nexuslog_gateway_events_accepted_total", "source" => "http").increment(accepted as u64);
+    metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "http").increment(rejected.len() as u64);
     let rejected_json: Vec<Value> = rejected.iter().map(|r| json!({ "line": r.line, "reason": r.reason })).collect();
     Ok(Json(json!({ "accepted": accepted, "rejected": rejected_json })))
 }
 
 /// Writes refused lines to the dead-letter topic (acknowledged before the client is answered).
 async fn dead_letter(gw: &Gateway, project: &str, rejected: &[LineError]) -> Result<(), GatewayError> {
-    if rejected.is_empty() {
-        return Ok(());
-    }
-    let mut records = Vec::with_capacity(rejected.len());
-    for r in rejected {
-        let dl = DeadLetter {
-            id: nexuslog_common::new_ingest_id(),
+    let refused = rejected
+        .iter()
+        .map(|r| Refused {
             project_id: Some(project.to_owned()),
-            stage: Stage::Gateway,
             reason: format!("line {}: {}", r.line, r.reason),
-            error_kind: if r.reason.starts_with("invalid JSON") { "invalid_json".into() } else { "invalid_event".into() },
+            error_kind: if r.reason.starts_with("invalid JSON") { "invalid_json" } else { "invalid_event" },
             original: r.original.clone(),
-            topic: None,
-            partition: None,
-            offset: None,
-            failed_at: nexuslog_common::now_micros(),
-        };
-        let payload = gw.codec.encode(&gw.topics.deadletter, &dl).await.map_err(|_| GatewayError::Unavailable)?;
-        records.push(OutRecord { topic: gw.topics.deadletter.clone(), key: None, payload });
-    }
-    gw.bus.produce(records).await.map_err(|e| bus_error(&e))
+        })
+        .collect();
+    gw.ingest.dead_letter(refused).await.map_err(|e| ingest_error(&e))
 }
 
 #[cfg(test)]

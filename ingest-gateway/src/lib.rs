@@ -10,7 +10,9 @@
 mod body;
 mod error;
 mod http;
+mod ingest;
 
 pub use body::{split_events, EventLine, LineError};
 pub use error::GatewayError;
 pub use http::{presented_key, router, Gateway, GatewayLimits};
+pub use ingest::{Event, Ingest, IngestError, Refused};

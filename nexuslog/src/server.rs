@@ -104,7 +104,8 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             max_event_bytes: config.http.max_event_bytes,
             ..Default::default()
         };
-        let gw = nexuslog_ingest_gateway::Gateway::new(bus, meta, codec.clone(), topics.clone(), limits);
+        let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone());
+        let gw = nexuslog_ingest_gateway::Gateway::new(ingest, nexuslog_metastore::KeyCache::new(meta), limits);
         app = app.merge(nexuslog_ingest_gateway::router(gw));
     }
     if matches!(role, Role::Standalone | Role::Processor) {

@@ -20,6 +20,7 @@ pub struct Config {
     pub metastore: MetaStoreConfig,
     pub state: StateConfig,
     pub schema_registry: SchemaRegistryConfig,
+    pub syslog: SyslogConfig,
     pub bootstrap: BootstrapConfig,
     pub log: LogConfig,
 }
@@ -34,6 +35,7 @@ impl Default for Config {
             metastore: MetaStoreConfig::default(),
             state: StateConfig::default(),
             schema_registry: SchemaRegistryConfig::default(),
+            syslog: SyslogConfig::default(),
             bootstrap: BootstrapConfig::default(),
             log: LogConfig::default(),
         }
@@ -229,6 +231,51 @@ pub struct SchemaRegistryConfig {
     pub url: String,
 }
 
+/// Syslog listeners of the gateway. An empty address disables that listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    /// TCP listener (octet counting or newline framing, detected per frame), e.g. `0.0.0.0:601`.
+    pub tcp_addr: String,
+    /// TLS listener; needs `tls_cert` and `tls_key`.
+    pub tls_addr: String,
+    /// UDP listener (one message per datagram).
+    pub udp_addr: String,
+    /// Slug of the project for messages that carry no API key (`[nexuslog@<PEN> key="..."]`);
+    /// empty means such messages are refused (counted and dead-lettered).
+    pub default_project: String,
+    /// PEM certificate chain of the TLS listener.
+    pub tls_cert: String,
+    /// PEM private key of the TLS listener.
+    pub tls_key: String,
+    /// PEM CA bundle; when set, TLS clients must present a certificate it signed, and the
+    /// certificate's common name, if it is a project slug, selects the project.
+    pub tls_client_ca: String,
+    /// Largest accepted message; longer frames are dead-lettered.
+    pub max_message_bytes: u64,
+    /// Connections idle longer than this are closed.
+    pub idle_timeout_secs: u64,
+    /// Concurrent TCP/TLS connections; more are refused.
+    pub max_connections: u64,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        Self {
+            tcp_addr: String::new(),
+            tls_addr: String::new(),
+            udp_addr: String::new(),
+            default_project: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_client_ca: String::new(),
+            max_message_bytes: 64 * 1024,
+            idle_timeout_secs: 600,
+            max_connections: 1024,
+        }
+    }
+}
+
 /// Values used once, at first start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -327,6 +374,17 @@ impl Config {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                 return Err(("state.redis.url", "does not start with redis:// or rediss://".into(), "redis://host:port"));
             }
+        }
+        for (key, addr) in [("syslog.tcp_addr", &self.syslog.tcp_addr), ("syslog.tls_addr", &self.syslog.tls_addr), ("syslog.udp_addr", &self.syslog.udp_addr)] {
+            if !addr.is_empty() && addr.parse::<SocketAddr>().is_err() {
+                return Err((key, format!("{addr:?} is not an address"), "host:port, e.g. 0.0.0.0:601, or empty to disable"));
+            }
+        }
+        if !self.syslog.tls_addr.is_empty() && (self.syslog.tls_cert.is_empty() || self.syslog.tls_key.is_empty()) {
+            return Err(("syslog.tls_cert", "the TLS listener needs a certificate and key".into(), "paths to PEM files in syslog.tls_cert and syslog.tls_key"));
+        }
+        if self.syslog.max_message_bytes < 480 {
+            return Err(("syslog.max_message_bytes", format!("{} is below 480", self.syslog.max_message_bytes), "at least 480 bytes (RFC 5424 minimum)"));
         }
         if !self.schema_registry.url.is_empty() && !is_http_url(&self.schema_registry.url) {
             return Err(("schema_registry.url", format!("{:?} is not an http(s) URL", self.schema_registry.url), "http://host:port/path or empty"));

@@ -1,0 +1,107 @@
+//! The hand-off every receiver shares: events → `RawEvent`s on the raw topic, refused input →
+//! dead letters, both acknowledged by the bus before the caller goes on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use nexuslog_bus::{Bus, BusError, OutRecord, Topics};
+use nexuslog_schemas::wire::Codec;
+use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, SourceKind, Stage};
+
+/// One event to write: its ingest id, project and bytes.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub ingest_id: String,
+    pub project_id: String,
+    pub payload: Vec<u8>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Something refused, with why.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub project_id: Option<String>,
+    pub reason: String,
+    pub error_kind: &'static str,
+    pub original: Vec<u8>,
+}
+
+/// Why a hand-off failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("encoding: {0}")]
+    Encode(#[from] SchemaError),
+}
+
+/// Writes events and dead letters to the bus.
+#[derive(Clone)]
+pub struct Ingest {
+    bus: Arc<dyn Bus>,
+    codec: Codec,
+    topics: Topics,
+}
+
+impl Ingest {
+    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics) -> Self {
+        Self { bus, codec, topics }
+    }
+
+    /// Writes `events` as raw events from `source`; returns once the bus acknowledged all.
+    ///
+    /// # Errors
+    /// When the bus refuses or cannot be reached: nothing may be acknowledged to the sender.
+    pub async fn send(&self, source: SourceKind, remote: Option<&str>, events: Vec<Event>) -> Result<usize, IngestError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let received_at = nexuslog_common::now_micros();
+        let mut records = Vec::with_capacity(events.len());
+        for e in events {
+            let raw = RawEvent {
+                ingest_id: e.ingest_id,
+                project_id: e.project_id,
+                source,
+                received_at,
+                remote_addr: remote.map(str::to_owned),
+                payload: e.payload,
+                metadata: e.metadata,
+            };
+            let payload = self.codec.encode(&self.topics.raw, &raw).await?;
+            records.push(OutRecord { topic: self.topics.raw.clone(), key: Some(raw.ingest_id.into_bytes()), payload });
+        }
+        let n = records.len();
+        self.bus.produce(records).await?;
+        Ok(n)
+    }
+
+    /// Writes refused input to the dead-letter topic (stage GATEWAY); returns once acknowledged.
+    ///
+    /// # Errors
+    /// When the bus refuses or cannot be reached.
+    pub async fn dead_letter(&self, refused: Vec<Refused>) -> Result<(), IngestError> {
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let mut records = Vec::with_capacity(refused.len());
+        for r in refused {
+            let dl = DeadLetter {
+                id: nexuslog_common::new_ingest_id(),
+                project_id: r.project_id,
+                stage: Stage::Gateway,
+                reason: r.reason,
+                error_kind: r.error_kind.to_owned(),
+                original: r.original,
+                topic: None,
+                partition: None,
+                offset: None,
+                failed_at: nexuslog_common::now_micros(),
+            };
+            let payload = self.codec.encode(&self.topics.deadletter, &dl).await?;
+            records.push(OutRecord { topic: self.topics.deadletter.clone(), key: None, payload });
+        }
+        self.bus.produce(records).await?;
+        Ok(())
+    }
+}
