@@ -136,8 +136,10 @@ pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 
-/// `cargo build --release -p nexuslog` (a no-op when up to date, so staleness is cargo's call),
-/// returning the binary's path.
+/// `cargo build --release --bin nexuslog` (a no-op when up to date, so staleness is cargo's
+/// call), returning the binary's path. Built with the whole workspace selected rather than
+/// `-p nexuslog`: dependency features are then unified exactly as in `cargo build --workspace`,
+/// so this build and the other builds sharing the target dir reuse each other's artifacts.
 ///
 /// # Errors
 /// When the build fails.
@@ -145,7 +147,7 @@ pub async fn ensure_binary(root: &Path, run_dir: &Path) -> anyhow::Result<PathBu
     let target = target_dir(root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let envs = [("CARGO_TARGET_DIR", target.display().to_string())];
-    run_logged(root, &cargo, &["build", "--release", "-p", "nexuslog"], &run_dir.join("build.log"), BUILD_TIMEOUT, &envs).await?;
+    run_logged(root, &cargo, &["build", "--release", "--bin", "nexuslog"], &run_dir.join("build.log"), BUILD_TIMEOUT, &envs).await?;
     let bin = target.join("release/nexuslog");
     if !bin.is_file() {
         bail!("the build succeeded but {} does not exist", bin.display());
