@@ -11,6 +11,7 @@ mod body;
 mod error;
 mod http;
 mod ingest;
+pub mod syslog;
 
 pub use body::{split_events, EventLine, LineError};
 pub use error::GatewayError;

@@ -4,6 +4,7 @@
 mod backends;
 mod cli;
 mod server;
+mod syslog;
 
 use std::process::ExitCode;
 

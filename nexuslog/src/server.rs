@@ -105,7 +105,9 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             ..Default::default()
         };
         let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone());
-        let gw = nexuslog_ingest_gateway::Gateway::new(ingest, nexuslog_metastore::KeyCache::new(meta), limits);
+        let keys = nexuslog_metastore::KeyCache::new(meta.clone());
+        crate::syslog::spawn_listeners(&config, ingest.clone(), keys.clone(), meta, &shutdown, &mut tasks).await?;
+        let gw = nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits);
         app = app.merge(nexuslog_ingest_gateway::router(gw));
     }
     if matches!(role, Role::Standalone | Role::Processor) {

@@ -10,6 +10,7 @@
 mod level;
 pub mod normalize;
 mod processor;
+mod syslog;
 mod timestamp;
 
 pub use level::parse_level;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, RawEvent, TimestampSource};
+use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, RawEvent, SourceKind, TimestampSource};
 use serde_json::{Map, Value};
 
 use crate::level::{level_from_number, parse_level, sniff_level};
@@ -66,6 +66,10 @@ pub fn normalize(raw: &RawEvent) -> Result<LogRecord, NormalizeError> {
         trace_id: None,
         span_id: None,
     };
+    if raw.source == SourceKind::Syslog {
+        crate::syslog::fill(&mut record, nexuslog_syslog::parse(trimmed.as_bytes(), raw.received_at));
+        return Ok(record);
+    }
     if trimmed.starts_with('{') {
         let value: Value = serde_json::from_str(trimmed).map_err(|e| NormalizeError::InvalidJson(e.to_string()))?;
         if let Value::Object(map) = value {
@@ -192,7 +196,6 @@ fn from_text(r: &mut LogRecord, line: &str) {
 
 #[cfg(test)]
 mod tests {
-    use nexuslog_schemas::SourceKind;
     use proptest::prelude::*;
 
     use super::*;
