@@ -26,15 +26,15 @@ use crate::ingest::{Event, Ingest, IngestError, Refused};
 pub struct GatewayLimits {
     pub max_body_bytes: u64,
     pub max_event_bytes: u64,
-    /// Events per second per API key (bursts up to one second's worth).
-    pub events_per_sec_per_key: u32,
+    /// Events per second per API key (bursts up to one second's worth); `None`: no limit.
+    pub events_per_sec_per_key: Option<NonZeroU32>,
     /// Requests being produced at once; more are answered 503 instead of queueing.
     pub max_in_flight: usize,
 }
 
 impl Default for GatewayLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 10 << 20, max_event_bytes: 1 << 20, events_per_sec_per_key: 1_000_000, max_in_flight: 256 }
+        Self { max_body_bytes: 10 << 20, max_event_bytes: 1 << 20, events_per_sec_per_key: None, max_in_flight: 256 }
     }
 }
 
@@ -43,17 +43,16 @@ pub struct Gateway {
     ingest: Ingest,
     keys: KeyCache,
     limits: GatewayLimits,
-    limiter: DefaultKeyedRateLimiter<String>,
+    limiter: Option<DefaultKeyedRateLimiter<String>>,
     in_flight: Semaphore,
 }
 
 impl Gateway {
     pub fn new(ingest: Ingest, keys: KeyCache, limits: GatewayLimits) -> Arc<Self> {
-        let rate = NonZeroU32::new(limits.events_per_sec_per_key.max(1)).unwrap_or(NonZeroU32::MIN);
         Arc::new(Self {
             ingest,
             keys,
-            limiter: RateLimiter::keyed(Quota::per_second(rate)),
+            limiter: limits.events_per_sec_per_key.map(|rate| RateLimiter::keyed(Quota::per_second(rate))),
             in_flight: Semaphore::new(limits.max_in_flight.max(1)),
             limits,
         })
@@ -116,8 +115,8 @@ async fn bulk(
         dead_letter(&gw, &key.project_id, &rejected).await?;
         return Err(GatewayError::BadRequest(format!("no valid event in the request; first problem: line {}: {}", rejected[0].line, rejected[0].reason)));
     }
-    if let Some(n) = NonZeroU32::new(u32::try_from(events.len()).unwrap_or(u32::MAX)) {
-        match gw.limiter.check_key_n(&key.id, n) {
+    if let (Some(limiter), Some(n)) = (&gw.limiter, NonZeroU32::new(u32::try_from(events.len()).unwrap_or(u32::MAX))) {
+        match limiter.check_key_n(&key.id, n) {
             Ok(Ok(())) => {}
             Ok(Err(not_until)) => {
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));

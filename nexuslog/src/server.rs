@@ -102,7 +102,8 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         let limits = nexuslog_ingest_gateway::GatewayLimits {
             max_body_bytes: config.http.max_body_bytes,
             max_event_bytes: config.http.max_event_bytes,
-            ..Default::default()
+            events_per_sec_per_key: u32::try_from(config.http.rate_limit_events_per_sec).ok().and_then(std::num::NonZeroU32::new),
+            max_in_flight: usize::try_from(config.http.max_in_flight).unwrap_or(usize::MAX),
         };
         let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone());
         let keys = nexuslog_metastore::KeyCache::new(meta.clone());

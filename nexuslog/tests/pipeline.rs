@@ -177,3 +177,19 @@ async fn client_errors_have_actionable_status_codes() {
     let bad_search = client.get(format!("{}/v1/search?from=yesterday", node.url)).bearer_auth(&node.api_key).send().await.expect("get");
     assert_eq!(bad_search.status(), 400);
 }
+
+#[tokio::test]
+async fn a_key_over_its_rate_limit_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_HTTP_RATE_LIMIT_EVENTS_PER_SEC".into(), "10".into()));
+    let node = support::start(&[], env, &support::test_key()).await;
+    let client = reqwest::Client::new();
+    let body = "a\n".repeat(10);
+    let first = client.post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body.clone()).send().await.expect("post");
+    assert_eq!(first.status(), 200, "the first second's worth passes");
+    let second = client.post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body).send().await.expect("post");
+    assert_eq!(second.status(), 429);
+    let retry: u64 = second.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=2).contains(&retry), "retry after {retry}s");
+}

@@ -52,11 +52,22 @@ pub struct HttpConfig {
     pub max_body_bytes: u64,
     /// Largest single event, in bytes; larger lines are rejected individually.
     pub max_event_bytes: u64,
+    /// Events per second each API key may send (bursts up to one second's worth); above it
+    /// requests get 429 with Retry-After. 0 means no limit.
+    pub rate_limit_events_per_sec: u64,
+    /// Ingest requests handled at once; more get 503 with Retry-After instead of queueing.
+    pub max_in_flight: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { addr: SocketAddr::from(([0, 0, 0, 0], 8000)), max_body_bytes: 10 * 1024 * 1024, max_event_bytes: 1024 * 1024 }
+        Self {
+            addr: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_event_bytes: 1024 * 1024,
+            rate_limit_events_per_sec: 0,
+            max_in_flight: 256,
+        }
     }
 }
 
@@ -336,6 +347,9 @@ impl Config {
                 format!("{} is outside 1..=http.max_body_bytes ({})", self.http.max_event_bytes, self.http.max_body_bytes),
                 "a positive number of bytes no larger than http.max_body_bytes",
             ));
+        }
+        if self.http.max_in_flight == 0 {
+            return Err(("http.max_in_flight", "must not be 0".into(), "a positive number of requests"));
         }
         if self.bus.kind == BusKind::Kafka {
             if self.bus.kafka.brokers.is_empty() {
