@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topics};
+use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_logstore::{LogStore, LogStoreError};
 use nexuslog_schemas::wire::Codec;
@@ -52,7 +53,7 @@ impl Indexer {
     /// Only when the consumer cannot be created because of its configuration.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), BusError> {
         let mut consumer: Option<Box<dyn Consumer>> = None;
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         while !shutdown.is_triggered() {
             let c = match consumer.as_mut() {
                 Some(c) => c,
@@ -61,7 +62,7 @@ impl Indexer {
                     Err(e @ BusError::Config(_)) => return Err(e),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot create consumer; retrying");
-                        pause(&shutdown, &mut backoff).await;
+                        backoff.pause(&shutdown).await;
                         continue;
                     }
                 },
@@ -72,7 +73,7 @@ impl Indexer {
                 Err(e) => {
                     tracing::warn!(error = %e, "poll failed; retrying");
                     consumer = None;
-                    pause(&shutdown, &mut backoff).await;
+                    backoff.pause(&shutdown).await;
                     continue;
                 }
             };
@@ -85,7 +86,7 @@ impl Indexer {
                 tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
                 consumer = None;
             } else {
-                backoff = Duration::from_millis(100);
+                backoff.reset();
             }
         }
         tracing::info!("indexer stopped");
@@ -123,7 +124,7 @@ impl Indexer {
                 Err(e) => dead.push(Self::dead_letter(rec, "undecodable", format!("cannot decode log record: {e}"))),
             }
         }
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let started = Instant::now();
         while !records.is_empty() {
             match self.store.index(&records).await {
@@ -158,9 +159,9 @@ impl Indexer {
             if started.elapsed() > Duration::from_secs(60) {
                 tracing::error!(pending = records.len(), "log store has refused writes for over a minute; still retrying");
             }
-            pause(shutdown, &mut backoff).await;
+            backoff.pause(shutdown).await;
         }
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         while !dead.is_empty() {
             let mut out = Vec::with_capacity(dead.len());
             for dl in &dead {
@@ -183,7 +184,7 @@ impl Indexer {
             if shutdown.is_triggered() {
                 return Handled::Interrupted;
             }
-            pause(shutdown, &mut backoff).await;
+            backoff.pause(shutdown).await;
         }
         Handled::Safe
     }
@@ -203,12 +204,4 @@ impl Indexer {
             failed_at: nexuslog_common::now_micros(),
         }
     }
-}
-
-async fn pause(shutdown: &Shutdown, backoff: &mut Duration) {
-    tokio::select! {
-        () = tokio::time::sleep(*backoff) => {}
-        () = shutdown.wait() => {}
-    }
-    *backoff = (*backoff * 2).min(Duration::from_secs(10));
 }

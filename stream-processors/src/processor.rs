@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topics};
+use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, Stage};
@@ -84,7 +85,7 @@ impl Processor {
     /// Never for transient bus trouble (it retries with backoff); only if the consumer cannot
     /// be created at all.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), BusError> {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let mut consumer: Option<Box<dyn Consumer>> = None;
         while !shutdown.is_triggered() {
             let c = match consumer.as_mut() {
@@ -95,7 +96,7 @@ impl Processor {
                         Err(e @ BusError::Config(_)) => return Err(e),
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot create consumer; retrying");
-                            sleep_or_shutdown(&shutdown, &mut backoff).await;
+                            backoff.pause(&shutdown).await;
                             continue;
                         }
                     }
@@ -110,7 +111,7 @@ impl Processor {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(error = %e, "poll failed; retrying");
-                    sleep_or_shutdown(&shutdown, &mut backoff).await;
+                    backoff.pause(&shutdown).await;
                     continue;
                 }
             };
@@ -128,13 +129,13 @@ impl Processor {
             if let Some(e) = encode_error {
                 tracing::warn!(error = %e, "cannot encode output; retrying the batch");
                 consumer = None;
-                sleep_or_shutdown(&shutdown, &mut backoff).await;
+                backoff.pause(&shutdown).await;
                 continue;
             }
             // Not interrupted by shutdown: a started transaction is finished, then we stop.
             match c.commit_with_outputs(outputs, &positions(&batch)).await {
                 Ok(()) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     metrics::counter!("nexuslog_processor_records_total").increment(batch.len() as u64);
                 }
                 Err(e) => {
@@ -142,19 +143,11 @@ impl Processor {
                     // committed offsets and processes it again.
                     tracing::warn!(error = %e, records = batch.len(), "transaction failed; replaying from committed offsets");
                     consumer = None;
-                    sleep_or_shutdown(&shutdown, &mut backoff).await;
+                    backoff.pause(&shutdown).await;
                 }
             }
         }
         tracing::info!("processor stopped");
         Ok(())
     }
-}
-
-async fn sleep_or_shutdown(shutdown: &Shutdown, backoff: &mut Duration) {
-    tokio::select! {
-        () = tokio::time::sleep(*backoff) => {}
-        () = shutdown.wait() => {}
-    }
-    *backoff = (*backoff * 2).min(Duration::from_secs(5));
 }

@@ -1,6 +1,7 @@
 //! Small things every NexusLog crate needs: ids, the clock, the shutdown signal, and the
 //! helpers integration tests use to find the real services.
 
+pub mod backoff;
 pub mod shutdown;
 pub mod testing;
 
