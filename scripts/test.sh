@@ -18,6 +18,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 start=$SECONDS
 bash scripts/dev-deps.sh
+bash scripts/syslog-deps.sh  # rsyslog, syslog-ng, logger, openssl for nexuslog/tests/syslog.rs
 
 if [[ "${KEEP_SERVICES:-0}" != 1 ]]; then
   trap 'infra/services down >/dev/null 2>&1 || true' EXIT

@@ -66,8 +66,11 @@ pub async fn embedded_dead_letters(data_dir: &std::path::Path) -> Vec<nexuslog_s
 }
 
 /// Starts `nexuslog <args>` with `env` and waits until `/readyz` answers 200.
+/// `env` may set `NEXUSLOG_HTTP_ADDR` (`127.0.0.1:<port>`), for a test that picks several
+/// ports at once so they cannot collide.
 pub async fn start(args: &[&str], env: Vec<(String, String)>, api_key: &str) -> Node {
-    let port = free_port();
+    let given = env.iter().find(|(k, _)| k == "NEXUSLOG_HTTP_ADDR").and_then(|(_, v)| v.rsplit(':').next()?.parse::<u16>().ok());
+    let port = given.unwrap_or_else(free_port);
     let url = format!("http://127.0.0.1:{port}");
     let log = std::env::temp_dir().join(format!("{}.log", unique_name("nexuslog-test")));
     let file = std::fs::File::create(&log).expect("log file");
