@@ -90,12 +90,18 @@ pub async fn execute(
         let mut c = cluster.lock().await;
         let result = match &step.action {
             Action::Kill(role) => {
-                note(format!("chaos: kill -9 {role} at {:.0}%", 100.0 * settled() as f64 / total.max(1) as f64));
+                note(format!(
+                    "chaos: kill -9 {role} at {:.0}%",
+                    100.0 * settled() as f64 / total.max(1) as f64
+                ));
                 let r = c.kill9(role).await;
                 let down = Duration::from_millis(rng.random_range(300..2500));
                 tokio::time::sleep(down).await;
                 match r {
-                    Ok(()) => c.start(role).await.map(|()| note(format!("chaos: {role} back after {down:?} down"))),
+                    Ok(()) => c
+                        .start(role)
+                        .await
+                        .map(|()| note(format!("chaos: {role} back after {down:?} down"))),
                     Err(e) => Err(e),
                 }
             }
@@ -134,13 +140,23 @@ mod tests {
         for v in victims {
             assert!(p.iter().any(|s| s.action == Action::Kill(v)), "{v} missing");
         }
-        assert_eq!(p.iter().filter(|s| s.action == Action::RestartKafka).count(), 1);
+        assert_eq!(
+            p.iter()
+                .filter(|s| s.action == Action::RestartKafka)
+                .count(),
+            1
+        );
         assert_ne!(p[0].action, Action::RestartKafka);
         assert!(p.windows(2).all(|w| w[0].at < w[1].at));
         assert!(p.iter().all(|s| (0.05..=0.9).contains(&s.at)));
 
         let long = plan(&victims, 200_000, true, &mut rng);
-        assert_eq!(long.iter().filter(|s| s.action == Action::Kill("sink")).count(), 5);
+        assert_eq!(
+            long.iter()
+                .filter(|s| s.action == Action::Kill("sink"))
+                .count(),
+            5
+        );
         assert_eq!(long.len(), 16);
     }
 }

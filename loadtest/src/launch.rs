@@ -72,22 +72,40 @@ impl Mode {
 /// When neither is found.
 pub fn repo_root() -> anyhow::Result<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates: Vec<PathBuf> = manifest.parent().map(Path::to_path_buf).into_iter().collect();
+    let mut candidates: Vec<PathBuf> = manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
     if let Ok(cwd) = std::env::current_dir() {
         candidates.extend(cwd.ancestors().map(Path::to_path_buf));
     }
     candidates
         .into_iter()
         .find(|p| p.join("infra/services").is_file())
-        .context("cannot find the NexusLog repository (no infra/services above the current directory)")
+        .context(
+            "cannot find the NexusLog repository (no infra/services above the current directory)",
+        )
 }
 
 /// Runs `program args` in `dir` with output to `log`, failing on a non-zero exit or timeout.
-async fn run_logged(dir: &Path, program: &str, args: &[&str], log: &Path, timeout: Duration, envs: &[(&str, String)]) -> anyhow::Result<()> {
+async fn run_logged(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    log: &Path,
+    timeout: Duration,
+    envs: &[(&str, String)],
+) -> anyhow::Result<()> {
     let out = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let err = out.try_clone()?;
     let mut cmd = Command::new(program);
-    cmd.args(args).current_dir(dir).stdin(Stdio::null()).stdout(out).stderr(err).kill_on_drop(true);
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .kill_on_drop(true);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -96,12 +114,20 @@ async fn run_logged(dir: &Path, program: &str, args: &[&str], log: &Path, timeou
         Ok(s) => s?,
         Err(_) => {
             let _ = child.kill().await;
-            bail!("`{program} {}` did not finish within {timeout:?} (log: {})", args.join(" "), log.display());
+            bail!(
+                "`{program} {}` did not finish within {timeout:?} (log: {})",
+                args.join(" "),
+                log.display()
+            );
         }
     };
     if !status.success() {
         let tail = tail(log, 30);
-        bail!("`{program} {}` failed ({status}); log {}:\n{tail}", args.join(" "), log.display());
+        bail!(
+            "`{program} {}` failed ({status}); log {}:\n{tail}",
+            args.join(" "),
+            log.display()
+        );
     }
     Ok(())
 }
@@ -116,15 +142,38 @@ fn tail(path: &Path, lines: usize) -> String {
 ///
 /// # Errors
 /// When the services cannot be started.
-pub async fn ensure_services(root: &Path, run_dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    run_logged(root, "bash", &["infra/services", "up"], &run_dir.join("services-up.log"), SERVICES_TIMEOUT, &[]).await?;
-    let out = Command::new("bash").args(["infra/services", "env"]).current_dir(root).output().await.context("infra/services env")?;
+pub async fn ensure_services(
+    root: &Path,
+    run_dir: &Path,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    run_logged(
+        root,
+        "bash",
+        &["infra/services", "up"],
+        &run_dir.join("services-up.log"),
+        SERVICES_TIMEOUT,
+        &[],
+    )
+    .await?;
+    let out = Command::new("bash")
+        .args(["infra/services", "env"])
+        .current_dir(root)
+        .output()
+        .await
+        .context("infra/services env")?;
     if !out.status.success() {
-        bail!("infra/services env failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "infra/services env failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut vars = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Some((k, v)) = line.trim().strip_prefix("export ").and_then(|kv| kv.split_once('=')) {
+        if let Some((k, v)) = line
+            .trim()
+            .strip_prefix("export ")
+            .and_then(|kv| kv.split_once('='))
+        {
             vars.insert(k.to_owned(), v.trim_matches('"').to_owned());
         }
     }
@@ -133,7 +182,9 @@ pub async fn ensure_services(root: &Path, run_dir: &Path) -> anyhow::Result<BTre
 
 /// The cargo target directory (shared with the other builds of this machine).
 pub fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// `cargo build --release --bin nexuslog` (a no-op when up to date, so staleness is cargo's
@@ -147,7 +198,15 @@ pub async fn ensure_binary(root: &Path, run_dir: &Path) -> anyhow::Result<PathBu
     let target = target_dir(root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let envs = [("CARGO_TARGET_DIR", target.display().to_string())];
-    run_logged(root, &cargo, &["build", "--release", "--bin", "nexuslog"], &run_dir.join("build.log"), BUILD_TIMEOUT, &envs).await?;
+    run_logged(
+        root,
+        &cargo,
+        &["build", "--release", "--bin", "nexuslog"],
+        &run_dir.join("build.log"),
+        BUILD_TIMEOUT,
+        &envs,
+    )
+    .await?;
     let bin = target.join("release/nexuslog");
     if !bin.is_file() {
         bail!("the build succeeded but {} does not exist", bin.display());
@@ -202,24 +261,57 @@ impl Cluster {
     /// # Errors
     /// When a service variable is missing or no port is free.
     pub fn new(spec: &ClusterSpec<'_>) -> anyhow::Result<Self> {
-        let var = |k: &str| spec.services.get(k).cloned().with_context(|| format!("`infra/services env` did not print {k}"));
+        let var = |k: &str| {
+            spec.services
+                .get(k)
+                .cloned()
+                .with_context(|| format!("`infra/services env` did not print {k}"))
+        };
         let mut env = BTreeMap::new();
         env.insert("NEXUSLOG_BUS_KIND".into(), "kafka".into());
-        env.insert("NEXUSLOG_BUS_KAFKA_BROKERS".into(), var("NEXUSLOG_TEST_KAFKA_BROKERS")?);
+        env.insert(
+            "NEXUSLOG_BUS_KAFKA_BROKERS".into(),
+            var("NEXUSLOG_TEST_KAFKA_BROKERS")?,
+        );
         env.insert("NEXUSLOG_BUS_KAFKA_PARTITIONS".into(), "3".into());
-        env.insert("NEXUSLOG_BUS_TOPIC_PREFIX".into(), format!("{}.", spec.run_id));
+        env.insert(
+            "NEXUSLOG_BUS_TOPIC_PREFIX".into(),
+            format!("{}.", spec.run_id),
+        );
         env.insert("NEXUSLOG_LOGSTORE_KIND".into(), "opensearch".into());
-        env.insert("NEXUSLOG_LOGSTORE_OPENSEARCH_URL".into(), var("NEXUSLOG_TEST_OPENSEARCH_URL")?);
-        env.insert("NEXUSLOG_LOGSTORE_INDEX_PREFIX".into(), format!("{}-", spec.run_id));
+        env.insert(
+            "NEXUSLOG_LOGSTORE_OPENSEARCH_URL".into(),
+            var("NEXUSLOG_TEST_OPENSEARCH_URL")?,
+        );
+        env.insert(
+            "NEXUSLOG_LOGSTORE_INDEX_PREFIX".into(),
+            format!("{}-", spec.run_id),
+        );
         env.insert("NEXUSLOG_METASTORE_KIND".into(), "postgres".into());
-        env.insert("NEXUSLOG_METASTORE_POSTGRES_URL".into(), var("NEXUSLOG_TEST_POSTGRES_URL")?);
+        env.insert(
+            "NEXUSLOG_METASTORE_POSTGRES_URL".into(),
+            var("NEXUSLOG_TEST_POSTGRES_URL")?,
+        );
         env.insert("NEXUSLOG_STATE_KIND".into(), "redis".into());
-        env.insert("NEXUSLOG_STATE_REDIS_URL".into(), var("NEXUSLOG_TEST_REDIS_URL")?);
-        env.insert("NEXUSLOG_SCHEMA_REGISTRY_URL".into(), var("NEXUSLOG_TEST_SCHEMA_REGISTRY_URL")?);
+        env.insert(
+            "NEXUSLOG_STATE_REDIS_URL".into(),
+            var("NEXUSLOG_TEST_REDIS_URL")?,
+        );
+        env.insert(
+            "NEXUSLOG_SCHEMA_REGISTRY_URL".into(),
+            var("NEXUSLOG_TEST_SCHEMA_REGISTRY_URL")?,
+        );
         env.insert("NEXUSLOG_BOOTSTRAP_API_KEY".into(), spec.api_key.into());
         let mut roles = Vec::new();
         for &name in spec.mode.roles() {
-            roles.push(RoleProc { name, port: free_port()?, log: spec.run_dir.join(format!("{name}.log")), child: None, starts: 0, kills: 0 });
+            roles.push(RoleProc {
+                name,
+                port: free_port()?,
+                log: spec.run_dir.join(format!("{name}.log")),
+                child: None,
+                starts: 0,
+                kills: 0,
+            });
         }
         let pdeathsig = std::process::Command::new("setpriv")
             .args(["--pdeathsig", "KILL", "true"])
@@ -234,14 +326,19 @@ impl Cluster {
             env,
             run_dir: spec.run_dir.to_path_buf(),
             roles,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()?,
             pdeathsig,
             kafka_restarts: 0,
         })
     }
 
     fn role(&mut self, name: &str) -> anyhow::Result<&mut RoleProc> {
-        self.roles.iter_mut().find(|r| r.name == name).with_context(|| format!("no role {name} in this deployment"))
+        self.roles
+            .iter_mut()
+            .find(|r| r.name == name)
+            .with_context(|| format!("no role {name} in this deployment"))
     }
 
     /// `http://127.0.0.1:<port>` of a role.
@@ -249,7 +346,11 @@ impl Cluster {
     /// # Errors
     /// When the role is not part of this deployment.
     pub fn url(&self, name: &str) -> anyhow::Result<String> {
-        let r = self.roles.iter().find(|r| r.name == name).with_context(|| format!("no role {name}"))?;
+        let r = self
+            .roles
+            .iter()
+            .find(|r| r.name == name)
+            .with_context(|| format!("no role {name}"))?;
         Ok(format!("http://127.0.0.1:{}", r.port))
     }
 
@@ -272,9 +373,16 @@ impl Cluster {
         let (bin, env, pdeathsig) = (self.bin.clone(), self.env.clone(), self.pdeathsig);
         let r = self.role(name)?;
         r.starts += 1;
-        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&r.log)?;
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&r.log)?;
         use std::io::Write;
-        writeln!(log, "===== loadtest: start #{} of {} =====", r.starts, r.name)?;
+        writeln!(
+            log,
+            "===== loadtest: start #{} of {} =====",
+            r.starts, r.name
+        )?;
         let mut cmd = if pdeathsig {
             let mut c = Command::new("setpriv");
             c.args(["--pdeathsig", "KILL", "--"]).arg(&bin);
@@ -289,7 +397,10 @@ impl Cluster {
             .stdout(log.try_clone()?)
             .stderr(log)
             .kill_on_drop(true);
-        r.child = Some(cmd.spawn().with_context(|| format!("starting {} role", r.name))?);
+        r.child = Some(
+            cmd.spawn()
+                .with_context(|| format!("starting {} role", r.name))?,
+        );
         self.wait_ready(name).await
     }
 
@@ -298,17 +409,30 @@ impl Cluster {
         let url = format!("{}/healthz", self.url(name)?);
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+            if http
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return Ok(());
             }
             let r = self.role(name)?;
             if let Some(child) = r.child.as_mut() {
                 if let Some(status) = child.try_wait()? {
-                    bail!("{name} exited during start-up ({status}); log {}:\n{}", r.log.display(), tail(&r.log, 20));
+                    bail!(
+                        "{name} exited during start-up ({status}); log {}:\n{}",
+                        r.log.display(),
+                        tail(&r.log, 20)
+                    );
                 }
             }
             if Instant::now() > deadline {
-                bail!("{name} not ready after {READY_TIMEOUT:?}; log {}:\n{}", r.log.display(), tail(&r.log, 20));
+                bail!(
+                    "{name} not ready after {READY_TIMEOUT:?}; log {}:\n{}",
+                    r.log.display(),
+                    tail(&r.log, 20)
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -321,7 +445,10 @@ impl Cluster {
     pub async fn kill9(&mut self, name: &str) -> anyhow::Result<()> {
         let r = self.role(name)?;
         if let Some(mut child) = r.child.take() {
-            child.kill().await.with_context(|| format!("killing {name}"))?;
+            child
+                .kill()
+                .await
+                .with_context(|| format!("killing {name}"))?;
             r.kills += 1;
         }
         Ok(())
@@ -333,9 +460,14 @@ impl Cluster {
     /// When the role is unknown.
     pub async fn stop(&mut self, name: &str, grace: Duration) -> anyhow::Result<()> {
         let r = self.role(name)?;
-        let Some(mut child) = r.child.take() else { return Ok(()) };
+        let Some(mut child) = r.child.take() else {
+            return Ok(());
+        };
         if let Some(pid) = child.id() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
         }
         if tokio::time::timeout(grace, child.wait()).await.is_err() {
             child.kill().await?;
@@ -348,15 +480,28 @@ impl Cluster {
     /// # Errors
     /// When the restart fails or takes longer than `KAFKA_RESTART_TIMEOUT`.
     pub async fn restart_kafka(&mut self) -> anyhow::Result<()> {
-        let log = self.run_dir.join(format!("kafka-restart-{}.log", self.kafka_restarts + 1));
-        run_logged(&self.root, "bash", &["infra/kafka/service.sh", "restart"], &log, KAFKA_RESTART_TIMEOUT, &[]).await?;
+        let log = self
+            .run_dir
+            .join(format!("kafka-restart-{}.log", self.kafka_restarts + 1));
+        run_logged(
+            &self.root,
+            "bash",
+            &["infra/kafka/service.sh", "restart"],
+            &log,
+            KAFKA_RESTART_TIMEOUT,
+            &[],
+        )
+        .await?;
         self.kafka_restarts += 1;
         Ok(())
     }
 
     /// Kill counts per role.
     pub fn kills(&self) -> BTreeMap<String, u32> {
-        self.roles.iter().map(|r| (r.name.to_owned(), r.kills)).collect()
+        self.roles
+            .iter()
+            .map(|r| (r.name.to_owned(), r.kills))
+            .collect()
     }
 
     /// Log files per role.

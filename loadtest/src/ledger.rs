@@ -20,8 +20,12 @@ use hdrhistogram::Histogram;
 enum BatchState {
     NotStarted,
     /// First attempt started at this wall-clock time (epoch ms).
-    InFlight { first_attempt_ms: i64 },
-    Acked { first_attempt_ms: i64 },
+    InFlight {
+        first_attempt_ms: i64,
+    },
+    Acked {
+        first_attempt_ms: i64,
+    },
     /// Given up (deadline, or refused for good): none of its events count as acked.
     Failed,
 }
@@ -89,9 +93,13 @@ impl Ledger {
     }
 
     pub fn batch_started(&mut self, b: u64, wall_ms: i64) {
-        let Some(state) = self.batches.get_mut(b as usize) else { return };
+        let Some(state) = self.batches.get_mut(b as usize) else {
+            return;
+        };
         if *state == BatchState::NotStarted {
-            *state = BatchState::InFlight { first_attempt_ms: wall_ms };
+            *state = BatchState::InFlight {
+                first_attempt_ms: wall_ms,
+            };
             self.sent += self.batch_range(b).count() as u64;
         }
     }
@@ -99,8 +107,12 @@ impl Ledger {
     /// Batch `b` was answered 200; `rejected` are 0-based positions in it the gateway refused.
     pub fn batch_acked(&mut self, b: u64, rejected: &[u64], at: Duration) {
         let range = self.batch_range(b);
-        let Some(state) = self.batches.get_mut(b as usize) else { return };
-        let BatchState::InFlight { first_attempt_ms } = *state else { return };
+        let Some(state) = self.batches.get_mut(b as usize) else {
+            return;
+        };
+        let BatchState::InFlight { first_attempt_ms } = *state else {
+            return;
+        };
         *state = BatchState::Acked { first_attempt_ms };
         let mut missing = 0;
         for (pos, seq) in range.enumerate() {
@@ -152,7 +164,11 @@ impl Ledger {
 
     /// Every acked event was found, and no request is still in flight or unsent.
     pub fn complete(&self) -> bool {
-        self.found_acked == self.acked && self.batches.iter().all(|s| matches!(s, BatchState::Acked { .. } | BatchState::Failed))
+        self.found_acked == self.acked
+            && self
+                .batches
+                .iter()
+                .all(|s| matches!(s, BatchState::Acked { .. } | BatchState::Failed))
     }
 
     /// Earliest first-attempt time (epoch ms) of a request whose events may still show up:
@@ -164,7 +180,9 @@ impl Ledger {
         for (b, s) in self.batches.iter().enumerate() {
             let t = match *s {
                 BatchState::InFlight { first_attempt_ms } => first_attempt_ms,
-                BatchState::Acked { first_attempt_ms } if self.missing_in_batch[b] > 0 => first_attempt_ms,
+                BatchState::Acked { first_attempt_ms } if self.missing_in_batch[b] > 0 => {
+                    first_attempt_ms
+                }
                 _ => continue,
             };
             min = Some(min.map_or(t, |m| m.min(t)));
@@ -178,7 +196,12 @@ impl Ledger {
     }
 
     pub fn counts(&self) -> Counts {
-        let mut c = Counts { sent: self.sent, acked: self.acked, foreign: self.foreign_hits, ..Counts::default() };
+        let mut c = Counts {
+            sent: self.sent,
+            acked: self.acked,
+            foreign: self.foreign_hits,
+            ..Counts::default()
+        };
         for i in 0..self.acked_at.len() {
             let seen = self.seen_at[i].is_some();
             match (self.acked_at[i].is_some(), seen) {
@@ -196,18 +219,27 @@ impl Ledger {
 
     /// Lost seqs (at most `max`), for the report: where to start digging.
     pub fn lost_sample(&self, max: usize) -> Vec<u64> {
-        (0..self.acked_at.len()).filter(|&i| self.acked_at[i].is_some() && self.seen_at[i].is_none()).take(max).map(|i| i as u64).collect()
+        (0..self.acked_at.len())
+            .filter(|&i| self.acked_at[i].is_some() && self.seen_at[i].is_none())
+            .take(max)
+            .map(|i| i as u64)
+            .collect()
     }
 
     pub fn duplicated_sample(&self, max: usize) -> Vec<u64> {
-        (0..self.duplicated.len()).filter(|&i| self.duplicated[i]).take(max).map(|i| i as u64).collect()
+        (0..self.duplicated.len())
+            .filter(|&i| self.duplicated[i])
+            .take(max)
+            .map(|i| i as u64)
+            .collect()
     }
 
     /// Acknowledgment → first seen, in ms, for every found acked event. An event seen before its
     /// acknowledgment arrived (the answer was delayed, or a retry was needed) counts as 0.
     pub fn freshness_ms(&self) -> Histogram<u64> {
         // 3 significant digits up to an hour: plenty for a latency report.
-        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000, 3).expect("static histogram bounds are valid");
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000, 3)
+            .expect("static histogram bounds are valid");
         for i in 0..self.acked_at.len() {
             if let (Some(a), Some(s)) = (self.acked_at[i], self.seen_at[i]) {
                 let ms = s.saturating_sub(a).as_millis() as u64;
@@ -242,11 +274,26 @@ mod tests {
         l.observe(1, "other", 3 * S); // same event under a second id: duplicate
         l.observe(99, "x", 3 * S);
         let c = l.counts();
-        assert_eq!(c, Counts { sent: 10, acked: 7, found: 5, lost: 2, duplicated: 1, extra: 2, foreign: 1 });
+        assert_eq!(
+            c,
+            Counts {
+                sent: 10,
+                acked: 7,
+                found: 5,
+                lost: 2,
+                duplicated: 1,
+                extra: 2,
+                foreign: 1
+            }
+        );
         assert_eq!(l.lost_sample(10), vec![3, 7]);
         assert_eq!(l.duplicated_sample(10), vec![1]);
         assert!(!l.complete());
-        assert_eq!(l.window_start_ms(), Some(1000), "batch 0 still misses seq 3");
+        assert_eq!(
+            l.window_start_ms(),
+            Some(1000),
+            "batch 0 still misses seq 3"
+        );
         l.observe(3, "id3", 4 * S);
         assert_eq!(l.window_start_ms(), Some(1100));
         l.observe(7, "id7", 4 * S);

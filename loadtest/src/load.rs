@@ -63,9 +63,13 @@ pub struct LoadStats {
 
 /// One event line: unique `seq`, the run id, padded to about `size` bytes.
 pub fn event_line(run: &str, seq: u64, size: usize) -> String {
-    let base = format!(r#"{{"message":"loadtest event {seq}","run":"{run}","seq":{seq},"pad":""}}"#);
+    let base =
+        format!(r#"{{"message":"loadtest event {seq}","run":"{run}","seq":{seq},"pad":""}}"#);
     let pad = size.saturating_sub(base.len());
-    format!(r#"{{"message":"loadtest event {seq}","run":"{run}","seq":{seq},"pad":"{}"}}"#, "x".repeat(pad))
+    format!(
+        r#"{{"message":"loadtest event {seq}","run":"{run}","seq":{seq},"pad":"{}"}}"#,
+        "x".repeat(pad)
+    )
 }
 
 /// The NDJSON body of the requests covering `seqs`.
@@ -89,12 +93,24 @@ enum Attempt {
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     // A server asking for minutes would stall the run; our deadline bounds the total anyway.
     Some(Duration::from_secs(secs.min(10)))
 }
 
-async fn attempt(http: &reqwest::Client, cfg: &LoadConfig, key: &str, body: &str, counters: &LoadCounters) -> Attempt {
+async fn attempt(
+    http: &reqwest::Client,
+    cfg: &LoadConfig,
+    key: &str,
+    body: &str,
+    counters: &LoadCounters,
+) -> Attempt {
     counters.requests.fetch_add(1, Ordering::Relaxed);
     let sent = http
         .post(format!("{}/v1/logs/bulk", cfg.url.trim_end_matches('/')))
@@ -120,7 +136,12 @@ async fn attempt(http: &reqwest::Client, cfg: &LoadConfig, key: &str, body: &str
                 let rejected = v
                     .get("rejected")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|r| r.get("line").and_then(Value::as_u64)).map(|l| l.saturating_sub(1)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|r| r.get("line").and_then(Value::as_u64))
+                            .map(|l| l.saturating_sub(1))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 Attempt::Acked(rejected)
             }
@@ -143,7 +164,13 @@ async fn attempt(http: &reqwest::Client, cfg: &LoadConfig, key: &str, body: &str
 }
 
 /// Sends batch `b` until answered 200, refused for good, or `retry_deadline` passed.
-async fn send_batch(http: &reqwest::Client, cfg: &LoadConfig, b: u64, body: &str, counters: &LoadCounters) -> Result<Vec<u64>, String> {
+async fn send_batch(
+    http: &reqwest::Client,
+    cfg: &LoadConfig,
+    b: u64,
+    body: &str,
+    counters: &LoadCounters,
+) -> Result<Vec<u64>, String> {
     let key = format!("{}-{b}", cfg.run_id);
     let deadline = Instant::now() + cfg.retry_deadline;
     let mut backoff = Duration::from_millis(100);
@@ -164,7 +191,9 @@ async fn send_batch(http: &reqwest::Client, cfg: &LoadConfig, b: u64, body: &str
 
 /// Milliseconds since the Unix epoch (the clock documents are stamped with).
 pub fn wall_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -172,18 +201,39 @@ pub fn wall_ms() -> i64 {
 ///
 /// # Errors
 /// Only when the HTTP client cannot be built; request failures are counted, not returned.
-pub async fn run(cfg: LoadConfig, ledger: Arc<Mutex<Ledger>>, counters: Arc<LoadCounters>, origin: Instant) -> anyhow::Result<LoadStats> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(cfg.concurrency).build().context("building the HTTP client")?;
-    let batches = ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).batch_count();
+pub async fn run(
+    cfg: LoadConfig,
+    ledger: Arc<Mutex<Ledger>>,
+    counters: Arc<LoadCounters>,
+    origin: Instant,
+) -> anyhow::Result<LoadStats> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(cfg.concurrency)
+        .build()
+        .context("building the HTTP client")?;
+    let batches = ledger
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .batch_count();
     let next = Arc::new(AtomicU64::new(0));
     let last_failure = Arc::new(Mutex::new(None::<String>));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..cfg.concurrency.max(1) {
-        let (http, cfg, ledger, counters, next, last_failure) =
-            (http.clone(), cfg.clone(), ledger.clone(), counters.clone(), next.clone(), last_failure.clone());
+        let (http, cfg, ledger, counters, next, last_failure) = (
+            http.clone(),
+            cfg.clone(),
+            ledger.clone(),
+            counters.clone(),
+            next.clone(),
+            last_failure.clone(),
+        );
         workers.spawn(async move {
-            let lock = || ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let lock = || {
+                ledger
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
             loop {
                 let b = next.fetch_add(1, Ordering::Relaxed);
                 if b >= batches {
@@ -192,7 +242,8 @@ pub async fn run(cfg: LoadConfig, ledger: Arc<Mutex<Ledger>>, counters: Arc<Load
                 let range = lock().batch_range(b);
                 if cfg.rate > 0 {
                     // Open-loop pacing: batch b is due when b*batch events' worth of time passed.
-                    let due = started + Duration::from_secs_f64((range.start as f64) / cfg.rate as f64);
+                    let due =
+                        started + Duration::from_secs_f64((range.start as f64) / cfg.rate as f64);
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let body = body(&cfg.run_id, range.clone(), cfg.event_size);
@@ -201,12 +252,16 @@ pub async fn run(cfg: LoadConfig, ledger: Arc<Mutex<Ledger>>, counters: Arc<Load
                 match send_batch(&http, &cfg, b, &body, &counters).await {
                     Ok(rejected) => {
                         lock().batch_acked(b, &rejected, origin.elapsed());
-                        counters.acked_bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                        counters
+                            .acked_bytes
+                            .fetch_add(body.len() as u64, Ordering::Relaxed);
                     }
                     Err(reason) => {
                         lock().batch_failed(b);
                         counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-                        *last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+                        *last_failure
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
                     }
                 }
                 counters.settled_events.fetch_add(n, Ordering::Relaxed);
@@ -215,7 +270,10 @@ pub async fn run(cfg: LoadConfig, ledger: Arc<Mutex<Ledger>>, counters: Arc<Load
     }
     while workers.join_next().await.is_some() {}
     let duration = started.elapsed();
-    let last_failure = last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let last_failure = last_failure
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     Ok(LoadStats {
         duration,
         requests: counters.requests.load(Ordering::Relaxed),

@@ -118,7 +118,10 @@ struct ChaosArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -156,7 +159,13 @@ fn new_run_id() -> String {
     format!("lt{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }
 
-fn load_config(a: &LoadArgs, url: &str, api_key: &str, run_id: &str, default_rate: u64) -> LoadConfig {
+fn load_config(
+    a: &LoadArgs,
+    url: &str,
+    api_key: &str,
+    run_id: &str,
+    default_rate: u64,
+) -> LoadConfig {
     LoadConfig {
         url: url.to_owned(),
         api_key: api_key.to_owned(),
@@ -172,16 +181,24 @@ fn load_config(a: &LoadArgs, url: &str, api_key: &str, run_id: &str, default_rat
 }
 
 fn verify_config(a: &LoadArgs, search_url: &str) -> VerifyConfig {
-    VerifyConfig { search_url: search_url.to_owned(), timeout: Duration::from_secs(a.timeout), poll_every: Duration::from_millis(a.poll_ms.max(10)) }
+    VerifyConfig {
+        search_url: search_url.to_owned(),
+        timeout: Duration::from_secs(a.timeout),
+        poll_every: Duration::from_millis(a.poll_ms.max(10)),
+    }
 }
 
 async fn run(a: RunArgs) -> anyhow::Result<bool> {
     let run_id = new_run_id();
     let pb = report::progress(a.load.events, a.load.json);
-    report::note(&pb, &format!("run {run_id}: {} events to {}", a.load.events, a.url));
+    report::note(
+        &pb,
+        &format!("run {run_id}: {} events to {}", a.load.events, a.url),
+    );
     let cfg = load_config(&a.load, &a.url, &a.api_key, &run_id, 0);
     let search = a.search_url.clone().unwrap_or_else(|| a.url.clone());
-    let (summary, ()) = session::measure(cfg, &verify_config(&a.load, &search), &pb, |_, _| async {}).await?;
+    let (summary, ()) =
+        session::measure(cfg, &verify_config(&a.load, &search), &pb, |_, _| async {}).await?;
     summary.print(a.load.json);
     Ok(summary.ok)
 }
@@ -195,22 +212,47 @@ fn run_dir(run_id: &str) -> anyhow::Result<PathBuf> {
 
 /// `nxl_` + 32 alphanumerics: the bootstrap key format every role registers idempotently.
 fn new_api_key(rng: &mut impl Rng) -> String {
-    let tail: String = (0..32).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect();
+    let tail: String = (0..32)
+        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+        .collect();
     format!("nxl_{tail}")
 }
 
 /// Services up, binary built, roles started: the common start of `chaos` and `bench`.
-async fn deploy(mode: Mode, run_id: &str, pb: &indicatif::ProgressBar, rng: &mut impl Rng) -> anyhow::Result<(Cluster, String, PathBuf)> {
+async fn deploy(
+    mode: Mode,
+    run_id: &str,
+    pb: &indicatif::ProgressBar,
+    rng: &mut impl Rng,
+) -> anyhow::Result<(Cluster, String, PathBuf)> {
     let root = launch::repo_root()?;
     let dir = run_dir(run_id)?;
     report::note(pb, &format!("run {run_id}: logs in {}", dir.display()));
-    report::note(pb, "starting the services (infra/services up) and building nexuslog (release)");
+    report::note(
+        pb,
+        "starting the services (infra/services up) and building nexuslog (release)",
+    );
     let services = launch::ensure_services(&root, &dir).await?;
     let bin = launch::ensure_binary(&root, &dir).await?;
     let api_key = new_api_key(rng);
-    let mut cluster = Cluster::new(&ClusterSpec { mode, root: &root, bin: &bin, services: &services, run_dir: &dir, run_id, api_key: &api_key })?;
+    let mut cluster = Cluster::new(&ClusterSpec {
+        mode,
+        root: &root,
+        bin: &bin,
+        services: &services,
+        run_dir: &dir,
+        run_id,
+        api_key: &api_key,
+    })?;
     cluster.start_all().await?;
-    report::note(pb, &format!("roles up ({mode:?}): ingest {}, search {}", cluster.url(mode.ingest_role())?, cluster.url(mode.search_role())?));
+    report::note(
+        pb,
+        &format!(
+            "roles up ({mode:?}): ingest {}, search {}",
+            cluster.url(mode.ingest_role())?,
+            cluster.url(mode.search_role())?
+        ),
+    );
     Ok((cluster, api_key, dir))
 }
 
@@ -220,29 +262,48 @@ async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let pb = report::progress(a.load.events, a.load.json);
     let (cluster, api_key, dir) = deploy(a.mode, &run_id, &pb, &mut rng).await?;
-    let (ingest, search) = (cluster.url(a.mode.ingest_role())?, cluster.url(a.mode.search_role())?);
+    let (ingest, search) = (
+        cluster.url(a.mode.ingest_role())?,
+        cluster.url(a.mode.search_role())?,
+    );
     let logs = cluster.logs();
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
 
-    let steps = chaos::plan(a.mode.victims(), a.load.events, !a.no_kafka_restart, &mut rng);
-    let plan_text: Vec<String> = steps.iter().map(|s| format!("{:?}@{:.0}%", s.action, s.at * 100.0)).collect();
-    report::note(&pb, &format!("chaos plan (seed {seed}): {}", plan_text.join(", ")));
+    let steps = chaos::plan(
+        a.mode.victims(),
+        a.load.events,
+        !a.no_kafka_restart,
+        &mut rng,
+    );
+    let plan_text: Vec<String> = steps
+        .iter()
+        .map(|s| format!("{:?}@{:.0}%", s.action, s.at * 100.0))
+        .collect();
+    report::note(
+        &pb,
+        &format!("chaos plan (seed {seed}): {}", plan_text.join(", ")),
+    );
     // Spread the load over ~45 s by default so the kills land while it is flowing.
     let default_rate = (a.load.events / 45).clamp(200, 8_000);
     let cfg = load_config(&a.load, &ingest, &api_key, &run_id, default_rate);
     let total = a.load.events;
     let (note_pb, chaos_cluster) = (pb.clone(), cluster.clone());
-    let (mut summary, chaos_log) = session::measure(cfg, &verify_config(&a.load, &search), &pb, move |counters, load_done| {
-        chaos::execute(
-            chaos_cluster,
-            steps,
-            move || counters.settled_events.load(Ordering::Relaxed),
-            total,
-            move || load_done.load(Ordering::SeqCst),
-            rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed),
-            move |line| report::note(&note_pb, &line),
-        )
-    })
+    let (mut summary, chaos_log) = session::measure(
+        cfg,
+        &verify_config(&a.load, &search),
+        &pb,
+        move |counters, load_done| {
+            chaos::execute(
+                chaos_cluster,
+                steps,
+                move || counters.settled_events.load(Ordering::Relaxed),
+                total,
+                move || load_done.load(Ordering::SeqCst),
+                rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed),
+                move |line| report::note(&note_pb, &line),
+            )
+        },
+    )
     .await?;
     cluster.lock().await.shutdown().await;
 
@@ -251,11 +312,24 @@ async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
     x.insert("seed".into(), seed.into());
     x.insert("kills".into(), serde_json::to_value(&chaos_log.kills)?);
     x.insert("kafka_restarts".into(), chaos_log.kafka_restarts.into());
-    x.insert("chaos_errors".into(), serde_json::to_value(&chaos_log.errors)?);
+    x.insert(
+        "chaos_errors".into(),
+        serde_json::to_value(&chaos_log.errors)?,
+    );
     x.insert("run_dir".into(), dir.display().to_string().into());
-    x.insert("role_logs".into(), logs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().into());
+    x.insert(
+        "role_logs".into(),
+        logs.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .into(),
+    );
     let kafka_ok = a.no_kafka_restart || chaos_log.kafka_restarts >= 1;
-    let every_victim = a.mode.victims().iter().all(|v| chaos_log.kills.get(*v).copied().unwrap_or(0) >= 1);
+    let every_victim = a
+        .mode
+        .victims()
+        .iter()
+        .all(|v| chaos_log.kills.get(*v).copied().unwrap_or(0) >= 1);
     summary.ok = summary.ok && kafka_ok && every_victim && chaos_log.errors.is_empty();
     summary.print(a.load.json);
     Ok(summary.ok)

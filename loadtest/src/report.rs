@@ -20,8 +20,10 @@ pub fn progress(len: u64, json: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} acked {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} acked {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
     pb.set_style(style);
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
@@ -49,7 +51,12 @@ pub fn latency(h: &Histogram<u64>) -> Option<Latency> {
     if h.is_empty() {
         return None;
     }
-    Some(Latency { p50_ms: h.value_at_quantile(0.5), p99_ms: h.value_at_quantile(0.99), max_ms: h.max(), samples: h.len() })
+    Some(Latency {
+        p50_ms: h.value_at_quantile(0.5),
+        p99_ms: h.value_at_quantile(0.99),
+        max_ms: h.max(),
+        samples: h.len(),
+    })
 }
 
 /// The summary of a `run` or `chaos`.
@@ -84,7 +91,14 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(run_id: &str, c: Counts, load: &LoadStats, follow: &FollowStats, freshness: Option<Latency>, samples: (Vec<u64>, Vec<u64>)) -> Self {
+    pub fn new(
+        run_id: &str,
+        c: Counts,
+        load: &LoadStats,
+        follow: &FollowStats,
+        freshness: Option<Latency>,
+        samples: (Vec<u64>, Vec<u64>),
+    ) -> Self {
         let secs = load.duration.as_secs_f64().max(1e-9);
         Self {
             run_id: run_id.to_owned(),
@@ -115,7 +129,12 @@ impl Summary {
 
     /// Human lines to stderr when `json` (then the JSON object alone to stdout), else stdout.
     pub fn print(&self, json: bool) {
-        let fresh = self.freshness.map_or("n/a".to_owned(), |f| format!("p50 {} ms, p99 {} ms, max {} ms", f.p50_ms, f.p99_ms, f.max_ms));
+        let fresh = self.freshness.map_or("n/a".to_owned(), |f| {
+            format!(
+                "p50 {} ms, p99 {} ms, max {} ms",
+                f.p50_ms, f.p99_ms, f.max_ms
+            )
+        });
         let lines = [
             format!("run {}: {}", self.run_id, if self.ok { "OK" } else { "FAILED" }),
             format!(
@@ -145,7 +164,10 @@ impl Summary {
             }
         }
         if !self.lost_sample.is_empty() || !self.duplicated_sample.is_empty() {
-            let l = format!("  first lost seqs {:?}; first duplicated seqs {:?}", self.lost_sample, self.duplicated_sample);
+            let l = format!(
+                "  first lost seqs {:?}; first duplicated seqs {:?}",
+                self.lost_sample, self.duplicated_sample
+            );
             if json {
                 eprintln!("{l}");
             } else {

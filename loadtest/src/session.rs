@@ -33,7 +33,12 @@ pub struct VerifyConfig {
 ///
 /// # Errors
 /// When the HTTP clients cannot be built, or the final scan fails every attempt.
-pub async fn measure<S, Fut, T>(load_cfg: LoadConfig, verify_cfg: &VerifyConfig, pb: &ProgressBar, side: S) -> anyhow::Result<(Summary, T)>
+pub async fn measure<S, Fut, T>(
+    load_cfg: LoadConfig,
+    verify_cfg: &VerifyConfig,
+    pb: &ProgressBar,
+    side: S,
+) -> anyhow::Result<(Summary, T)>
 where
     S: FnOnce(Arc<LoadCounters>, Arc<AtomicBool>) -> Fut,
     Fut: Future<Output = T>,
@@ -72,7 +77,10 @@ where
         verify_cfg.timeout,
         || load_done.load(Ordering::SeqCst) && side_done.load(Ordering::SeqCst),
         || {
-            let (acked, found) = ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).progress();
+            let (acked, found) = ledger
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .progress();
             pb.set_position(acked);
             pb.set_message(format!("{found} found"));
         },
@@ -91,7 +99,10 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match client.scan_into(run_start_ms - 60_000, &ledger, origin).await {
+        match client
+            .scan_into(run_start_ms - 60_000, &ledger, origin)
+            .await
+        {
             Ok(_) => break,
             Err(e) if attempt < FINAL_SCAN_ATTEMPTS => {
                 crate::report::note(pb, &format!("final scan failed ({e:#}); retrying"));
@@ -101,7 +112,16 @@ where
         }
     }
     pb.finish_and_clear();
-    let l = ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let summary = Summary::new(&run_id, l.counts(), &load_stats, &follow, latency(&l.freshness_ms()), (l.lost_sample(20), l.duplicated_sample(20)));
+    let l = ledger
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let summary = Summary::new(
+        &run_id,
+        l.counts(),
+        &load_stats,
+        &follow,
+        latency(&l.freshness_ms()),
+        (l.lost_sample(20), l.duplicated_sample(20)),
+    );
     Ok((summary, side_out))
 }

@@ -42,17 +42,30 @@ pub struct Page {
 /// # Errors
 /// When the body is not the documented shape.
 pub fn parse_page(body: &Value) -> anyhow::Result<Page> {
-    let hits = body.get("hits").and_then(Value::as_array).context("search answer has no `hits` array")?;
+    let hits = body
+        .get("hits")
+        .and_then(Value::as_array)
+        .context("search answer has no `hits` array")?;
     let mut out = Vec::with_capacity(hits.len());
     for h in hits {
-        let id = h.get("id").and_then(Value::as_str).context("hit without `id`")?.to_owned();
-        let seq = h.pointer("/fields/seq").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+        let id = h
+            .get("id")
+            .and_then(Value::as_str)
+            .context("hit without `id`")?
+            .to_owned();
+        let seq = h.pointer("/fields/seq").and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        });
         out.push(Hit { id, seq });
     }
     Ok(Page {
         total: body.get("total").and_then(Value::as_u64).unwrap_or(0),
         hits: out,
-        next_cursor: body.get("next_cursor").and_then(Value::as_str).map(str::to_owned),
+        next_cursor: body
+            .get("next_cursor")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 
@@ -74,7 +87,9 @@ where
         seen += page.hits.len() as u64;
         on_page(&page);
         match page.next_cursor {
-            Some(next) if !page.hits.is_empty() && cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
+            Some(next) if !page.hits.is_empty() && cursor.as_deref() != Some(next.as_str()) => {
+                cursor = Some(next)
+            }
             _ => return Ok(seen),
         }
     }
@@ -94,9 +109,18 @@ impl SearchClient {
     /// # Errors
     /// When `base` is not a URL.
     pub fn new(base: &str, api_key: &str, run_id: &str) -> anyhow::Result<Self> {
-        let url = reqwest::Url::parse(base).with_context(|| format!("invalid search URL {base:?}"))?.join("/v1/search")?;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-        Ok(Self { http, url, api_key: api_key.to_owned(), run_id: run_id.to_owned() })
+        let url = reqwest::Url::parse(base)
+            .with_context(|| format!("invalid search URL {base:?}"))?
+            .join("/v1/search")?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            http,
+            url,
+            api_key: api_key.to_owned(),
+            run_id: run_id.to_owned(),
+        })
     }
 
     /// One page of this run's events stamped at or after `from_ms`.
@@ -114,11 +138,20 @@ impl SearchClient {
                 q.append_pair("cursor", c);
             }
         }
-        let resp = self.http.get(url).bearer_auth(&self.api_key).send().await.context("search request")?;
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .context("search request")?;
         let status = resp.status();
         if !status.is_success() {
             let text = resp.text().await.unwrap_or_default();
-            bail!("search answered {status}: {}", text.chars().take(300).collect::<String>());
+            bail!(
+                "search answered {status}: {}",
+                text.chars().take(300).collect::<String>()
+            );
         }
         let body: Value = resp.json().await.context("search answer is not JSON")?;
         parse_page(&body)
@@ -129,12 +162,19 @@ impl SearchClient {
     ///
     /// # Errors
     /// When a page cannot be fetched.
-    pub async fn scan_into(&self, from_ms: i64, ledger: &Mutex<Ledger>, origin: Instant) -> anyhow::Result<u64> {
+    pub async fn scan_into(
+        &self,
+        from_ms: i64,
+        ledger: &Mutex<Ledger>,
+        origin: Instant,
+    ) -> anyhow::Result<u64> {
         scan(
             |cursor| self.page(from_ms, cursor),
             |page| {
                 let at = origin.elapsed();
-                let mut l = ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut l = ledger
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 for h in &page.hits {
                     if let Some(seq) = h.seq {
                         l.observe(seq, &h.id, at);
@@ -173,7 +213,11 @@ pub async fn follow(
         if finished && done_at.is_none() {
             done_at = Some(Instant::now());
         }
-        let lock = || ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lock = || {
+            ledger
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
         let (complete, window) = {
             let l = lock();
             (l.complete(), l.window_start_ms())
@@ -188,7 +232,10 @@ pub async fn follow(
         let started = Instant::now();
         if let Some(from) = window {
             stats.polls += 1;
-            if let Err(e) = client.scan_into(from - WINDOW_SLACK_MS, ledger, origin).await {
+            if let Err(e) = client
+                .scan_into(from - WINDOW_SLACK_MS, ledger, origin)
+                .await
+            {
                 stats.poll_errors += 1;
                 stats.last_error = Some(format!("{e:#}"));
             }
@@ -204,7 +251,12 @@ mod tests {
     use super::*;
 
     fn hits(range: std::ops::Range<u64>) -> Vec<Hit> {
-        range.map(|s| Hit { id: format!("id{s}"), seq: Some(s) }).collect()
+        range
+            .map(|s| Hit {
+                id: format!("id{s}"),
+                seq: Some(s),
+            })
+            .collect()
     }
 
     #[tokio::test]
@@ -215,9 +267,21 @@ mod tests {
             |cursor: Option<String>| {
                 calls.push(cursor.clone());
                 let page = match cursor.as_deref() {
-                    None => Page { total: 5, hits: hits(0..2), next_cursor: Some("c1".into()) },
-                    Some("c1") => Page { total: 5, hits: hits(2..4), next_cursor: Some("c2".into()) },
-                    _ => Page { total: 5, hits: hits(4..5), next_cursor: None },
+                    None => Page {
+                        total: 5,
+                        hits: hits(0..2),
+                        next_cursor: Some("c1".into()),
+                    },
+                    Some("c1") => Page {
+                        total: 5,
+                        hits: hits(2..4),
+                        next_cursor: Some("c2".into()),
+                    },
+                    _ => Page {
+                        total: 5,
+                        hits: hits(4..5),
+                        next_cursor: None,
+                    },
                 };
                 async move { Ok(page) }
             },
@@ -236,20 +300,41 @@ mod tests {
         let n = scan(
             |_c| {
                 calls += 1;
-                async { Ok(Page { total: 1, hits: hits(0..1), next_cursor: Some("same".into()) }) }
+                async {
+                    Ok(Page {
+                        total: 1,
+                        hits: hits(0..1),
+                        next_cursor: Some("same".into()),
+                    })
+                }
             },
             |_| {},
         )
         .await
         .expect("scan");
         assert_eq!((n, calls), (2, 2), "second page repeats the cursor: stop");
-        let n = scan(|_c| async { Ok(Page { total: 0, hits: vec![], next_cursor: Some("x".into()) }) }, |_| {}).await.expect("scan");
+        let n = scan(
+            |_c| async {
+                Ok(Page {
+                    total: 0,
+                    hits: vec![],
+                    next_cursor: Some("x".into()),
+                })
+            },
+            |_| {},
+        )
+        .await
+        .expect("scan");
         assert_eq!(n, 0);
     }
 
     #[tokio::test]
     async fn scan_propagates_errors() {
-        let r = scan(|_c| async { Err::<Page, _>(anyhow::anyhow!("boom")) }, |_| {}).await;
+        let r = scan(
+            |_c| async { Err::<Page, _>(anyhow::anyhow!("boom")) },
+            |_| {},
+        )
+        .await;
         assert!(r.is_err());
     }
 
@@ -265,7 +350,19 @@ mod tests {
         });
         let p = parse_page(&body).expect("parse");
         assert_eq!(p.total, 2);
-        assert_eq!(p.hits, vec![Hit { id: "a".into(), seq: Some(7) }, Hit { id: "b".into(), seq: None }]);
+        assert_eq!(
+            p.hits,
+            vec![
+                Hit {
+                    id: "a".into(),
+                    seq: Some(7)
+                },
+                Hit {
+                    id: "b".into(),
+                    seq: None
+                }
+            ]
+        );
         assert_eq!(p.next_cursor, None);
         assert!(parse_page(&serde_json::json!({"error": "x"})).is_err());
     }
