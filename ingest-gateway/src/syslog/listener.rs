@@ -61,16 +61,32 @@ async fn deliver(ctx: &SyslogContext, listener: &'static str, peer: &str, frames
         return true;
     }
     let (events, refused) = classify(ctx, listener, frames, peer_name).await;
+    let (accepted, rejected) = (events.len() as u64, refused.len() as u64);
+    // Events first, then dead letters; each part is written once: after the events are
+    // acknowledged a dead-letter failure retries only the dead letters (re-sending the events
+    // would duplicate them).
+    let mut events = Some(events);
     let mut backoff = Duration::from_millis(100);
     loop {
-        let sent = ctx.ingest.send(SourceKind::Syslog, Some(peer), events.clone()).await;
-        let dead = match &sent {
-            Ok(_) => ctx.ingest.dead_letter(refused.clone()).await,
-            Err(_) => Ok(()),
+        let result = match events.take() {
+            Some(batch) => match ctx.ingest.send(SourceKind::Syslog, Some(peer), batch.clone()).await {
+                Ok(_) => {
+                    metrics::counter!("nexuslog_gateway_events_accepted_total", "source" => "syslog").increment(accepted);
+                    ctx.ingest.dead_letter(refused.clone()).await
+                }
+                Err(e) => {
+                    events = Some(batch);
+                    Err(e)
+                }
+            },
+            None => ctx.ingest.dead_letter(refused.clone()).await,
         };
-        match (sent, dead) {
-            (Ok(_), Ok(())) => return true,
-            (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, listener, "cannot write syslog batch; retrying (not reading meanwhile)"),
+        match result {
+            Ok(()) => {
+                metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "syslog").increment(rejected);
+                return true;
+            }
+            Err(e) => tracing::warn!(error = %e, listener, "cannot write syslog batch; retrying (not reading meanwhile)"),
         }
         tokio::select! {
             () = tokio::time::sleep(backoff) => {}
