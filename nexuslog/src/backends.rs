@@ -36,6 +36,7 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
             let brokers = c.bus.kafka.brokers.join(",");
             let mut kc = KafkaBusConfig::new(brokers.clone());
             kc.replication_factor = i32::try_from(c.bus.kafka.replication_factor).context("bus.kafka.replication_factor")?;
+            kc.instance_id = if c.bus.kafka.instance_id.is_empty() { host_name() } else { c.bus.kafka.instance_id.clone() };
             let bus = KafkaBus::new(kc).context("bus.kafka")?;
             reach("bus.kafka.brokers", &brokers, bus.health()).await?;
             Ok(Arc::new(bus))
@@ -107,6 +108,16 @@ pub async fn state(c: &Config) -> anyhow::Result<(Arc<dyn StateStore>, Option<Ar
             Ok((state.clone(), Some(state)))
         }
     }
+}
+
+/// This machine's name, for the default instance id.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "nexuslog".into())
 }
 
 pub fn codec(c: &Config) -> anyhow::Result<Codec> {

@@ -31,13 +31,17 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct KafkaBusConfig {
     pub brokers: String,
     pub replication_factor: i32,
+    /// Stable name of this process among the replicas of its role. Transactional ids derive
+    /// from it, so a restarted processor fences its crashed predecessor at once and aborts its
+    /// open transaction, instead of readers waiting for the transaction timeout.
+    pub instance_id: String,
     /// Extra librdkafka properties (e.g. `linger.ms`), applied last.
     pub extra: Vec<(String, String)>,
 }
 
 impl KafkaBusConfig {
     pub fn new(brokers: impl Into<String>) -> Self {
-        Self { brokers: brokers.into(), replication_factor: 1, extra: Vec::new() }
+        Self { brokers: brokers.into(), replication_factor: 1, instance_id: "nexuslog".into(), extra: Vec::new() }
     }
 
     fn client(&self) -> ClientConfig {
@@ -166,6 +170,7 @@ impl Bus for KafkaBus {
             consumer: Arc::new(consumer),
             config: self.config.clone(),
             group: group.to_owned(),
+            topics: topics.to_vec(),
             txn_producer: None,
         }))
     }
@@ -180,6 +185,7 @@ struct KafkaConsumer {
     consumer: Arc<StreamConsumer>,
     config: KafkaBusConfig,
     group: String,
+    topics: Vec<String>,
     txn_producer: Option<FutureProducer>,
 }
 
@@ -197,13 +203,16 @@ impl KafkaConsumer {
         if let Some(p) = &self.txn_producer {
             return Ok(p.clone());
         }
-        // One transactional id per consumer instance; fencing of zombies comes from the group
-        // metadata sent with the offsets, not from a stable id.
-        let id = format!("{}-{}", self.group, uuid::Uuid::new_v4().simple());
+        // Stable across restarts of this instance: `init_transactions` then aborts whatever
+        // transaction a killed predecessor left open (read-committed readers would otherwise
+        // stall behind it until `transaction.timeout.ms`).
+        let id = format!("{}-{}-{}", self.group, self.config.instance_id, self.topics.join(","));
         let producer: FutureProducer = self
             .config
             .client()
             .set("transactional.id", &id)
+            // The bound on a reader stall if an instance dies and never comes back.
+            .set("transaction.timeout.ms", "10000")
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")

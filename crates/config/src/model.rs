@@ -106,11 +106,14 @@ pub struct KafkaConfig {
     pub partitions: i64,
     /// Replication factor of topics NexusLog creates.
     pub replication_factor: i64,
+    /// Name of this process among the replicas of its role, stable across restarts (a pod or
+    /// host name). Empty: the host name. Two processors on one host need distinct values.
+    pub instance_id: String,
 }
 
 impl Default for KafkaConfig {
     fn default() -> Self {
-        Self { brokers: vec!["127.0.0.1:9092".into()], partitions: 6, replication_factor: 1 }
+        Self { brokers: vec!["127.0.0.1:9092".into()], partitions: 6, replication_factor: 1, instance_id: String::new() }
     }
 }
 
