@@ -4,7 +4,8 @@
 //! - `run`: load + verification against a NexusLog that is already running;
 //! - `chaos`: starts NexusLog itself (roles as separate processes), kills roles with SIGKILL and
 //!   restarts Kafka during the load, then verifies;
-//! - `bench`: raw Kafka / OpenSearch ceilings vs. the gateway and the sink, and freshness.
+//! - `bench`: raw Kafka / OpenSearch ceilings vs. the gateway and the sink, and freshness;
+//! - `syslog-bench`: syslog over TCP into NexusLog beside rsyslog on the same stream.
 
 mod bench;
 mod chaos;
@@ -13,6 +14,7 @@ mod ledger;
 mod load;
 mod report;
 mod session;
+mod syslog_bench;
 mod verify;
 
 use std::path::PathBuf;
@@ -52,6 +54,9 @@ enum Command {
     /// Compare the gateway and the sink with the raw Kafka and OpenSearch ceilings on the same
     /// events, and measure end-to-end freshness (starts its own NexusLog like `chaos`).
     Bench(bench::BenchArgs),
+    /// TCP syslog messages/s into a standalone NexusLog beside rsyslog's own rate on the same
+    /// stream (starts both itself), printed as a ratio.
+    SyslogBench(syslog_bench::SyslogBenchArgs),
 }
 
 /// The shape of the load.
@@ -151,6 +156,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::Run(a) => run(a).await,
         Command::Chaos(a) => chaos(a).await,
         Command::Bench(a) => bench::bench(a).await,
+        Command::SyslogBench(a) => syslog_bench::syslog_bench(a).await,
     }
 }
 

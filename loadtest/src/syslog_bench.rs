@@ -167,7 +167,7 @@ async fn bench_nexuslog(a: &SyslogBenchArgs, dir: &Path, run_id: &str, streams: 
         None
     } else {
         let found = || async {
-            let Ok(r) = client.get(format!("{url}/v1/search")).query(&[("q", run_id), ("from", "now-1h"), ("limit", "1")]).bearer_auth(&api_key).send().await else {
+            let Ok(r) = client.get(format!("{url}/v1/search?q={run_id}&from=now-1h&limit=1")).bearer_auth(&api_key).send().await else {
                 return 0;
             };
             r.json::<serde_json::Value>().await.ok().and_then(|v| v["total"].as_u64()).unwrap_or(0)
