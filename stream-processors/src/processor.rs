@@ -74,6 +74,33 @@ pub async fn process_record(codec: &Codec, topics: &Topics, rec: &InRecord) -> R
     Ok(OutRecord { topic: topics.deadletter.clone(), key: None, payload })
 }
 
+/// Records per parallel chunk: large enough that spawning is noise, small enough that a
+/// batch spreads over every core.
+const CHUNK: usize = 512;
+
+/// Processes a batch on all cores, keeping the input order in the output.
+async fn process_batch(codec: &Codec, topics: &Topics, batch: &[InRecord]) -> Result<Vec<OutRecord>, SchemaError> {
+    let mut handles = Vec::new();
+    for chunk in batch.chunks(CHUNK) {
+        let (codec, topics, chunk) = (codec.clone(), topics.clone(), chunk.to_vec());
+        handles.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(chunk.len());
+            for rec in &chunk {
+                out.push(process_record(&codec, &topics, rec).await?);
+            }
+            Ok::<_, SchemaError>(out)
+        }));
+    }
+    let mut outputs = Vec::with_capacity(batch.len());
+    for h in handles {
+        match h.await {
+            Ok(chunk) => outputs.extend(chunk?),
+            Err(e) => return Err(SchemaError::Wire(format!("processing task failed: {e}"))),
+        }
+    }
+    Ok(outputs)
+}
+
 impl Processor {
     pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, config: ProcessorConfig) -> Self {
         Self { bus, codec, topics, config }
@@ -115,23 +142,15 @@ impl Processor {
                     continue;
                 }
             };
-            let mut outputs = Vec::with_capacity(batch.len());
-            let mut encode_error = None;
-            for rec in &batch {
-                match process_record(&self.codec, &self.topics, rec).await {
-                    Ok(out) => outputs.push(out),
-                    Err(e) => {
-                        encode_error = Some(e);
-                        break;
-                    }
+            let outputs = match process_batch(&self.codec, &self.topics, &batch).await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot encode output; retrying the batch");
+                    consumer = None;
+                    backoff.pause(&shutdown).await;
+                    continue;
                 }
-            }
-            if let Some(e) = encode_error {
-                tracing::warn!(error = %e, "cannot encode output; retrying the batch");
-                consumer = None;
-                backoff.pause(&shutdown).await;
-                continue;
-            }
+            };
             // Not interrupted by shutdown: a started transaction is finished, then we stop.
             match c.commit_with_outputs(outputs, &positions(&batch)).await {
                 Ok(()) => {

@@ -26,8 +26,11 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Segment
 use crate::document::{day_of, from_document, id_rank, to_document};
 use crate::{filter_target, BulkOutcome, LogStore, LogStoreError, SearchQuery, SearchResult};
 
-/// Memory of one index writer. Tantivy's minimum is 15 MB; writers of idle days are closed.
-const WRITER_MEMORY: usize = 20_000_000;
+/// Memory of one index writer (split among its threads; Tantivy wants at least 15 MB per
+/// thread). Writers of idle days are closed, so usually only today's is open.
+const WRITER_MEMORY: usize = 64_000_000;
+/// Indexing threads per writer: both cores of a small machine when a batch arrives.
+const WRITER_THREADS: usize = 2;
 /// A day index whose writer saw no write for this long releases it.
 const WRITER_IDLE: Duration = Duration::from_secs(120);
 
@@ -190,7 +193,7 @@ impl Inner {
             let d = self.day(&project, &day, true)?.ok_or_else(|| err("day index vanished"))?;
             let mut guard = d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if guard.is_none() {
-                *guard = Some((d.index.writer_with_num_threads(1, WRITER_MEMORY).map_err(err)?, Instant::now()));
+                *guard = Some((d.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY).map_err(err)?, Instant::now()));
             }
             let Some((writer, last)) = guard.as_mut() else { return Err(err("writer missing")) };
             for r in recs {

@@ -16,6 +16,9 @@ const TOPICS: TableDefinition<&str, u32> = TableDefinition::new("topics");
 /// (group, topic, partition) → committed next offset.
 const OFFSETS: TableDefinition<(&str, &str, u32), u64> = TableDefinition::new("offsets");
 
+/// Page cache of the embedded log.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 fn err(e: impl std::fmt::Display) -> BusError {
     BusError::Unavailable(format!("embedded log: {e}"))
 }
@@ -53,7 +56,9 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let db = Database::create(path).map_err(err)?;
+        // redb caches up to 1 GiB by default; the log is read mostly at its tail, so a small
+        // cache serves it and keeps the standalone process's memory modest.
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(err)?;
         let txn = db.begin_write().map_err(err)?;
         {
             txn.open_table(LOG).map_err(err)?;
