@@ -36,6 +36,9 @@ fi
 infra/services status
 eval "$(infra/services env)"
 
+log "clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -q -- -D warnings
+
 log "running tests (setup took $((SECONDS - start))s)"
 cargo test --workspace --locked "$@"
 log "all tests passed in $((SECONDS - start))s"

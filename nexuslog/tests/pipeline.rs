@@ -54,8 +54,8 @@ async fn ingest_and_search(node: &support::Node) {
         .expect("post");
     assert_eq!(resp.status(), 200);
 
-    let found = wait_until("all four events searchable", Duration::from_secs(60), || async {
-        let v = search(&node, &format!("run:{run}")).await;
+    let found = wait_until("the three events with a run field searchable", Duration::from_secs(60), || async {
+        let v = search(node, &format!("run:{run}")).await;
         (v["total"].as_u64() == Some(3)).then_some(v)
     })
     .await;
@@ -70,13 +70,13 @@ async fn ingest_and_search(node: &support::Node) {
     assert_eq!(json_event["fields"]["mount.path"], "/var");
     // The plain-text line has no `run` field: find it by text.
     let text = wait_until("plain-text event searchable", Duration::from_secs(30), || async {
-        let v = search(&node, &format!("{run} payment")).await;
+        let v = search(node, &format!("{run} payment")).await;
         (v["total"].as_u64() == Some(1)).then_some(v)
     })
     .await;
     assert_eq!(text["hits"][0]["level"], "error");
     assert_eq!(text["hits"][0]["timestamp"], "2023-11-14T22:13:21.000000Z");
-    let errors = search(&node, &format!("run:{run} level:warn")).await;
+    let errors = search(node, &format!("run:{run} level:warn")).await;
     assert_eq!(errors["total"], 1, "field filters combine: {errors}");
 }
 

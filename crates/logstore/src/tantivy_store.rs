@@ -34,6 +34,9 @@ const WRITER_THREADS: usize = 2;
 /// A day index whose writer saw no write for this long releases it.
 const WRITER_IDLE: Duration = Duration::from_secs(120);
 
+/// Sort position of a hit: (timestamp µs, id rank), newest first.
+type SortKey = (i64, i64);
+
 const STANDARD_STRING_FIELDS: &[&str] = &["level", "host", "service", "source", "parse_status", "timestamp_source", "trace_id", "span_id"];
 
 fn err(e: impl std::fmt::Display) -> LogStoreError {
@@ -290,7 +293,7 @@ impl Inner {
                 }
             });
             let searcher = d.reader.searcher();
-            let (docs, count): (Vec<((i64, i64), DocAddress)>, usize) = searcher.search(&query, &(top, Count)).map_err(err)?;
+            let (docs, count): (Vec<(SortKey, DocAddress)>, usize) = searcher.search(&query, &(top, Count)).map_err(err)?;
             total += count as u64;
             for (key, addr) in docs {
                 if key == (i64::MIN, i64::MIN) {
@@ -302,7 +305,7 @@ impl Inner {
                 hits.push((key, from_document(&json)));
             }
         }
-        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
         hits.truncate(q.limit);
         let next = (hits.len() == q.limit).then(|| hits.last().map(|(_, r)| (r.timestamp, r.id.clone()))).flatten();
         Ok(SearchResult { total, hits: hits.into_iter().map(|(_, r)| r).collect(), next })

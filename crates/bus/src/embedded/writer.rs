@@ -19,10 +19,12 @@ const MAX_GROUP: usize = 512;
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 const RETENTION_BUDGET: usize = 100_000;
 
+/// A consumer group and the positions it commits: (group, [(topic, partition, next offset)]).
+pub(super) type GroupOffsets = (String, Vec<(String, u32, u64)>);
+
 pub(super) struct WriteRequest {
     pub records: Vec<(u32, OutRecord)>,
-    /// (group, [(topic, partition, next offset)]).
-    pub offsets: Option<(String, Vec<(String, u32, u64)>)>,
+    pub offsets: Option<GroupOffsets>,
 }
 
 type Job = (WriteRequest, oneshot::Sender<Result<(), String>>);
