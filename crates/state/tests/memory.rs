@@ -23,6 +23,7 @@ async fn checkpoint_restores_values_counters_and_expiry() {
         s.checkpoint().expect("checkpoint");
         s.set("after-checkpoint", b"v", None).await.expect("set");
     }
+    // Time has to pass while the process is "down" for the 200 ms entry to expire.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let s = MemoryState::open(&file).expect("reopen");
     assert_eq!(s.get("kept").await.expect("get"), Some(b"v".to_vec()));
