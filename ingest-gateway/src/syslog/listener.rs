@@ -7,6 +7,7 @@ use std::time::Duration;
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_schemas::SourceKind;
 use nexuslog_syslog::Framer;
+use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Semaphore;
@@ -14,6 +15,9 @@ use tokio_rustls::TlsAcceptor;
 
 use super::project::{NoProject, ProjectResolver};
 use crate::ingest::{Event, Ingest, Refused};
+
+/// Most frames written to the bus in one batch from one connection.
+const MAX_BATCH_FRAMES: usize = 5_000;
 
 /// What every syslog listener shares.
 pub struct SyslogContext {
@@ -127,10 +131,26 @@ async fn serve_connection<S: AsyncRead + Unpin>(
         framer.push(&buf[..n]);
         let mut frames = Vec::new();
         let mut refused = Vec::new();
-        while let Some(frame) = framer.next_frame() {
-            match frame {
-                Ok(f) => frames.push(f),
-                Err(e) => refused.push(Refused { project_id: None, reason: e.to_string(), error_kind: "bad_frame", original: Vec::new() }),
+        let mut eof = false;
+        loop {
+            while let Some(frame) = framer.next_frame() {
+                match frame {
+                    Ok(f) => frames.push(f),
+                    Err(e) => refused.push(Refused { project_id: None, reason: e.to_string(), error_kind: "bad_frame", original: Vec::new() }),
+                }
+            }
+            // Take what the socket already holds, so one bus write covers many reads: a busy
+            // sender then gets large batches, a quiet one is not delayed.
+            if frames.len() >= MAX_BATCH_FRAMES {
+                break;
+            }
+            match stream.read(&mut buf).now_or_never() {
+                Some(Ok(0)) => {
+                    eof = true;
+                    break;
+                }
+                Some(Ok(n)) => framer.push(&buf[..n]),
+                Some(Err(_)) | None => break,
             }
         }
         if !refused.is_empty() {
@@ -141,6 +161,9 @@ async fn serve_connection<S: AsyncRead + Unpin>(
         }
         if !deliver(ctx, listener, &peer, frames, peer_name.as_deref(), shutdown).await {
             return;
+        }
+        if eof {
+            break;
         }
     }
     // The tail of the stream: a last message without a newline is still a message.
