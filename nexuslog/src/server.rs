@@ -26,6 +26,9 @@ use crate::cli::Role;
 /// How often in-process state is written to the data directory.
 const STATE_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 
+/// How often the log store's retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
 /// How long shutdown waits for role loops to finish their current batch.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -119,6 +122,23 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     if matches!(role, Role::Standalone | Role::Sink) {
         let (Some(bus), Some(store)) = (deps.bus.clone(), deps.logstore.clone()) else { return Err(missing_deps()) };
+        let retained = store.clone();
+        let keep_days = config.logstore.retention_days;
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            // The indexer owns retention: whole daily partitions past the retention go.
+            loop {
+                match retained.drop_older_than(nexuslog_common::now_micros(), keep_days).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(dropped = n, keep_days, "log store retention"),
+                    Err(e) => tracing::warn!(error = %e, "log store retention failed"),
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(RETENTION_EVERY) => {}
+                    () = s.wait() => return Ok(()),
+                }
+            }
+        });
         let i = nexuslog_sinks::Indexer::new(bus, store, codec.clone(), topics.clone(), Default::default());
         let s = shutdown.clone();
         tasks.spawn(async move { i.run(s).await.context("indexer") });

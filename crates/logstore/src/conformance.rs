@@ -54,6 +54,24 @@ pub async fn run_all(s: &dyn LogStore) {
     reindexing_replaces(s).await;
     filters_and_paging(s).await;
     days_and_projects_are_separate(s).await;
+    // Last: it deletes the days the checks above wrote.
+    retention_drops_whole_days(s).await;
+}
+
+async fn retention_drops_whole_days(s: &dyn LogStore) {
+    let day = 86_400_000_000;
+    let mut recent = record(0, "omega", "recent");
+    recent.timestamp = T0 + 10 * day;
+    recent.id = "o-recent".into();
+    let old = LogRecord { id: "o-old".into(), ..record(0, "omega", "old") };
+    s.index(&[old, recent.clone()]).await.expect("bulk");
+    s.refresh().await.expect("refresh");
+    let dropped = s.drop_older_than(T0 + 11 * day, 5).await.expect("retention");
+    assert!(dropped >= 1, "at least the old day of omega is dropped");
+    s.refresh().await.expect("refresh");
+    let q = SearchQuery { to_micros: T0 + 11 * day, ..query("omega", None) };
+    let left = s.search(&q).await.expect("search");
+    assert_eq!(left.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["o-recent"], "the recent day is kept");
 }
 
 async fn index_then_search_newest_first(s: &dyn LogStore) {

@@ -103,6 +103,10 @@ pub trait LogStore: Send + Sync + 'static {
 
     async fn search(&self, query: &SearchQuery) -> Result<SearchResult, LogStoreError>;
 
+    /// Deletes whole daily partitions older than `keep_days` before `now_micros`; returns how
+    /// many were deleted.
+    async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError>;
+
     /// Succeeds when the store answers and can take writes.
     async fn health(&self) -> Result<(), LogStoreError>;
 }

@@ -205,6 +205,37 @@ impl LogStore for OpenSearchLogStore {
         Ok(SearchResult { total, hits, next })
     }
 
+    async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
+        let (y, m, d) = crate::document::day_of(now_micros - keep_days * 86_400_000_000);
+        let cutoff = format!("{y:04}.{m:02}.{d:02}");
+        let pattern = format!("{}*", self.prefix);
+        let resp = self
+            .client
+            .cat()
+            .indices(opensearch::cat::CatIndicesParts::Index(&[&pattern]))
+            .format("json")
+            .h(&["index"])
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let listed = json_of(resp).await?;
+        // Index names end in `-yyyy.mm.dd`; text order is date order for four-digit years.
+        let old: Vec<String> = listed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.get("index").and_then(Value::as_str))
+            .filter(|name| name.rsplit_once('-').is_some_and(|(_, day)| day.len() == 10 && day < cutoff.as_str()))
+            .map(str::to_owned)
+            .collect();
+        for chunk in old.chunks(50) {
+            let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let resp = self.client.indices().delete(opensearch::indices::IndicesDeleteParts::Index(&names)).send().await.map_err(unavailable)?;
+            json_of(resp).await?;
+        }
+        Ok(old.len())
+    }
+
     async fn health(&self) -> Result<(), LogStoreError> {
         let resp = self
             .client

@@ -113,14 +113,6 @@ impl TantivyLogStore {
         let (schema, f) = schema();
         Ok(Self { inner: Arc::new(Inner { root: root.to_owned(), schema, f, days: Mutex::new(HashMap::new()) }) })
     }
-
-    /// Deletes day indices older than `keep_days` (whole directories); returns how many.
-    ///
-    /// # Errors
-    /// When a directory cannot be removed.
-    pub fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
-        self.inner.drop_older_than(now_micros, keep_days)
-    }
 }
 
 impl Inner {
@@ -355,6 +347,11 @@ impl LogStore for TantivyLogStore {
         let this = self.inner.clone();
         let q = query.clone();
         tokio::task::spawn_blocking(move || this.search_blocking(&q)).await.map_err(err)?
+    }
+
+    async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
+        let this = self.inner.clone();
+        tokio::task::spawn_blocking(move || this.drop_older_than(now_micros, keep_days)).await.map_err(err)?
     }
 
     async fn health(&self) -> Result<(), LogStoreError> {

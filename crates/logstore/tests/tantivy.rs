@@ -20,7 +20,7 @@ async fn data_survives_reopen_and_retention_drops_whole_days() {
     let store = TantivyLogStore::open(dir.path()).expect("reopen");
     let q = SearchQuery { project_id: "p".into(), from_micros: 0, to_micros: i64::MAX / 2, limit: 10, ..SearchQuery::default() };
     assert_eq!(store.search(&q).await.expect("search").hits, vec![rec.clone()]);
-    let dropped = store.drop_older_than(rec.timestamp + 3 * 86_400_000_000, 1).expect("retention");
+    let dropped = store.drop_older_than(rec.timestamp + 3 * 86_400_000_000, 1).await.expect("retention");
     assert_eq!(dropped, 1);
     assert_eq!(store.search(&q).await.expect("search").total, 0);
 }
