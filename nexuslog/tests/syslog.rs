@@ -454,6 +454,48 @@ struct Expect<'a> {
     format: &'a str,
 }
 
+/// One message sent through a relay and what search must show for it.
+struct Check {
+    tok: String,
+    text: String,
+    host: String,
+    app: String,
+    level: &'static str,
+    format: &'static str,
+}
+
+/// Sends one logger(1) message per (app, priority, level) to a relay's TCP input (octet
+/// counted, RFC 5424), each with a unique marker.
+async fn send_through_relay(port: u16, label: &str, relay: &str, format: &'static str, apps: &[(&str, &str, &'static str)]) -> Vec<Check> {
+    let p = port.to_string();
+    let mut checks = Vec::new();
+    for (app, prio, level) in apps {
+        let tok = marker(label);
+        let text = format!("{tok} from {app} via {relay}");
+        send_logger(&["-n", "127.0.0.1", "-P", &p, "-T", "--octet-count", "--rfc5424"], app, prio, &text).await;
+        checks.push(Check { tok, text, host: hostname(), app: (*app).to_owned(), level, format });
+    }
+    checks
+}
+
+/// Sends a raw RFC 5424 frame with a foreign hostname through a relay: the relay must pass
+/// the hostname it received.
+fn send_foreign_host(port: u16, label: &str, pri: u8, host: &str, app: &str, level: &'static str, format: &'static str) -> Check {
+    let tok = marker(label);
+    let text = format!("{tok} from {host}");
+    send_tcp(port, &rfc5424_frame(pri, host, app, &text));
+    Check { tok, text, host: host.into(), app: app.into(), level, format }
+}
+
+/// Every check is found, while the relay stays alive.
+async fn expect_checks(url: &str, key: &str, checks: &[Check], relay: &mut Daemon) {
+    for c in checks {
+        relay.assert_alive();
+        let want = Expect { text: &c.text, host: &c.host, service: &c.app, level: c.level, format: c.format };
+        expect_found(url, key, &c.tok, &want).await;
+    }
+}
+
 /// A unique, single-token marker to search for.
 fn marker(label: &str) -> String {
     format!(
@@ -801,7 +843,6 @@ async fn rsyslog_forwards_over_tcp_and_tls() {
     let certs = Certs::generate(dir.path()).await;
     let gw = start_gateway(&certs, "default", false, None).await;
     let (url, key) = (gw.node.url.clone(), gw.node.api_key.clone());
-    let host = hostname();
 
     let [in_tcp, in_tls] = free_ports::<2>();
     let proto23 = "protocol=\"tcp\" TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\"";
@@ -815,59 +856,13 @@ async fn rsyslog_forwards_over_tcp_and_tls() {
     let mut rs = start_rsyslog(&certs, false, &rulesets).await;
     eprintln!("rsyslogd {} up", rsyslogd.display());
 
+    let apps = [("nginx", "local7.err", "error"), ("sshd", "auth.warning", "warn"), ("kernel-x", "kern.crit", "fatal"), ("backup", "user.debug", "debug")];
     let mut checks = Vec::new();
     for (label, port) in [("rstcp", in_tcp), ("rstls", in_tls)] {
-        let p = port.to_string();
-        for (app, prio, level) in [
-            ("nginx", "local7.err", "error"),
-            ("sshd", "auth.warning", "warn"),
-            ("kernel-x", "kern.crit", "fatal"),
-            ("backup", "user.debug", "debug"),
-        ] {
-            let tok = marker(label);
-            let text = format!("{tok} from {app} via rsyslog");
-            send_logger(
-                &[
-                    "-n",
-                    "127.0.0.1",
-                    "-P",
-                    &p,
-                    "-T",
-                    "--octet-count",
-                    "--rfc5424",
-                ],
-                app,
-                prio,
-                &text,
-            )
-            .await;
-            checks.push((tok, text, host.clone(), app.to_owned(), level));
-        }
-        // rsyslog forwards the hostname it received, whatever it is.
-        let tok = marker(label);
-        let text = format!("{tok} from a router");
-        send_tcp(
-            port,
-            &rfc5424_frame(4 * 8 + 5, "core-router-2", "bgpd", &text),
-        );
-        checks.push((tok, text, "core-router-2".into(), "bgpd".into(), "info"));
+        checks.extend(send_through_relay(port, label, "rsyslog", "rfc5424", &apps).await);
+        checks.push(send_foreign_host(port, label, 4 * 8 + 5, "core-router-2", "bgpd", "info", "rfc5424"));
     }
-    for (tok, text, host, app, level) in &checks {
-        rs.daemon.assert_alive();
-        expect_found(
-            &url,
-            &key,
-            tok,
-            &Expect {
-                text,
-                host,
-                service: app,
-                level,
-                format: "rfc5424",
-            },
-        )
-        .await;
-    }
+    expect_checks(&url, &key, &checks, &mut rs.daemon).await;
     let tls_conns = metric(&url, "nexuslog_syslog_connections_total{listener=\"tls\"}").await;
     assert!(
         tls_conns >= 1.0,
@@ -943,7 +938,6 @@ async fn syslog_ng_forwards_rfc5424_and_rfc3164() {
     let certs = Certs::generate(dir.path()).await;
     let gw = start_gateway(&certs, "default", false, None).await;
     let (url, key) = (gw.node.url.clone(), gw.node.api_key.clone());
-    let host = hostname();
 
     let [in5424, in3164] = free_ports::<2>();
     let conf = format!(
@@ -974,63 +968,11 @@ log {{ source(s_3164); destination(d_3164); }};
     daemon.wait_listening(in5424).await;
     daemon.wait_listening(in3164).await;
 
+    let apps = [("postgres", "local0.err", "error"), ("haproxy", "local1.warning", "warn"), ("systemd", "daemon.info", "info"), ("app-debug", "user.debug", "debug")];
     let mut checks = Vec::new();
     for (label, port, format) in [("ng5424", in5424, "rfc5424"), ("ng3164", in3164, "rfc3164")] {
-        let p = port.to_string();
-        for (app, prio, level) in [
-            ("postgres", "local0.err", "error"),
-            ("haproxy", "local1.warning", "warn"),
-            ("systemd", "daemon.info", "info"),
-            ("app-debug", "user.debug", "debug"),
-        ] {
-            let tok = marker(label);
-            let text = format!("{tok} from {app} via syslog-ng");
-            send_logger(
-                &[
-                    "-n",
-                    "127.0.0.1",
-                    "-P",
-                    &p,
-                    "-T",
-                    "--octet-count",
-                    "--rfc5424",
-                ],
-                app,
-                prio,
-                &text,
-            )
-            .await;
-            checks.push((tok, text, host.clone(), app.to_owned(), level, format));
-        }
-        let tok = marker(label);
-        let text = format!("{tok} from a switch");
-        send_tcp(
-            port,
-            &rfc5424_frame(23 * 8 + 2, "access-sw-9", "stp", &text),
-        );
-        checks.push((
-            tok,
-            text,
-            "access-sw-9".into(),
-            "stp".into(),
-            "fatal",
-            format,
-        ));
+        checks.extend(send_through_relay(port, label, "syslog-ng", format, &apps).await);
+        checks.push(send_foreign_host(port, label, 23 * 8 + 2, "access-sw-9", "stp", "fatal", format));
     }
-    for (tok, text, host, app, level, format) in &checks {
-        daemon.assert_alive();
-        expect_found(
-            &url,
-            &key,
-            tok,
-            &Expect {
-                text,
-                host,
-                service: app,
-                level,
-                format,
-            },
-        )
-        .await;
-    }
+    expect_checks(&url, &key, &checks, &mut daemon).await;
 }
