@@ -1,0 +1,1 @@
+//! Line parsers for processing pipelines (grok, logfmt, key=value, named-capture regex).
