@@ -1,45 +1,85 @@
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nexuslog_logstore::LogStoreError;
-use nexuslog_metastore::keys::KeyError;
+use nexuslog_metastore::MetaStoreError;
+use nexuslog_state::StateError;
 use serde_json::json;
 
 /// Errors of API handlers, mapped to status codes; internal details are logged, not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
-    Unauthorized(KeyError),
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many failed attempts; retry in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("log store unavailable")]
     Store(#[from] LogStoreError),
+    #[error("metadata store unavailable")]
+    Meta(MetaStoreError),
+    #[error("state store unavailable")]
+    State(#[from] StateError),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<MetaStoreError> for ApiError {
+    fn from(e: MetaStoreError) -> Self {
+        match e {
+            MetaStoreError::Conflict(m) => ApiError::Conflict(format!("already exists: {m}")),
+            other => ApiError::Meta(other),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ApiError::Unauthorized(KeyError::Scope(_)) => StatusCode::FORBIDDEN,
-            ApiError::Unauthorized(KeyError::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
-            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match &self {
             ApiError::Store(e) => {
-                tracing::warn!(error = %e, "search failed");
+                tracing::warn!(error = %e, "log store call failed");
                 match e {
                     LogStoreError::Rejected(_) => "the query was rejected by the log store".to_owned(),
                     _ => "the log store is unavailable, retry later".to_owned(),
                 }
             }
-            ApiError::Unauthorized(KeyError::Store(e)) => {
-                tracing::warn!(error = %e, "cannot verify API key");
-                "authentication is temporarily unavailable".to_owned()
+            ApiError::Meta(e) => {
+                tracing::warn!(error = %e, "metadata store call failed");
+                "the metadata store is unavailable, retry later".to_owned()
+            }
+            ApiError::State(e) => {
+                tracing::warn!(error = %e, "state store call failed");
+                "the state store is unavailable, retry later".to_owned()
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                self.to_string()
             }
             other => other.to_string(),
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        let mut resp = (status, Json(json!({ "error": message }))).into_response();
+        if let ApiError::TooManyAttempts { retry_after_secs } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
     }
 }

@@ -1,35 +1,91 @@
-//! The read side: search over the log store, scoped to the caller's project.
+//! The read and management API: search over the log store, and users, projects, members,
+//! API keys and the audit log over the metadata store — all behind one access-control layer.
 //!
-//! Every query is scoped by the project of the presented credential; the project filter is
-//! added by the log store below the query, never taken from the request.
+//! Every route is declared with its access policy in [`routes`]; [`authz::enforce`] runs before
+//! any handler. Queries are scoped by the project established there; the log store adds the
+//! project filter below the query, never taken from the request.
 
+mod audit;
+pub mod authz;
 mod error;
+mod extract;
+mod handlers;
+pub mod routes;
 mod search;
 mod time;
+mod tokens;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
 use nexuslog_logstore::LogStore;
-use nexuslog_metastore::{KeyCache, MetaStore};
+use nexuslog_metastore::{KeyCache, MetaStore, SessionCache};
+use nexuslog_state::StateStore;
 
 pub use error::ApiError;
+pub use routes::{endpoints, router, Endpoint};
 pub use time::parse_time;
+
+/// Settings of sign-in (from `auth.*` in the configuration).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Signing secret for access tokens; `None`: the one kept in the metadata store (generated once).
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl: Duration,
+    pub session_ttl: Duration,
+    pub max_failed_logins: u32,
+    pub max_failed_logins_per_ip: u32,
+    pub lockout: Duration,
+    pub invitation_ttl: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(900),
+            session_ttl: Duration::from_secs(30 * 86_400),
+            max_failed_logins: 5,
+            max_failed_logins_per_ip: 50,
+            lockout: Duration::from_secs(900),
+            invitation_ttl: Duration::from_secs(72 * 3600),
+        }
+    }
+}
+
+/// Name of the metadata-store setting holding the generated token secret.
+const JWT_SECRET_SETTING: &str = "auth.jwt_secret";
 
 /// Shared state of the API handlers.
 pub struct Api {
     pub(crate) store: Arc<dyn LogStore>,
+    pub(crate) meta: Arc<dyn MetaStore>,
+    pub(crate) state: Arc<dyn StateStore>,
     pub(crate) keys: KeyCache,
+    pub(crate) sessions: SessionCache,
+    pub(crate) tokens: tokens::Tokens,
+    pub(crate) auth: AuthSettings,
 }
 
 impl Api {
-    pub fn new(store: Arc<dyn LogStore>, meta: Arc<dyn MetaStore>) -> Arc<Self> {
-        Arc::new(Self { store, keys: KeyCache::new(meta) })
+    /// `keys` is shared with the gateway in the same process, so a revocation here is seen there at once.
+    ///
+    /// # Errors
+    /// When the token secret cannot be read from (or stored in) the metadata store.
+    pub async fn new(
+        store: Arc<dyn LogStore>,
+        meta: Arc<dyn MetaStore>,
+        state: Arc<dyn StateStore>,
+        keys: KeyCache,
+        auth: AuthSettings,
+    ) -> Result<Arc<Self>, ApiError> {
+        let secret = match &auth.jwt_secret {
+            Some(s) => s.clone(),
+            // Every replica must sign with the same secret: the first to start stores one.
+            None => meta.setting_or_insert(JWT_SECRET_SETTING, &format!("{}{}", nexuslog_metastore::keys::generate().secret, nexuslog_metastore::keys::generate().secret)).await?,
+        };
+        let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
+        let sessions = SessionCache::new(meta.clone());
+        Ok(Arc::new(Self { store, meta, state, keys, sessions, tokens, auth }))
     }
-}
-
-/// The API's routes.
-pub fn router(api: Arc<Api>) -> Router {
-    Router::new().route("/v1/search", get(search::search)).with_state(api)
 }

@@ -51,7 +51,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let needs_bus = all || matches!(role, Role::Gateway | Role::Processor | Role::Sink);
     let needs_store = all || matches!(role, Role::Sink | Role::Api);
     let needs_meta = all || matches!(role, Role::Gateway | Role::Api);
-    let needs_state = all || matches!(role, Role::Gateway);
+    let needs_state = all || matches!(role, Role::Gateway | Role::Api);
 
     let mut deps = Deps { metrics, ..Deps::default() };
     if needs_meta {
@@ -100,6 +100,9 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
 
     let mut tasks = JoinSet::new();
     let mut app = Router::new();
+    // One key cache per process: a revocation through the API is forgotten by this process's
+    // gateway at once (other processes learn it through the cache's revocation poll).
+    let key_cache = deps.meta.clone().map(nexuslog_metastore::KeyCache::new);
     if matches!(role, Role::Standalone | Role::Gateway) {
         let (Some(bus), Some(meta)) = (deps.bus.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
         let limits = nexuslog_ingest_gateway::GatewayLimits {
@@ -109,7 +112,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             max_in_flight: usize::try_from(config.http.max_in_flight).unwrap_or(usize::MAX),
         };
         let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone());
-        let keys = nexuslog_metastore::KeyCache::new(meta.clone());
+        let keys = key_cache.clone().ok_or_else(missing_deps)?;
         crate::syslog::spawn_listeners(&config, ingest.clone(), keys.clone(), meta, &shutdown, &mut tasks).await?;
         let gw = nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits);
         app = app.merge(nexuslog_ingest_gateway::router(gw));
@@ -144,8 +147,11 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         tasks.spawn(async move { i.run(s).await.context("indexer") });
     }
     if matches!(role, Role::Standalone | Role::Api) {
-        let (Some(store), Some(meta)) = (deps.logstore.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
-        app = app.merge(nexuslog_api::router(nexuslog_api::Api::new(store, meta)));
+        let (Some(store), Some(meta), Some(state), Some(keys)) = (deps.logstore.clone(), deps.meta.clone(), deps.state.clone(), key_cache.clone()) else {
+            return Err(missing_deps());
+        };
+        let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config)).await.context("starting the API")?;
+        app = app.merge(nexuslog_api::router(api));
     }
     if let Some(memory) = checkpointed {
         let s = shutdown.clone();
@@ -198,6 +204,19 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("nexuslog stopped");
     served
+}
+
+fn auth_settings(config: &Config) -> nexuslog_api::AuthSettings {
+    let a = &config.auth;
+    nexuslog_api::AuthSettings {
+        jwt_secret: a.jwt_secret.is_set().then(|| a.jwt_secret.expose().to_owned()),
+        access_token_ttl: Duration::from_secs(a.access_token_ttl_secs),
+        session_ttl: Duration::from_secs(a.session_ttl_days.saturating_mul(86_400)),
+        max_failed_logins: a.max_failed_logins,
+        max_failed_logins_per_ip: a.max_failed_logins_per_ip,
+        lockout: Duration::from_secs(a.lockout_secs),
+        invitation_ttl: Duration::from_secs(a.invitation_ttl_hours.saturating_mul(3600)),
+    }
 }
 
 fn missing_deps() -> anyhow::Error {

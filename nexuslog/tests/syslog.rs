@@ -422,11 +422,14 @@ async fn create_project_with_key(data_dir: &Path, slug: &str, secret: &str) {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id,
         name: "syslog-test".into(),
+        source: "syslog".into(),
         prefix: key.prefix,
         key_hash: key.hash,
         scopes: "ingest,read".into(),
+        created_by: "test".into(),
         created_at: 0,
         revoked_at: None,
+        last_used_at: None,
     };
     store.create_api_key(&row).await.expect("create key");
 }

@@ -22,6 +22,7 @@ pub struct Config {
     pub schema_registry: SchemaRegistryConfig,
     pub syslog: SyslogConfig,
     pub bootstrap: BootstrapConfig,
+    pub auth: AuthConfig,
     pub log: LogConfig,
 }
 
@@ -37,6 +38,7 @@ impl Default for Config {
             schema_registry: SchemaRegistryConfig::default(),
             syslog: SyslogConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            auth: AuthConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -300,6 +302,41 @@ pub struct BootstrapConfig {
     pub admin_password: Secret,
 }
 
+/// User sign-in: sessions, tokens, throttling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Secret signing access tokens (HS256), at least 32 characters. When empty, one is generated
+    /// at first start and kept in the metadata store, shared by every API replica.
+    pub jwt_secret: Secret,
+    /// Lifetime of an access token, in seconds. Logout and revocation end it sooner.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a login session (its refresh token), in days; each refresh extends it.
+    pub session_ttl_days: u64,
+    /// Failed logins for one e-mail address before it is locked out for `lockout_secs`.
+    pub max_failed_logins: u32,
+    /// Failed logins from one client address before it is locked out for `lockout_secs`.
+    pub max_failed_logins_per_ip: u32,
+    /// How long a lockout lasts, in seconds (failures are counted over the same window).
+    pub lockout_secs: u64,
+    /// How long an invitation can be accepted, in hours.
+    pub invitation_ttl_hours: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: Secret::default(),
+            access_token_ttl_secs: 900,
+            session_ttl_days: 30,
+            max_failed_logins: 5,
+            max_failed_logins_per_ip: 50,
+            lockout_secs: 900,
+            invitation_ttl_hours: 72,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -399,6 +436,22 @@ impl Config {
         }
         if !self.syslog.tls_addr.is_empty() && (self.syslog.tls_cert.is_empty() || self.syslog.tls_key.is_empty()) {
             return Err(("syslog.tls_cert", "the TLS listener needs a certificate and key".into(), "paths to PEM files in syslog.tls_cert and syslog.tls_key"));
+        }
+        let secret = self.auth.jwt_secret.expose();
+        if !secret.is_empty() && secret.len() < 32 {
+            return Err(("auth.jwt_secret", format!("is {} characters long", secret.len()), "at least 32 characters, or empty to generate one"));
+        }
+        for (key, value) in [
+            ("auth.access_token_ttl_secs", self.auth.access_token_ttl_secs),
+            ("auth.session_ttl_days", self.auth.session_ttl_days),
+            ("auth.lockout_secs", self.auth.lockout_secs),
+            ("auth.invitation_ttl_hours", self.auth.invitation_ttl_hours),
+            ("auth.max_failed_logins", u64::from(self.auth.max_failed_logins)),
+            ("auth.max_failed_logins_per_ip", u64::from(self.auth.max_failed_logins_per_ip)),
+        ] {
+            if value == 0 {
+                return Err((key, "must not be 0".into(), "a positive number"));
+            }
         }
         if self.syslog.max_message_bytes < 480 {
             return Err(("syslog.max_message_bytes", format!("{} is below 480", self.syslog.max_message_bytes), "at least 480 bytes (RFC 5424 minimum)"));

@@ -29,11 +29,13 @@ async fn ensure_admin(store: &dyn MetaStore, password: Option<&str>) -> Result<O
         None => (crate::passwords::generate(), true),
     };
     let user = User {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: crate::new_id(),
         email: ADMIN_EMAIL.into(),
+        name: "Administrator".into(),
         password_hash: crate::passwords::hash(&password)?,
         is_admin: true,
-        created_at: now(),
+        created_at: crate::now(),
+        disabled_at: None,
     };
     match store.create_user(&user).await {
         Ok(()) => Ok(generated.then_some(password)),
@@ -77,23 +79,21 @@ pub async fn ensure(store: &dyn MetaStore, api_key: Option<&str>, admin_password
         return Ok(Bootstrapped { project, created_key: None, created_admin_password });
     }
     let row = ApiKey {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: crate::new_id(),
         project_id: project.id.clone(),
         name: "bootstrap".into(),
+        source: String::new(),
         prefix: key.prefix.clone(),
         key_hash: key.hash.clone(),
         scopes: "ingest,read".into(),
-        created_at: now(),
+        created_by: "bootstrap".into(),
+        created_at: crate::now(),
         revoked_at: None,
+        last_used_at: None,
     };
     match store.create_api_key(&row).await {
         Ok(()) => Ok(Bootstrapped { project, created_key: Some(key.secret), created_admin_password }),
         Err(MetaStoreError::Conflict(_)) => Ok(Bootstrapped { project, created_key: None, created_admin_password }),
         Err(e) => Err(e),
     }
-}
-
-fn now() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
 }

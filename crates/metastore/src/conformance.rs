@@ -1,7 +1,7 @@
 //! The behaviour every [`MetaStore`] must show, run against each implementation on an empty
 //! database by its test target (`tests/postgres.rs`, `tests/sqlite.rs`).
 
-use crate::{bootstrap, keys, ApiKey, MetaStore, MetaStoreError};
+use crate::{bootstrap, keys, ApiKey, AuditEntry, Invitation, MetaStore, MetaStoreError, Role, Session, User};
 
 /// Runs every check; panics on the first difference from the contract.
 pub async fn run_all(store: &dyn MetaStore) {
@@ -23,15 +23,18 @@ pub async fn run_all(store: &dyn MetaStore) {
         name: "ci".into(),
         prefix: new.prefix.clone(),
         key_hash: new.hash.clone(),
+        source: "fluent-bit".into(),
         scopes: "ingest".into(),
+        created_by: "user:u1".into(),
         created_at: 1,
         revoked_at: None,
+        last_used_at: None,
     };
     store.create_api_key(&key).await.expect("create key");
     assert_eq!(store.api_key_by_prefix(&new.prefix).await.expect("lookup"), Some(key.clone()));
     assert!(store.has_api_key_named(&p.id, "ci").await.expect("query"));
     assert!(!store.has_api_key_named(&p.id, "other").await.expect("query"));
-    let dup = store.create_api_key(&ApiKey { id: "k2".into(), ..key }).await.expect_err("prefix is unique");
+    let dup = store.create_api_key(&ApiKey { id: "k2".into(), ..key.clone() }).await.expect_err("prefix is unique");
     assert!(matches!(dup, MetaStoreError::Conflict(_)), "{dup}");
 
     // Key checks on top of the store.
@@ -59,4 +62,155 @@ pub async fn run_all(store: &dyn MetaStore) {
     assert!(bootstrap::ensure(store, Some(configured), None).await.expect("with key").created_key.is_some());
     assert!(bootstrap::ensure(store, Some(configured), None).await.expect("with key again").created_key.is_none());
     keys::verify(store, configured, keys::Scope::Ingest).await.expect("configured key works");
+
+    users_and_members(store).await;
+    key_lifecycle(store, &p.id, &key).await;
+    sessions(store).await;
+    invitations_audit_settings(store, &p.id).await;
+}
+
+fn user(email: &str) -> User {
+    User {
+        id: crate::new_id(),
+        email: email.into(),
+        name: "Some One".into(),
+        password_hash: "$argon2id$placeholder".into(),
+        is_admin: false,
+        created_at: crate::now(),
+        disabled_at: None,
+    }
+}
+
+async fn users_and_members(store: &dyn MetaStore) {
+    let p = store.create_project("members", "Members").await.expect("project");
+    let q = store.create_project("other", "Other").await.expect("project");
+    assert_eq!(store.project_by_id(&p.id).await.expect("query"), Some(p.clone()));
+    assert!(store.rename_project(&p.id, "Renamed").await.expect("rename"));
+    assert_eq!(store.project_by_id(&p.id).await.expect("query").map(|p| p.name), Some("Renamed".into()));
+    assert!(!store.rename_project("missing", "x").await.expect("rename missing"));
+    let slugs: Vec<String> = store.list_projects().await.expect("list").into_iter().map(|p| p.slug).collect();
+    assert!(slugs.contains(&"members".to_owned()) && slugs.contains(&"other".to_owned()), "{slugs:?}");
+
+    let ann = user("ann@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ann).await.expect("ann");
+    store.create_user(&bob).await.expect("bob");
+    let dup = store.create_user(&User { id: crate::new_id(), ..ann.clone() }).await.expect_err("email is unique");
+    assert!(matches!(dup, MetaStoreError::Conflict(_)), "{dup}");
+    assert_eq!(store.user_by_id(&ann.id).await.expect("query"), Some(ann.clone()));
+    let mut changed = ann.clone();
+    changed.name = "Ann".into();
+    changed.is_admin = true;
+    changed.disabled_at = Some(5);
+    assert!(store.update_user(&changed).await.expect("update"));
+    assert_eq!(store.user_by_email(&ann.email).await.expect("query"), Some(changed));
+    assert!(store.list_users().await.expect("users").iter().any(|u| u.id == bob.id));
+
+    store.set_member(&p.id, &ann.id, Role::Owner).await.expect("member");
+    store.set_member(&p.id, &bob.id, Role::Viewer).await.expect("member");
+    store.set_member(&q.id, &bob.id, Role::Editor).await.expect("member");
+    assert_eq!(store.member_role(&p.id, &bob.id).await.expect("role"), Some(Role::Viewer));
+    store.set_member(&p.id, &bob.id, Role::Admin).await.expect("role change is an upsert");
+    assert_eq!(store.member_role(&p.id, &bob.id).await.expect("role"), Some(Role::Admin));
+    assert_eq!(store.member_role(&q.id, &ann.id).await.expect("role"), None, "membership is per project");
+    let members: Vec<(String, Role)> = store.list_members(&p.id).await.expect("members").into_iter().map(|(u, r)| (u.email, r)).collect();
+    assert_eq!(members, vec![("ann@example.com".into(), Role::Owner), ("bob@example.com".into(), Role::Admin)]);
+    let of_bob: Vec<(String, Role)> = store.memberships_of(&bob.id).await.expect("of").into_iter().map(|(p, r)| (p.slug, r)).collect();
+    assert_eq!(of_bob, vec![("members".into(), Role::Admin), ("other".into(), Role::Editor)]);
+    assert!(store.remove_member(&p.id, &bob.id).await.expect("remove"));
+    assert!(!store.remove_member(&p.id, &bob.id).await.expect("remove twice"));
+    assert_eq!(store.member_role(&p.id, &bob.id).await.expect("role"), None);
+
+    assert!(store.delete_project(&q.id).await.expect("delete"));
+    assert_eq!(store.project_by_id(&q.id).await.expect("query"), None);
+    assert!(store.memberships_of(&bob.id).await.expect("of").is_empty(), "memberships go with the project");
+    assert!(!store.delete_project(&q.id).await.expect("delete twice"));
+}
+
+async fn key_lifecycle(store: &dyn MetaStore, project_id: &str, key: &ApiKey) {
+    let listed = store.list_api_keys(project_id).await.expect("list");
+    assert_eq!(listed.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), vec![key.id.as_str()]);
+    assert!(store.list_api_keys("elsewhere").await.expect("list").is_empty());
+
+    store.touch_api_keys(&[key.id.clone()], 42).await.expect("touch");
+    assert_eq!(store.api_key_by_prefix(&key.prefix).await.expect("q").and_then(|k| k.last_used_at), Some(42));
+
+    let before = crate::now();
+    assert!(!store.revoke_api_key("another-project", &key.id, before).await.expect("revoke"), "a key is revoked only through its project");
+    assert!(store.api_keys_revoked_since(before - 1).await.expect("since").is_empty());
+    assert!(store.revoke_api_key(project_id, &key.id, before).await.expect("revoke"));
+    assert!(!store.revoke_api_key(project_id, &key.id, before + 1).await.expect("revoke twice"));
+    assert_eq!(store.api_keys_revoked_since(before).await.expect("since"), vec![key.prefix.clone()]);
+    assert!(store.api_keys_revoked_since(before + 1).await.expect("since").is_empty());
+    assert_eq!(store.api_key_by_prefix(&key.prefix).await.expect("q").and_then(|k| k.revoked_at), Some(before));
+}
+
+async fn sessions(store: &dyn MetaStore) {
+    let u = user("sessions@example.com");
+    store.create_user(&u).await.expect("user");
+    let now = crate::now();
+    let s = Session { id: crate::new_id(), user_id: u.id.clone(), refresh_hash: "h1".into(), created_at: now, expires_at: now + 60_000_000, revoked_at: None };
+    let other = Session { id: crate::new_id(), refresh_hash: "o1".into(), ..s.clone() };
+    store.create_session(&s).await.expect("session");
+    store.create_session(&other).await.expect("session");
+    assert_eq!(store.session_by_id(&s.id).await.expect("q"), Some(s.clone()));
+    assert!(store.rotate_session(&s.id, "h1", "h2", now + 120_000_000).await.expect("rotate"));
+    assert!(!store.rotate_session(&s.id, "h1", "h3", now + 120_000_000).await.expect("reuse"), "an old refresh token does not rotate");
+    assert_eq!(store.session_by_id(&s.id).await.expect("q").map(|s| s.refresh_hash), Some("h2".into()));
+
+    let at = crate::now();
+    assert_eq!(store.revoke_user_sessions(&u.id, Some(&s.id), at).await.expect("revoke others"), 1);
+    assert_eq!(store.sessions_revoked_since(at).await.expect("since"), vec![other.id.clone()]);
+    assert!(store.revoke_session(&s.id, at + 1).await.expect("logout"));
+    assert!(!store.revoke_session(&s.id, at + 2).await.expect("twice"));
+    assert!(!store.rotate_session(&s.id, "h2", "h4", now + 120_000_000).await.expect("revoked"), "a revoked session cannot refresh");
+    let mut since = store.sessions_revoked_since(at).await.expect("since");
+    since.sort();
+    let mut both = vec![s.id.clone(), other.id.clone()];
+    both.sort();
+    assert_eq!(since, both);
+}
+
+async fn invitations_audit_settings(store: &dyn MetaStore, project_id: &str) {
+    let now = crate::now();
+    let inv = Invitation {
+        id: crate::new_id(),
+        token_hash: "tokenhash".into(),
+        email: "new@example.com".into(),
+        project_id: project_id.into(),
+        role: Role::Editor,
+        invited_by: "user:u1".into(),
+        created_at: now,
+        expires_at: now + 1,
+        accepted_at: None,
+    };
+    store.create_invitation(&inv).await.expect("invite");
+    assert_eq!(store.invitation_by_token_hash("tokenhash").await.expect("q"), Some(inv.clone()));
+    assert!(store.accept_invitation(&inv.id, now).await.expect("accept"));
+    assert!(!store.accept_invitation(&inv.id, now).await.expect("accept twice"), "an invitation is used once");
+
+    let entry = |n: i64, project: Option<&str>| AuditEntry {
+        id: format!("a{n}"),
+        at: n,
+        actor: "user:u1".into(),
+        actor_name: "ann@example.com".into(),
+        action: "api_key.create".into(),
+        project_id: project.map(str::to_owned),
+        target: "key:k1".into(),
+        outcome: "success".into(),
+        detail: "{}".into(),
+        ip: "127.0.0.1".into(),
+    };
+    for n in 1..=4 {
+        store.append_audit(&entry(n, (n % 2 == 0).then_some(project_id))).await.expect("audit");
+    }
+    let all: Vec<i64> = store.list_audit(None, None, 10).await.expect("audit").iter().map(|e| e.at).collect();
+    assert_eq!(all, vec![4, 3, 2, 1], "newest first");
+    assert_eq!(store.list_audit(None, Some(3), 1).await.expect("audit"), vec![entry(2, Some(project_id))]);
+    let own: Vec<i64> = store.list_audit(Some(project_id), None, 10).await.expect("audit").iter().map(|e| e.at).collect();
+    assert_eq!(own, vec![4, 2]);
+
+    assert_eq!(store.setting("jwt").await.expect("q"), None);
+    assert_eq!(store.setting_or_insert("jwt", "first").await.expect("insert"), "first");
+    assert_eq!(store.setting_or_insert("jwt", "second").await.expect("kept"), "first", "the first value stays");
 }

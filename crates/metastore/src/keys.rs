@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{ApiKey, MetaStore, MetaStoreError};
 
+/// What every key starts with, so a key is told apart from a session token at a glance.
+pub const KEY_PREFIX: &str = "nxl_";
 const PREFIX_LEN: usize = 12;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -39,7 +41,7 @@ pub fn generate() -> NewKey {
     use rand::Rng;
     let mut rng = rand::rng();
     let body: String = (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
-    from_secret(&format!("nxl_{body}"))
+    from_secret(&format!("{KEY_PREFIX}{body}"))
 }
 
 /// The stored form of a given secret (for keys supplied by configuration).

@@ -1,18 +1,25 @@
-//! The metadata store: projects, users, API keys (and, as features land, rules, dashboards,
-//! pipelines). Versioned SQL migrations live in `migrations/NNNN_name.sql`, written in the SQL
-//! that PostgreSQL and SQLite both accept, and are applied in order, each in its own
-//! transaction, recorded in `schema_migrations`.
+//! The metadata store: projects, users, memberships, API keys, sessions, invitations, the audit
+//! log (and, as features land, pipelines, rules, dashboards).
+//!
+//! One implementation ([`store::SqlMetaStore`]) holds the logic and the SQL; a small driver
+//! per database sends it ([`PostgresMetaStore`], [`SqliteMetaStore`]). Versioned migrations
+//! live in `migrations/NNNN_name.sql`, in the SQL both databases accept, applied in order,
+//! each in its own transaction, recorded in `schema_migrations`.
 
+mod access_cache;
 pub mod bootstrap;
-mod key_cache;
-pub mod keys;
-pub mod passwords;
 pub mod conformance;
+pub mod keys;
+mod model;
+pub mod passwords;
 mod postgres;
+pub mod sql;
 mod sqlite;
+pub mod store;
 
 use async_trait::async_trait;
-pub use key_cache::{KeyCache, KEY_CACHE_TTL};
+pub use access_cache::{KeyCache, SessionCache, REVOCATION_POLL};
+pub use model::*;
 pub use postgres::PostgresMetaStore;
 pub use sqlite::SqliteMetaStore;
 
@@ -29,37 +36,6 @@ pub enum MetaStoreError {
     Config(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Project {
-    pub id: String,
-    pub slug: String,
-    pub name: String,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    pub id: String,
-    pub project_id: String,
-    pub name: String,
-    pub prefix: String,
-    pub key_hash: String,
-    /// Comma-separated scopes: `ingest`, `read`.
-    pub scopes: String,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: String,
-    pub email: String,
-    /// Argon2id PHC string; the password itself is never stored.
-    pub password_hash: String,
-    pub is_admin: bool,
-    pub created_at: i64,
-}
-
 /// A migration compiled into the binary.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -69,28 +45,93 @@ pub struct Migration {
 }
 
 /// Migrations, in order, for every backend.
-pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "access", sql: include_str!("../migrations/0002_access.sql") },
+];
 
-/// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`].
+/// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass
+/// [`conformance::run_all`]. Methods returning `bool` say whether a row was changed.
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
     /// Applies pending migrations; returns the schema version now in place.
     async fn migrate(&self) -> Result<u32, MetaStoreError>;
+    async fn health(&self) -> Result<(), MetaStoreError>;
 
+    // Projects.
     async fn create_project(&self, slug: &str, name: &str) -> Result<Project, MetaStoreError>;
-
     async fn project_by_slug(&self, slug: &str) -> Result<Option<Project>, MetaStoreError>;
+    async fn project_by_id(&self, id: &str) -> Result<Option<Project>, MetaStoreError>;
+    async fn list_projects(&self) -> Result<Vec<Project>, MetaStoreError>;
+    async fn rename_project(&self, id: &str, name: &str) -> Result<bool, MetaStoreError>;
+    /// Deletes the project with its keys, memberships and invitations.
+    async fn delete_project(&self, id: &str) -> Result<bool, MetaStoreError>;
 
-    async fn create_api_key(&self, key: &ApiKey) -> Result<(), MetaStoreError>;
-
-    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, MetaStoreError>;
-
+    // Users.
     async fn create_user(&self, user: &User) -> Result<(), MetaStoreError>;
-
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, MetaStoreError>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, MetaStoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, MetaStoreError>;
+    /// Writes name, password hash, admin flag and disabled time of an existing user.
+    async fn update_user(&self, user: &User) -> Result<bool, MetaStoreError>;
 
+    // Memberships.
+    /// Adds the user to the project or changes their role.
+    async fn set_member(&self, project_id: &str, user_id: &str, role: Role) -> Result<(), MetaStoreError>;
+    async fn remove_member(&self, project_id: &str, user_id: &str) -> Result<bool, MetaStoreError>;
+    async fn member_role(&self, project_id: &str, user_id: &str) -> Result<Option<Role>, MetaStoreError>;
+    async fn list_members(&self, project_id: &str) -> Result<Vec<(User, Role)>, MetaStoreError>;
+    async fn memberships_of(&self, user_id: &str) -> Result<Vec<(Project, Role)>, MetaStoreError>;
+
+    // API keys.
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), MetaStoreError>;
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, MetaStoreError>;
+    async fn list_api_keys(&self, project_id: &str) -> Result<Vec<ApiKey>, MetaStoreError>;
     /// Whether `project_id` has a key called `name`.
     async fn has_api_key_named(&self, project_id: &str, name: &str) -> Result<bool, MetaStoreError>;
+    /// Revokes a key of the project (a key of another project is not touched).
+    async fn revoke_api_key(&self, project_id: &str, id: &str, at: i64) -> Result<bool, MetaStoreError>;
+    /// Prefixes of keys revoked at or after `since`: what caches must forget.
+    async fn api_keys_revoked_since(&self, since: i64) -> Result<Vec<String>, MetaStoreError>;
+    /// Records that these keys (by id) were used at `at`.
+    async fn touch_api_keys(&self, ids: &[String], at: i64) -> Result<(), MetaStoreError>;
 
-    async fn health(&self) -> Result<(), MetaStoreError>;
+    // Sessions.
+    async fn create_session(&self, session: &Session) -> Result<(), MetaStoreError>;
+    async fn session_by_id(&self, id: &str) -> Result<Option<Session>, MetaStoreError>;
+    /// Replaces the refresh hash if it still is `old_hash` and the session is live; false means
+    /// the refresh token was already used (or the session ended).
+    async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64) -> Result<bool, MetaStoreError>;
+    async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, MetaStoreError>;
+    /// Revokes every live session of the user except `keep`; returns how many.
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>, at: i64) -> Result<u64, MetaStoreError>;
+    async fn sessions_revoked_since(&self, since: i64) -> Result<Vec<String>, MetaStoreError>;
+
+    // Invitations.
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), MetaStoreError>;
+    async fn invitation_by_token_hash(&self, token_hash: &str) -> Result<Option<Invitation>, MetaStoreError>;
+    /// Marks it accepted, once: false when it already was.
+    async fn accept_invitation(&self, id: &str, at: i64) -> Result<bool, MetaStoreError>;
+
+    // Audit log.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), MetaStoreError>;
+    /// Newest first, before `before` (micros) when given; only `project_id`'s entries when given.
+    async fn list_audit(&self, project_id: Option<&str>, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, MetaStoreError>;
+
+    // Instance settings.
+    async fn setting(&self, name: &str) -> Result<Option<String>, MetaStoreError>;
+    /// Stores `value` unless the setting exists; returns the value in place afterwards (so
+    /// replicas racing to generate a secret all end up with the same one).
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, MetaStoreError>;
+}
+
+/// Microseconds since the epoch.
+pub fn now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }

@@ -1,0 +1,205 @@
+//! Sign-in: login (throttled), refresh with rotation, logout, who am I, password change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use nexuslog_metastore::{passwords, MetaStore, Session, User};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::audit::Outcome;
+use crate::authz::Caller;
+use crate::extract::JsonBody;
+use crate::{Api, ApiError};
+
+/// Shortest password accepted for a user account.
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+/// Argon2 verification takes tens of milliseconds of CPU: off the async runtime.
+pub(crate) async fn password_matches(password: &str, hash: &str) -> bool {
+    let (p, h) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || passwords::verify(&p, &h)).await.unwrap_or(false)
+}
+
+pub(crate) async fn hash_password(password: &str) -> Result<String, ApiError> {
+    let p = password.to_owned();
+    tokio::task::spawn_blocking(move || passwords::hash(&p)).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::from)
+}
+
+pub(crate) fn check_password_strength(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ApiError::BadRequest(format!("the password must be at least {MIN_PASSWORD_LEN} characters long")));
+    }
+    Ok(())
+}
+
+/// A hash to verify against when the account does not exist, so a login's timing does not
+/// tell whether an e-mail address has an account.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| passwords::hash("decoy password, never matches").unwrap_or_default())
+}
+
+fn failure_keys(email: &str, ip: &str) -> (String, String) {
+    (format!("auth:fail:email:{}", nexuslog_metastore::keys::hash(email)), format!("auth:fail:ip:{ip}"))
+}
+
+async fn failures(api: &Api, key: &str) -> Result<u32, ApiError> {
+    let raw = api.state.get(key).await?;
+    Ok(raw.and_then(|v| String::from_utf8(v).ok()).and_then(|s| s.trim().parse().ok()).unwrap_or(0))
+}
+
+/// New session for a user: its refresh token and an access token.
+async fn open_session(api: &Api, user: &User) -> Result<Value, ApiError> {
+    let secret = nexuslog_metastore::keys::generate().secret;
+    let now = nexuslog_metastore::now();
+    let session = Session {
+        id: nexuslog_metastore::new_id(),
+        user_id: user.id.clone(),
+        refresh_hash: nexuslog_metastore::keys::hash(&secret),
+        created_at: now,
+        expires_at: now + micros(api.auth.session_ttl),
+        revoked_at: None,
+    };
+    api.meta.create_session(&session).await?;
+    tokens_json(api, user, &session.id, &secret)
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn tokens_json(api: &Api, user: &User, session_id: &str, secret: &str) -> Result<Value, ApiError> {
+    let access = api.tokens.issue(&user.id, session_id, &user.email, user.is_admin).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": api.tokens.ttl().as_secs(),
+        "refresh_token": format!("{session_id}.{secret}"),
+        "user": super::user_json(user),
+    }))
+}
+
+pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<LoginBody>) -> Result<Json<Value>, ApiError> {
+    let email = body.email.trim().to_lowercase();
+    let (by_email, by_ip) = failure_keys(&email, &caller.ip);
+    let lockout = api.auth.lockout;
+    if failures(&api, &by_email).await? >= api.auth.max_failed_logins || failures(&api, &by_ip).await? >= api.auth.max_failed_logins_per_ip {
+        api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "locked out" })).await;
+        return Err(ApiError::TooManyAttempts { retry_after_secs: lockout.as_secs() });
+    }
+    let user = api.meta.user_by_email(&email).await?;
+    let matches = {
+        let hash: &str = match &user {
+            Some(u) => &u.password_hash,
+            None => decoy_hash(),
+        };
+        password_matches(&body.password, hash).await
+    };
+    let user = match user {
+        Some(u) if matches => u,
+        _ => {
+            api.state.incr(&by_email, 1, Some(lockout)).await?;
+            api.state.incr(&by_ip, 1, Some(lockout)).await?;
+            api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "bad credentials" })).await;
+            return Err(ApiError::Unauthenticated("invalid e-mail or password".into()));
+        }
+    };
+    if user.disabled_at.is_some() {
+        api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "account disabled" })).await;
+        return Err(ApiError::Forbidden("this account is disabled".into()));
+    }
+    api.state.delete(&by_email).await?;
+    let answer = open_session(&api, &user).await?;
+    api.audit_as(&caller, &format!("user:{}", user.id), &user.email, "auth.login", None, &user.id, Outcome::Success, json!({})).await;
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+pub async fn refresh(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<RefreshBody>) -> Result<Json<Value>, ApiError> {
+    let invalid = || ApiError::Unauthenticated("invalid or expired refresh token; sign in again".into());
+    let (session_id, secret) = body.refresh_token.split_once('.').ok_or_else(invalid)?;
+    let session = api.meta.session_by_id(session_id).await?.ok_or_else(invalid)?;
+    let now = nexuslog_metastore::now();
+    if session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(invalid());
+    }
+    let presented = nexuslog_metastore::keys::hash(secret);
+    let next = nexuslog_metastore::keys::generate().secret;
+    let rotated = presented == session.refresh_hash
+        && api.meta.rotate_session(session_id, &presented, &nexuslog_metastore::keys::hash(&next), now + micros(api.auth.session_ttl)).await?;
+    if !rotated {
+        // A refresh token used twice was copied: end the session for both holders.
+        api.meta.revoke_session(session_id, now).await?;
+        api.sessions.forget(session_id);
+        let actor = format!("user:{}", session.user_id);
+        api.audit_as(&caller, &actor, "", "auth.refresh_reuse", None, session_id, Outcome::Failure, json!({ "session": session_id })).await;
+        return Err(invalid());
+    }
+    let user = api.meta.user_by_id(&session.user_id).await?.filter(|u| u.disabled_at.is_none()).ok_or_else(invalid)?;
+    Ok(Json(tokens_json(&api, &user, session_id, &next)?))
+}
+
+pub async fn logout(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<StatusCode, ApiError> {
+    let (user_id, _, _, session_id) = caller.user()?;
+    api.meta.revoke_session(session_id, nexuslog_metastore::now()).await?;
+    api.sessions.forget(session_id);
+    api.audit(&caller, "auth.logout", None, user_id, json!({})).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
+    let (user_id, ..) = caller.user()?;
+    let user = api.meta.user_by_id(user_id).await?.ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+    let projects: Vec<Value> =
+        api.meta.memberships_of(user_id).await?.iter().map(|(p, r)| json!({ "slug": p.slug, "name": p.name, "role": r.as_str() })).collect();
+    Ok(Json(json!({ "user": super::user_json(&user), "projects": projects })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    let (user_id, _, _, session_id) = caller.user()?;
+    let mut user = api.meta.user_by_id(user_id).await?.ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+    if !password_matches(&body.current_password, &user.password_hash).await {
+        api.audit_outcome(&caller, "auth.password_change", None, user_id, Outcome::Failure, json!({ "reason": "wrong current password" })).await;
+        return Err(ApiError::Forbidden("the current password is wrong".into()));
+    }
+    check_password_strength(&body.new_password)?;
+    user.password_hash = hash_password(&body.new_password).await?;
+    api.meta.update_user(&user).await?;
+    // Other sessions may be an attacker's: they end; this one goes on.
+    let ended = api.meta.revoke_user_sessions(user_id, Some(session_id), nexuslog_metastore::now()).await?;
+    api.audit(&caller, "auth.password_change", None, user_id, json!({ "other_sessions_ended": ended })).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every session of a user (disabled, or admin flag changed), here and, through the
+/// revocation poll, in every replica.
+pub(crate) async fn end_sessions(meta: &dyn MetaStore, user_id: &str) -> Result<u64, ApiError> {
+    Ok(meta.revoke_user_sessions(user_id, None, nexuslog_metastore::now()).await?)
+}

@@ -1,0 +1,396 @@
+//! [`MetaStore`] written once over a [`SqlDriver`]: the SQL and the row mapping live here.
+
+use async_trait::async_trait;
+
+use crate::sql::{params, Row, SqlDriver};
+use crate::{ApiKey, AuditEntry, Invitation, MetaStore, MetaStoreError, Project, Role, Session, User};
+
+/// The metadata store over one database driver.
+pub struct SqlMetaStore<D> {
+    db: D,
+}
+
+impl<D> std::fmt::Debug for SqlMetaStore<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlMetaStore").field("driver", &std::any::type_name::<D>()).finish_non_exhaustive()
+    }
+}
+
+impl<D: SqlDriver> SqlMetaStore<D> {
+    pub fn with_driver(db: D) -> Self {
+        Self { db }
+    }
+
+    async fn one<T>(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>, map: fn(Row) -> Result<T, MetaStoreError>) -> Result<Option<T>, MetaStoreError> {
+        self.db.query(sql, params).await?.into_iter().next().map(map).transpose()
+    }
+
+    async fn all<T>(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>, map: fn(Row) -> Result<T, MetaStoreError>) -> Result<Vec<T>, MetaStoreError> {
+        self.db.query(sql, params).await?.into_iter().map(map).collect()
+    }
+
+    async fn exec(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>) -> Result<u64, MetaStoreError> {
+        Ok(self.db.transaction(vec![(sql, params)]).await?.into_iter().sum())
+    }
+}
+
+fn project(mut r: Row) -> Result<Project, MetaStoreError> {
+    Ok(Project { id: r.text()?, slug: r.text()?, name: r.text()?, created_at: r.int()? })
+}
+
+fn user(mut r: Row) -> Result<User, MetaStoreError> {
+    Ok(User {
+        id: r.text()?,
+        email: r.text()?,
+        name: r.text()?,
+        password_hash: r.text()?,
+        is_admin: r.bool()?,
+        created_at: r.int()?,
+        disabled_at: r.opt_int()?,
+    })
+}
+
+fn role(r: &mut Row) -> Result<Role, MetaStoreError> {
+    r.text()?.parse().map_err(MetaStoreError::Unavailable)
+}
+
+fn user_role(mut r: Row) -> Result<(User, Role), MetaStoreError> {
+    let role = role(&mut r)?;
+    Ok((user(r)?, role))
+}
+
+fn project_role(mut r: Row) -> Result<(Project, Role), MetaStoreError> {
+    let role = role(&mut r)?;
+    Ok((project(r)?, role))
+}
+
+fn api_key(mut r: Row) -> Result<ApiKey, MetaStoreError> {
+    Ok(ApiKey {
+        id: r.text()?,
+        project_id: r.text()?,
+        name: r.text()?,
+        source: r.text()?,
+        prefix: r.text()?,
+        key_hash: r.text()?,
+        scopes: r.text()?,
+        created_by: r.text()?,
+        created_at: r.int()?,
+        revoked_at: r.opt_int()?,
+        last_used_at: r.opt_int()?,
+    })
+}
+
+fn session(mut r: Row) -> Result<Session, MetaStoreError> {
+    Ok(Session {
+        id: r.text()?,
+        user_id: r.text()?,
+        refresh_hash: r.text()?,
+        created_at: r.int()?,
+        expires_at: r.int()?,
+        revoked_at: r.opt_int()?,
+    })
+}
+
+fn invitation(mut r: Row) -> Result<Invitation, MetaStoreError> {
+    Ok(Invitation {
+        id: r.text()?,
+        token_hash: r.text()?,
+        email: r.text()?,
+        project_id: r.text()?,
+        role: role(&mut r)?,
+        invited_by: r.text()?,
+        created_at: r.int()?,
+        expires_at: r.int()?,
+        accepted_at: r.opt_int()?,
+    })
+}
+
+fn audit(mut r: Row) -> Result<AuditEntry, MetaStoreError> {
+    Ok(AuditEntry {
+        id: r.text()?,
+        at: r.int()?,
+        actor: r.text()?,
+        actor_name: r.text()?,
+        action: r.text()?,
+        project_id: r.opt_text()?,
+        target: r.text()?,
+        outcome: r.text()?,
+        detail: r.text()?,
+        ip: r.text()?,
+    })
+}
+
+fn first_text(mut r: Row) -> Result<String, MetaStoreError> {
+    r.text()
+}
+
+/// `concat!` needs literals, so the column lists are spelled out in each statement; these
+/// macros keep the repeated ones in one place.
+macro_rules! select_user {
+    ($rest:literal) => {
+        concat!("SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at, u.disabled_at FROM users u ", $rest)
+    };
+}
+macro_rules! select_project {
+    ($rest:literal) => {
+        concat!("SELECT p.id, p.slug, p.name, p.created_at FROM projects p ", $rest)
+    };
+}
+macro_rules! select_key {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, project_id, name, source, prefix, key_hash, scopes, created_by, created_at, revoked_at, last_used_at FROM api_keys ",
+            $rest
+        )
+    };
+}
+macro_rules! select_audit {
+    ($rest:literal) => {
+        concat!("SELECT id, at, actor, actor_name, action, project_id, target, outcome, detail, ip FROM audit_log ", $rest)
+    };
+}
+
+#[async_trait]
+impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
+    async fn migrate(&self) -> Result<u32, MetaStoreError> {
+        self.db.migrate().await
+    }
+
+    async fn health(&self) -> Result<(), MetaStoreError> {
+        self.db.query("SELECT 1", vec![]).await.map(drop)
+    }
+
+    async fn create_project(&self, slug: &str, name: &str) -> Result<Project, MetaStoreError> {
+        let p = Project { id: crate::new_id(), slug: slug.to_owned(), name: name.to_owned(), created_at: crate::now() };
+        self.exec("INSERT INTO projects (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)", params![&p.id, &p.slug, &p.name, p.created_at])
+            .await?;
+        Ok(p)
+    }
+
+    async fn project_by_slug(&self, slug: &str) -> Result<Option<Project>, MetaStoreError> {
+        self.one(select_project!("WHERE p.slug = ?1"), params![slug], project).await
+    }
+
+    async fn project_by_id(&self, id: &str) -> Result<Option<Project>, MetaStoreError> {
+        self.one(select_project!("WHERE p.id = ?1"), params![id], project).await
+    }
+
+    async fn list_projects(&self) -> Result<Vec<Project>, MetaStoreError> {
+        self.all(select_project!("ORDER BY p.slug"), vec![], project).await
+    }
+
+    async fn rename_project(&self, id: &str, name: &str) -> Result<bool, MetaStoreError> {
+        Ok(self.exec("UPDATE projects SET name = ?2 WHERE id = ?1", params![id, name]).await? > 0)
+    }
+
+    async fn delete_project(&self, id: &str) -> Result<bool, MetaStoreError> {
+        // Children explicitly too: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
+        let changed = self
+            .db
+            .transaction(vec![
+                ("DELETE FROM api_keys WHERE project_id = ?1", params![id]),
+                ("DELETE FROM memberships WHERE project_id = ?1", params![id]),
+                ("DELETE FROM invitations WHERE project_id = ?1", params![id]),
+                ("DELETE FROM projects WHERE id = ?1", params![id]),
+            ])
+            .await?;
+        Ok(changed.last().copied().unwrap_or(0) > 0)
+    }
+
+    async fn create_user(&self, u: &User) -> Result<(), MetaStoreError> {
+        self.exec(
+            "INSERT INTO users (id, email, name, password_hash, is_admin, created_at, disabled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![&u.id, &u.email, &u.name, &u.password_hash, u.is_admin, u.created_at, u.disabled_at],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, MetaStoreError> {
+        self.one(select_user!("WHERE u.email = ?1"), params![email], user).await
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, MetaStoreError> {
+        self.one(select_user!("WHERE u.id = ?1"), params![id], user).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, MetaStoreError> {
+        self.all(select_user!("ORDER BY u.email"), vec![], user).await
+    }
+
+    async fn update_user(&self, u: &User) -> Result<bool, MetaStoreError> {
+        let n = self
+            .exec(
+                "UPDATE users SET name = ?2, password_hash = ?3, is_admin = ?4, disabled_at = ?5 WHERE id = ?1",
+                params![&u.id, &u.name, &u.password_hash, u.is_admin, u.disabled_at],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn set_member(&self, project_id: &str, user_id: &str, role: Role) -> Result<(), MetaStoreError> {
+        self.exec(
+            "INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+            params![project_id, user_id, role.as_str(), crate::now()],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn remove_member(&self, project_id: &str, user_id: &str) -> Result<bool, MetaStoreError> {
+        Ok(self.exec("DELETE FROM memberships WHERE project_id = ?1 AND user_id = ?2", params![project_id, user_id]).await? > 0)
+    }
+
+    async fn member_role(&self, project_id: &str, user_id: &str) -> Result<Option<Role>, MetaStoreError> {
+        let mut rows = self.db.query("SELECT role FROM memberships WHERE project_id = ?1 AND user_id = ?2", params![project_id, user_id]).await?;
+        rows.pop().map(|mut r| role(&mut r)).transpose()
+    }
+
+    async fn list_members(&self, project_id: &str) -> Result<Vec<(User, Role)>, MetaStoreError> {
+        self.all(
+            "SELECT m.role, u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at, u.disabled_at \
+             FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.project_id = ?1 ORDER BY u.email",
+            params![project_id],
+            user_role,
+        )
+        .await
+    }
+
+    async fn memberships_of(&self, user_id: &str) -> Result<Vec<(Project, Role)>, MetaStoreError> {
+        self.all(
+            "SELECT m.role, p.id, p.slug, p.name, p.created_at FROM memberships m JOIN projects p ON p.id = m.project_id \
+             WHERE m.user_id = ?1 ORDER BY p.slug",
+            params![user_id],
+            project_role,
+        )
+        .await
+    }
+
+    async fn create_api_key(&self, k: &ApiKey) -> Result<(), MetaStoreError> {
+        self.exec(
+            "INSERT INTO api_keys (id, project_id, name, source, prefix, key_hash, scopes, created_by, created_at, revoked_at, last_used_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![&k.id, &k.project_id, &k.name, &k.source, &k.prefix, &k.key_hash, &k.scopes, &k.created_by, k.created_at, k.revoked_at, k.last_used_at],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, MetaStoreError> {
+        self.one(select_key!("WHERE prefix = ?1"), params![prefix], api_key).await
+    }
+
+    async fn list_api_keys(&self, project_id: &str) -> Result<Vec<ApiKey>, MetaStoreError> {
+        self.all(select_key!("WHERE project_id = ?1 ORDER BY created_at, id"), params![project_id], api_key).await
+    }
+
+    async fn has_api_key_named(&self, project_id: &str, name: &str) -> Result<bool, MetaStoreError> {
+        Ok(!self.db.query("SELECT 1 FROM api_keys WHERE project_id = ?1 AND name = ?2 LIMIT 1", params![project_id, name]).await?.is_empty())
+    }
+
+    async fn revoke_api_key(&self, project_id: &str, id: &str, at: i64) -> Result<bool, MetaStoreError> {
+        let n = self
+            .exec("UPDATE api_keys SET revoked_at = ?3 WHERE project_id = ?1 AND id = ?2 AND revoked_at IS NULL", params![project_id, id, at])
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn api_keys_revoked_since(&self, since: i64) -> Result<Vec<String>, MetaStoreError> {
+        self.all("SELECT prefix FROM api_keys WHERE revoked_at >= ?1", params![since], first_text).await
+    }
+
+    async fn touch_api_keys(&self, ids: &[String], at: i64) -> Result<(), MetaStoreError> {
+        let statements = ids.iter().map(|id| ("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1", params![id, at])).collect();
+        self.db.transaction(statements).await.map(drop)
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<(), MetaStoreError> {
+        self.exec(
+            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![&s.id, &s.user_id, &s.refresh_hash, s.created_at, s.expires_at, s.revoked_at],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn session_by_id(&self, id: &str) -> Result<Option<Session>, MetaStoreError> {
+        self.one("SELECT id, user_id, refresh_hash, created_at, expires_at, revoked_at FROM sessions WHERE id = ?1", params![id], session).await
+    }
+
+    async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64) -> Result<bool, MetaStoreError> {
+        let n = self
+            .exec(
+                "UPDATE sessions SET refresh_hash = ?3, expires_at = ?4 WHERE id = ?1 AND refresh_hash = ?2 AND revoked_at IS NULL AND expires_at > ?5",
+                params![id, old_hash, new_hash, expires_at, crate::now()],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, MetaStoreError> {
+        Ok(self.exec("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, at]).await? > 0)
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>, at: i64) -> Result<u64, MetaStoreError> {
+        self.exec(
+            "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND id <> ?2 AND revoked_at IS NULL",
+            params![user_id, keep.unwrap_or(""), at],
+        )
+        .await
+    }
+
+    async fn sessions_revoked_since(&self, since: i64) -> Result<Vec<String>, MetaStoreError> {
+        self.all("SELECT id FROM sessions WHERE revoked_at >= ?1", params![since], first_text).await
+    }
+
+    async fn create_invitation(&self, i: &Invitation) -> Result<(), MetaStoreError> {
+        self.exec(
+            "INSERT INTO invitations (id, token_hash, email, project_id, role, invited_by, created_at, expires_at, accepted_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![&i.id, &i.token_hash, &i.email, &i.project_id, i.role.as_str(), &i.invited_by, i.created_at, i.expires_at, i.accepted_at],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn invitation_by_token_hash(&self, token_hash: &str) -> Result<Option<Invitation>, MetaStoreError> {
+        self.one(
+            "SELECT id, token_hash, email, project_id, role, invited_by, created_at, expires_at, accepted_at FROM invitations WHERE token_hash = ?1",
+            params![token_hash],
+            invitation,
+        )
+        .await
+    }
+
+    async fn accept_invitation(&self, id: &str, at: i64) -> Result<bool, MetaStoreError> {
+        Ok(self.exec("UPDATE invitations SET accepted_at = ?2 WHERE id = ?1 AND accepted_at IS NULL", params![id, at]).await? > 0)
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<(), MetaStoreError> {
+        self.exec(
+            "INSERT INTO audit_log (id, at, actor, actor_name, action, project_id, target, outcome, detail, ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![&e.id, e.at, &e.actor, &e.actor_name, &e.action, e.project_id.as_deref(), &e.target, &e.outcome, &e.detail, &e.ip],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn list_audit(&self, project_id: Option<&str>, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, MetaStoreError> {
+        let before = before.unwrap_or(i64::MAX);
+        let limit = i64::from(limit);
+        match project_id {
+            Some(p) => self.all(select_audit!("WHERE project_id = ?1 AND at < ?2 ORDER BY at DESC, id DESC LIMIT ?3"), params![p, before, limit], audit).await,
+            None => self.all(select_audit!("WHERE at < ?1 ORDER BY at DESC, id DESC LIMIT ?2"), params![before, limit], audit).await,
+        }
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, MetaStoreError> {
+        self.one("SELECT value FROM settings WHERE name = ?1", params![name], first_text).await
+    }
+
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, MetaStoreError> {
+        self.exec("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", params![name, value]).await?;
+        self.setting(name).await?.ok_or_else(|| MetaStoreError::Unavailable(format!("setting {name} vanished")))
+    }
+}
