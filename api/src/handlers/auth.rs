@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use nexuslog_metastore::{passwords, MetaStore, Session, User};
+use nexuslog_metastore::{passwords, Session, User};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -194,12 +194,15 @@ pub async fn change_password(
     api.meta.update_user(&user).await?;
     // Other sessions may be an attacker's: they end; this one goes on.
     let ended = api.meta.revoke_user_sessions(user_id, Some(session_id), nexuslog_metastore::now()).await?;
+    api.sessions.forget_user(user_id);
     api.audit(&caller, "auth.password_change", None, user_id, json!({ "other_sessions_ended": ended })).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revokes every session of a user (disabled, or admin flag changed), here and, through the
 /// revocation poll, in every replica.
-pub(crate) async fn end_sessions(meta: &dyn MetaStore, user_id: &str) -> Result<u64, ApiError> {
-    Ok(meta.revoke_user_sessions(user_id, None, nexuslog_metastore::now()).await?)
+pub(crate) async fn end_sessions(api: &Api, user_id: &str) -> Result<u64, ApiError> {
+    let ended = api.meta.revoke_user_sessions(user_id, None, nexuslog_metastore::now()).await?;
+    api.sessions.forget_user(user_id);
+    Ok(ended)
 }

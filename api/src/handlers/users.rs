@@ -115,7 +115,7 @@ pub async fn update(
     api.meta.update_user(&user).await?;
     // Access tokens carry the admin flag, and a disabled user must be out now: end their sessions.
     if was_active_admin != still_active_admin || user.disabled_at.is_some() {
-        end_sessions(api.meta.as_ref(), &user.id).await?;
+        end_sessions(&api, &user.id).await?;
     }
     api.audit(&caller, "user.update", None, &user.id, json!({ "is_admin": user.is_admin, "disabled": user.disabled_at.is_some() })).await;
     Ok(Json(json!({ "user": super::user_json(&user) })))

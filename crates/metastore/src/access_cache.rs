@@ -240,4 +240,9 @@ impl SessionCache {
     pub fn forget(&self, session_id: &str) {
         self.inner.answers.forget(|(id, _)| id == session_id);
     }
+
+    /// Drops every cached session of a user (their sessions were revoked here).
+    pub fn forget_user(&self, user_id: &str) {
+        self.inner.answers.forget(|(_, user)| user.as_deref() == Some(user_id));
+    }
 }

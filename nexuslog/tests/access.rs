@@ -1,0 +1,113 @@
+//! Access control end to end, on running processes: a key revoked through the API is refused
+//! by a separately running gateway within seconds; ingest lands only in the key's project.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use nexuslog_common::testing::{service_env, unique_name, wait_until};
+use serde_json::{json, Value};
+
+const ADMIN_PASSWORD: &str = "admin password for tests";
+
+/// A PostgreSQL database of this test's own, so bootstrap (the admin's password) is ours.
+async fn fresh_database() -> String {
+    let url = service_env("POSTGRES_URL");
+    let db = unique_name("acc").replace('-', "_");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client.batch_execute(&format!("CREATE DATABASE {db}")).await.expect("create database");
+    format!("{}/{db}", url.rsplit_once('/').map(|(b, _)| b).expect("url has a database"))
+}
+
+async fn call(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn admin_token(api: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("{api}/v1/auth/login"))
+        .json(&json!({ "email": "admin@localhost", "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 200);
+    resp.json::<Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned()
+}
+
+async fn ingest(gateway: &str, key: &str, body: &str) -> u16 {
+    reqwest::Client::new().post(format!("{gateway}/v1/logs/bulk")).bearer_auth(key).body(body.to_owned()).send().await.expect("post").status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_key_is_refused_by_a_running_gateway_within_5_seconds() {
+    let prefix = unique_name("acc");
+    let mut env = support::distributed_env(&prefix);
+    env.retain(|(k, _)| k != "NEXUSLOG_METASTORE_POSTGRES_URL");
+    env.push(("NEXUSLOG_METASTORE_POSTGRES_URL".into(), fresh_database().await));
+    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let bootstrap = support::test_key();
+    let api = support::start(&["api"], env.clone(), &bootstrap).await;
+    let gateway = support::start(&["gateway"], env, &bootstrap).await;
+
+    let admin = admin_token(&api.url).await;
+    let (s, _) = call(reqwest::Method::POST, &format!("{}/v1/projects", api.url), &admin, Some(json!({ "slug": "acme" }))).await;
+    assert_eq!(s, 201);
+    let (s, key) = call(reqwest::Method::POST, &format!("{}/v1/projects/acme/api-keys", api.url), &admin, Some(json!({ "name": "agent", "scopes": ["ingest"] }))).await;
+    assert_eq!(s, 201, "{key}");
+    let secret = key["key"].as_str().expect("secret").to_owned();
+    // The gateway has the key cached as valid.
+    assert_eq!(ingest(&gateway.url, &secret, "before revocation").await, 200);
+    assert_eq!(ingest(&gateway.url, &secret, "still cached").await, 200);
+
+    let (s, _) = call(reqwest::Method::DELETE, &format!("{}/v1/projects/acme/api-keys/{}", api.url, key["id"].as_str().expect("id")), &admin, None).await;
+    assert_eq!(s, 204);
+    let revoked = Instant::now();
+    let refused_after = wait_until("the gateway refuses the revoked key", Duration::from_secs(30), || {
+        let (url, secret) = (gateway.url.clone(), secret.clone());
+        async move { (ingest(&url, &secret, "after revocation").await == 401).then(|| revoked.elapsed()) }
+    })
+    .await;
+    eprintln!("revoked key refused by the gateway after {refused_after:?}");
+    assert!(refused_after < Duration::from_secs(5), "took {refused_after:?}");
+
+    // Its last use was recorded (written in the background every few seconds).
+    wait_until("last_used_at recorded", Duration::from_secs(30), || async {
+        let (_, keys) = call(reqwest::Method::GET, &format!("{}/v1/projects/acme/api-keys", api.url), &admin, None).await;
+        keys["api_keys"][0]["last_used_at"].as_str().map(str::to_owned)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_lands_only_in_the_keys_project_whatever_the_event_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let key_a = support::test_key();
+    let node = support::start(&[], env, &key_a).await;
+    let admin = admin_token(&node.url).await;
+    let (s, b) = call(reqwest::Method::POST, &format!("{}/v1/projects", node.url), &admin, Some(json!({ "slug": "bee" }))).await;
+    assert_eq!(s, 201);
+    let b_id = b["project"]["id"].as_str().expect("id").to_owned();
+    let (_, key_b) = call(reqwest::Method::POST, &format!("{}/v1/projects/bee/api-keys", node.url), &admin, Some(json!({ "name": "b", "scopes": ["ingest", "read"] }))).await;
+    let key_b = key_b["key"].as_str().expect("secret").to_owned();
+
+    let run = unique_name("run");
+    let event = json!({ "message": format!("{run} claims project b"), "project_id": b_id, "project": "bee" }).to_string();
+    assert_eq!(ingest(&node.url, &key_a, &event).await, 200);
+    let q = format!("{}/v1/search?q={run}&from=now-1h", node.url);
+    wait_until("the event is searchable in the key's project", Duration::from_secs(30), || async {
+        let (_, v) = call(reqwest::Method::GET, &q, &key_a, None).await;
+        (v["total"].as_u64() == Some(1)).then_some(())
+    })
+    .await;
+    let (s, v) = call(reqwest::Method::GET, &q, &key_b, None).await;
+    assert_eq!((s, v["total"].as_u64()), (200, Some(0)), "project b must not see it: {v}");
+}
