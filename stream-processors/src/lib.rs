@@ -7,12 +7,6 @@
 //! event yields exactly one output record. A bad record never blocks a partition: it becomes a
 //! dead letter in the same transaction.
 
-mod level;
-pub mod normalize;
 mod processor;
-mod syslog;
-mod timestamp;
 
-pub use level::parse_level;
 pub use processor::{process_record, Processor, ProcessorConfig};
-pub use timestamp::parse_timestamp;

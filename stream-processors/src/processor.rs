@@ -10,7 +10,7 @@ use nexuslog_common::shutdown::Shutdown;
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, Stage};
 
-use crate::normalize::normalize;
+use nexuslog_pipeline::normalize;
 
 /// Settings of a processor.
 #[derive(Debug, Clone)]

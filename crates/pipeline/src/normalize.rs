@@ -152,7 +152,7 @@ fn from_object(r: &mut LogRecord, mut map: Map<String, Value>, original: &str) {
     }
 }
 
-fn flatten(out: &mut BTreeMap<String, FieldValue>, key: String, v: Value, depth: usize) {
+pub(crate) fn flatten(out: &mut BTreeMap<String, FieldValue>, key: String, v: Value, depth: usize) {
     let typed = match v {
         Value::Object(m) if depth < MAX_DEPTH => {
             for (k, v) in m {

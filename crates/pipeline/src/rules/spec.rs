@@ -1,0 +1,153 @@
+//! The rule language, as JSON: what the API accepts and stores. Every struct refuses unknown
+//! keys, so a typo is an error at save time, not a silently ignored step.
+//!
+//! ```json
+//! { "name": "nginx access", "when": { "service": "nginx*" },
+//!   "steps": [ { "parse": { "with": "grok", "patterns": ["%{NGINXACCESS}"] } },
+//!              { "rename": { "from": "clientip", "to": "client.ip" } },
+//!              { "convert": { "field": "bytes", "to": "int" } } ],
+//!   "on_error": "keep" }
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+fn yes() -> bool {
+    true
+}
+
+fn message() -> String {
+    "message".into()
+}
+
+/// One rule of a project's pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// When the rule applies; all given conditions must hold (none: every record).
+    #[serde(default)]
+    pub when: Condition,
+    pub steps: Vec<Step>,
+    /// What a failed step does: `keep` the record with the error noted (default), or send the
+    /// event to the dead-letter topic.
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    #[default]
+    Keep,
+    DeadLetter,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Transport: `http`, `syslog`, `otlp`, ...
+    pub source: Option<String>,
+    /// Host name pattern, `*` matching any run of characters (`web-*`).
+    pub host: Option<String>,
+    /// Service name pattern, as `host`.
+    pub service: Option<String>,
+    pub field: Option<FieldMatch>,
+}
+
+/// A test on one field (a standard one like `message`, or an extracted one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMatch {
+    pub name: String,
+    /// The value, as text, equals this.
+    pub equals: Option<String>,
+    /// The value, as text, contains a match of this regular expression.
+    pub matches: Option<String>,
+    /// The field is present (true) or absent (false).
+    pub exists: Option<bool>,
+}
+
+/// One step; written as a one-key object: `{"rename": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Parse a field's text; the results become fields (standard names like `level`,
+    /// `timestamp`, `host`, `message` set the standard fields).
+    Parse(ParseSpec),
+    Rename { from: String, to: String },
+    Remove { fields: Vec<String> },
+    /// Sets a field to a JSON scalar; with `if_absent`, only when it is not there.
+    Set {
+        field: String,
+        value: serde_json::Value,
+        #[serde(default)]
+        if_absent: bool,
+    },
+    /// Converts a field's type; `timestamp` sets the event's time from it (with a chrono
+    /// `format` like `%d/%b/%Y:%H:%M:%S %z`, or the usual formats when none is given).
+    Convert {
+        field: String,
+        to: TargetType,
+        format: Option<String>,
+    },
+    /// Sets the level from a field: through `map` (value → level name) when given, else by
+    /// reading the value as a level (`WARN`, `err`, `5`, ...).
+    MapLevel {
+        field: String,
+        #[serde(default)]
+        map: BTreeMap<String, String>,
+    },
+    /// Drops the event (counted, not indexed).
+    Drop {},
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetType {
+    Int,
+    Float,
+    Bool,
+    String,
+    Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParserKind {
+    Grok,
+    Logfmt,
+    Kv,
+    Regex,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseSpec {
+    pub with: ParserKind,
+    /// The field to parse (default `message`).
+    #[serde(default = "message")]
+    pub field: String,
+    /// Grok: patterns tried in order, the first match wins.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Grok: extra named patterns usable as `%{NAME}`.
+    #[serde(default)]
+    pub definitions: BTreeMap<String, String>,
+    /// Regex: a regular expression whose named groups become fields.
+    pub pattern: Option<String>,
+    /// Kv: separator between pairs (default a space) and between key and value (default `=`).
+    pub field_split: Option<String>,
+    pub value_split: Option<String>,
+    /// Put results under `<prefix><name>` (then standard names are not special).
+    #[serde(default)]
+    pub prefix: String,
+    /// Logfmt, kv, regex: read `200` as a number, `true` as a boolean (default true). Grok
+    /// types by its own `:int`/`:float` suffixes.
+    #[serde(default = "yes")]
+    pub infer_types: bool,
+}
