@@ -1,7 +1,7 @@
 //! The behaviour every [`MetaStore`] must show, run against each implementation on an empty
 //! database by its test target (`tests/postgres.rs`, `tests/sqlite.rs`).
 
-use crate::{bootstrap, keys, ApiKey, AuditEntry, Invitation, MetaStore, MetaStoreError, Role, Session, User};
+use crate::{bootstrap, keys, ApiKey, AuditEntry, Invitation, MetaStore, MetaStoreError, PipelineRule, Role, Session, User};
 
 /// Runs every check; panics on the first difference from the contract.
 pub async fn run_all(store: &dyn MetaStore) {
@@ -67,6 +67,41 @@ pub async fn run_all(store: &dyn MetaStore) {
     key_lifecycle(store, &p.id, &key).await;
     sessions(store).await;
     invitations_audit_settings(store, &p.id).await;
+    pipeline_rules(store, &p.id).await;
+}
+
+async fn pipeline_rules(store: &dyn MetaStore, project_id: &str) {
+    let other = store.create_project("pipelines-other", "Other").await.expect("project");
+    assert!(store.pipeline_rules(project_id).await.expect("rules").is_empty());
+    let rule = |id: &str, position: i64, definition: &str| PipelineRule {
+        id: id.into(),
+        project_id: project_id.into(),
+        position,
+        definition: definition.into(),
+        created_at: 1,
+        updated_at: 2,
+    };
+    assert_eq!(store.save_pipeline_rule(&rule("r2", 2, "{\"b\":1}")).await.expect("save"), 1);
+    assert_eq!(store.save_pipeline_rule(&rule("r1", 1, "{\"a\":1}")).await.expect("save"), 2);
+    let ids: Vec<String> = store.pipeline_rules(project_id).await.expect("rules").into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec!["r1", "r2"], "ordered by position");
+    // Update in place: new position and definition, same id.
+    assert_eq!(store.save_pipeline_rule(&rule("r1", 3, "{\"a\":2}")).await.expect("update"), 3);
+    let rules = store.pipeline_rules(project_id).await.expect("rules");
+    assert_eq!((rules[1].id.as_str(), rules[1].definition.as_str()), ("r1", "{\"a\":2}"));
+    assert_eq!(rules.len(), 2);
+    // A rule id of another project cannot be taken over.
+    let stolen = PipelineRule { project_id: other.id.clone(), ..rule("r1", 1, "{}") };
+    assert!(matches!(store.save_pipeline_rule(&stolen).await, Err(MetaStoreError::Conflict(_))));
+    assert_eq!(store.pipeline_rules(project_id).await.expect("rules")[1].definition, "{\"a\":2}");
+    assert!(store.pipeline_rules(&other.id).await.expect("rules").is_empty());
+
+    assert_eq!(store.delete_pipeline_rule(&other.id, "r1").await.expect("delete"), None, "not through another project");
+    assert_eq!(store.delete_pipeline_rule(project_id, "r1").await.expect("delete"), Some(4));
+    let revisions = store.pipeline_revisions().await.expect("revisions");
+    assert!(revisions.contains(&(project_id.to_owned(), 4)), "{revisions:?}");
+    assert!(store.delete_project(&other.id).await.expect("delete project"));
+    assert!(!store.pipeline_revisions().await.expect("revisions").iter().any(|(p, _)| *p == other.id));
 }
 
 fn user(email: &str) -> User {

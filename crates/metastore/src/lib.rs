@@ -48,6 +48,7 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, name: "access", sql: include_str!("../migrations/0002_access.sql") },
+    Migration { version: 3, name: "pipelines", sql: include_str!("../migrations/0003_pipelines.sql") },
 ];
 
 /// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass
@@ -117,6 +118,17 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), MetaStoreError>;
     /// Newest first, before `before` (micros) when given; only `project_id`'s entries when given.
     async fn list_audit(&self, project_id: Option<&str>, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, MetaStoreError>;
+
+    // Processing pipelines.
+    /// A project's rules in order (position, then id).
+    async fn pipeline_rules(&self, project_id: &str) -> Result<Vec<PipelineRule>, MetaStoreError>;
+    /// Inserts or replaces a rule (by id, within its project) and bumps the project's revision,
+    /// in one transaction; returns the new revision.
+    async fn save_pipeline_rule(&self, rule: &PipelineRule) -> Result<i64, MetaStoreError>;
+    /// Deletes a rule and bumps the revision; `None` when the project has no such rule.
+    async fn delete_pipeline_rule(&self, project_id: &str, id: &str) -> Result<Option<i64>, MetaStoreError>;
+    /// Every project's pipeline revision: what processors poll.
+    async fn pipeline_revisions(&self) -> Result<Vec<(String, i64)>, MetaStoreError>;
 
     // Instance settings.
     async fn setting(&self, name: &str) -> Result<Option<String>, MetaStoreError>;

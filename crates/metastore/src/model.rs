@@ -122,3 +122,14 @@ pub struct AuditEntry {
     pub detail: String,
     pub ip: String,
 }
+
+/// One processing rule of a project; `definition` is its JSON (see the pipeline crate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineRule {
+    pub id: String,
+    pub project_id: String,
+    pub position: i64,
+    pub definition: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
