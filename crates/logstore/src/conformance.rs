@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, SourceKind, TimestampSource};
 
-use crate::{LogStore, SearchQuery};
+use crate::{FieldInfo, FieldType, LogStore, SearchQuery};
 
 const T0: i64 = 1_700_000_000_000_000;
 
@@ -54,6 +54,7 @@ pub async fn run_all(s: &dyn LogStore) {
     reindexing_replaces(s).await;
     filters_and_paging(s).await;
     days_and_projects_are_separate(s).await;
+    fields_keep_their_types(s).await;
     // Last: it deletes the days the checks above wrote.
     retention_drops_whole_days(s).await;
 }
@@ -164,4 +165,64 @@ async fn days_and_projects_are_separate(s: &dyn LogStore) {
     assert_eq!(res.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["d2", "d1"], "across days, newest first");
     let other = s.search(&SearchQuery { to_micros: T0 + 2 * day, ..query("nobody", None) }).await.expect("search");
     assert_eq!(other.total, 0, "an unknown project sees nothing");
+}
+
+/// One field, three records, two types, one day: every record is indexed and reads back as it
+/// was, filters find each value by what it looks like, and `fields` reports the conflict.
+async fn fields_keep_their_types(s: &dyn LogStore) {
+    let project = "typed";
+    let mut long = record(1, project, "status as a number");
+    long.fields.insert("status".into(), FieldValue::Long(200));
+    long.fields.insert("http.method".into(), FieldValue::String("GET".into()));
+    long.fields.insert("gone".into(), FieldValue::Null);
+    let mut text = record(2, project, "status as text");
+    text.fields.insert("status".into(), FieldValue::String("abc".into()));
+    let mut digits = record(3, project, "status as digits");
+    digits.fields.insert("status".into(), FieldValue::String("200".into()));
+    // A project whose name extends this one's: its fields must not show up here.
+    let mut other = record(4, "typed-other", "another project");
+    other.fields.insert("elsewhere".into(), FieldValue::Long(1));
+    let outcome = s.index(&[long.clone(), text.clone(), digits.clone(), other]).await.expect("bulk");
+    assert!(outcome.failures.is_empty(), "no type conflict refuses a record: {:?}", outcome.failures);
+    assert_eq!(outcome.indexed, 4);
+    s.refresh().await.expect("refresh");
+
+    let all = s.search(&query(project, None)).await.expect("search");
+    assert_eq!(all.hits, vec![digits.clone(), text.clone(), long.clone()], "each record reads back with its own types");
+
+    let ids = |filters: &[(&str, &str)]| {
+        let q = SearchQuery {
+            filters: filters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..query(project, None)
+        };
+        async move {
+            let mut ids: Vec<String> = s.search(&q).await.expect("search").hits.into_iter().map(|h| h.id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(ids(&[("status", "200")]).await, vec![long.id.clone(), digits.id.clone()], "the long 200 and the string \"200\"");
+    assert_eq!(ids(&[("status", "abc")]).await, vec![text.id.clone()], "a non-numeric value on a field that is also numeric");
+    assert_eq!(ids(&[("fields.status", "abc")]).await, vec![text.id.clone()]);
+    assert_eq!(ids(&[("status", "200.0")]).await, vec![long.id.clone()], "numbers compare as numbers, strings as written");
+    assert_eq!(ids(&[("http.method", "GET")]).await, vec![long.id.clone()], "a name with a dot");
+    assert_eq!(ids(&[("ratio", "0.5"), ("cached", "false")]).await.len(), 3);
+
+    let field = |name: &str, types: &[FieldType]| FieldInfo { name: name.into(), types: types.to_vec() };
+    let fields = s.fields(project).await.expect("fields");
+    assert_eq!(
+        fields,
+        vec![
+            field("cached", &[FieldType::Bool]),
+            field("http.method", &[FieldType::String]),
+            field("path", &[FieldType::String]),
+            field("ratio", &[FieldType::Double]),
+            field("status", &[FieldType::Long, FieldType::String]),
+        ],
+        "by name, every type once; a null gives no type; no other project's fields"
+    );
+    assert_eq!(fields.iter().filter(|f| f.is_conflict()).map(|f| f.name.as_str()).collect::<Vec<_>>(), vec!["status"]);
+    let other = s.fields("typed-other").await.expect("fields");
+    assert!(other.contains(&field("elsewhere", &[FieldType::Long])), "{other:?}");
+    assert_eq!(s.fields("nobody").await.expect("fields"), vec![], "an unknown project has no fields");
 }

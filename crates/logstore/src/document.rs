@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, SourceKind, TimestampSource};
 use serde_json::{json, Map, Value};
 
+use crate::FieldType;
+
 /// Civil date (UTC) of a microsecond timestamp, as (year, month, day).
 pub fn day_of(micros: i64) -> (i64, u32, u32) {
     // Howard Hinnant's days-to-civil algorithm: exact for the proleptic Gregorian calendar.
@@ -35,6 +37,11 @@ pub fn index_name(prefix: &str, project_id: &str, micros: i64) -> String {
     format!("{prefix}{}-{y:04}.{m:02}.{d:02}", project_id.to_lowercase())
 }
 
+/// Whether `s` is a day as it ends index names and names Tantivy day directories: `yyyy.mm.dd`.
+pub(crate) fn is_day_name(s: &str) -> bool {
+    s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'.' } else { b.is_ascii_digit() })
+}
+
 /// A number derived from a record id that breaks ties between records of the same
 /// microsecond, identically in every store (FNV-1a of the id, as a non-negative i64).
 pub fn id_rank(id: &str) -> i64 {
@@ -46,12 +53,43 @@ pub fn id_rank(id: &str) -> i64 {
     (h >> 1) as i64
 }
 
-pub(crate) fn to_document(r: &LogRecord) -> Value {
-    let mut fields = Map::new();
-    for (k, v) in &r.fields {
-        fields.insert(k.clone(), serde_json::to_value(v).unwrap_or(Value::Null));
+/// Where extracted values go in a document, by type. OpenSearch maps a field by the first value
+/// it sees; with one object per type, a value only ever meets a mapping of its own type, so
+/// `status` = 200 in one record and "abc" in the next are both indexed (as
+/// `fields_long.status` and `fields.status`) instead of the second being refused.
+///
+/// `fields` holds strings, and nulls: a null has no type, OpenSearch maps nothing for it (so it
+/// cannot conflict), and keeping it lets the record read back unchanged. Doubles JSON cannot
+/// carry (NaN, infinities) are stored as null too.
+pub(crate) const STRING_FIELDS: &str = "fields";
+pub(crate) const LONG_FIELDS: &str = "fields_long";
+pub(crate) const DOUBLE_FIELDS: &str = "fields_double";
+pub(crate) const BOOL_FIELDS: &str = "fields_bool";
+
+/// The document object holding values of type `t`.
+pub(crate) fn typed_object(t: FieldType) -> &'static str {
+    match t {
+        FieldType::String => STRING_FIELDS,
+        FieldType::Long => LONG_FIELDS,
+        FieldType::Double => DOUBLE_FIELDS,
+        FieldType::Bool => BOOL_FIELDS,
     }
-    json!({
+}
+
+pub(crate) fn to_document(r: &LogRecord) -> Value {
+    let mut typed: BTreeMap<&'static str, Map<String, Value>> =
+        [STRING_FIELDS, LONG_FIELDS, DOUBLE_FIELDS, BOOL_FIELDS].into_iter().map(|o| (o, Map::new())).collect();
+    for (name, value) in &r.fields {
+        let (object, json) = match (FieldType::of(value), value) {
+            (Some(t), FieldValue::String(s)) => (typed_object(t), Value::String(s.clone())),
+            (Some(t), FieldValue::Long(i)) => (typed_object(t), Value::from(*i)),
+            (Some(t), FieldValue::Double(x)) => (typed_object(t), Value::from(*x)),
+            (Some(t), FieldValue::Bool(b)) => (typed_object(t), Value::Bool(*b)),
+            _ => (STRING_FIELDS, Value::Null),
+        };
+        typed.entry(object).or_default().insert(name.clone(), json);
+    }
+    let mut doc = json!({
         "id": r.id,
         "id_rank": id_rank(&r.id),
         "project_id": r.project_id,
@@ -64,12 +102,30 @@ pub(crate) fn to_document(r: &LogRecord) -> Value {
         "host": r.host,
         "service": r.service,
         "source": r.source.symbol(),
-        "fields": fields,
         "parse_status": r.parse_status.symbol(),
         "parse_errors": r.parse_errors,
         "trace_id": r.trace_id,
         "span_id": r.span_id,
-    })
+    });
+    for (object, values) in typed {
+        doc[object] = Value::Object(values);
+    }
+    doc
+}
+
+/// Reads a value of one typed object.
+type ReadValue = fn(&Value) -> FieldValue;
+
+/// A JSON value as a field value, by its JSON type: how `fields` was read when it held every
+/// type, and the fallback for a value in a typed object that is not of that type.
+fn any_field_value(v: &Value) -> FieldValue {
+    match v {
+        Value::Null => FieldValue::Null,
+        Value::Bool(b) => FieldValue::Bool(*b),
+        Value::Number(n) => n.as_i64().map(FieldValue::Long).unwrap_or_else(|| FieldValue::Double(n.as_f64().unwrap_or(0.0))),
+        Value::String(s) => FieldValue::String(s.clone()),
+        other => FieldValue::String(other.to_string()),
+    }
 }
 
 fn str_of(doc: &Value, key: &str) -> Option<String> {
@@ -79,17 +135,22 @@ fn str_of(doc: &Value, key: &str) -> Option<String> {
 /// Reads a document back; missing or odd values become defaults rather than errors, since a
 /// search must still show a record indexed by an older version.
 pub(crate) fn from_document(doc: &Value) -> LogRecord {
+    // The typed object says the type (a double 2.0 may read back from JSON as the integer 2).
+    // One record has one value per name, so a name is in one object only; should a document
+    // hold it in several anyway, the first object in this order wins, so reading stays total.
+    let readers: [(&str, ReadValue); 4] = [
+        // Also documents written before typed objects existed, where `fields` held every type.
+        (STRING_FIELDS, any_field_value),
+        (LONG_FIELDS, |v| v.as_i64().map_or_else(|| any_field_value(v), FieldValue::Long)),
+        (DOUBLE_FIELDS, |v| v.as_f64().map_or_else(|| any_field_value(v), FieldValue::Double)),
+        (BOOL_FIELDS, |v| v.as_bool().map_or_else(|| any_field_value(v), FieldValue::Bool)),
+    ];
     let mut fields = BTreeMap::new();
-    if let Some(Value::Object(m)) = doc.get("fields") {
-        for (k, v) in m {
-            let typed = match v {
-                Value::Null => FieldValue::Null,
-                Value::Bool(b) => FieldValue::Bool(*b),
-                Value::Number(n) => n.as_i64().map(FieldValue::Long).unwrap_or_else(|| FieldValue::Double(n.as_f64().unwrap_or(0.0))),
-                Value::String(s) => FieldValue::String(s.clone()),
-                other => FieldValue::String(other.to_string()),
-            };
-            fields.insert(k.clone(), typed);
+    for (object, read) in readers {
+        if let Some(Value::Object(m)) = doc.get(object) {
+            for (name, v) in m {
+                fields.entry(name.clone()).or_insert_with(|| read(v));
+            }
         }
     }
     LogRecord {
@@ -126,11 +187,12 @@ mod tests {
         assert_eq!(day_of(-1), (1969, 12, 31));
         assert_eq!(rfc3339_micros(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z");
         assert_eq!(index_name("nexuslog-", "Default", 1_700_000_000_000_000), "nexuslog-default-2023.11.14");
+        assert!(is_day_name("2023.11.14"));
+        assert!(!is_day_name("fields.json") && !is_day_name("x-2023.11.14") && !is_day_name("2023-11-14"));
     }
 
-    #[test]
-    fn document_roundtrip() {
-        let r = LogRecord {
+    fn sample() -> LogRecord {
+        LogRecord {
             id: "id1".into(),
             project_id: "p".into(),
             timestamp: 1_700_000_000_123_456,
@@ -151,7 +213,56 @@ mod tests {
             parse_errors: vec!["e".into()],
             trace_id: None,
             span_id: Some("abc".into()),
-        };
+        }
+    }
+
+    #[test]
+    fn document_roundtrip() {
+        let r = sample();
         assert_eq!(from_document(&to_document(&r)), r);
+    }
+
+    #[test]
+    fn each_value_goes_to_the_object_of_its_type() {
+        let r = LogRecord {
+            fields: BTreeMap::from([
+                ("n".into(), FieldValue::Long(200)),
+                ("s".into(), FieldValue::String("200".into())),
+                ("x".into(), FieldValue::Double(2.0)),
+                ("b".into(), FieldValue::Bool(true)),
+                ("gone".into(), FieldValue::Null),
+                ("nan".into(), FieldValue::Double(f64::NAN)),
+            ]),
+            ..sample()
+        };
+        let doc = to_document(&r);
+        assert_eq!(doc["fields"], json!({ "s": "200", "gone": null, "nan": null }));
+        assert_eq!(doc["fields_long"], json!({ "n": 200 }));
+        assert_eq!(doc["fields_double"], json!({ "x": 2.0 }));
+        assert_eq!(doc["fields_bool"], json!({ "b": true }));
+        // Through text, as a store returns it: 2.0 stays a double because of its object.
+        let back = from_document(&serde_json::from_str(&doc.to_string()).expect("json"));
+        assert_eq!(back.fields["x"], FieldValue::Double(2.0));
+        assert_eq!(back.fields["n"], FieldValue::Long(200));
+        assert_eq!(back.fields["gone"], FieldValue::Null);
+        assert_eq!(back.fields["nan"], FieldValue::Null, "JSON has no NaN");
+    }
+
+    #[test]
+    fn reading_is_total() {
+        // Written before typed objects: every type under `fields`.
+        let old = json!({ "fields": { "n": 3, "x": 0.5, "b": false, "s": "a", "o": { "k": 1 } } });
+        let f = from_document(&old).fields;
+        assert_eq!(f["n"], FieldValue::Long(3));
+        assert_eq!(f["x"], FieldValue::Double(0.5));
+        assert_eq!(f["b"], FieldValue::Bool(false));
+        assert_eq!(f["o"], FieldValue::String(r#"{"k":1}"#.into()));
+        // A value of another type in a typed object, and a name in two objects.
+        let odd = json!({ "fields": { "dup": "s" }, "fields_long": { "dup": 1, "f": 1.5 }, "fields_double": { "i": 2 }, "fields_bool": { "t": "yes" } });
+        let f = from_document(&odd).fields;
+        assert_eq!(f["dup"], FieldValue::String("s".into()), "`fields` comes first");
+        assert_eq!(f["f"], FieldValue::Double(1.5));
+        assert_eq!(f["i"], FieldValue::Double(2.0));
+        assert_eq!(f["t"], FieldValue::String("yes".into()));
     }
 }

@@ -1,6 +1,14 @@
 //! [`LogStore`] on OpenSearch: one index template with explicit mappings, daily indices per
 //! project, bulk writes with `_id` = record id, searches filtered by project in the query we
 //! build (never by the client).
+//!
+//! Extracted fields live under one object per type (`fields`, `fields_long`, `fields_double`,
+//! `fields_bool`, see `document.rs`), each typed by a dynamic template, so a field holding a
+//! number in one record and a string in another never meets a mapping of the other type.
+//! Indices created before typed objects keep their mappings until retention drops them; their
+//! `fields.<name>` may be numeric, which filters tolerate (`lenient`) and `fields` reports.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use nexuslog_schemas::LogRecord;
@@ -8,12 +16,18 @@ use opensearch::auth::Credentials;
 use opensearch::http::request::JsonBody;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use opensearch::http::Url;
-use opensearch::indices::{IndicesPutIndexTemplateParts, IndicesRefreshParts};
+use opensearch::indices::{IndicesGetMappingParts, IndicesPutIndexTemplateParts, IndicesRefreshParts};
 use opensearch::{BulkParts, OpenSearch, SearchParts};
 use serde_json::{json, Value};
 
-use crate::document::{from_document, id_rank, index_name, rfc3339_micros, to_document};
-use crate::{filter_target, BulkOutcome, ItemFailure, LogStore, LogStoreError, SearchQuery, SearchResult};
+use crate::document::{
+    from_document, id_rank, index_name, is_day_name, rfc3339_micros, to_document, BOOL_FIELDS, DOUBLE_FIELDS, LONG_FIELDS,
+    STRING_FIELDS,
+};
+use crate::{
+    filter_target, BulkOutcome, FieldInfo, FieldType, FilterTarget, ItemFailure, LogStore, LogStoreError, SearchQuery,
+    SearchResult,
+};
 
 /// Connection settings for [`OpenSearchLogStore`].
 #[derive(Debug, Clone)]
@@ -62,15 +76,29 @@ impl OpenSearchLogStore {
     }
 
     fn template(&self) -> Value {
+        // Every typed object gets a template per JSON number kind, so its mapping type is fixed
+        // by the object, never by the first value (`2` in `fields_double` is still a double).
+        // Templates name `match_mapping_type`: without it they would also match the objects a
+        // dotted name creates (`fields_long.http` for `http.status`) and map them as numbers.
+        // `date_detection` is off: a date-like string would otherwise map `fields.<name>` as a
+        // date and refuse the next non-date string of that field.
+        let typed = |name: &str, path: &str, json_type: &str, mapping: Value| {
+            json!({ name: { "path_match": format!("{path}.*"), "match_mapping_type": json_type, "mapping": mapping } })
+        };
         json!({
             "index_patterns": [format!("{}*", self.prefix)],
             "template": {
                 "settings": { "number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s" },
                 "mappings": {
                     "dynamic": true,
+                    "date_detection": false,
                     "dynamic_templates": [
-                        { "field_strings": { "path_match": "fields.*", "match_mapping_type": "string",
-                            "mapping": { "type": "keyword", "ignore_above": 2048 } } }
+                        typed("field_strings", STRING_FIELDS, "string", json!({ "type": "keyword", "ignore_above": 2048 })),
+                        typed("field_longs", LONG_FIELDS, "long", json!({ "type": "long" })),
+                        typed("field_longs_written_as_floats", LONG_FIELDS, "double", json!({ "type": "long" })),
+                        typed("field_doubles", DOUBLE_FIELDS, "double", json!({ "type": "double" })),
+                        typed("field_doubles_written_as_integers", DOUBLE_FIELDS, "long", json!({ "type": "double" })),
+                        typed("field_bools", BOOL_FIELDS, "boolean", json!({ "type": "boolean" })),
                     ],
                     "properties": {
                         "id": { "type": "keyword" },
@@ -85,7 +113,10 @@ impl OpenSearchLogStore {
                         "host": { "type": "keyword" },
                         "service": { "type": "keyword" },
                         "source": { "type": "keyword" },
-                        "fields": { "type": "object", "dynamic": true },
+                        STRING_FIELDS: { "type": "object", "dynamic": true },
+                        LONG_FIELDS: { "type": "object", "dynamic": true },
+                        DOUBLE_FIELDS: { "type": "object", "dynamic": true },
+                        BOOL_FIELDS: { "type": "object", "dynamic": true },
                         "parse_status": { "type": "keyword" },
                         "parse_errors": { "type": "keyword" },
                         "trace_id": { "type": "keyword" },
@@ -98,6 +129,61 @@ impl OpenSearchLogStore {
 
     fn project_pattern(&self, project_id: &str) -> String {
         format!("{}{}-*", self.prefix, project_id.to_lowercase())
+    }
+}
+
+/// A filter on an extracted field: the value as a string, and as each other type it parses as.
+/// A term query never carries a value its field cannot parse (OpenSearch answers 400 for
+/// `"abc"` on a long), and a path no record used simply matches nothing.
+fn extracted_filter(name: &str, value: &str) -> Value {
+    // `match` on a keyword is an exact term; `lenient` keeps indices from before typed objects,
+    // where `fields.<name>` may be numeric, from failing the search on a non-numeric value.
+    let mut should = vec![json!({ "match": { format!("{STRING_FIELDS}.{name}"): { "query": value, "lenient": true } } })];
+    let number = value.parse::<f64>().ok().filter(|x| x.is_finite());
+    // A whole number written as `200.0` equals the long 200, as it does in Tantivy, which
+    // indexes whole doubles as integers.
+    let long = value.parse::<i64>().ok().or_else(|| number.and_then(whole_i64));
+    if let Some(i) = long {
+        should.push(json!({ "term": { format!("{LONG_FIELDS}.{name}"): i } }));
+    }
+    if let Some(x) = number {
+        should.push(json!({ "term": { format!("{DOUBLE_FIELDS}.{name}"): x } }));
+    }
+    if let Ok(b) = value.parse::<bool>() {
+        should.push(json!({ "term": { format!("{BOOL_FIELDS}.{name}"): b } }));
+    }
+    json!({ "bool": { "should": should, "minimum_should_match": 1 } })
+}
+
+/// `x` as an i64 when it is a whole number in range.
+fn whole_i64(x: f64) -> Option<i64> {
+    // -2^63 and 2^63 are exact doubles; i64::MAX is not (it rounds up to 2^63).
+    (x.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x)).then_some(x as i64)
+}
+
+/// The field type of a mapping type. `text`, `date`, `float` and `integer` only appear in indices
+/// from before typed objects (dynamic mapping of `fields`); their values were strings and numbers.
+fn field_type_of_mapping(t: &str) -> Option<FieldType> {
+    match t {
+        "keyword" | "text" | "date" | "date_nanos" => Some(FieldType::String),
+        "long" | "integer" | "short" | "byte" => Some(FieldType::Long),
+        "double" | "float" | "half_float" | "scaled_float" => Some(FieldType::Double),
+        "boolean" => Some(FieldType::Bool),
+        _ => None,
+    }
+}
+
+/// Adds the mapped fields under `properties` to `out`, with their dotted names.
+fn collect_mapped_fields(properties: &Value, prefix: &str, out: &mut BTreeMap<String, BTreeSet<FieldType>>) {
+    let Some(properties) = properties.as_object() else { return };
+    for (key, mapping) in properties {
+        let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if let Some(inner) = mapping.get("properties") {
+            // OpenSearch maps a dotted name (`http.status`) as objects: walk down to the value.
+            collect_mapped_fields(inner, &name, out);
+        } else if let Some(t) = mapping.get("type").and_then(Value::as_str).and_then(field_type_of_mapping) {
+            out.entry(name).or_default().insert(t);
+        }
     }
 }
 
@@ -172,8 +258,10 @@ impl LogStore for OpenSearchLogStore {
             must.push(json!({ "simple_query_string": { "query": text, "fields": ["message"], "default_operator": "and" } }));
         }
         for (name, value) in &q.filters {
-            let (field, value) = filter_target(name, value);
-            must.push(json!({ "term": { field: value } }));
+            must.push(match filter_target(name, value) {
+                FilterTarget::Standard { field, value } => json!({ "term": { field: value } }),
+                FilterTarget::Extracted { name, value } => extracted_filter(&name, &value),
+            });
         }
         let mut body = json!({
             "size": q.limit,
@@ -203,6 +291,38 @@ impl LogStore for OpenSearchLogStore {
             .unwrap_or_default();
         let next = (hits.len() == q.limit).then(|| hits.last().map(|h| (h.timestamp, h.id.clone()))).flatten();
         Ok(SearchResult { total, hits, next })
+    }
+
+    /// From the mappings of the project's daily indices: the typed objects say the types, so
+    /// the answer is exact per index, and retention (which drops whole indices) removes a type
+    /// with its last index. A replay that changed a value's type leaves the old type mapped
+    /// until that day's index is dropped.
+    async fn fields(&self, project_id: &str) -> Result<Vec<FieldInfo>, LogStoreError> {
+        let pattern = self.project_pattern(project_id);
+        let resp = self
+            .client
+            .indices()
+            .get_mapping(IndicesGetMappingParts::Index(&[&pattern]))
+            .allow_no_indices(true)
+            .ignore_unavailable(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let json = json_of(resp).await?;
+        let own = format!("{}{}-", self.prefix, project_id.to_lowercase());
+        let mut types = BTreeMap::new();
+        for (index, body) in json.as_object().into_iter().flatten() {
+            // `<project>-*` also matches the indices of a project named `<project>-<more>`.
+            if !index.strip_prefix(&own).is_some_and(is_day_name) {
+                continue;
+            }
+            for object in [STRING_FIELDS, LONG_FIELDS, DOUBLE_FIELDS, BOOL_FIELDS] {
+                if let Some(properties) = body.pointer(&format!("/mappings/properties/{object}/properties")) {
+                    collect_mapped_fields(properties, "", &mut types);
+                }
+            }
+        }
+        Ok(types.into_iter().map(|(name, types)| FieldInfo { name, types: types.into_iter().collect() }).collect())
     }
 
     async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {

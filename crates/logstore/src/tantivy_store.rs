@@ -5,26 +5,34 @@
 //! record's id term and add the document in the same commit, so indexing a record again
 //! replaces it. `index` commits and reloads the reader before returning: what it reports as
 //! indexed is durable and searchable (sub-second freshness is the sink's batch linger).
+//!
+//! Extracted fields are one JSON field, and Tantivy indexes each JSON value with its own type,
+//! so a field holding a number in one record and a string in another is no conflict here;
+//! filters try the value as every type it can be read as. The types each field was indexed
+//! with are kept per project in `<root>/<project>/fields.json` (see `catalog.rs`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use nexuslog_schemas::LogRecord;
+use nexuslog_schemas::{FieldValue, LogRecord};
 use serde_json::Value;
 use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::NumericalValue;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, FAST, INDEXED, STORED, STRING, TEXT,
+    Field, IndexRecordOption, JsonObjectOptions, OwnedValue, Schema, TextFieldIndexing, FAST, INDEXED, STORED, STRING,
+    TEXT,
 };
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term};
 
-use crate::document::{day_of, from_document, id_rank, to_document};
-use crate::{filter_target, BulkOutcome, LogStore, LogStoreError, SearchQuery, SearchResult};
+use crate::catalog::FieldCatalog;
+use crate::document::{day_of, from_document, id_rank, is_day_name, to_document};
+use crate::{filter_target, BulkOutcome, FieldInfo, FilterTarget, LogStore, LogStoreError, SearchQuery, SearchResult};
 
 /// Memory of one index writer (split among its threads; Tantivy wants at least 15 MB per
 /// thread). Writers of idle days are closed, so usually only today's is open.
@@ -85,6 +93,7 @@ struct Inner {
     schema: Schema,
     f: Fields,
     days: Mutex<HashMap<(String, String), Arc<DayIndex>>>,
+    catalog: FieldCatalog,
 }
 
 impl std::fmt::Debug for TantivyLogStore {
@@ -111,7 +120,8 @@ impl TantivyLogStore {
     pub fn open(root: &Path) -> Result<Self, LogStoreError> {
         std::fs::create_dir_all(root).map_err(|e| LogStoreError::Config(format!("{}: {e}", root.display())))?;
         let (schema, f) = schema();
-        Ok(Self { inner: Arc::new(Inner { root: root.to_owned(), schema, f, days: Mutex::new(HashMap::new()) }) })
+        let catalog = FieldCatalog::new(root);
+        Ok(Self { inner: Arc::new(Inner { root: root.to_owned(), schema, f, days: Mutex::new(HashMap::new()), catalog }) })
     }
 }
 
@@ -146,7 +156,7 @@ impl Inner {
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.as_str() >= first.as_str() && n.as_str() <= last.as_str())
+            .filter(|n| is_day_name(n) && n.as_str() >= first.as_str() && n.as_str() <= last.as_str())
             .collect();
         names.sort();
         let mut out = Vec::new();
@@ -170,11 +180,21 @@ impl Inner {
                 doc.add_text(*field, v);
             }
         }
-        if let Some(Value::Object(map)) = json.get("fields") {
-            let obj: std::collections::BTreeMap<String, tantivy::schema::OwnedValue> =
-                map.iter().map(|(k, v)| (k.clone(), tantivy::schema::OwnedValue::from(v.clone()))).collect();
-            doc.add_object(self.f.fields, obj);
+        // Indexed from the record, not from the document's typed objects: one JSON field with
+        // each value under its own name and type. Nulls are left out, as Tantivy indexes nothing
+        // for them anyway.
+        let mut fields = BTreeMap::new();
+        for (name, value) in &r.fields {
+            let v = match value {
+                FieldValue::Null => continue,
+                FieldValue::Bool(b) => OwnedValue::Bool(*b),
+                FieldValue::Long(i) => OwnedValue::I64(*i),
+                FieldValue::Double(x) => OwnedValue::F64(*x),
+                FieldValue::String(s) => OwnedValue::Str(s.clone()),
+            };
+            fields.insert(name.clone(), v);
         }
+        doc.add_object(self.f.fields, fields);
         doc.add_text(self.f.source_doc, json.to_string());
         doc
     }
@@ -191,10 +211,12 @@ impl Inner {
                 *guard = Some((d.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY).map_err(err)?, Instant::now()));
             }
             let Some((writer, last)) = guard.as_mut() else { return Err(err("writer missing")) };
-            for r in recs {
+            for r in &recs {
                 writer.delete_term(Term::from_field_text(self.f.id, &r.id));
                 writer.add_document(self.document(r)).map_err(err)?;
             }
+            // Before the commit: a crash in between over-reports a type, never hides one.
+            self.catalog.note(&safe(&project), &recs)?;
             writer.commit().map_err(err)?;
             *last = Instant::now();
             d.reader.reload().map_err(err)?;
@@ -214,26 +236,37 @@ impl Inner {
     }
 
     fn filter_query(&self, name: &str, value: &str) -> Box<dyn Query> {
-        let (field, value) = filter_target(name, value);
-        if field == "id" {
-            return Box::new(TermQuery::new(Term::from_field_text(self.f.id, &value), IndexRecordOption::Basic));
-        }
-        if let Some(f) = self.f.strings.get(field.as_str()) {
-            return Box::new(TermQuery::new(Term::from_field_text(*f, &value), IndexRecordOption::Basic));
-        }
-        let path = field.strip_prefix("fields.").unwrap_or(&field);
+        let (name, value) = match filter_target(name, value) {
+            FilterTarget::Standard { field, value } => {
+                let f = if field == "id" { Some(self.f.id) } else { self.f.strings.get(field.as_str()).copied() };
+                return match f {
+                    Some(f) => Box::new(TermQuery::new(Term::from_field_text(f, &value), IndexRecordOption::Basic)),
+                    // Every standard field has a Tantivy field; should the list drift, match nothing.
+                    None => Box::new(BooleanQuery::new(Vec::new())),
+                };
+            }
+            FilterTarget::Extracted { name, value } => (name, value),
+        };
+        // A name is one key of the JSON object, dots included (`syslog.severity`): escape them,
+        // or Tantivy reads the name as a path into nested objects and matches nothing.
+        let path = name.replace('\\', "\\\\").replace('.', "\\.");
         // A JSON value is indexed with its type: try the value as each type it can be.
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut push = |t: Term| alternatives.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
-        let base = || Term::from_field_json_path(self.f.fields, path, false);
+        let base = || Term::from_field_json_path(self.f.fields, &path, false);
         if let Ok(i) = value.parse::<i64>() {
             let mut t = base();
             t.append_type_and_fast_value(i);
             push(t);
-        }
-        if let Ok(x) = value.parse::<f64>() {
+        } else if let Some(x) = value.parse::<f64>().ok().filter(|x| x.is_finite()) {
+            // Tantivy indexes a whole double as an integer (2.0 as 2): normalize the value the
+            // same way, so `ratio:2.0` finds 2.0 (and, as in OpenSearch, the long 2).
             let mut t = base();
-            t.append_type_and_fast_value(x);
+            match NumericalValue::F64(x).normalize() {
+                NumericalValue::I64(i) => t.append_type_and_fast_value(i),
+                NumericalValue::U64(u) => t.append_type_and_fast_value(u),
+                NumericalValue::F64(x) => t.append_type_and_fast_value(x),
+            }
             push(t);
         }
         if let Ok(b) = value.parse::<bool>() {
@@ -311,7 +344,8 @@ impl Inner {
             let Ok(days) = std::fs::read_dir(p.path()) else { continue };
             for d in days.filter_map(Result::ok) {
                 let name = d.file_name().to_string_lossy().into_owned();
-                if name < cutoff {
+                // Only day directories: the field catalog beside them stays (see `catalog.rs`).
+                if is_day_name(&name) && name < cutoff {
                     let project = p.file_name().to_string_lossy().into_owned();
                     self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&(project, name));
                     std::fs::remove_dir_all(d.path()).map_err(err)?;
@@ -347,6 +381,14 @@ impl LogStore for TantivyLogStore {
         let this = self.inner.clone();
         let q = query.clone();
         tokio::task::spawn_blocking(move || this.search_blocking(&q)).await.map_err(err)?
+    }
+
+    /// From the project's field catalog, which retention does not shrink: a field or type whose
+    /// last records expired stays listed.
+    async fn fields(&self, project_id: &str) -> Result<Vec<FieldInfo>, LogStoreError> {
+        let this = self.inner.clone();
+        let project = safe(project_id);
+        tokio::task::spawn_blocking(move || this.catalog.list(&project)).await.map_err(err)?
     }
 
     async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
