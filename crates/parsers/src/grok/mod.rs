@@ -34,7 +34,7 @@ const STANDARD_PATTERNS: &str = include_str!("patterns.txt");
 
 /// Upper bound on a compiled pattern's automaton, in bytes. The largest standard pattern
 /// (HTTPD_ERRORLOG) needs under 256 KiB; 8 MiB leaves room for users' bigger alternations while
-/// keeping a mistaken pattern from holding hundreds of MiB per processor thread.
+/// keeping one mistaken pattern (a `{1000}` repetition of a class) from taking hundreds of MiB.
 pub const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
 static STANDARD: LazyLock<HashMap<String, String>> =
