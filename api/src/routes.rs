@@ -9,7 +9,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::authz::{enforce, Access, Permission as P};
-use crate::handlers::{audit, auth, keys, members, projects, users};
+use crate::handlers::{audit, auth, keys, members, pipelines, projects, users};
 use crate::{search, Api};
 
 /// One endpoint: method, path (axum syntax), access policy.
@@ -50,6 +50,12 @@ fn table() -> Vec<(Method, &'static str, Access, Handler)> {
         (Method::POST, "/v1/projects/{project}/api-keys", Project(P::ApiKeysWrite), on(post, keys::create)),
         (Method::DELETE, "/v1/projects/{project}/api-keys/{key_id}", Project(P::ApiKeysWrite), on(delete, keys::revoke)),
         (Method::GET, "/v1/projects/{project}/audit", Project(P::AuditRead), on(get, audit::project)),
+        (Method::GET, "/v1/projects/{project}/pipeline", Project(P::PipelinesRead), on(get, pipelines::get)),
+        (Method::POST, "/v1/projects/{project}/pipeline/rules", Project(P::PipelinesWrite), on(post, pipelines::create)),
+        (Method::PUT, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), on(put, pipelines::update)),
+        (Method::DELETE, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), on(delete, pipelines::delete)),
+        (Method::POST, "/v1/projects/{project}/pipeline/dry-run", Project(P::PipelinesRead), on(post, pipelines::dry_run)),
+        (Method::GET, "/v1/projects/{project}/fields", Project(P::LogsRead), on(get, pipelines::fields)),
         (Method::GET, "/v1/projects/{project}/search", Project(P::LogsRead), on(get, search::search)),
         (Method::GET, "/v1/search", KeyOrProject(P::LogsRead), on(get, search::search)),
     ]

@@ -77,6 +77,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/v1/projects/{project}/api-keys", "instance_admin owner admin"),
     ("DELETE", "/v1/projects/{project}/api-keys/{key_id}", "instance_admin owner admin"),
     ("GET", "/v1/projects/{project}/audit", "instance_admin owner admin"),
+    ("GET", "/v1/projects/{project}/pipeline", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/pipeline/rules", "instance_admin owner admin editor"),
+    ("PUT", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
+    ("DELETE", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
+    ("POST", "/v1/projects/{project}/pipeline/dry-run", "instance_admin owner admin editor viewer"),
+    ("GET", "/v1/projects/{project}/fields", "instance_admin owner admin editor viewer read_key"),
     ("GET", "/v1/projects/{project}/search", "instance_admin owner admin editor viewer read_key"),
     ("GET", "/v1/search", "instance_admin owner admin editor viewer read_key"),
 ];
@@ -149,6 +155,8 @@ impl World {
         let mut body = None;
         let mut user_id = self.target_user.clone();
         let mut key_id = String::new();
+        let mut rule_id = String::new();
+        let rule = json!({ "name": "tag", "steps": [ { "set": { "field": "team", "value": "web" } } ] });
         match (method, path) {
             ("POST", "/v1/auth/login") => body = Some(json!({ "email": "login@example.com", "password": common::PASSWORD })),
             ("POST", "/v1/auth/refresh") => {
@@ -189,9 +197,25 @@ impl World {
             ("POST", "/v1/projects/{project}/invitations") => body = Some(json!({ "email": format!("{}@example.com", self.fresh("inv")), "role": "editor" })),
             ("POST", "/v1/projects/{project}/api-keys") => body = Some(json!({ "name": "ci", "scopes": ["ingest"] })),
             ("DELETE", "/v1/projects/{project}/api-keys/{key_id}") => key_id = self.h.key(&self.alpha.id, "ingest", false).await.0,
+            ("POST", "/v1/projects/{project}/pipeline/rules") => body = Some(rule),
+            ("PUT" | "DELETE", "/v1/projects/{project}/pipeline/rules/{rule_id}") => {
+                rule_id = self.fresh("rule");
+                let now = nexuslog_metastore::now();
+                let row = nexuslog_metastore::PipelineRule {
+                    id: rule_id.clone(),
+                    project_id: self.alpha.id.clone(),
+                    position: 1,
+                    definition: rule.to_string(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.h.meta.save_pipeline_rule(&row).await.unwrap();
+                body = (method == "PUT").then_some(rule);
+            }
+            ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
             _ => {}
         }
-        let mut uri = path.replace("{project}", &project).replace("{user_id}", &user_id).replace("{key_id}", &key_id);
+        let mut uri = path.replace("{project}", &project).replace("{user_id}", &user_id).replace("{key_id}", &key_id).replace("{rule_id}", &rule_id);
         if path == "/v1/search" {
             uri.push_str(&format!("?project={}", self.alpha.slug));
         }

@@ -57,7 +57,7 @@ async fn isolation_holds(store: Arc<dyn LogStore>) {
             if !e.path.contains("{project}") {
                 continue;
             }
-            let url = e.path.replace("{project}", "team-a").replace("{user_id}", &alice.id).replace("{key_id}", "any");
+            let url = e.path.replace("{project}", "team-a").replace("{user_id}", &alice.id).replace("{key_id}", "any").replace("{rule_id}", "any");
             let (s, body) = h.call(e.method.clone(), &url, Some(cred), Some(serde_json::json!({}))).await;
             assert!(matches!(s, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{} {url} as B: {s} {body}", e.method);
             assert!(!body.to_string().contains("secret-of-a"), "{url}: {body}");

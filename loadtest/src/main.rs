@@ -5,13 +5,15 @@
 //! - `chaos`: starts NexusLog itself (roles as separate processes), kills roles with SIGKILL and
 //!   restarts Kafka during the load, then verifies;
 //! - `bench`: raw Kafka / OpenSearch ceilings vs. the gateway and the sink, and freshness;
-//! - `syslog-bench`: syslog over TCP into NexusLog beside rsyslog on the same stream.
+//! - `syslog-bench`: syslog over TCP into NexusLog beside rsyslog on the same stream;
+//! - `pipeline-bench`: the processor's lines/s per core for grok and logfmt rules vs JSON only.
 
 mod bench;
 mod chaos;
 mod launch;
 mod ledger;
 mod load;
+mod pipeline_bench;
 mod report;
 mod session;
 mod syslog_bench;
@@ -57,6 +59,9 @@ enum Command {
     /// TCP syslog messages/s into a standalone NexusLog beside rsyslog's own rate on the same
     /// stream (starts both itself), printed as a ratio.
     SyslogBench(syslog_bench::SyslogBenchArgs),
+    /// The processor's per-event work (decode, normalize, pipeline, encode) in lines/s per
+    /// core: grok (nginx combined) and logfmt rules as ratios to JSON events without rules.
+    PipelineBench(pipeline_bench::PipelineBenchArgs),
 }
 
 /// The shape of the load.
@@ -157,6 +162,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::Chaos(a) => chaos(a).await,
         Command::Bench(a) => bench::bench(a).await,
         Command::SyslogBench(a) => syslog_bench::syslog_bench(a).await,
+        Command::PipelineBench(a) => pipeline_bench::pipeline_bench(&a).map(|()| true),
     }
 }
 

@@ -50,7 +50,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let all = role == Role::Standalone;
     let needs_bus = all || matches!(role, Role::Gateway | Role::Processor | Role::Sink);
     let needs_store = all || matches!(role, Role::Sink | Role::Api);
-    let needs_meta = all || matches!(role, Role::Gateway | Role::Api);
+    let needs_meta = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
     let needs_state = all || matches!(role, Role::Gateway | Role::Api);
 
     let mut deps = Deps { metrics, ..Deps::default() };
@@ -118,8 +118,16 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         app = app.merge(nexuslog_ingest_gateway::router(gw));
     }
     if matches!(role, Role::Standalone | Role::Processor) {
-        let Some(bus) = deps.bus.clone() else { return Err(missing_deps()) };
-        let p = nexuslog_stream_processors::Processor::new(bus, codec.clone(), topics.clone(), Default::default());
+        let (Some(bus), Some(meta)) = (deps.bus.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
+        let pipelines = nexuslog_stream_processors::PipelineRegistry::new(meta);
+        // Start with the pipelines in force, so the first batch already uses them.
+        pipelines.refresh().await.context("loading processing pipelines")?;
+        let (registry, s) = (pipelines.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            registry.run(s).await;
+            Ok(())
+        });
+        let p = nexuslog_stream_processors::Processor::new(bus, codec.clone(), topics.clone(), Default::default(), pipelines);
         let s = shutdown.clone();
         tasks.spawn(async move { p.run(s).await.context("processor") });
     }

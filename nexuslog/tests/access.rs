@@ -5,20 +5,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use nexuslog_common::testing::{service_env, unique_name, wait_until};
+use nexuslog_common::testing::{unique_name, wait_until};
 use serde_json::{json, Value};
 
 const ADMIN_PASSWORD: &str = "admin password for tests";
-
-/// A PostgreSQL database of this test's own, so bootstrap (the admin's password) is ours.
-async fn fresh_database() -> String {
-    let url = service_env("POSTGRES_URL");
-    let db = unique_name("acc").replace('-', "_");
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    client.batch_execute(&format!("CREATE DATABASE {db}")).await.expect("create database");
-    format!("{}/{db}", url.rsplit_once('/').map(|(b, _)| b).expect("url has a database"))
-}
 
 async fn call(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
@@ -31,14 +21,7 @@ async fn call(method: reqwest::Method, url: &str, token: &str, body: Option<Valu
 }
 
 async fn admin_token(api: &str) -> String {
-    let resp = reqwest::Client::new()
-        .post(format!("{api}/v1/auth/login"))
-        .json(&json!({ "email": "admin@localhost", "password": ADMIN_PASSWORD }))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status(), 200);
-    resp.json::<Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned()
+    support::login(api, "admin@localhost", ADMIN_PASSWORD).await
 }
 
 async fn ingest(gateway: &str, key: &str, body: &str) -> u16 {
@@ -50,7 +33,7 @@ async fn a_revoked_key_is_refused_by_a_running_gateway_within_5_seconds() {
     let prefix = unique_name("acc");
     let mut env = support::distributed_env(&prefix);
     env.retain(|(k, _)| k != "NEXUSLOG_METASTORE_POSTGRES_URL");
-    env.push(("NEXUSLOG_METASTORE_POSTGRES_URL".into(), fresh_database().await));
+    env.push(("NEXUSLOG_METASTORE_POSTGRES_URL".into(), support::fresh_database().await));
     env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
     let bootstrap = support::test_key();
     let api = support::start(&["api"], env.clone(), &bootstrap).await;

@@ -1,4 +1,5 @@
-//! Stream processors: raw events in, normalized log records out.
+//! Stream processors: raw events in, normalized log records out, refined by each project's
+//! pipeline (`nexuslog-pipeline`), reloaded at run time when it changes (`pipelines.rs`).
 //!
 //! Delivery: each polled batch is turned into output records (log records, or dead letters for
 //! what cannot be processed), and the outputs are produced together with the batch's input
@@ -7,6 +8,8 @@
 //! event yields exactly one output record. A bad record never blocks a partition: it becomes a
 //! dead letter in the same transaction.
 
+mod pipelines;
 mod processor;
 
+pub use pipelines::{PipelineRegistry, Snapshot, PIPELINE_POLL};
 pub use processor::{process_record, Processor, ProcessorConfig};

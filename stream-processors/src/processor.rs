@@ -10,7 +10,9 @@ use nexuslog_common::shutdown::Shutdown;
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, Stage};
 
-use nexuslog_pipeline::normalize;
+use nexuslog_pipeline::{Outcome, Pipeline};
+
+use crate::pipelines::{PipelineRegistry, Snapshot};
 
 /// Settings of a processor.
 #[derive(Debug, Clone)]
@@ -36,24 +38,37 @@ pub struct Processor {
     codec: Codec,
     topics: Topics,
     config: ProcessorConfig,
+    pipelines: Arc<PipelineRegistry>,
 }
 
-/// Turns one consumed raw record into its output: a log record, or a dead letter saying why.
+/// The pipeline of a project with none: normalization only.
+fn no_rules() -> &'static Pipeline {
+    static EMPTY: std::sync::OnceLock<Pipeline> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Pipeline::default)
+}
+
+/// Turns one consumed raw record into its output: a log record, a dead letter saying why, or
+/// nothing when the project's pipeline drops it.
 ///
 /// # Errors
 /// Only when even the dead letter cannot be encoded (the schema registry is unreachable and
 /// the dead-letter schema not yet cached): the batch is then retried, not skipped.
-pub async fn process_record(codec: &Codec, topics: &Topics, rec: &InRecord) -> Result<OutRecord, SchemaError> {
+pub async fn process_record(codec: &Codec, topics: &Topics, pipelines: &Snapshot, rec: &InRecord) -> Result<Option<OutRecord>, SchemaError> {
     let failure = match codec.decode::<RawEvent>(&rec.payload).await {
-        Ok(raw) => match normalize(&raw) {
-            Ok(record) => match codec.encode(&topics.logs, &record).await {
-                Ok(payload) => {
-                    return Ok(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload });
-                }
-                Err(e) => (Some(raw.ingest_id), Some(raw.project_id), "encode_failed", e.to_string(), raw.payload),
-            },
-            Err(e) => (Some(raw.ingest_id), Some(raw.project_id), e.kind(), e.to_string(), raw.payload),
-        },
+        Ok(raw) => {
+            let pipeline = pipelines.get(&raw.project_id).map_or(no_rules(), |p| p.as_ref());
+            match nexuslog_pipeline::process(&raw, pipeline, None) {
+                Ok(Outcome::Record(record)) => match codec.encode(&topics.logs, &record).await {
+                    Ok(payload) => {
+                        return Ok(Some(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload }));
+                    }
+                    Err(e) => (Some(raw.ingest_id), Some(raw.project_id), "encode_failed", e.to_string(), raw.payload),
+                },
+                Ok(Outcome::Dropped { .. }) => return Ok(None),
+                Ok(Outcome::DeadLetter { reason, .. }) => (Some(raw.ingest_id), Some(raw.project_id), "pipeline_failed", reason, raw.payload),
+                Err(e) => (Some(raw.ingest_id), Some(raw.project_id), e.kind(), e.to_string(), raw.payload),
+            }
+        }
         Err(e) => (None, None, "undecodable", format!("cannot decode raw event: {e}"), rec.payload.clone()),
     };
     let (id, project_id, kind, reason, original) = failure;
@@ -71,22 +86,23 @@ pub async fn process_record(codec: &Codec, topics: &Topics, rec: &InRecord) -> R
         failed_at: nexuslog_common::now_micros(),
     };
     let payload = codec.encode(&topics.deadletter, &dl).await?;
-    Ok(OutRecord { topic: topics.deadletter.clone(), key: None, payload })
+    Ok(Some(OutRecord { topic: topics.deadletter.clone(), key: None, payload }))
 }
 
 /// Records per parallel chunk: large enough that spawning is noise, small enough that a
 /// batch spreads over every core.
 const CHUNK: usize = 512;
 
-/// Processes a batch on all cores, keeping the input order in the output.
-async fn process_batch(codec: &Codec, topics: &Topics, batch: &[InRecord]) -> Result<Vec<OutRecord>, SchemaError> {
+/// Processes a batch on all cores, keeping the input order in the output; every record of the
+/// batch sees the same pipelines.
+async fn process_batch(codec: &Codec, topics: &Topics, pipelines: &Snapshot, batch: &[InRecord]) -> Result<Vec<OutRecord>, SchemaError> {
     let mut handles = Vec::new();
     for chunk in batch.chunks(CHUNK) {
-        let (codec, topics, chunk) = (codec.clone(), topics.clone(), chunk.to_vec());
+        let (codec, topics, pipelines, chunk) = (codec.clone(), topics.clone(), pipelines.clone(), chunk.to_vec());
         handles.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(chunk.len());
             for rec in &chunk {
-                out.push(process_record(&codec, &topics, rec).await?);
+                out.extend(process_record(&codec, &topics, &pipelines, rec).await?);
             }
             Ok::<_, SchemaError>(out)
         }));
@@ -102,8 +118,8 @@ async fn process_batch(codec: &Codec, topics: &Topics, batch: &[InRecord]) -> Re
 }
 
 impl Processor {
-    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, config: ProcessorConfig) -> Self {
-        Self { bus, codec, topics, config }
+    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, config: ProcessorConfig, pipelines: Arc<PipelineRegistry>) -> Self {
+        Self { bus, codec, topics, config, pipelines }
     }
 
     /// Runs until `shutdown`; every batch handled before it is committed.
@@ -142,7 +158,7 @@ impl Processor {
                     continue;
                 }
             };
-            let outputs = match process_batch(&self.codec, &self.topics, &batch).await {
+            let outputs = match process_batch(&self.codec, &self.topics, &self.pipelines.snapshot(), &batch).await {
                 Ok(o) => o,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot encode output; retrying the batch");

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod keys;
 pub mod members;
+pub mod pipelines;
 pub mod projects;
 pub mod users;
 

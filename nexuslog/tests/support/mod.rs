@@ -1,4 +1,6 @@
 //! Starting `nexuslog` as a child process against the real services.
+// Each test target uses a part of this module.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -105,4 +107,27 @@ pub async fn start(args: &[&str], env: Vec<(String, String)>, api_key: &str) -> 
 pub fn test_key() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("nxl_{id}")
+}
+
+/// A PostgreSQL database of the test's own (so bootstrap, e.g. the admin's password, is the
+/// test's); returns its URL.
+pub async fn fresh_database() -> String {
+    let url = service_env("POSTGRES_URL");
+    let db = unique_name("db").replace('-', "_");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client.batch_execute(&format!("CREATE DATABASE {db}")).await.expect("create database");
+    format!("{}/{db}", url.rsplit_once('/').map(|(b, _)| b).expect("url has a database"))
+}
+
+/// Signs in through the API; returns the access token.
+pub async fn login(url: &str, email: &str, password: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 200, "login as {email}");
+    resp.json::<serde_json::Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned()
 }

@@ -1,0 +1,172 @@
+//! A project's processing pipeline: its rules in order, changed at run time (processors pick
+//! changes up within about a second), and a dry run showing what sample lines become.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use nexuslog_metastore::PipelineRule;
+use nexuslog_pipeline::{Outcome, Pipeline, RuleSpec};
+use nexuslog_schemas::{RawEvent, SourceKind};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::authz::Caller;
+use crate::extract::JsonBody;
+use crate::search::record_json;
+use crate::{Api, ApiError};
+
+/// Most sample lines in one dry run.
+const MAX_DRY_RUN_LINES: usize = 100;
+
+fn rule_json(row: &PipelineRule) -> Value {
+    let mut v = serde_json::from_str::<Value>(&row.definition).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert("id".into(), json!(row.id));
+        m.insert("position".into(), json!(row.position));
+        m.insert("updated_at".into(), json!(nexuslog_logstore::rfc3339_micros(row.updated_at)));
+    }
+    v
+}
+
+fn check(spec: &RuleSpec) -> Result<String, ApiError> {
+    Pipeline::validate(spec).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    serde_json::to_string(spec).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+pub async fn get(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
+    let project = caller.project()?;
+    let rules = api.meta.pipeline_rules(&project.id).await?;
+    let revision = api.meta.pipeline_revisions().await?.into_iter().find(|(p, _)| *p == project.id).map_or(0, |(_, r)| r);
+    Ok(Json(json!({ "revision": revision, "rules": rules.iter().map(rule_json).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placement {
+    /// Where the rule goes; rules run in ascending position. Default: after the last one.
+    position: Option<i64>,
+}
+
+pub async fn create(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    Query(place): Query<Placement>,
+    JsonBody(spec): JsonBody<RuleSpec>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let project = caller.project()?;
+    let definition = check(&spec)?;
+    let last = api.meta.pipeline_rules(&project.id).await?.iter().map(|r| r.position).max().unwrap_or(0);
+    let now = nexuslog_metastore::now();
+    let row = PipelineRule {
+        id: nexuslog_metastore::new_id(),
+        project_id: project.id.clone(),
+        position: place.position.unwrap_or(last + 1),
+        definition,
+        created_at: now,
+        updated_at: now,
+    };
+    let revision = api.meta.save_pipeline_rule(&row).await?;
+    api.audit(&caller, "pipeline.rule_create", Some(&project.id), &row.id, json!({ "name": spec.name, "revision": revision })).await;
+    Ok((StatusCode::CREATED, Json(json!({ "revision": revision, "rule": rule_json(&row) }))))
+}
+
+pub async fn update(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+    Query(place): Query<Placement>,
+    JsonBody(spec): JsonBody<RuleSpec>,
+) -> Result<Json<Value>, ApiError> {
+    let project = caller.project()?;
+    let definition = check(&spec)?;
+    let existing = api.meta.pipeline_rules(&project.id).await?.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
+    let row = PipelineRule { position: place.position.unwrap_or(existing.position), definition, updated_at: nexuslog_metastore::now(), ..existing };
+    let revision = api.meta.save_pipeline_rule(&row).await?;
+    api.audit(&caller, "pipeline.rule_update", Some(&project.id), &row.id, json!({ "name": spec.name, "revision": revision })).await;
+    Ok(Json(json!({ "revision": revision, "rule": rule_json(&row) })))
+}
+
+pub async fn delete(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let project = caller.project()?;
+    let revision = api.meta.delete_pipeline_rule(&project.id, &id).await?.ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
+    api.audit(&caller, "pipeline.rule_delete", Some(&project.id), &id, json!({ "revision": revision })).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DryRun {
+    /// Sample events as they would be sent (a text line or a JSON object per entry).
+    lines: Vec<String>,
+    /// The transport to pretend they came by: `http` (default) or `syslog`.
+    source: Option<String>,
+    /// Rules to try instead of the saved pipeline (nothing is saved).
+    rules: Option<Vec<RuleSpec>>,
+}
+
+pub async fn dry_run(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<DryRun>) -> Result<Json<Value>, ApiError> {
+    let project = caller.project()?;
+    if body.lines.is_empty() || body.lines.len() > MAX_DRY_RUN_LINES {
+        return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
+    }
+    let source = match body.source.as_deref().unwrap_or("http") {
+        "http" => SourceKind::Http,
+        "syslog" => SourceKind::Syslog,
+        other => return Err(ApiError::BadRequest(format!("unknown source {other:?} (expected http or syslog)"))),
+    };
+    let specs: Vec<(String, RuleSpec)> = match body.rules {
+        Some(rules) => rules.into_iter().enumerate().map(|(i, r)| (format!("draft-{}", i + 1), r)).collect(),
+        None => {
+            let mut saved = Vec::new();
+            for row in api.meta.pipeline_rules(&project.id).await? {
+                let spec = serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(format!("stored rule {}: {e}", row.id)))?;
+                saved.push((row.id, spec));
+            }
+            saved
+        }
+    };
+    let pipeline = Pipeline::compile(specs.iter().map(|(id, s)| (id.as_str(), s)), 0).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let now = nexuslog_metastore::now();
+    let results: Vec<Value> = body
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let raw = RawEvent {
+                ingest_id: format!("dry-run-{}", i + 1),
+                project_id: project.id.clone(),
+                source,
+                received_at: now,
+                remote_addr: None,
+                payload: line.as_bytes().to_vec(),
+                metadata: Default::default(),
+            };
+            let mut trace = Vec::new();
+            match nexuslog_pipeline::process(&raw, &pipeline, Some(&mut trace)) {
+                Ok(Outcome::Record(r)) => json!({ "outcome": "record", "record": record_json(&r), "trace": trace }),
+                Ok(Outcome::Dropped { rule }) => json!({ "outcome": "dropped", "rule": rule, "trace": trace }),
+                Ok(Outcome::DeadLetter { record, rule, reason }) => {
+                    json!({ "outcome": "dead_letter", "rule": rule, "reason": reason, "record": record_json(&record), "trace": trace })
+                }
+                Err(e) => json!({ "outcome": "dead_letter", "reason": e.to_string() }),
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+/// The project's extracted fields with every type they were indexed with; a field with more
+/// than one type (a number in some events, text in others) is flagged as a conflict. Both are
+/// searchable: each type is stored apart, so a conflict never rejects an event.
+pub async fn fields(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
+    let fields = api.store.fields(&caller.project()?.id).await?;
+    let rows: Vec<Value> = fields.iter().map(|f| json!({ "name": f.name, "types": f.types, "conflict": f.is_conflict() })).collect();
+    let conflicts = fields.iter().filter(|f| f.is_conflict()).count();
+    Ok(Json(json!({ "fields": rows, "conflicts": conflicts })))
+}

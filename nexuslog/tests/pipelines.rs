@@ -1,0 +1,163 @@
+//! Processing pipelines end to end, on the embedded path and on the Kafka path: rules created
+//! through the API shape real-format lines into typed fields, and a rule changed while the
+//! processors run is applied to the next events without a restart (on the Kafka path with two
+//! processor replicas sharing the partitions).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use nexuslog_common::testing::{unique_name, wait_until};
+use serde_json::{json, Value};
+
+const ADMIN_PASSWORD: &str = "admin password for tests";
+
+struct Client {
+    url: String,
+    admin: String,
+    key: String,
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.admin);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn ingest(&self, lines: &[String]) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/logs/bulk", self.url))
+            .bearer_auth(&self.key)
+            .body(lines.join("\n"))
+            .send()
+            .await
+            .expect("ingest");
+        assert_eq!(resp.status(), 200);
+        let ack: Value = resp.json().await.expect("json");
+        assert_eq!(ack["accepted"].as_u64(), Some(lines.len() as u64), "{ack}");
+    }
+
+    /// Hits of `q`, once exactly `n` are searchable.
+    async fn found(&self, q: &str, n: usize) -> Vec<Value> {
+        wait_until(&format!("{n} events for {q:?}"), Duration::from_secs(60), || async {
+            let (_, v) = self.call(reqwest::Method::GET, &format!("/v1/search?project=default&q={q}&from=2024-01-01T00:00:00Z&limit=100"), None).await;
+            let hits = v["hits"].as_array().cloned().unwrap_or_default();
+            (hits.len() == n).then_some(hits)
+        })
+        .await
+    }
+}
+
+fn access_line(run: &str, i: usize, status: u16) -> String {
+    format!(r#"10.0.0.{i} - - [12/Mar/2024:10:15:3{i} +0000] "GET /{run}/item/{i}?q=1 HTTP/1.1" {status} {} "-" "curl/8.5.0""#, 500 + i)
+}
+
+async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
+    let access = json!({ "name": "access logs", "when": { "field": { "name": "message", "matches": "^\\S+ \\S+ \\S+ \\[" } },
+        "steps": [ { "parse": { "with": "grok", "patterns": ["%{NGINXACCESS}"] } }, { "rename": { "from": "response", "to": "status" } } ] });
+    let (s, created) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(access.clone())).await;
+    assert_eq!(s, 201, "{created}");
+    let access_id = created["rule"]["id"].as_str().expect("id").to_owned();
+    let logfmt = json!({ "name": "logfmt", "when": { "service": "billing" }, "steps": [ { "parse": { "with": "logfmt" } }, { "map_level": { "field": "lvl" } } ] });
+    assert_eq!(c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(logfmt)).await.0, 201);
+    let java = json!({ "name": "java", "when": { "service": "orders" },
+        "steps": [ { "parse": { "with": "regex", "pattern": "(?m)^(?P<exception_class>[\\w.$]+Exception)" } }, { "parse": { "with": "grok", "patterns": ["%{JAVALOG}"] } } ] });
+    assert_eq!(c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(java)).await.0, 201);
+
+    // The dry run shows what a line becomes, with the saved rules.
+    let (s, dry) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/dry-run", Some(json!({ "lines": [access_line("dry", 1, 200)] }))).await;
+    assert_eq!(s, 200, "{dry}");
+    assert_eq!(dry["results"][0]["record"]["fields"]["status"], json!(200), "{dry}");
+
+    // Rules reach the processors within seconds; events sent from then on are parsed.
+    let run = unique_name("run");
+    let probe = wait_until("the access-log rule is in force", Duration::from_secs(30), || async {
+        let probe = unique_name("probe");
+        c.ingest(&[access_line(&probe, 9, 200)]).await;
+        let hit = c.found(&probe, 1).await.remove(0);
+        (hit["fields"]["status"] == json!(200)).then_some(())
+    });
+    probe.await;
+    let mut lines: Vec<String> = (1..=3).map(|i| access_line(&run, i, if i == 3 { 503 } else { 200 })).collect();
+    lines.push(json!({ "service": "billing", "message": format!("lvl=warn msg=\"card declined\" run={run} amount=12.5 retries=2 final=false") }).to_string());
+    lines.push(
+        json!({ "service": "orders", "message": format!("2024-03-12 10:15:32,118 ERROR [exec-3] com.example.Orders - {run} failed\njava.lang.IllegalStateException: no stock\n\tat com.example.Orders.place(Orders.java:41)") })
+            .to_string(),
+    );
+    c.ingest(&lines).await;
+    let hits = c.found(&run, 5).await;
+    let by = |pred: &dyn Fn(&Value) -> bool| hits.iter().filter(|h| pred(h)).cloned().collect::<Vec<_>>();
+    let access_hits = by(&|h| h["fields"]["verb"] == json!("GET"));
+    assert_eq!(access_hits.len(), 3, "{hits:?}");
+    for h in &access_hits {
+        assert!(h["fields"]["status"].is_i64() && h["fields"]["bytes"].is_i64(), "typed numbers: {h}");
+        assert!(h["fields"]["clientip"].as_str().is_some_and(|ip| ip.starts_with("10.0.0.")), "{h}");
+        assert!(h["timestamp"].as_str().is_some_and(|t| t.starts_with("2024-03-12T10:15:3")), "the access time is the event time: {h}");
+    }
+    let billing = by(&|h| h["service"] == json!("billing"));
+    assert_eq!(billing.len(), 1);
+    assert_eq!((billing[0]["level"].as_str(), &billing[0]["fields"]["amount"], &billing[0]["fields"]["retries"], &billing[0]["fields"]["final"]), (Some("warn"), &json!(12.5), &json!(2), &json!(false)));
+    let java = by(&|h| h["service"] == json!("orders"));
+    assert_eq!(java.len(), 1);
+    assert_eq!(java[0]["fields"]["exception_class"], json!("java.lang.IllegalStateException"));
+    assert_eq!((java[0]["level"].as_str(), java[0]["fields"]["thread"].as_str()), (Some("error"), Some("exec-3")));
+
+    // Filters on typed fields work.
+    let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q={run}+status:503&from=2024-01-01T00:00:00Z"), None).await;
+    assert_eq!(v["total"].as_u64(), Some(1), "{v}");
+
+    // Change the rule while everything runs: tag access logs with a team from now on.
+    let mut changed = access;
+    changed["steps"].as_array_mut().expect("steps").push(json!({ "set": { "field": "team", "value": "storefront" } }));
+    let changed_at = Instant::now();
+    let (s, v) = c.call(reqwest::Method::PUT, &format!("/v1/projects/default/pipeline/rules/{access_id}"), Some(changed)).await;
+    assert_eq!(s, 200, "{v}");
+    wait_until("the changed rule is in force", Duration::from_secs(30), || async {
+        let probe = unique_name("probe");
+        c.ingest(&[access_line(&probe, 8, 200)]).await;
+        let hit = c.found(&probe, 1).await.remove(0);
+        (hit["fields"]["team"] == json!("storefront")).then_some(())
+    })
+    .await;
+    eprintln!("changed rule in force (a probe event processed with it) after {:?}", changed_at.elapsed());
+    let after = unique_name("after");
+    let next: Vec<String> = (1..=6).map(|i| access_line(&after, i, 200)).collect();
+    c.ingest(&next).await;
+    for h in c.found(&after, 6).await {
+        assert_eq!(h["fields"]["team"], json!("storefront"), "every next event gets the new rule: {h}");
+    }
+    // Events processed before the change are as they were.
+    assert!(c.found(&run, 5).await.iter().all(|h| h["fields"].get("team").is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let key = support::test_key();
+    let node = support::start(&[], env, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    pipelines_shape_events_and_change_at_run_time(&Client { url: node.url.clone(), admin, key }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_pipelines_parse_real_lines_and_change_on_every_replica_without_restart() {
+    let prefix = unique_name("pipe");
+    let mut env = support::distributed_env(&prefix);
+    env.retain(|(k, _)| k != "NEXUSLOG_METASTORE_POSTGRES_URL");
+    env.push(("NEXUSLOG_METASTORE_POSTGRES_URL".into(), support::fresh_database().await));
+    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let key = support::test_key();
+    let node = support::start(&["standalone"], env.clone(), &key).await;
+    // A second processor replica: the raw topic's partitions are shared between the two.
+    let mut replica = env;
+    replica.push(("NEXUSLOG_BUS_KAFKA_INSTANCE_ID".into(), "replica-2".into()));
+    let _replica = support::start(&["processor"], replica, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    pipelines_shape_events_and_change_at_run_time(&Client { url: node.url.clone(), admin, key }).await;
+}
