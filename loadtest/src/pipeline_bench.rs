@@ -74,7 +74,7 @@ fn logfmt_line(i: usize) -> String {
         i % 900,
         512 + i % 4096,
         i % 1000,
-        i % 2 == 0
+        i.is_multiple_of(2)
     )
 }
 
@@ -117,8 +117,11 @@ fn pass(payloads: &[Vec<u8>], p: &Pipeline, expect: &str) -> anyhow::Result<(Dur
     Ok((start.elapsed(), with_field))
 }
 
+/// Name, line generator, pipeline, a field every record must end up with.
+type Workload = (&'static str, fn(usize) -> String, Pipeline, &'static str);
+
 pub fn pipeline_bench(args: &PipelineBenchArgs) -> anyhow::Result<()> {
-    let workloads: Vec<(&str, fn(usize) -> String, Pipeline, &str)> = vec![
+    let workloads: Vec<Workload> = vec![
         ("json only (no rules)", json_line, Pipeline::default(), "status"),
         ("grok nginx combined", nginx_line, pipeline(json!([{ "name": "nginx", "steps": [ { "parse": { "with": "grok", "patterns": ["%{NGINXACCESS}"] } } ] }]))?, "response"),
         ("logfmt", logfmt_line, pipeline(json!([{ "name": "logfmt", "steps": [ { "parse": { "with": "logfmt" } } ] }]))?, "status"),
@@ -133,7 +136,8 @@ pub fn pipeline_bench(args: &PipelineBenchArgs) -> anyhow::Result<()> {
             best = best.min(took);
         }
         let rate = args.lines as f64 / best.as_secs_f64();
-        let bytes: usize = (0..args.lines.min(1000)).map(|i| make(i).len()).sum::<usize>() / args.lines.min(1000).max(1);
+        let sample = args.lines.clamp(1, 1000);
+        let bytes: usize = (0..sample).map(|i| make(i).len()).sum::<usize>() / sample;
         rates.push((name.to_string(), rate, bytes));
     }
     let ceiling = rates[0].1;

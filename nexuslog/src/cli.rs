@@ -69,6 +69,21 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Operator commands on the configured metadata store.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminAction {
+    /// Give a user a new generated password (printed once), enable the account and end its
+    /// sessions: the way back in when the only admin's password is lost.
+    ResetPassword {
+        /// The account's e-mail, e.g. admin@localhost.
+        email: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -84,7 +99,7 @@ pub enum ConfigAction {
 impl Cli {
     pub fn role(&self) -> Role {
         match self.command {
-            None | Some(Command::Standalone) | Some(Command::Config { .. }) => Role::Standalone,
+            None | Some(Command::Standalone) | Some(Command::Config { .. }) | Some(Command::Admin { .. }) => Role::Standalone,
             Some(Command::Gateway) => Role::Gateway,
             Some(Command::Processor) => Role::Processor,
             Some(Command::Sink) => Role::Sink,

@@ -1,6 +1,7 @@
 //! `nexuslog`: the one binary. Parses the command line, loads and validates the configuration,
 //! connects the configured backends, and runs one role or all of them.
 
+mod admin;
 mod backends;
 mod cli;
 mod server;
@@ -30,7 +31,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(server::run(cli.role(), config)) {
+    let outcome = match &cli.command {
+        Some(cli::Command::Admin { action }) => runtime.block_on(admin::run(action, &config)),
+        _ => runtime.block_on(server::run(cli.role(), config)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");

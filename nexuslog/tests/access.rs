@@ -1,6 +1,7 @@
 //! Access control end to end, on running processes: a key revoked through the API is refused
 //! by a separately running gateway within seconds; ingest lands only in the key's project.
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod support;
 
 use std::time::{Duration, Instant};
@@ -93,4 +94,48 @@ async fn ingest_lands_only_in_the_keys_project_whatever_the_event_says() {
     .await;
     let (s, v) = call(reqwest::Method::GET, &q, &key_b, None).await;
     assert_eq!((s, v["total"].as_u64()), (200, Some(0)), "project b must not see it: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_admin_password_is_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let key = support::test_key();
+    let node = support::start(&[], env.clone(), &key).await;
+    let before = admin_token(&node.url).await;
+    drop(node);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nexuslog"))
+        .args(["admin", "reset-password", "Admin@localhost"])
+        .env("NEXUSLOG_DATA_DIR", dir.path())
+        .env_remove("NEXUSLOG_CONFIG")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let password = stdout.trim().rsplit(' ').next().expect("password").to_owned();
+
+    let node = support::start(&[], env, &key).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", node.url))
+        .json(&json!({ "email": "admin@localhost", "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 401, "the old password is gone");
+    let token = support::login(&node.url, "admin@localhost", &password).await;
+    let (s, _) = call(reqwest::Method::GET, &format!("{}/v1/auth/me", node.url), &before, None).await;
+    assert_eq!(s, 401, "sessions from before the reset ended");
+    let (_, audit) = call(reqwest::Method::GET, &format!("{}/v1/audit", node.url), &token, None).await;
+    assert!(audit.to_string().contains("user.password_reset"), "{audit}");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nexuslog"))
+        .args(["admin", "reset-password", "nobody@example.com"])
+        .env("NEXUSLOG_DATA_DIR", dir.path())
+        .env_remove("NEXUSLOG_CONFIG")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user with e-mail nobody@example.com"));
 }

@@ -1,5 +1,6 @@
 //! End to end over the real services: HTTP in, Kafka, processor, sink, OpenSearch, search out.
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod support;
 
 use std::io::Write;

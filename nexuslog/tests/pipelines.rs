@@ -3,6 +3,7 @@
 //! processors run is applied to the next events without a restart (on the Kafka path with two
 //! processor replicas sharing the partitions).
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod support;
 
 use std::time::{Duration, Instant};
@@ -67,6 +68,10 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
     let java = json!({ "name": "java", "when": { "service": "orders" },
         "steps": [ { "parse": { "with": "regex", "pattern": "(?m)^(?P<exception_class>[\\w.$]+Exception)" } }, { "parse": { "with": "grok", "patterns": ["%{JAVALOG}"] } } ] });
     assert_eq!(c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(java)).await.0, 201);
+    let sshd = json!({ "name": "sshd", "when": { "field": { "name": "message", "matches": "sshd\\[" } },
+        "steps": [ { "parse": { "with": "grok", "patterns": ["%{SYSLOGBASE} Accepted %{WORD:auth_method} for %{USER:user} from %{IP:src_ip} port %{INT:src_port:int}"] } },
+                   { "rename": { "from": "logsource", "to": "host" } }, { "convert": { "field": "pid", "to": "int" } } ] });
+    assert_eq!(c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(sshd)).await.0, 201);
 
     // The dry run shows what a line becomes, with the saved rules.
     let (s, dry) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/dry-run", Some(json!({ "lines": [access_line("dry", 1, 200)] }))).await;
@@ -88,8 +93,9 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
         json!({ "service": "orders", "message": format!("2024-03-12 10:15:32,118 ERROR [exec-3] com.example.Orders - {run} failed\njava.lang.IllegalStateException: no stock\n\tat com.example.Orders.place(Orders.java:41)") })
             .to_string(),
     );
+    lines.push(format!("Mar  7 04:02:16 web-01 sshd[21458]: Accepted publickey for {run} from 192.0.2.44 port 52144 ssh2"));
     c.ingest(&lines).await;
-    let hits = c.found(&run, 5).await;
+    let hits = c.found(&run, 6).await;
     let by = |pred: &dyn Fn(&Value) -> bool| hits.iter().filter(|h| pred(h)).cloned().collect::<Vec<_>>();
     let access_hits = by(&|h| h["fields"]["verb"] == json!("GET"));
     assert_eq!(access_hits.len(), 3, "{hits:?}");
@@ -105,6 +111,10 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
     assert_eq!(java.len(), 1);
     assert_eq!(java[0]["fields"]["exception_class"], json!("java.lang.IllegalStateException"));
     assert_eq!((java[0]["level"].as_str(), java[0]["fields"]["thread"].as_str()), (Some("error"), Some("exec-3")));
+    let sshd = by(&|h| h["host"] == json!("web-01"));
+    assert_eq!(sshd.len(), 1, "{hits:?}");
+    assert_eq!((&sshd[0]["fields"]["pid"], &sshd[0]["fields"]["src_port"], &sshd[0]["fields"]["program"]), (&json!(21458), &json!(52144), &json!("sshd")));
+    assert_eq!(sshd[0]["timestamp_source"].as_str(), Some("event"), "{:?}", sshd[0]);
 
     // Filters on typed fields work.
     let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q={run}+status:503&from=2024-01-01T00:00:00Z"), None).await;
@@ -131,7 +141,7 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
         assert_eq!(h["fields"]["team"], json!("storefront"), "every next event gets the new rule: {h}");
     }
     // Events processed before the change are as they were.
-    assert!(c.found(&run, 5).await.iter().all(|h| h["fields"].get("team").is_none()));
+    assert!(c.found(&run, 6).await.iter().all(|h| h["fields"].get("team").is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -406,8 +406,8 @@ async fn start_gateway(
     }
 }
 
-/// A second project with an ingest+read key, written to the SQLite metastore before start
-/// (there is no management API for projects yet).
+/// A second project with an ingest+read key whose secret the test chooses (the API generates
+/// secrets), written to the SQLite metastore before start.
 async fn create_project_with_key(data_dir: &Path, slug: &str, secret: &str) {
     use nexuslog_metastore::MetaStore;
     let store = nexuslog_metastore::SqliteMetaStore::open(&data_dir.join("meta.sqlite"))

@@ -90,7 +90,7 @@ mod futures_like {
 /// A cached answer about a presented key.
 #[derive(Clone)]
 enum KeyAnswer {
-    Valid(ApiKey),
+    Valid(Box<ApiKey>),
     Invalid,
     Revoked,
 }
@@ -140,7 +140,7 @@ impl KeyCache {
             Some(a) => a,
             None => {
                 let fresh = match keys::lookup(self.inner.store.as_ref(), presented).await {
-                    Ok(k) => KeyAnswer::Valid(k),
+                    Ok(k) => KeyAnswer::Valid(Box::new(k)),
                     Err(KeyError::Revoked) => KeyAnswer::Revoked,
                     Err(KeyError::Store(e)) => return Err(KeyError::Store(e)),
                     Err(_) => KeyAnswer::Invalid,
@@ -152,7 +152,7 @@ impl KeyCache {
         match answer {
             KeyAnswer::Valid(k) => {
                 lock(&self.inner.used).insert(k.id.clone());
-                Ok(k)
+                Ok(*k)
             }
             KeyAnswer::Invalid => Err(KeyError::Invalid),
             KeyAnswer::Revoked => Err(KeyError::Revoked),

@@ -167,7 +167,7 @@ async fn key_lifecycle(store: &dyn MetaStore, project_id: &str, key: &ApiKey) {
     assert_eq!(listed.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), vec![key.id.as_str()]);
     assert!(store.list_api_keys("elsewhere").await.expect("list").is_empty());
 
-    store.touch_api_keys(&[key.id.clone()], 42).await.expect("touch");
+    store.touch_api_keys(std::slice::from_ref(&key.id), 42).await.expect("touch");
     assert_eq!(store.api_key_by_prefix(&key.prefix).await.expect("q").and_then(|k| k.last_used_at), Some(42));
 
     let before = crate::now();

@@ -222,3 +222,22 @@ fn mistakes_are_found_at_compile_time_and_named() {
     assert!(serde_json::from_value::<RuleSpec>(json!({ "name": "e", "steps": [ { "explode": {} } ] })).is_err(), "unknown steps are refused");
     assert!(serde_json::from_value::<RuleSpec>(json!({ "name": "f", "steps": [], "typo": 1 })).is_err(), "unknown keys are refused");
 }
+
+#[test]
+fn syslog_lines_sent_as_text_parse_with_syslogbase() {
+    let p = pipeline(json!([
+        { "name": "sshd", "when": { "field": { "name": "message", "matches": "sshd\\[" } },
+          "steps": [ { "parse": { "with": "grok", "patterns": ["%{SYSLOGBASE} Accepted %{WORD:auth_method} for %{USER:user} from %{IP:src_ip} port %{INT:src_port:int}"] } },
+                     { "rename": { "from": "logsource", "to": "host" } },
+                     { "rename": { "from": "program", "to": "service" } },
+                     { "convert": { "field": "pid", "to": "int" } } ] }
+    ]));
+    let r = record(&p, "Mar  7 04:02:16 web-01 sshd[21458]: Accepted publickey for deploy from 192.0.2.44 port 52144 ssh2", SourceKind::Http);
+    assert_eq!((r.host.as_deref(), r.service.as_deref()), (Some("web-01"), Some("sshd")));
+    assert_eq!(r.fields["pid"], FieldValue::Long(21458));
+    assert_eq!(r.fields["src_ip"], s("192.0.2.44"));
+    assert_eq!(r.fields["src_port"], FieldValue::Long(52144));
+    // A syslog time has no year: it is read in the year of receipt.
+    assert_eq!(r.timestamp_source, TimestampSource::Event, "{:?} {:?}", r.parse_errors, r.fields.get("timestamp"));
+    assert_eq!(r.parse_status, ParseStatus::Ok, "{:?}", r.parse_errors);
+}

@@ -107,6 +107,14 @@ impl SyslogMessage {
     }
 }
 
+/// A whole BSD-style syslog time (`Mar  7 04:02:16`, with or without year, fraction or zone),
+/// as microseconds; a year-less time is placed in the year that puts it closest before
+/// `received_at_micros`. For times a pipeline extracted from text (grok's `SYSLOGTIMESTAMP`).
+pub fn bsd_timestamp(text: &str, received_at_micros: i64) -> Option<i64> {
+    let t = text.trim();
+    timestamp::bsd(t.as_bytes(), received_at_micros, false).filter(|s| s.len == t.len()).and_then(|s| s.micros)
+}
+
 /// Parses one syslog message, whatever its format. Never fails and never panics: input
 /// that is not syslog comes back as [`Format::Unparsed`] with the (lossy) text in
 /// `message`. Trailing CR, LF and NUL are ignored.

@@ -1,6 +1,4 @@
 //! Starting `nexuslog` as a child process against the real services.
-// Each test target uses a part of this module.
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -63,7 +63,10 @@ pub(crate) fn assign(r: &mut LogRecord, name: &str, v: FieldValue) -> Result<(),
         "span_id" => r.span_id = Some(value_text(&v)),
         "level" => r.level = parse_level(&value_text(&v)).ok_or_else(|| format!("{:?} is not a level", value_text(&v)))?,
         "timestamp" | "@timestamp" => {
-            r.timestamp = parse_timestamp(&as_json(&v)).ok_or_else(|| format!("cannot read {:?} as a time", value_text(&v)))?;
+            let text = value_text(&v);
+            r.timestamp = parse_timestamp(&as_json(&v))
+                .or_else(|| nexuslog_syslog::bsd_timestamp(&text, r.received_at))
+                .ok_or_else(|| format!("cannot read {text:?} as a time"))?;
             r.timestamp_source = TimestampSource::Event;
         }
         "source" => return Err("`source` is set by the transport and cannot be changed".into()),
