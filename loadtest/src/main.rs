@@ -20,6 +20,10 @@ mod syslog_bench;
 mod verify;
 
 use std::path::PathBuf;
+
+// The same allocator as `nexuslog`, so in-process measurements (pipeline-bench) match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -32,10 +32,7 @@ async fn ingest(gateway: &str, key: &str, body: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_key_is_refused_by_a_running_gateway_within_5_seconds() {
     let prefix = unique_name("acc");
-    let mut env = support::distributed_env(&prefix);
-    env.retain(|(k, _)| k != "NEXUSLOG_METASTORE_POSTGRES_URL");
-    env.push(("NEXUSLOG_METASTORE_POSTGRES_URL".into(), support::fresh_database().await));
-    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let env = support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await;
     let bootstrap = support::test_key();
     let api = support::start(&["api"], env.clone(), &bootstrap).await;
     let gateway = support::start(&["gateway"], env, &bootstrap).await;
@@ -72,8 +69,7 @@ async fn a_revoked_key_is_refused_by_a_running_gateway_within_5_seconds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_lands_only_in_the_keys_project_whatever_the_event_says() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut env = support::standalone_env(dir.path());
-    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let env = support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD);
     let key_a = support::test_key();
     let node = support::start(&[], env, &key_a).await;
     let admin = admin_token(&node.url).await;
@@ -99,8 +95,7 @@ async fn ingest_lands_only_in_the_keys_project_whatever_the_event_says() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_admin_password_is_reset_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut env = support::standalone_env(dir.path());
-    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let env = support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD);
     let key = support::test_key();
     let node = support::start(&[], env.clone(), &key).await;
     let before = admin_token(&node.url).await;

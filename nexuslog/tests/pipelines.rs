@@ -147,8 +147,7 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut env = support::standalone_env(dir.path());
-    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let env = support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD);
     let key = support::test_key();
     let node = support::start(&[], env, &key).await;
     let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
@@ -158,10 +157,7 @@ async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_pipelines_parse_real_lines_and_change_on_every_replica_without_restart() {
     let prefix = unique_name("pipe");
-    let mut env = support::distributed_env(&prefix);
-    env.retain(|(k, _)| k != "NEXUSLOG_METASTORE_POSTGRES_URL");
-    env.push(("NEXUSLOG_METASTORE_POSTGRES_URL".into(), support::fresh_database().await));
-    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()));
+    let env = support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await;
     let key = support::test_key();
     let node = support::start(&["standalone"], env.clone(), &key).await;
     // A second processor replica: the raw topic's partitions are shared between the two.

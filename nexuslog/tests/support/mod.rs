@@ -118,6 +118,20 @@ pub async fn fresh_database() -> String {
     format!("{}/{db}", url.rsplit_once('/').map(|(b, _)| b).expect("url has a database"))
 }
 
+/// `env` on a PostgreSQL database of its own, with the first admin's password set: what a test
+/// that signs in as the admin of a distributed deployment needs.
+pub async fn with_own_metastore(mut env: Vec<(String, String)>, admin_password: &str) -> Vec<(String, String)> {
+    env.retain(|(k, _)| k != "NEXUSLOG_METASTORE_POSTGRES_URL");
+    env.push(("NEXUSLOG_METASTORE_POSTGRES_URL".into(), fresh_database().await));
+    with_admin_password(env, admin_password)
+}
+
+/// `env` with the first admin's password set.
+pub fn with_admin_password(mut env: Vec<(String, String)>, admin_password: &str) -> Vec<(String, String)> {
+    env.push(("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD".into(), admin_password.into()));
+    env
+}
+
 /// Signs in through the API; returns the access token.
 pub async fn login(url: &str, email: &str, password: &str) -> String {
     let resp = reqwest::Client::new()
