@@ -58,6 +58,21 @@ async fn a_revoked_key_is_refused_by_a_running_gateway_within_5_seconds() {
     eprintln!("revoked key refused by the gateway after {refused_after:?}");
     assert!(refused_after < Duration::from_secs(5), "took {refused_after:?}");
 
+    // Deleting a project ends its keys the same way.
+    assert_eq!(call(reqwest::Method::POST, &format!("{}/v1/projects", api.url), &admin, Some(json!({ "slug": "doomed" }))).await.0, 201);
+    let (_, doomed) = call(reqwest::Method::POST, &format!("{}/v1/projects/doomed/api-keys", api.url), &admin, Some(json!({ "name": "agent" }))).await;
+    let doomed = doomed["key"].as_str().expect("secret").to_owned();
+    assert_eq!(ingest(&gateway.url, &doomed, "before deletion").await, 200);
+    assert_eq!(call(reqwest::Method::DELETE, &format!("{}/v1/projects/doomed", api.url), &admin, None).await.0, 204);
+    let deleted = Instant::now();
+    let refused_after = wait_until("the gateway refuses the deleted project's key", Duration::from_secs(30), || {
+        let (url, secret) = (gateway.url.clone(), doomed.clone());
+        async move { (ingest(&url, &secret, "after deletion").await == 401).then(|| deleted.elapsed()) }
+    })
+    .await;
+    eprintln!("deleted project's key refused by the gateway after {refused_after:?}");
+    assert!(refused_after < Duration::from_secs(5), "took {refused_after:?}");
+
     // Its last use was recorded (written in the background every few seconds).
     wait_until("last_used_at recorded", Duration::from_secs(30), || async {
         let (_, keys) = call(reqwest::Method::GET, &format!("{}/v1/projects/acme/api-keys", api.url), &admin, None).await;

@@ -89,8 +89,9 @@ pub async fn update(
     Ok(Json(json!({ "project": project_json(&project, caller.role) })))
 }
 
-/// Deletes the project's metadata (keys stop working, members lose access). Its logs become
-/// unreachable at once (every query is scoped by project id) and are removed by retention.
+/// Deletes the project's metadata: members lose access, keys stop working (here at once, at
+/// other gateways through the revocation poll). Its logs become unreachable at once (every query
+/// is scoped by project id) and are removed by retention.
 pub async fn delete(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<StatusCode, ApiError> {
     let project = caller.project()?;
     for key in api.meta.list_api_keys(&project.id).await? {

@@ -156,7 +156,28 @@ async fn users_and_members(store: &dyn MetaStore) {
     assert!(!store.remove_member(&p.id, &bob.id).await.expect("remove twice"));
     assert_eq!(store.member_role(&p.id, &bob.id).await.expect("role"), None);
 
+    let doomed = keys::generate();
+    let key = ApiKey {
+        id: crate::new_id(),
+        project_id: q.id.clone(),
+        name: "doomed".into(),
+        source: String::new(),
+        prefix: doomed.prefix.clone(),
+        key_hash: doomed.hash,
+        scopes: "ingest".into(),
+        created_by: "test".into(),
+        created_at: 1,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    store.create_api_key(&key).await.expect("key");
+    let before = crate::now();
     assert!(store.delete_project(&q.id).await.expect("delete"));
+    assert_eq!(store.api_key_by_prefix(&doomed.prefix).await.expect("q"), None);
+    assert!(
+        store.api_keys_revoked_since(before).await.expect("since").contains(&doomed.prefix),
+        "a key deleted with its project is announced like a revoked one"
+    );
     assert_eq!(store.project_by_id(&q.id).await.expect("query"), None);
     assert!(store.memberships_of(&bob.id).await.expect("of").is_empty(), "memberships go with the project");
     assert!(!store.delete_project(&q.id).await.expect("delete twice"));

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, name: "access", sql: include_str!("../migrations/0002_access.sql") },
     Migration { version: 3, name: "pipelines", sql: include_str!("../migrations/0003_pipelines.sql") },
+    Migration { version: 4, name: "key_tombstones", sql: include_str!("../migrations/0004_key_tombstones.sql") },
 ];
 
 /// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass
@@ -92,7 +93,8 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn has_api_key_named(&self, project_id: &str, name: &str) -> Result<bool, MetaStoreError>;
     /// Revokes a key of the project (a key of another project is not touched).
     async fn revoke_api_key(&self, project_id: &str, id: &str, at: i64) -> Result<bool, MetaStoreError>;
-    /// Prefixes of keys revoked at or after `since`: what caches must forget.
+    /// Prefixes of keys revoked (or deleted with their project) at or after `since`: what
+    /// caches must forget.
     async fn api_keys_revoked_since(&self, since: i64) -> Result<Vec<String>, MetaStoreError>;
     /// Records that these keys (by id) were used at `at`.
     async fn touch_api_keys(&self, ids: &[String], at: i64) -> Result<(), MetaStoreError>;

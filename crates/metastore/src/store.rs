@@ -204,6 +204,11 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
         let changed = self
             .db
             .transaction(vec![
+                (
+                    "INSERT INTO deleted_api_keys (prefix, deleted_at) SELECT prefix, ?2 FROM api_keys WHERE project_id = ?1 \
+                     ON CONFLICT (prefix) DO NOTHING",
+                    params![id, crate::now()],
+                ),
                 ("DELETE FROM api_keys WHERE project_id = ?1", params![id]),
                 ("DELETE FROM memberships WHERE project_id = ?1", params![id]),
                 ("DELETE FROM invitations WHERE project_id = ?1", params![id]),
@@ -315,7 +320,12 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
     }
 
     async fn api_keys_revoked_since(&self, since: i64) -> Result<Vec<String>, MetaStoreError> {
-        self.all("SELECT prefix FROM api_keys WHERE revoked_at >= ?1", params![since], first_text).await
+        self.all(
+            "SELECT prefix FROM api_keys WHERE revoked_at >= ?1 UNION SELECT prefix FROM deleted_api_keys WHERE deleted_at >= ?1",
+            params![since],
+            first_text,
+        )
+        .await
     }
 
     async fn touch_api_keys(&self, ids: &[String], at: i64) -> Result<(), MetaStoreError> {
