@@ -120,6 +120,18 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
     let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q={run}+status:503&from=2024-01-01T00:00:00Z"), None).await;
     assert_eq!(v["total"].as_u64(), Some(1), "{v}");
 
+    // A field that is a number in some events and text in another: indexed, not rejected, and
+    // reported as a conflict.
+    let clash = unique_name("clash");
+    c.ingest(&[json!({ "message": format!("{clash} odd status"), "status": "oops" }).to_string()]).await;
+    c.found(&clash, 1).await;
+    let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q=status:oops&from=2024-01-01T00:00:00Z"), None).await;
+    assert_eq!(v["total"].as_u64(), Some(1), "{v}");
+    let (s, fields) = c.call(reqwest::Method::GET, "/v1/projects/default/fields", None).await;
+    assert_eq!(s, 200, "{fields}");
+    let status = fields["fields"].as_array().and_then(|f| f.iter().find(|f| f["name"] == json!("status"))).cloned().unwrap_or_default();
+    assert_eq!((&status["types"], &status["conflict"]), (&json!(["long", "string"]), &json!(true)), "{fields}");
+
     // Change the rule while everything runs: tag access logs with a team from now on.
     let mut changed = access;
     changed["steps"].as_array_mut().expect("steps").push(json!({ "set": { "field": "team", "value": "storefront" } }));

@@ -95,6 +95,7 @@ pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Cal
     let (by_email, by_ip) = failure_keys(&email, &caller.ip);
     let lockout = api.auth.lockout;
     if failures(&api, &by_email).await? >= api.auth.max_failed_logins || failures(&api, &by_ip).await? >= api.auth.max_failed_logins_per_ip {
+        metrics::counter!("nexuslog_auth_logins_total", "outcome" => "locked_out").increment(1);
         api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "locked out" })).await;
         return Err(ApiError::TooManyAttempts { retry_after_secs: lockout.as_secs() });
     }
@@ -111,6 +112,7 @@ pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Cal
         _ => {
             api.state.incr(&by_email, 1, Some(lockout)).await?;
             api.state.incr(&by_ip, 1, Some(lockout)).await?;
+            metrics::counter!("nexuslog_auth_logins_total", "outcome" => "bad_credentials").increment(1);
             api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "bad credentials" })).await;
             return Err(ApiError::Unauthenticated("invalid e-mail or password".into()));
         }
@@ -121,6 +123,7 @@ pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Cal
     }
     api.state.delete(&by_email).await?;
     let answer = open_session(&api, &user).await?;
+    metrics::counter!("nexuslog_auth_logins_total", "outcome" => "success").increment(1);
     api.audit_as(&caller, &format!("user:{}", user.id), &user.email, "auth.login", None, &user.id, Outcome::Success, json!({})).await;
     Ok(Json(answer))
 }
