@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use nexuslog_logstore::{rfc3339_micros, SearchQuery};
 use nexuslog_schemas::LogRecord;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::authz::Caller;
+use crate::extract::QueryParams;
 use crate::time::parse_time;
 use crate::{Api, ApiError};
 
@@ -17,6 +18,7 @@ const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SearchParams {
     q: Option<String>,
     from: Option<String>,
@@ -24,6 +26,7 @@ pub(crate) struct SearchParams {
     limit: Option<usize>,
     cursor: Option<String>,
     /// The project, for users on `/v1/search` (keys imply theirs; the path names it elsewhere).
+    /// Read by the authorization layer; declared so that unknown parameters can be refused.
     #[allow(dead_code)]
     project: Option<String>,
 }
@@ -80,7 +83,7 @@ pub(crate) fn record_json(r: &LogRecord) -> Value {
 pub(crate) async fn search(
     State(api): State<Arc<Api>>,
     Extension(caller): Extension<Caller>,
-    Query(p): Query<SearchParams>,
+    QueryParams(p): QueryParams<SearchParams>,
 ) -> Result<Json<Value>, ApiError> {
     // The project was established (and access checked) by the authorization layer.
     let project_id = caller.project()?.id.clone();

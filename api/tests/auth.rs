@@ -114,6 +114,9 @@ async fn keys_are_shown_once_work_and_stop_when_revoked_and_everything_is_audite
     assert_eq!(listed["api_keys"][0]["prefix"].as_str(), Some(&secret[..12]));
 
     assert_eq!(h.call(Method::GET, "/v1/search", Some(&secret), None).await.0, StatusCode::OK);
+    let (s, body) = h.call(Method::GET, "/v1/search?form=now-1h", Some(&secret), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a misspelt parameter is refused, not ignored");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("form")), "{body}");
     assert_eq!(h.call(Method::GET, "/v1/projects/shop/api-keys", Some(&secret), None).await.0, StatusCode::FORBIDDEN, "a read key manages nothing");
     assert_eq!(h.call(Method::DELETE, &format!("/v1/projects/shop/api-keys/{id}"), Some(&owner), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(h.call(Method::GET, "/v1/search", Some(&secret), None).await.0, StatusCode::UNAUTHORIZED, "revoked in this process at once");

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use nexuslog_logstore::rfc3339_micros;
 use nexuslog_metastore::AuditEntry;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::authz::Caller;
+use crate::extract::QueryParams;
 use crate::{Api, ApiError};
 
 const MAX_LIMIT: u32 = 1000;
@@ -47,10 +48,10 @@ async fn list(api: &Api, project_id: Option<&str>, p: &AuditParams) -> Result<Js
     Ok(Json(json!({ "entries": entries.iter().map(entry_json).collect::<Vec<_>>() })))
 }
 
-pub async fn instance(State(api): State<Arc<Api>>, Query(p): Query<AuditParams>) -> Result<Json<Value>, ApiError> {
+pub async fn instance(State(api): State<Arc<Api>>, QueryParams(p): QueryParams<AuditParams>) -> Result<Json<Value>, ApiError> {
     list(&api, None, &p).await
 }
 
-pub async fn project(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, Query(p): Query<AuditParams>) -> Result<Json<Value>, ApiError> {
+pub async fn project(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, QueryParams(p): QueryParams<AuditParams>) -> Result<Json<Value>, ApiError> {
     list(&api, Some(&caller.project()?.id), &p).await
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nexuslog_metastore::PipelineRule;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::authz::Caller;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, QueryParams};
 use crate::search::record_json;
 use crate::{Api, ApiError};
 
@@ -52,7 +52,7 @@ pub struct Placement {
 pub async fn create(
     State(api): State<Arc<Api>>,
     Extension(caller): Extension<Caller>,
-    Query(place): Query<Placement>,
+    QueryParams(place): QueryParams<Placement>,
     JsonBody(spec): JsonBody<RuleSpec>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let project = caller.project()?;
@@ -76,7 +76,7 @@ pub async fn update(
     State(api): State<Arc<Api>>,
     Extension(caller): Extension<Caller>,
     Path((_, id)): Path<(String, String)>,
-    Query(place): Query<Placement>,
+    QueryParams(place): QueryParams<Placement>,
     JsonBody(spec): JsonBody<RuleSpec>,
 ) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
