@@ -125,7 +125,7 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
     let clash = unique_name("clash");
     c.ingest(&[json!({ "message": format!("{clash} odd status"), "status": "oops" }).to_string()]).await;
     c.found(&clash, 1).await;
-    let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q=status:oops&from=2024-01-01T00:00:00Z"), None).await;
+    let (_, v) = c.call(reqwest::Method::GET, "/v1/search?project=default&q=status:oops&from=2024-01-01T00:00:00Z", None).await;
     assert_eq!(v["total"].as_u64(), Some(1), "{v}");
     let (s, fields) = c.call(reqwest::Method::GET, "/v1/projects/default/fields", None).await;
     assert_eq!(s, 200, "{fields}");
