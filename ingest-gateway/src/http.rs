@@ -130,6 +130,11 @@ async fn bulk(
 
     let idempotency = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty());
     let remote = peer.to_string();
+    // Which key (and data source) sent it, for filtering by source; set here, not by the event.
+    let mut metadata = std::collections::BTreeMap::from([("ingest.api_key".to_owned(), key.name.clone())]);
+    if !key.source.is_empty() {
+        metadata.insert("ingest.data_source".to_owned(), key.source.clone());
+    }
     let batch: Vec<Event> = events
         .into_iter()
         .enumerate()
@@ -137,7 +142,7 @@ async fn bulk(
             ingest_id: ingest_id(&key.project_id, idempotency, index),
             project_id: key.project_id.clone(),
             payload: e.bytes,
-            metadata: Default::default(),
+            metadata: metadata.clone(),
         })
         .collect();
     let accepted = gw.ingest.send(SourceKind::Http, Some(&remote), batch).await.map_err(|e| {

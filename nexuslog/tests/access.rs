@@ -98,11 +98,12 @@ async fn ingest_lands_only_in_the_keys_project_whatever_the_event_says() {
     let event = json!({ "message": format!("{run} claims project b"), "project_id": b_id, "project": "bee" }).to_string();
     assert_eq!(ingest(&node.url, &key_a, &event).await, 200);
     let q = format!("{}/v1/search?q={run}&from=now-1h", node.url);
-    wait_until("the event is searchable in the key's project", Duration::from_secs(30), || async {
+    let hit = wait_until("the event is searchable in the key's project", Duration::from_secs(30), || async {
         let (_, v) = call(reqwest::Method::GET, &q, &key_a, None).await;
-        (v["total"].as_u64() == Some(1)).then_some(())
+        (v["total"].as_u64() == Some(1)).then(|| v["hits"][0].clone())
     })
     .await;
+    assert_eq!(hit["fields"]["ingest.api_key"], json!("bootstrap"), "the sending key is recorded: {hit}");
     let (s, v) = call(reqwest::Method::GET, &q, &key_b, None).await;
     assert_eq!((s, v["total"].as_u64()), (200, Some(0)), "project b must not see it: {v}");
 }

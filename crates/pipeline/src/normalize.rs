@@ -68,16 +68,20 @@ pub fn normalize(raw: &RawEvent) -> Result<LogRecord, NormalizeError> {
     };
     if raw.source == SourceKind::Syslog {
         crate::syslog::fill(&mut record, nexuslog_syslog::parse(trimmed.as_bytes(), raw.received_at));
-        return Ok(record);
-    }
-    if trimmed.starts_with('{') {
+    } else if trimmed.starts_with('{') {
         let value: Value = serde_json::from_str(trimmed).map_err(|e| NormalizeError::InvalidJson(e.to_string()))?;
-        if let Value::Object(map) = value {
-            from_object(&mut record, map, trimmed);
-            return Ok(record);
+        match value {
+            Value::Object(map) => from_object(&mut record, map, trimmed),
+            _ => from_text(&mut record, trimmed),
         }
+    } else {
+        from_text(&mut record, trimmed);
     }
-    from_text(&mut record, trimmed);
+    // What the receiver knows (the API key and data source, the syslog listener) overrides
+    // whatever the event claims under the same names.
+    for (k, v) in &raw.metadata {
+        record.fields.insert(k.clone(), FieldValue::String(v.clone()));
+    }
     Ok(record)
 }
 
@@ -260,6 +264,15 @@ mod tests {
         assert_eq!(r.level, Level::Error);
         assert_eq!(r.timestamp, 1_700_000_000_000_000);
         assert_eq!(r.message, r#"{"level":50,"time":1700000000000,"a":1}"#);
+    }
+
+    #[test]
+    fn receiver_metadata_becomes_fields_and_wins_over_the_event() {
+        let mut r = raw(r#"{"msg":"x","ingest.api_key":"spoofed"}"#);
+        r.metadata = [("ingest.api_key".to_owned(), "agent".to_owned()), ("ingest.data_source".to_owned(), "fluent-bit".to_owned())].into_iter().collect();
+        let rec = normalize(&r).expect("ok");
+        assert_eq!(rec.fields["ingest.api_key"], FieldValue::String("agent".into()));
+        assert_eq!(rec.fields["ingest.data_source"], FieldValue::String("fluent-bit".into()));
     }
 
     #[test]
