@@ -31,6 +31,8 @@ fn table() -> Vec<(Method, &'static str, Access, Handler)> {
         (Method::POST, "/v1/auth/logout", User, on(post, auth::logout)),
         (Method::GET, "/v1/auth/me", User, on(get, auth::me)),
         (Method::POST, "/v1/auth/password", User, on(post, auth::change_password)),
+        (Method::GET, "/v1/auth/sessions", User, on(get, auth::sessions)),
+        (Method::DELETE, "/v1/auth/sessions/{session_id}", User, on(delete, auth::end_session)),
         (Method::POST, "/v1/invitations/accept", Public, on(post, members::accept)),
         (Method::GET, "/v1/roles", User, on(get, projects::roles)),
         (Method::GET, "/v1/users", InstanceAdmin, on(get, users::list)),

@@ -63,6 +63,24 @@ async fn refresh_rotates_reuse_ends_the_session_and_logout_revokes() {
     assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&access3), None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh3 }))).await.0, StatusCode::UNAUTHORIZED);
     assert!(actions(&h).await.contains(&("auth.refresh_reuse".into(), "failure".into())));
+
+    // Sessions: listed with the current one marked; ending another one logs that device out.
+    let (laptop, _) = h.login("ann@example.com").await;
+    let (phone, _) = h.login("ann@example.com").await;
+    let (s, list) = h.call(Method::GET, "/v1/auth/sessions", Some(&laptop), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "only live sessions: {list}");
+    let other = sessions.iter().find(|s| s["current"] == json!(false)).unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.call(Method::DELETE, &format!("/v1/auth/sessions/{other}"), Some(&laptop), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&phone), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&laptop), None).await.0, StatusCode::OK);
+    // Someone else's session is not yours to end.
+    user(h.meta.as_ref(), "bob@example.com", false).await;
+    let (bob, _) = h.login("bob@example.com").await;
+    let mine = h.call(Method::GET, "/v1/auth/sessions", Some(&laptop), None).await.1["sessions"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.call(Method::DELETE, &format!("/v1/auth/sessions/{mine}"), Some(&bob), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&laptop), None).await.0, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,6 +58,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/v1/auth/logout", "users"),
     ("GET", "/v1/auth/me", "users"),
     ("POST", "/v1/auth/password", "users"),
+    ("GET", "/v1/auth/sessions", "users"),
+    ("DELETE", "/v1/auth/sessions/{session_id}", "users"),
     ("POST", "/v1/invitations/accept", "all"),
     ("GET", "/v1/roles", "users"),
     ("GET", "/v1/users", "instance_admin"),
@@ -156,6 +158,7 @@ impl World {
         let mut user_id = self.target_user.clone();
         let mut key_id = String::new();
         let mut rule_id = String::new();
+        let mut session_id = "not-yours".to_owned();
         let rule = json!({ "name": "tag", "steps": [ { "set": { "field": "team", "value": "web" } } ] });
         match (method, path) {
             ("POST", "/v1/auth/login") => body = Some(json!({ "email": "login@example.com", "password": common::PASSWORD })),
@@ -165,6 +168,11 @@ impl World {
             }
             // Logging out ends the session: use a session of its own, not the caller's main one.
             ("POST", "/v1/auth/logout") if is_user(who) => cred = Some(self.h.login(&self.email(who)).await.0),
+            // Ends a session of the caller's own, opened for the purpose.
+            ("DELETE", "/v1/auth/sessions/{session_id}") if is_user(who) => {
+                let (_, refresh) = self.h.login(&self.email(who)).await;
+                session_id = refresh.split('.').next().unwrap().to_owned();
+            }
             ("POST", "/v1/auth/password") => body = Some(json!({ "current_password": common::PASSWORD, "new_password": common::PASSWORD })),
             ("POST", "/v1/invitations/accept") => {
                 let token = nexuslog_metastore::keys::generate().secret;
@@ -215,7 +223,7 @@ impl World {
             ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
             _ => {}
         }
-        let mut uri = path.replace("{project}", &project).replace("{user_id}", &user_id).replace("{key_id}", &key_id).replace("{rule_id}", &rule_id);
+        let mut uri = path.replace("{project}", &project).replace("{user_id}", &user_id).replace("{key_id}", &key_id).replace("{rule_id}", &rule_id).replace("{session_id}", &session_id);
         if path == "/v1/search" {
             uri.push_str(&format!("?project={}", self.alpha.slug));
         }

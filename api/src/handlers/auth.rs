@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nexuslog_metastore::{passwords, Session, User};
@@ -172,6 +172,38 @@ pub async fn me(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller
     let projects: Vec<Value> =
         api.meta.memberships_of(user_id).await?.iter().map(|(p, r)| json!({ "slug": p.slug, "name": p.name, "role": r.as_str() })).collect();
     Ok(Json(json!({ "user": super::user_json(&user), "projects": projects })))
+}
+
+/// The caller's live sessions (devices signed in), the current one marked.
+pub async fn sessions(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
+    let (user_id, _, _, current) = caller.user()?;
+    let sessions: Vec<Value> = api
+        .meta
+        .live_sessions(user_id, nexuslog_metastore::now())
+        .await?
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "created_at": nexuslog_logstore::rfc3339_micros(s.created_at),
+                "expires_at": nexuslog_logstore::rfc3339_micros(s.expires_at),
+                "current": s.id == current,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+/// Ends one of the caller's own sessions (a lost laptop), at once in every replica.
+pub async fn end_session(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let (user_id, ..) = caller.user()?;
+    let owned = api.meta.session_by_id(&id).await?.is_some_and(|s| s.user_id == user_id);
+    if !owned || !api.meta.revoke_session(&id, nexuslog_metastore::now()).await? {
+        return Err(ApiError::NotFound("no such live session".into()));
+    }
+    api.sessions.forget(&id);
+    api.audit(&caller, "auth.session_end", None, &id, json!({})).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -210,6 +210,9 @@ async fn sessions(store: &dyn MetaStore) {
     store.create_session(&s).await.expect("session");
     store.create_session(&other).await.expect("session");
     assert_eq!(store.session_by_id(&s.id).await.expect("q"), Some(s.clone()));
+    let live: Vec<String> = store.live_sessions(&u.id, now).await.expect("live").into_iter().map(|s| s.id).collect();
+    assert_eq!(live.len(), 2);
+    assert!(store.live_sessions(&u.id, now + 60_000_001).await.expect("live").is_empty(), "expired ones are not live");
     assert!(store.rotate_session(&s.id, "h1", "h2", now + 120_000_000).await.expect("rotate"));
     assert!(!store.rotate_session(&s.id, "h1", "h3", now + 120_000_000).await.expect("reuse"), "an old refresh token does not rotate");
     assert_eq!(store.session_by_id(&s.id).await.expect("q").map(|s| s.refresh_hash), Some("h2".into()));
@@ -220,6 +223,7 @@ async fn sessions(store: &dyn MetaStore) {
     assert!(store.revoke_session(&s.id, at + 1).await.expect("logout"));
     assert!(!store.revoke_session(&s.id, at + 2).await.expect("twice"));
     assert!(!store.rotate_session(&s.id, "h2", "h4", now + 120_000_000).await.expect("revoked"), "a revoked session cannot refresh");
+    assert!(store.live_sessions(&u.id, now).await.expect("live").is_empty(), "revoked ones are not live");
     let mut since = store.sessions_revoked_since(at).await.expect("since");
     since.sort();
     let mut both = vec![s.id.clone(), other.id.clone()];

@@ -102,6 +102,8 @@ pub trait MetaStore: Send + Sync + 'static {
     // Sessions.
     async fn create_session(&self, session: &Session) -> Result<(), MetaStoreError>;
     async fn session_by_id(&self, id: &str) -> Result<Option<Session>, MetaStoreError>;
+    /// A user's sessions that are neither revoked nor expired at `now`, newest first.
+    async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, MetaStoreError>;
     /// Replaces the refresh hash if it still is `old_hash` and the session is live; false means
     /// the refresh token was already used (or the session ended).
     async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64) -> Result<bool, MetaStoreError>;

@@ -346,6 +346,16 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
         self.one("SELECT id, user_id, refresh_hash, created_at, expires_at, revoked_at FROM sessions WHERE id = ?1", params![id], session).await
     }
 
+    async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, MetaStoreError> {
+        self.all(
+            "SELECT id, user_id, refresh_hash, created_at, expires_at, revoked_at FROM sessions \
+             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at DESC, id DESC",
+            params![user_id, now],
+            session,
+        )
+        .await
+    }
+
     async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64) -> Result<bool, MetaStoreError> {
         let n = self
             .exec(
