@@ -132,6 +132,16 @@ async fn keys_are_shown_once_work_and_stop_when_revoked_and_everything_is_audite
     assert_eq!(listed["api_keys"][0]["prefix"].as_str(), Some(&secret[..12]));
 
     assert_eq!(h.call(Method::GET, "/v1/search", Some(&secret), None).await.0, StatusCode::OK);
+    // Expiring keys: listed with their expiry; past it, refused.
+    let (s, expiring) = h.call(Method::POST, "/v1/projects/shop/api-keys", Some(&owner), Some(json!({ "name": "temp", "expires_in_days": 30 }))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(expiring["expires_at"].as_str().is_some(), "{expiring}");
+    let project_id = h.meta.project_by_slug("shop").await.unwrap().unwrap().id;
+    let (mut row, stale) = Harness::key_row(&project_id, "read");
+    row.expires_at = Some(nexuslog_metastore::now() - 1);
+    h.meta.create_api_key(&row).await.unwrap();
+    let (s, body) = h.call(Method::GET, "/v1/search", Some(&stale), None).await;
+    assert_eq!((s, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("API key expired")));
     let (s, body) = h.call(Method::GET, "/v1/search?form=now-1h", Some(&secret), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "a misspelt parameter is refused, not ignored");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("form")), "{body}");

@@ -430,6 +430,7 @@ async fn create_project_with_key(data_dir: &Path, slug: &str, secret: &str) {
         created_at: 0,
         revoked_at: None,
         last_used_at: None,
+        expires_at: None,
     };
     store.create_api_key(&row).await.expect("create key");
 }

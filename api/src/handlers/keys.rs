@@ -28,6 +28,8 @@ pub struct NewKey {
     source: String,
     /// `ingest` and/or `read`; `ingest` when absent.
     scopes: Option<Vec<String>>,
+    /// The key stops working this many days after creation; never when absent.
+    expires_in_days: Option<u32>,
 }
 
 fn check_scopes(scopes: &[String]) -> Result<String, ApiError> {
@@ -57,6 +59,12 @@ pub async fn create(
         return Err(ApiError::BadRequest("a key needs a name of 1 to 100 characters".into()));
     }
     let scopes = check_scopes(body.scopes.as_deref().unwrap_or(&["ingest".to_owned()]))?;
+    let now = nexuslog_metastore::now();
+    let expires_at = match body.expires_in_days {
+        Some(0) => return Err(ApiError::BadRequest("expires_in_days must be at least 1".into())),
+        Some(days) => Some(now + i64::from(days) * 86_400_000_000),
+        None => None,
+    };
     let new = keys::generate();
     let row = ApiKey {
         id: nexuslog_metastore::new_id(),
@@ -67,9 +75,10 @@ pub async fn create(
         key_hash: new.hash,
         scopes,
         created_by: caller.principal.as_ref().map(|p| p.actor().0).unwrap_or_default(),
-        created_at: nexuslog_metastore::now(),
+        created_at: now,
         revoked_at: None,
         last_used_at: None,
+        expires_at,
     };
     api.meta.create_api_key(&row).await?;
     api.audit(&caller, "api_key.create", Some(&project.id), &row.id, json!({ "name": row.name, "prefix": row.prefix, "scopes": row.scopes })).await;

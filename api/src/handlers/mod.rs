@@ -35,5 +35,6 @@ pub(crate) fn key_json(k: &ApiKey) -> Value {
         "created_at": rfc3339(k.created_at),
         "revoked_at": k.revoked_at.map(rfc3339),
         "last_used_at": k.last_used_at.map(rfc3339),
+        "expires_at": k.expires_at.map(rfc3339),
     })
 }

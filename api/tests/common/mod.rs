@@ -75,8 +75,8 @@ impl Harness {
         (body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
     }
 
-    /// Creates a key in a project directly in the store; returns (id, secret).
-    pub async fn key(&self, project_id: &str, scopes: &str, revoked: bool) -> (String, String) {
+    /// A key row for a project (not stored yet) and its secret.
+    pub fn key_row(project_id: &str, scopes: &str) -> (nexuslog_metastore::ApiKey, String) {
         let new = nexuslog_metastore::keys::generate();
         let row = nexuslog_metastore::ApiKey {
             id: nexuslog_metastore::new_id(),
@@ -88,10 +88,18 @@ impl Harness {
             scopes: scopes.into(),
             created_by: "test".into(),
             created_at: nexuslog_metastore::now(),
-            revoked_at: revoked.then(nexuslog_metastore::now),
+            revoked_at: None,
             last_used_at: None,
+            expires_at: None,
         };
+        (row, new.secret)
+    }
+
+    /// Creates a key in a project directly in the store; returns (id, secret).
+    pub async fn key(&self, project_id: &str, scopes: &str, revoked: bool) -> (String, String) {
+        let (mut row, secret) = Self::key_row(project_id, scopes);
+        row.revoked_at = revoked.then(nexuslog_metastore::now);
         self.meta.create_api_key(&row).await.expect("key");
-        (row.id, new.secret)
+        (row.id, secret)
     }
 }

@@ -93,6 +93,7 @@ enum KeyAnswer {
     Valid(Box<ApiKey>),
     Invalid,
     Revoked,
+    Expired,
 }
 
 struct KeyInner {
@@ -142,6 +143,7 @@ impl KeyCache {
                 let fresh = match keys::lookup(self.inner.store.as_ref(), presented).await {
                     Ok(k) => KeyAnswer::Valid(Box::new(k)),
                     Err(KeyError::Revoked) => KeyAnswer::Revoked,
+                    Err(KeyError::Expired) => KeyAnswer::Expired,
                     Err(KeyError::Store(e)) => return Err(KeyError::Store(e)),
                     Err(_) => KeyAnswer::Invalid,
                 };
@@ -151,11 +153,14 @@ impl KeyCache {
         };
         match answer {
             KeyAnswer::Valid(k) => {
+                // A cached answer may outlive the key's expiry: check it on every use.
+                keys::check_expiry(&k)?;
                 lock(&self.inner.used).insert(k.id.clone());
                 Ok(*k)
             }
             KeyAnswer::Invalid => Err(KeyError::Invalid),
             KeyAnswer::Revoked => Err(KeyError::Revoked),
+            KeyAnswer::Expired => Err(KeyError::Expired),
         }
     }
 

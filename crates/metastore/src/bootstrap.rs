@@ -90,6 +90,7 @@ pub async fn ensure(store: &dyn MetaStore, api_key: Option<&str>, admin_password
         created_at: crate::now(),
         revoked_at: None,
         last_used_at: None,
+        expires_at: None,
     };
     match store.create_api_key(&row).await {
         Ok(()) => Ok(Bootstrapped { project, created_key: Some(key.secret), created_admin_password }),

@@ -29,6 +29,7 @@ pub async fn run_all(store: &dyn MetaStore) {
         created_at: 1,
         revoked_at: None,
         last_used_at: None,
+        expires_at: None,
     };
     store.create_api_key(&key).await.expect("create key");
     assert_eq!(store.api_key_by_prefix(&new.prefix).await.expect("lookup"), Some(key.clone()));
@@ -169,6 +170,7 @@ async fn users_and_members(store: &dyn MetaStore) {
         created_at: 1,
         revoked_at: None,
         last_used_at: None,
+        expires_at: None,
     };
     store.create_api_key(&key).await.expect("key");
     let before = crate::now();

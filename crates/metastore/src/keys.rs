@@ -66,6 +66,8 @@ pub enum KeyError {
     Invalid,
     #[error("API key revoked")]
     Revoked,
+    #[error("API key expired")]
+    Expired,
     #[error("API key lacks the {0} scope")]
     Scope(&'static str),
     #[error(transparent)]
@@ -102,7 +104,17 @@ pub async fn lookup(store: &dyn MetaStore, presented: &str) -> Result<ApiKey, Ke
     if row.revoked_at.is_some() {
         return Err(KeyError::Revoked);
     }
+    check_expiry(&row)?;
     Ok(row)
+}
+
+/// # Errors
+/// [`KeyError::Expired`] past the key's expiry (checked on every use, cached or not).
+pub fn check_expiry(key: &ApiKey) -> Result<(), KeyError> {
+    match key.expires_at {
+        Some(at) if at <= crate::now() => Err(KeyError::Expired),
+        _ => Ok(()),
+    }
 }
 
 /// # Errors

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "access", sql: include_str!("../migrations/0002_access.sql") },
     Migration { version: 3, name: "pipelines", sql: include_str!("../migrations/0003_pipelines.sql") },
     Migration { version: 4, name: "key_tombstones", sql: include_str!("../migrations/0004_key_tombstones.sql") },
+    Migration { version: 5, name: "key_expiry", sql: include_str!("../migrations/0005_key_expiry.sql") },
 ];
 
 /// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass

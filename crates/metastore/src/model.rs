@@ -77,6 +77,8 @@ pub struct ApiKey {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// After this time (micros) the key is refused; `None`: it does not expire.
+    pub expires_at: Option<i64>,
 }
 
 /// A login session; its refresh token is `<id>.<secret>` and only the secret's hash is kept.

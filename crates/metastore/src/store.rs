@@ -82,6 +82,7 @@ fn api_key(mut r: Row) -> Result<ApiKey, MetaStoreError> {
         created_at: r.int()?,
         revoked_at: r.opt_int()?,
         last_used_at: r.opt_int()?,
+        expires_at: r.opt_int()?,
     })
 }
 
@@ -155,7 +156,7 @@ macro_rules! select_project {
 macro_rules! select_key {
     ($rest:literal) => {
         concat!(
-            "SELECT id, project_id, name, source, prefix, key_hash, scopes, created_by, created_at, revoked_at, last_used_at FROM api_keys ",
+            "SELECT id, project_id, name, source, prefix, key_hash, scopes, created_by, created_at, revoked_at, last_used_at, expires_at FROM api_keys ",
             $rest
         )
     };
@@ -292,9 +293,9 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
 
     async fn create_api_key(&self, k: &ApiKey) -> Result<(), MetaStoreError> {
         self.exec(
-            "INSERT INTO api_keys (id, project_id, name, source, prefix, key_hash, scopes, created_by, created_at, revoked_at, last_used_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![&k.id, &k.project_id, &k.name, &k.source, &k.prefix, &k.key_hash, &k.scopes, &k.created_by, k.created_at, k.revoked_at, k.last_used_at],
+            "INSERT INTO api_keys (id, project_id, name, source, prefix, key_hash, scopes, created_by, created_at, revoked_at, last_used_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![&k.id, &k.project_id, &k.name, &k.source, &k.prefix, &k.key_hash, &k.scopes, &k.created_by, k.created_at, k.revoked_at, k.last_used_at, k.expires_at],
         )
         .await
         .map(drop)
