@@ -241,3 +241,13 @@ fn syslog_lines_sent_as_text_parse_with_syslogbase() {
     assert_eq!(r.timestamp_source, TimestampSource::Event, "{:?} {:?}", r.parse_errors, r.fields.get("timestamp"));
     assert_eq!(r.parse_status, ParseStatus::Ok, "{:?}", r.parse_errors);
 }
+
+#[test]
+fn rules_are_stored_as_written_without_noise() {
+    let written = json!({ "name": "n", "when": { "service": "web*" },
+        "steps": [ { "parse": { "with": "grok", "patterns": ["%{NGINXACCESS}"] } }, { "convert": { "field": "bytes", "to": "int" } } ] });
+    let spec: RuleSpec = serde_json::from_value(written).unwrap();
+    let stored = serde_json::to_value(&spec).unwrap();
+    assert!(!stored.to_string().contains("null"), "{stored}");
+    assert_eq!(serde_json::from_value::<RuleSpec>(stored).unwrap(), spec, "what is stored reads back the same");
+}

@@ -50,11 +50,15 @@ pub enum OnError {
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// Transport: `http`, `syslog`, `otlp`, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Host name pattern, `*` matching any run of characters (`web-*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Service name pattern, as `host`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<FieldMatch>,
 }
 
@@ -64,10 +68,13 @@ pub struct Condition {
 pub struct FieldMatch {
     pub name: String,
     /// The value, as text, equals this.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
     /// The value, as text, contains a match of this regular expression.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<String>,
     /// The field is present (true) or absent (false).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
 }
 
@@ -92,6 +99,7 @@ pub enum Step {
     Convert {
         field: String,
         to: TargetType,
+        #[serde(skip_serializing_if = "Option::is_none")]
         format: Option<String>,
     },
     /// Sets the level from a field: through `map` (value → level name) when given, else by
@@ -133,18 +141,21 @@ pub struct ParseSpec {
     #[serde(default = "message")]
     pub field: String,
     /// Grok: patterns tried in order, the first match wins.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<String>,
     /// Grok: extra named patterns usable as `%{NAME}`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub definitions: BTreeMap<String, String>,
     /// Regex: a regular expression whose named groups become fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
     /// Kv: separator between pairs (default a space) and between key and value (default `=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_split: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_split: Option<String>,
     /// Put results under `<prefix><name>` (then standard names are not special).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prefix: String,
     /// Logfmt, kv, regex: read `200` as a number, `true` as a boolean (default true). Grok
     /// types by its own `:int`/`:float` suffixes.
