@@ -7,6 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
+
 use crate::keys::{self, KeyError, Scope};
 use crate::{ApiKey, MetaStore, MetaStoreError};
 
@@ -62,7 +64,7 @@ impl<A: Clone> Answers<A> {
 /// (none outside a runtime: then answers simply expire after [`ANSWER_TTL`]).
 fn spawn_watcher<T: Send + Sync + 'static>(
     owner: &Arc<T>,
-    tick: impl Fn(Arc<T>, i64, u32) -> futures_like::BoxFuture<Result<(), MetaStoreError>> + Send + 'static,
+    tick: impl Fn(Arc<T>, i64, u32) -> BoxFuture<'static, Result<(), MetaStoreError>> + Send + 'static,
 ) {
     let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
     let weak: Weak<T> = Arc::downgrade(owner);
@@ -80,11 +82,6 @@ fn spawn_watcher<T: Send + Sync + 'static>(
             }
         }
     });
-}
-
-/// Boxed futures without pulling in the `futures` crate for one type.
-mod futures_like {
-    pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 }
 
 /// A cached answer about a presented key.
