@@ -220,8 +220,8 @@ async fn authorize(api: &Api, principal: Principal, access: Access, slug: Option
         (Access::InstanceAdmin, Principal::User { .. }) => Err(ApiError::Forbidden("instance administrators only".into())),
         (Access::Project(perm) | Access::KeyOrProject(perm), Principal::Key(key)) => {
             let project = match slug {
-                Some(s) => api.meta.project_by_slug(s).await?.filter(|p| p.id == key.project_id).ok_or_else(no_project)?,
-                None => api.meta.project_by_id(&key.project_id).await?.ok_or_else(no_project)?,
+                Some(s) => api.projects.by_slug(api.meta.as_ref(), s).await?.filter(|p| p.id == key.project_id).ok_or_else(no_project)?,
+                None => api.projects.by_id(api.meta.as_ref(), &key.project_id).await?.ok_or_else(no_project)?,
             };
             if !key_grants(key, perm) {
                 return Err(ApiError::Forbidden(format!("this API key's scopes ({}) do not allow this", key.scopes)));
@@ -230,7 +230,7 @@ async fn authorize(api: &Api, principal: Principal, access: Access, slug: Option
         }
         (Access::Project(perm) | Access::KeyOrProject(perm), Principal::User { id, is_admin, .. }) => {
             let slug = slug.ok_or_else(|| ApiError::BadRequest("name the project: `?project=<slug>`".into()))?;
-            let project = api.meta.project_by_slug(slug).await?.ok_or_else(no_project)?;
+            let project = api.projects.by_slug(api.meta.as_ref(), slug).await?.ok_or_else(no_project)?;
             let role = api.meta.member_role(&project.id, id).await?;
             match role {
                 _ if *is_admin => Ok(caller(Some(project), role, principal)),

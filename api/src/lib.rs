@@ -10,6 +10,7 @@ pub mod authz;
 mod error;
 mod extract;
 mod handlers;
+mod project_cache;
 pub mod routes;
 mod search;
 mod time;
@@ -63,6 +64,7 @@ pub struct Api {
     pub(crate) state: Arc<dyn StateStore>,
     pub(crate) keys: KeyCache,
     pub(crate) sessions: SessionCache,
+    pub(crate) projects: project_cache::ProjectCache,
     pub(crate) tokens: tokens::Tokens,
     pub(crate) auth: AuthSettings,
 }
@@ -86,6 +88,6 @@ impl Api {
         };
         let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
         let sessions = SessionCache::new(meta.clone());
-        Ok(Arc::new(Self { store, meta, state, keys, sessions, tokens, auth }))
+        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth }))
     }
 }

@@ -85,6 +85,7 @@ pub async fn update(
     let mut project = caller.project()?.clone();
     project.name = body.name.trim().to_owned();
     api.meta.rename_project(&project.id, &project.name).await?;
+    api.projects.forget(&project);
     api.audit(&caller, "project.update", Some(&project.id), &project.slug, json!({ "name": project.name })).await;
     Ok(Json(json!({ "project": project_json(&project, caller.role) })))
 }
@@ -98,6 +99,7 @@ pub async fn delete(State(api): State<Arc<Api>>, Extension(caller): Extension<Ca
         api.keys.forget(&key.prefix);
     }
     api.meta.delete_project(&project.id).await?;
+    api.projects.forget(project);
     api.audit(&caller, "project.delete", Some(&project.id), &project.slug, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
