@@ -35,10 +35,11 @@ pub fn record(i: i64, project: &str, message: &str) -> LogRecord {
     }
 }
 
-fn query(project: &str, text: Option<&str>) -> SearchQuery {
+/// A search of `project` around T0 for `q` in the query language (`None`: everything).
+fn query(project: &str, q: Option<&str>) -> SearchQuery {
     SearchQuery {
         project_id: project.into(),
-        text: text.map(str::to_owned),
+        query: nexuslog_query::parse(q.unwrap_or_default()).expect("a valid query"),
         from_micros: T0 - 1,
         to_micros: T0 + 3_600_000_000,
         limit: 100,
@@ -121,9 +122,9 @@ async fn filters_and_paging(s: &dyn LogStore) {
     s.index(&records).await.expect("bulk");
     s.refresh().await.expect("refresh");
 
-    let f = |filters: &[(&str, &str)]| SearchQuery {
-        filters: filters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-        ..query("eps", None)
+    let f = |filters: &[(&str, &str)]| {
+        let text: Vec<String> = filters.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        query("eps", Some(&text.join(" ")))
     };
     let expected = records.iter().filter(|r| r.level == Level::Error && r.host.as_deref() == Some("web-1")).count() as u64;
     assert_eq!(s.search(&f(&[("level", "error"), ("host", "web-1")])).await.expect("search").total, expected);
@@ -191,10 +192,8 @@ async fn fields_keep_their_types(s: &dyn LogStore) {
     assert_eq!(all.hits, vec![digits.clone(), text.clone(), long.clone()], "each record reads back with its own types");
 
     let ids = |filters: &[(&str, &str)]| {
-        let q = SearchQuery {
-            filters: filters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            ..query(project, None)
-        };
+        let text: Vec<String> = filters.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        let q = query(project, Some(&text.join(" ")));
         async move {
             let mut ids: Vec<String> = s.search(&q).await.expect("search").hits.into_iter().map(|h| h.id).collect();
             ids.sort();

@@ -16,9 +16,12 @@ mod catalog;
 mod document;
 pub mod conformance;
 mod opensearch;
+mod opensearch_query;
+mod tantivy_query;
 mod tantivy_store;
 
 use async_trait::async_trait;
+use nexuslog_query::Query;
 use nexuslog_schemas::{FieldValue, LogRecord};
 
 pub use crate::document::{day_of, id_rank, index_name, rfc3339_micros};
@@ -53,17 +56,21 @@ pub struct BulkOutcome {
     pub failures: Vec<ItemFailure>,
 }
 
+/// The order of search hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// Newest first (by timestamp, then by [`id_rank`] for records of the same microsecond).
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
 /// A search within one project.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchQuery {
     pub project_id: String,
-    /// Full-text query over the message; `None` matches everything.
-    pub text: Option<String>,
-    /// Exact matches: standard field names (`level`, `host`, `service`, `source`, `id`, ...)
-    /// or `<name>` / `fields.<name>` for extracted fields. An extracted field matches when its
-    /// value equals the filter value as a string, or as a number or boolean when the filter
-    /// value parses as one (`status:200` finds both 200 and "200"; `status:200.0` finds 200).
-    pub filters: Vec<(String, String)>,
+    /// What to find (see `nexuslog_query`); the store adds the project and time filters.
+    pub query: Query,
     /// Continue after this sort position (timestamp µs, id), from [`SearchResult::next`].
     pub after: Option<(i64, String)>,
     /// Inclusive lower bound, microseconds since the epoch.
@@ -71,39 +78,30 @@ pub struct SearchQuery {
     /// Exclusive upper bound, microseconds since the epoch.
     pub to_micros: i64,
     pub limit: usize,
+    pub order: SortOrder,
 }
 
-/// Hits newest first (by timestamp, then by [`id_rank`] for records of the same microsecond).
+/// Totals are counted exactly below this many matches; from it on, stores report this number
+/// as a lower bound (as OpenSearch does with `track_total_hits`).
+pub const EXACT_TOTAL_LIMIT: u64 = 10_000;
+
+/// Hits in the requested order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResult {
-    /// Number of matching documents (exact).
+    /// Number of matching documents: exact below [`EXACT_TOTAL_LIMIT`], else that number with
+    /// [`SearchResult::total_is_lower_bound`] set. Every store reports the same.
     pub total: u64,
+    pub total_is_lower_bound: bool,
     pub hits: Vec<LogRecord>,
     /// Sort position of the last hit when the page was full: pass it as `after` for the next page.
     pub next: Option<(i64, String)>,
 }
 
-/// Standard fields a filter may name directly; every other name is an extracted field.
-pub const STANDARD_FIELDS: &[&str] = &["id", "level", "host", "service", "source", "parse_status", "timestamp_source", "trace_id", "span_id"];
-
-/// What a filter name refers to, from [`filter_target`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FilterTarget {
-    /// A standard field, by its stored name, with the value as stored (enum symbols upper case).
-    Standard { field: String, value: String },
-    /// An extracted field, by its name in [`LogRecord::fields`] (without `fields.`). Stores
-    /// match the value against every type it can be read as.
-    Extracted { name: String, value: String },
-}
-
-/// The field a filter name refers to, and the value as stored.
-pub fn filter_target(name: &str, value: &str) -> FilterTarget {
-    match name {
-        "level" | "source" | "parse_status" | "timestamp_source" => {
-            FilterTarget::Standard { field: name.to_owned(), value: value.to_ascii_uppercase() }
-        }
-        n if STANDARD_FIELDS.contains(&n) => FilterTarget::Standard { field: n.to_owned(), value: value.to_owned() },
-        n => FilterTarget::Extracted { name: n.strip_prefix("fields.").unwrap_or(n).to_owned(), value: value.to_owned() },
+impl SearchResult {
+    /// A page of `hits` out of `total` matches (counted exactly at least up to the limit).
+    pub(crate) fn new(total: u64, hits: Vec<LogRecord>, limit: usize) -> Self {
+        let next = (hits.len() == limit).then(|| hits.last().map(|h| (h.timestamp, h.id.clone()))).flatten();
+        Self { total: total.min(EXACT_TOTAL_LIMIT), total_is_lower_bound: total >= EXACT_TOTAL_LIMIT, hits, next }
     }
 }
 

@@ -21,13 +21,10 @@ use opensearch::{BulkParts, OpenSearch, SearchParts};
 use serde_json::{json, Value};
 
 use crate::document::{
-    from_document, id_rank, index_name, is_day_name, rfc3339_micros, to_document, BOOL_FIELDS, DOUBLE_FIELDS, LONG_FIELDS,
-    STRING_FIELDS,
+    from_document, id_rank, index_name, is_day_name, to_document, BOOL_FIELDS, DOUBLE_FIELDS, LONG_FIELDS, STRING_FIELDS,
 };
-use crate::{
-    filter_target, BulkOutcome, FieldInfo, FieldType, FilterTarget, ItemFailure, LogStore, LogStoreError, SearchQuery,
-    SearchResult,
-};
+use crate::opensearch_query::{compile, MESSAGE_TERMS, NUMBER_FIELDS};
+use crate::{BulkOutcome, FieldInfo, FieldType, ItemFailure, LogStore, LogStoreError, SearchQuery, SearchResult, SortOrder};
 
 /// Connection settings for [`OpenSearchLogStore`].
 #[derive(Debug, Clone)]
@@ -99,7 +96,11 @@ impl OpenSearchLogStore {
                         typed("field_doubles", DOUBLE_FIELDS, "double", json!({ "type": "double" })),
                         typed("field_doubles_written_as_integers", DOUBLE_FIELDS, "long", json!({ "type": "double" })),
                         typed("field_bools", BOOL_FIELDS, "boolean", json!({ "type": "boolean" })),
+                        typed("field_numbers", NUMBER_FIELDS, "double", json!({ "type": "double" })),
+                        typed("field_numbers_written_as_integers", NUMBER_FIELDS, "long", json!({ "type": "double" })),
                     ],
+                    // Derived at index time from what `_source` holds; searchable, not stored.
+                    "_source": { "excludes": [MESSAGE_TERMS, NUMBER_FIELDS] },
                     "properties": {
                         "id": { "type": "keyword" },
                         "id_rank": { "type": "long" },
@@ -109,7 +110,9 @@ impl OpenSearchLogStore {
                         "timestamp_source": { "type": "keyword" },
                         "received_at_us": { "type": "long" },
                         "level": { "type": "keyword" },
-                        "message": { "type": "text" },
+                        // Words are found through `message_terms`; the message itself is only shown.
+                        "message": { "type": "text", "index": false },
+                        MESSAGE_TERMS: { "type": "text", "analyzer": "whitespace" },
                         "host": { "type": "keyword" },
                         "service": { "type": "keyword" },
                         "source": { "type": "keyword" },
@@ -117,6 +120,7 @@ impl OpenSearchLogStore {
                         LONG_FIELDS: { "type": "object", "dynamic": true },
                         DOUBLE_FIELDS: { "type": "object", "dynamic": true },
                         BOOL_FIELDS: { "type": "object", "dynamic": true },
+                        NUMBER_FIELDS: { "type": "object", "dynamic": true },
                         "parse_status": { "type": "keyword" },
                         "parse_errors": { "type": "keyword" },
                         "trace_id": { "type": "keyword" },
@@ -130,35 +134,42 @@ impl OpenSearchLogStore {
     fn project_pattern(&self, project_id: &str) -> String {
         format!("{}{}-*", self.prefix, project_id.to_lowercase())
     }
+
+    /// `query` within one project and [from, to): the project filter is added here, below any
+    /// user query, and never taken from it.
+    pub(crate) fn scoped(&self, project_id: &str, query: &nexuslog_query::Query, from: i64, to: i64) -> Value {
+        json!({ "bool": { "filter": [
+            { "term": { "project_id": project_id } },
+            { "range": { "timestamp_us": { "gte": from, "lt": to } } },
+            compile(query),
+        ] } })
+    }
+
+    /// Runs a search body over the project's daily indices.
+    pub(crate) async fn search_body(&self, project_id: &str, body: Value) -> Result<Value, LogStoreError> {
+        let pattern = self.project_pattern(project_id);
+        let resp = self
+            .client
+            .search(SearchParts::Index(&[&pattern]))
+            .allow_no_indices(true)
+            .ignore_unavailable(true)
+            .body(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        json_of(resp).await
+    }
 }
 
-/// A filter on an extracted field: the value as a string, and as each other type it parses as.
-/// A term query never carries a value its field cannot parse (OpenSearch answers 400 for
-/// `"abc"` on a long), and a path no record used simply matches nothing.
-fn extracted_filter(name: &str, value: &str) -> Value {
-    // `match` on a keyword is an exact term; `lenient` keeps indices from before typed objects,
-    // where `fields.<name>` may be numeric, from failing the search on a non-numeric value.
-    let mut should = vec![json!({ "match": { format!("{STRING_FIELDS}.{name}"): { "query": value, "lenient": true } } })];
-    let number = value.parse::<f64>().ok().filter(|x| x.is_finite());
-    // A whole number written as `200.0` equals the long 200, as it does in Tantivy, which
-    // indexes whole doubles as integers.
-    let long = value.parse::<i64>().ok().or_else(|| number.and_then(whole_i64));
-    if let Some(i) = long {
-        should.push(json!({ "term": { format!("{LONG_FIELDS}.{name}"): i } }));
-    }
-    if let Some(x) = number {
-        should.push(json!({ "term": { format!("{DOUBLE_FIELDS}.{name}"): x } }));
-    }
-    if let Ok(b) = value.parse::<bool>() {
-        should.push(json!({ "term": { format!("{BOOL_FIELDS}.{name}"): b } }));
-    }
-    json!({ "bool": { "should": should, "minimum_should_match": 1 } })
-}
-
-/// `x` as an i64 when it is a whole number in range.
-fn whole_i64(x: f64) -> Option<i64> {
-    // -2^63 and 2^63 are exact doubles; i64::MAX is not (it rounds up to 2^63).
-    (x.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x)).then_some(x as i64)
+/// The document OpenSearch indexes: the shared document plus what only searching needs
+/// (`message_terms`, `fields_num`), which `_source` leaves out.
+fn search_document(r: &LogRecord) -> Value {
+    let mut doc = to_document(r);
+    doc[MESSAGE_TERMS] = Value::String(nexuslog_query::tokenize::joined_terms(&r.message));
+    let numbers: serde_json::Map<String, Value> =
+        r.fields.iter().filter_map(|(k, v)| nexuslog_query::numeric_value(v).map(|x| (k.clone(), json!(x)))).collect();
+    doc[NUMBER_FIELDS] = Value::Object(numbers);
+    doc
 }
 
 /// The field type of a mapping type. `text`, `date`, `float` and `integer` only appear in indices
@@ -215,7 +226,7 @@ impl LogStore for OpenSearchLogStore {
         for r in records {
             let index = index_name(&self.prefix, &r.project_id, r.timestamp);
             body.push(json!({ "index": { "_index": index, "_id": r.id } }).into());
-            body.push(to_document(r).into());
+            body.push(search_document(r).into());
         }
         let resp = self.client.bulk(BulkParts::None).body(body).send().await.map_err(unavailable)?;
         let json = json_of(resp).await?;
@@ -249,48 +260,27 @@ impl LogStore for OpenSearchLogStore {
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResult, LogStoreError> {
-        let mut must = vec![
-            // The project filter is added here, below any user query, and never taken from it.
-            json!({ "term": { "project_id": q.project_id } }),
-            json!({ "range": { "@timestamp": { "gte": rfc3339_micros(q.from_micros), "lt": rfc3339_micros(q.to_micros) } } }),
-        ];
-        if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            must.push(json!({ "simple_query_string": { "query": text, "fields": ["message"], "default_operator": "and" } }));
-        }
-        for (name, value) in &q.filters {
-            must.push(match filter_target(name, value) {
-                FilterTarget::Standard { field, value } => json!({ "term": { field: value } }),
-                FilterTarget::Extracted { name, value } => extracted_filter(&name, &value),
-            });
-        }
+        let order = match q.order {
+            SortOrder::NewestFirst => "desc",
+            SortOrder::OldestFirst => "asc",
+        };
         let mut body = json!({
             "size": q.limit,
-            "track_total_hits": true,
-            "query": { "bool": { "filter": must } },
-            "sort": [ { "timestamp_us": "desc" }, { "id_rank": "desc" } ],
+            "track_total_hits": crate::EXACT_TOTAL_LIMIT,
+            "query": self.scoped(&q.project_id, &q.query, q.from_micros, q.to_micros),
+            "sort": [ { "timestamp_us": order }, { "id_rank": order } ],
         });
         if let Some((ts, id)) = &q.after {
             body["search_after"] = json!([ts, id_rank(id)]);
         }
-        let pattern = self.project_pattern(&q.project_id);
-        let resp = self
-            .client
-            .search(SearchParts::Index(&[&pattern]))
-            .allow_no_indices(true)
-            .ignore_unavailable(true)
-            .body(body)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let json = json_of(resp).await?;
+        let json = self.search_body(&q.project_id, body).await?;
         let total = json.pointer("/hits/total/value").and_then(Value::as_u64).unwrap_or(0);
         let hits: Vec<LogRecord> = json
             .pointer("/hits/hits")
             .and_then(Value::as_array)
             .map(|hs| hs.iter().filter_map(|h| h.get("_source")).map(from_document).collect())
             .unwrap_or_default();
-        let next = (hits.len() == q.limit).then(|| hits.last().map(|h| (h.timestamp, h.id.clone()))).flatten();
-        Ok(SearchResult { total, hits, next })
+        Ok(SearchResult::new(total, hits, q.limit))
     }
 
     /// From the mappings of the project's daily indices: the typed objects say the types, so

@@ -21,18 +21,18 @@ use async_trait::async_trait;
 use nexuslog_schemas::{FieldValue, LogRecord};
 use serde_json::Value;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::columnar::NumericalValue;
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, OwnedValue, Schema, TextFieldIndexing, FAST, INDEXED, STORED, STRING,
-    TEXT,
+    Field, IndexRecordOption, JsonObjectOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
+    STRING,
 };
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term};
 
 use crate::catalog::FieldCatalog;
 use crate::document::{day_of, from_document, id_rank, is_day_name, to_document};
-use crate::{filter_target, BulkOutcome, FieldInfo, FilterTarget, LogStore, LogStoreError, SearchQuery, SearchResult};
+use crate::tantivy_query::{compile, MessageTokenizer, MESSAGE_TOKENIZER};
+use crate::{BulkOutcome, FieldInfo, LogStore, LogStoreError, SearchQuery, SearchResult, SortOrder};
 
 /// Memory of one index writer (split among its threads; Tantivy wants at least 15 MB per
 /// thread). Writers of idle days are closed, so usually only today's is open.
@@ -51,33 +51,64 @@ fn err(e: impl std::fmt::Display) -> LogStoreError {
     LogStoreError::Unavailable(format!("tantivy: {e}"))
 }
 
+/// The fields of one day index, found by name in its own schema: an index written by an older
+/// version keeps its schema (and is read with it) until retention drops it.
 #[derive(Clone)]
-struct Fields {
-    id: Field,
-    rank: Field,
-    ts: Field,
-    message: Field,
-    fields: Field,
-    source_doc: Field,
-    strings: HashMap<&'static str, Field>,
+pub(crate) struct Fields {
+    pub(crate) id: Field,
+    pub(crate) rank: Field,
+    pub(crate) ts: Field,
+    pub(crate) message: Field,
+    pub(crate) fields: Field,
+    pub(crate) source_doc: Field,
+    pub(crate) strings: HashMap<&'static str, Field>,
 }
 
-fn schema() -> (Schema, Fields) {
+impl Fields {
+    fn of(schema: &Schema) -> Result<Self, LogStoreError> {
+        let get = |name: &str| schema.get_field(name).map_err(err);
+        let mut strings = HashMap::new();
+        for n in STANDARD_STRING_FIELDS {
+            strings.insert(*n, get(n)?);
+        }
+        Ok(Self {
+            id: get("id")?,
+            rank: get("id_rank")?,
+            ts: get("timestamp_us")?,
+            message: get("message")?,
+            fields: get("fields")?,
+            source_doc: get("_source")?,
+            strings,
+        })
+    }
+}
+
+/// The schema of new day indices. Messages are tokenized by `nexuslog_query::tokenize` (the
+/// words every store and the evaluator share); keyword fields and extracted values are fast
+/// fields too, for aggregations.
+fn schema() -> Schema {
     let mut b = Schema::builder();
-    let id = b.add_text_field("id", STRING);
-    let rank = b.add_i64_field("id_rank", FAST);
-    let ts = b.add_i64_field("timestamp_us", INDEXED | FAST);
-    let message = b.add_text_field("message", TEXT);
+    b.add_text_field("id", STRING);
+    b.add_i64_field("id_rank", FAST);
+    b.add_i64_field("timestamp_us", INDEXED | FAST);
+    let message = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(MESSAGE_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    b.add_text_field("message", message);
     let json = JsonObjectOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic));
-    let fields = b.add_json_field("fields", json);
-    let source_doc = b.add_text_field("_source", STORED);
-    let strings = STANDARD_STRING_FIELDS.iter().map(|n| (*n, b.add_text_field(n, STRING))).collect();
-    (b.build(), Fields { id, rank, ts, message, fields, source_doc, strings })
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic))
+        .set_fast("raw");
+    b.add_json_field("fields", json);
+    b.add_text_field("_source", STORED);
+    for n in STANDARD_STRING_FIELDS {
+        b.add_text_field(n, STRING | FAST);
+    }
+    b.build()
 }
 
 struct DayIndex {
     index: Index,
+    f: Fields,
     reader: IndexReader,
     writer: Mutex<Option<(IndexWriter, Instant)>>,
 }
@@ -91,7 +122,6 @@ pub struct TantivyLogStore {
 struct Inner {
     root: PathBuf,
     schema: Schema,
-    f: Fields,
     days: Mutex<HashMap<(String, String), Arc<DayIndex>>>,
     catalog: FieldCatalog,
 }
@@ -119,10 +149,15 @@ impl TantivyLogStore {
     /// When the directory cannot be created.
     pub fn open(root: &Path) -> Result<Self, LogStoreError> {
         std::fs::create_dir_all(root).map_err(|e| LogStoreError::Config(format!("{}: {e}", root.display())))?;
-        let (schema, f) = schema();
         let catalog = FieldCatalog::new(root);
-        Ok(Self { inner: Arc::new(Inner { root: root.to_owned(), schema, f, days: Mutex::new(HashMap::new()), catalog }) })
+        Ok(Self { inner: Arc::new(Inner { root: root.to_owned(), schema: schema(), days: Mutex::new(HashMap::new()), catalog }) })
     }
+}
+
+/// `query` within [from, to) on a day index.
+pub(crate) fn within(f: &Fields, query: &nexuslog_query::Query, from: i64, to: i64) -> BooleanQuery {
+    let range = RangeQuery::new(Bound::Included(Term::from_field_i64(f.ts, from)), Bound::Excluded(Term::from_field_i64(f.ts, to)));
+    BooleanQuery::new(vec![(Occur::Must, Box::new(range) as Box<dyn Query>), (Occur::Must, compile(query, f))])
 }
 
 impl Inner {
@@ -139,9 +174,17 @@ impl Inner {
             }
             std::fs::create_dir_all(&dir).map_err(err)?;
         }
-        let index = Index::open_or_create(MmapDirectory::open(&dir).map_err(err)?, self.schema.clone()).map_err(err)?;
+        let directory = MmapDirectory::open(&dir).map_err(err)?;
+        // An existing index is opened with the schema it was written with.
+        let index = if Index::exists(&directory).map_err(err)? {
+            Index::open(directory).map_err(err)?
+        } else {
+            Index::create(directory, self.schema.clone(), tantivy::IndexSettings::default()).map_err(err)?
+        };
+        index.tokenizers().register(MESSAGE_TOKENIZER, MessageTokenizer);
+        let f = Fields::of(&index.schema())?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        let d = Arc::new(DayIndex { index, reader, writer: Mutex::new(None) });
+        let d = Arc::new(DayIndex { index, f, reader, writer: Mutex::new(None) });
         days.insert(key, d.clone());
         Ok(Some(d))
     }
@@ -168,34 +211,37 @@ impl Inner {
         Ok(out)
     }
 
-    fn document(&self, r: &LogRecord) -> TantivyDocument {
+    fn document(f: &Fields, r: &LogRecord) -> TantivyDocument {
         let json = to_document(r);
         let mut doc = TantivyDocument::default();
-        doc.add_text(self.f.id, &r.id);
-        doc.add_i64(self.f.rank, id_rank(&r.id));
-        doc.add_i64(self.f.ts, r.timestamp);
-        doc.add_text(self.f.message, &r.message);
-        for (name, field) in &self.f.strings {
+        doc.add_text(f.id, &r.id);
+        doc.add_i64(f.rank, id_rank(&r.id));
+        doc.add_i64(f.ts, r.timestamp);
+        doc.add_text(f.message, &r.message);
+        for (name, field) in &f.strings {
             if let Some(v) = json.get(*name).and_then(Value::as_str) {
                 doc.add_text(*field, v);
             }
         }
         // Indexed from the record, not from the document's typed objects: one JSON field with
-        // each value under its own name and type. Nulls are left out, as Tantivy indexes nothing
-        // for them anyway.
+        // each value under its own name and type. Left out, as OpenSearch leaves them out: nulls,
+        // doubles JSON cannot carry, and text over `ignore_above` (`MAX_INDEXED_VALUE_CHARS`);
+        // the record still shows them.
         let mut fields = BTreeMap::new();
         for (name, value) in &r.fields {
             let v = match value {
                 FieldValue::Null => continue,
                 FieldValue::Bool(b) => OwnedValue::Bool(*b),
                 FieldValue::Long(i) => OwnedValue::I64(*i),
-                FieldValue::Double(x) => OwnedValue::F64(*x),
-                FieldValue::String(s) => OwnedValue::Str(s.clone()),
+                FieldValue::Double(x) if x.is_finite() => OwnedValue::F64(*x),
+                FieldValue::Double(_) => continue,
+                FieldValue::String(s) if nexuslog_query::is_indexed_text(s) => OwnedValue::Str(s.clone()),
+                FieldValue::String(_) => continue,
             };
             fields.insert(name.clone(), v);
         }
-        doc.add_object(self.f.fields, fields);
-        doc.add_text(self.f.source_doc, json.to_string());
+        doc.add_object(f.fields, fields);
+        doc.add_text(f.source_doc, json.to_string());
         doc
     }
 
@@ -212,8 +258,8 @@ impl Inner {
             }
             let Some((writer, last)) = guard.as_mut() else { return Err(err("writer missing")) };
             for r in &recs {
-                writer.delete_term(Term::from_field_text(self.f.id, &r.id));
-                writer.add_document(self.document(r)).map_err(err)?;
+                writer.delete_term(Term::from_field_text(d.f.id, &r.id));
+                writer.add_document(Self::document(&d.f, r)).map_err(err)?;
             }
             // Before the commit: a crash in between over-reports a type, never hides one.
             self.catalog.note(&safe(&project), &recs)?;
@@ -235,81 +281,20 @@ impl Inner {
         }
     }
 
-    fn filter_query(&self, name: &str, value: &str) -> Box<dyn Query> {
-        let (name, value) = match filter_target(name, value) {
-            FilterTarget::Standard { field, value } => {
-                let f = if field == "id" { Some(self.f.id) } else { self.f.strings.get(field.as_str()).copied() };
-                return match f {
-                    Some(f) => Box::new(TermQuery::new(Term::from_field_text(f, &value), IndexRecordOption::Basic)),
-                    // Every standard field has a Tantivy field; should the list drift, match nothing.
-                    None => Box::new(BooleanQuery::new(Vec::new())),
-                };
-            }
-            FilterTarget::Extracted { name, value } => (name, value),
-        };
-        // A name is one key of the JSON object, dots included (`syslog.severity`): escape them,
-        // or Tantivy reads the name as a path into nested objects and matches nothing.
-        let path = name.replace('\\', "\\\\").replace('.', "\\.");
-        // A JSON value is indexed with its type: try the value as each type it can be.
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut push = |t: Term| alternatives.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
-        let base = || Term::from_field_json_path(self.f.fields, &path, false);
-        if let Ok(i) = value.parse::<i64>() {
-            let mut t = base();
-            t.append_type_and_fast_value(i);
-            push(t);
-        } else if let Some(x) = value.parse::<f64>().ok().filter(|x| x.is_finite()) {
-            // Tantivy indexes a whole double as an integer (2.0 as 2): normalize the value the
-            // same way, so `ratio:2.0` finds 2.0 (and, as in OpenSearch, the long 2).
-            let mut t = base();
-            match NumericalValue::F64(x).normalize() {
-                NumericalValue::I64(i) => t.append_type_and_fast_value(i),
-                NumericalValue::U64(u) => t.append_type_and_fast_value(u),
-                NumericalValue::F64(x) => t.append_type_and_fast_value(x),
-            }
-            push(t);
-        }
-        if let Ok(b) = value.parse::<bool>() {
-            let mut t = base();
-            t.append_type_and_fast_value(b);
-            push(t);
-        }
-        let mut t = base();
-        t.append_type_and_str(&value);
-        push(t);
-        Box::new(BooleanQuery::new(alternatives))
-    }
-
     fn search_blocking(&self, q: &SearchQuery) -> Result<SearchResult, LogStoreError> {
         let mut total = 0u64;
-        let mut hits: Vec<((i64, i64), LogRecord)> = Vec::new();
-        let after = q.after.as_ref().map(|(ts, id)| (*ts, id_rank(id)));
+        let mut hits: Vec<(SortKey, LogRecord)> = Vec::new();
+        let newest_first = q.order == SortOrder::NewestFirst;
+        // Keys are ordered so that the wanted hits are the largest: oldest-first negates them.
+        let key_of = move |ts: i64, rank: i64| if newest_first { (ts, rank) } else { (-ts, -rank) };
+        let after = q.after.as_ref().map(|(ts, id)| key_of(*ts, id_rank(id)));
         for d in self.days_between(&q.project_id, q.from_micros, q.to_micros)? {
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_i64(self.f.ts, q.from_micros)),
-                    Bound::Excluded(Term::from_field_i64(self.f.ts, q.to_micros)),
-                )),
-            )];
-            if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
-                let mut parser = QueryParser::for_index(&d.index, vec![self.f.message]);
-                parser.set_conjunction_by_default();
-                // Lenient: a stray quote or colon in free text still searches the rest.
-                clauses.push((Occur::Must, parser.parse_query_lenient(text).0));
-            }
-            for (name, value) in &q.filters {
-                clauses.push((Occur::Must, self.filter_query(name, value)));
-            }
-            if clauses.is_empty() {
-                clauses.push((Occur::Must, Box::new(AllQuery)));
-            }
-            let query = BooleanQuery::new(clauses);
+            let query = within(&d.f, &q.query, q.from_micros, q.to_micros);
             let top = TopDocs::with_limit(q.limit.max(1)).tweak_score(move |seg: &SegmentReader| {
                 let ts = seg.fast_fields().i64("timestamp_us").ok().map(|c| c.first_or_default_col(i64::MIN));
                 let rank = seg.fast_fields().i64("id_rank").ok().map(|c| c.first_or_default_col(0));
-                move |doc: tantivy::DocId, _score: tantivy::Score| -> (i64, i64) {
-                    let key = (ts.as_ref().map_or(i64::MIN, |c| c.get_val(doc)), rank.as_ref().map_or(0, |c| c.get_val(doc)));
+                move |doc: tantivy::DocId, _score: tantivy::Score| -> SortKey {
+                    let key = key_of(ts.as_ref().map_or(i64::MIN, |c| c.get_val(doc)), rank.as_ref().map_or(0, |c| c.get_val(doc)));
                     // Records at or before the cursor sink to the bottom and are dropped below.
                     match after {
                         Some(a) if key >= a => (i64::MIN, i64::MIN),
@@ -325,15 +310,14 @@ impl Inner {
                     continue;
                 }
                 let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
-                let source = doc.get_first(self.f.source_doc).and_then(|v| tantivy::schema::Value::as_str(&v)).unwrap_or("{}");
+                let source = doc.get_first(d.f.source_doc).and_then(|v| tantivy::schema::Value::as_str(&v)).unwrap_or("{}");
                 let json: Value = serde_json::from_str(source).map_err(err)?;
                 hits.push((key, from_document(&json)));
             }
         }
         hits.sort_by_key(|h| std::cmp::Reverse(h.0));
         hits.truncate(q.limit);
-        let next = (hits.len() == q.limit).then(|| hits.last().map(|(_, r)| (r.timestamp, r.id.clone()))).flatten();
-        Ok(SearchResult { total, hits: hits.into_iter().map(|(_, r)| r).collect(), next })
+        Ok(SearchResult::new(total, hits.into_iter().map(|(_, r)| r).collect(), q.limit))
     }
 
     fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {

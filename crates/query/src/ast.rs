@@ -9,9 +9,10 @@ use std::ops::Bound;
 use nexuslog_schemas::Level;
 
 /// A query.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Query {
     /// Every record (the empty query, or `*`).
+    #[default]
     All,
     /// A bare word, on `message`: its tokens must appear in order (one token for most words).
     Word(String),
@@ -113,9 +114,14 @@ impl FieldRef {
             FieldRef::Timestamp => "timestamp".into(),
             FieldRef::Level => "level".into(),
             FieldRef::Standard(f) => f.name().into(),
-            // An extracted field named like a standard one keeps its `fields.` prefix.
+            // An extracted field named like a standard one keeps its `fields.` prefix, and so
+            // does a name that would not read as one on its own (empty, or `1x`, `-x`, `.x`).
             FieldRef::Extracted(n) => match FieldRef::resolve(n) {
-                FieldRef::Extracted(_) if !n.starts_with("fields.") => n.clone(),
+                FieldRef::Extracted(_)
+                    if !n.starts_with("fields.") && n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '@') =>
+                {
+                    n.clone()
+                }
                 _ => format!("fields.{n}"),
             },
         }
@@ -151,6 +157,30 @@ pub const LEVEL_ORDER: [Level; 6] = [Level::Trace, Level::Debug, Level::Info, Le
 /// The rank of a level in [`LEVEL_ORDER`].
 pub fn level_rank(level: Level) -> Option<usize> {
     LEVEL_ORDER.iter().position(|l| *l == level)
+}
+
+/// The levels within a `level` range, in order of severity.
+pub fn levels_in(lower: &Bound<RangeValue>, upper: &Bound<RangeValue>) -> Vec<Level> {
+    let rank = |v: &RangeValue| match v {
+        RangeValue::Level(l) => level_rank(*l),
+        _ => None,
+    };
+    LEVEL_ORDER
+        .iter()
+        .enumerate()
+        .filter(|(r, _)| {
+            (match lower {
+                Bound::Included(v) => rank(v).is_some_and(|b| *r >= b),
+                Bound::Excluded(v) => rank(v).is_some_and(|b| *r > b),
+                Bound::Unbounded => true,
+            }) && (match upper {
+                Bound::Included(v) => rank(v).is_some_and(|b| *r <= b),
+                Bound::Excluded(v) => rank(v).is_some_and(|b| *r < b),
+                Bound::Unbounded => true,
+            })
+        })
+        .map(|(_, l)| *l)
+        .collect()
 }
 
 /// Reads a level name as users write it (`warn`, `WARNING`, `err`, ...).
@@ -260,9 +290,26 @@ impl fmt::Display for RangeValue {
         match self {
             // Rust prints the shortest text that reads back as the same f64, never an exponent.
             RangeValue::Number(x) => write!(f, "{x}"),
-            RangeValue::Time(t) => f.write_str(&crate::time::format_rfc3339(*t)),
+            RangeValue::Time(t) => f.write_str(&time_text(*t)),
             RangeValue::Level(l) => f.write_str(&l.symbol().to_ascii_lowercase()),
         }
+    }
+}
+
+/// A time as the parser reads it back: RFC 3339 for the years it has (0000 to 9999), epoch
+/// milliseconds otherwise.
+fn time_text(t: i64) -> String {
+    use chrono::{DateTime, Datelike, FixedOffset};
+    match DateTime::from_timestamp_micros(t) {
+        Some(dt) if (0..=9999).contains(&dt.year()) => crate::time::format_rfc3339(t),
+        _ if t % 1000 == 0 => (t / 1000).to_string(),
+        // Less than a day outside those years, from RFC 3339 with an offset: print it with one.
+        Some(dt) => match FixedOffset::east_opt(if dt.year() < 0 { 86_340 } else { -86_340 }) {
+            Some(offset) => dt.with_timezone(&offset).format("%Y-%m-%dT%H:%M:%S%.6f%:z").to_string(),
+            None => t.to_string(),
+        },
+        // Epoch milliseconds saturated at i64::MIN or i64::MAX microseconds read back the same.
+        None => t.to_string(),
     }
 }
 
@@ -277,6 +324,8 @@ impl fmt::Display for FieldOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FieldOp::Eq(v) => f.write_str(&value_text(v)),
+            // `name://...` would read as a URL, not a field: escape the first slash.
+            FieldOp::Prefix(p) if p.starts_with("//") => write!(f, "\\{}*", escaped(p)),
             FieldOp::Prefix(p) => write!(f, "{}*", escaped(p)),
             FieldOp::Exists => f.write_str("*"),
             FieldOp::Range { lower, upper } => match (lower, upper) {

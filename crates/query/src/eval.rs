@@ -7,7 +7,7 @@ use std::ops::Bound;
 
 use nexuslog_schemas::{FieldValue, LogRecord};
 
-use crate::ast::{level_rank, parse_level, FieldOp, FieldRef, Query, RangeValue, StandardField};
+use crate::ast::{levels_in, parse_level, FieldOp, FieldRef, Query, RangeValue, StandardField};
 use crate::tokenize::{contains_phrase, terms, tokenize, Token};
 use crate::is_indexed_text;
 
@@ -66,13 +66,7 @@ impl<'a> Record<'a> {
                     FieldOp::Eq(v) => symbol == level_symbol(v),
                     FieldOp::Prefix(p) => symbol.starts_with(&p.to_ascii_uppercase()),
                     FieldOp::Exists => true,
-                    FieldOp::Range { lower, upper } => match level_rank(r.level) {
-                        Some(rank) => in_range(rank as f64, lower, upper, |v| match v {
-                            RangeValue::Level(l) => level_rank(*l).map(|x| x as f64),
-                            _ => None,
-                        }),
-                        None => false,
-                    },
+                    FieldOp::Range { lower, upper } => levels_in(lower, upper).contains(&r.level),
                 }
             }
             FieldRef::Standard(f) => {

@@ -22,7 +22,7 @@ mod parser;
 pub mod time;
 pub mod tokenize;
 
-pub use ast::{level_rank, parse_level, FieldOp, FieldRef, Query, RangeValue, StandardField, LEVEL_ORDER};
+pub use ast::{level_rank, levels_in, parse_level, FieldOp, FieldRef, Query, RangeValue, StandardField, LEVEL_ORDER};
 pub use eval::{level_symbol, matches, numeric_value, standard_query_value, standard_value, whole_i64, Record};
 pub use highlight::highlights;
 pub use parser::parse;

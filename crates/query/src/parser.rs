@@ -313,7 +313,8 @@ impl Parser {
                 if field == FieldRef::Message {
                     return Ok(Query::Phrase(v));
                 }
-                FieldOp::Eq(v)
+                // Quoted or not, a time is a time and a level a level.
+                self.exact(&field, v, value_start)?
             }
             Some('[' | '{') => self.range(&field)?,
             Some('>' | '<') => self.comparison(&field)?,
@@ -329,25 +330,29 @@ impl Parser {
                     }
                 } else {
                     let v = chunk.text();
-                    match field {
-                        FieldRef::Message => return Ok(Query::Word(v)),
-                        // One instant is the range from it to itself.
-                        FieldRef::Timestamp => {
-                            let t = bound_value(&field, &v, value_start, self)?;
-                            FieldOp::Range { lower: Bound::Included(t), upper: Bound::Included(t) }
-                        }
-                        FieldRef::Level if parse_level(&v).is_none() && !v.eq_ignore_ascii_case("unknown") => {
-                            return Err(self.error_at(
-                                format!("unknown level {v:?}: use trace, debug, info, warn, error, fatal or unknown"),
-                                value_start,
-                            ))
-                        }
-                        _ => FieldOp::Eq(v),
+                    if field == FieldRef::Message {
+                        return Ok(Query::Word(v));
                     }
+                    self.exact(&field, v, value_start)?
                 }
             }
         };
         Ok(Query::Field { field, op })
+    }
+
+    /// An exact value of a field other than `message`, read at `at`.
+    fn exact(&self, field: &FieldRef, v: String, at: usize) -> Result<FieldOp, ParseError> {
+        Ok(match field {
+            // One instant is the range from it to itself.
+            FieldRef::Timestamp => {
+                let t = bound_value(field, &v, at, self)?;
+                FieldOp::Range { lower: Bound::Included(t), upper: Bound::Included(t) }
+            }
+            FieldRef::Level if parse_level(&v).is_none() && !v.eq_ignore_ascii_case("unknown") => {
+                return Err(self.error_at(format!("unknown level {v:?}: use trace, debug, info, warn, error, fatal or unknown"), at))
+            }
+            _ => FieldOp::Eq(v),
+        })
     }
 
     fn comparison(&mut self, field: &FieldRef) -> Result<FieldOp, ParseError> {
