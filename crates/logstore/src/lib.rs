@@ -12,9 +12,10 @@
 //!   its own types, and [`LogStore::fields`] reports the field with all its types, so the
 //!   conflict is shown to users instead of failing writes.
 
+mod aggs;
 mod catalog;
-mod document;
 pub mod conformance;
+mod document;
 mod opensearch;
 mod opensearch_query;
 mod tantivy_query;
@@ -24,6 +25,10 @@ use async_trait::async_trait;
 use nexuslog_query::Query;
 use nexuslog_schemas::{FieldValue, LogRecord};
 
+pub use crate::aggs::{
+    auto_interval, AggregateQuery, Aggregation, AggregationResult, HistogramBucket, Series,
+    TermBucket, TermKey, MAX_BUCKETS, TERMS_FETCH,
+};
 pub use crate::document::{day_of, id_rank, index_name, rfc3339_micros};
 pub use crate::opensearch::{OpenSearchConfig, OpenSearchLogStore};
 pub use crate::tantivy_store::TantivyLogStore;
@@ -100,14 +105,23 @@ pub struct SearchResult {
 impl SearchResult {
     /// A page of `hits` out of `total` matches (counted exactly at least up to the limit).
     pub(crate) fn new(total: u64, hits: Vec<LogRecord>, limit: usize) -> Self {
-        let next = (hits.len() == limit).then(|| hits.last().map(|h| (h.timestamp, h.id.clone()))).flatten();
-        Self { total: total.min(EXACT_TOTAL_LIMIT), total_is_lower_bound: total >= EXACT_TOTAL_LIMIT, hits, next }
+        let next = (hits.len() == limit)
+            .then(|| hits.last().map(|h| (h.timestamp, h.id.clone())))
+            .flatten();
+        Self {
+            total: total.min(EXACT_TOTAL_LIMIT),
+            total_is_lower_bound: total >= EXACT_TOTAL_LIMIT,
+            hits,
+            next,
+        }
     }
 }
 
 /// The type an extracted field was indexed with. Declared in name order, so sorting a list of
 /// types sorts it by name (`[Long, String]`), the same in every store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     Bool,
@@ -170,6 +184,16 @@ pub trait LogStore: Send + Sync + 'static {
 
     async fn search(&self, query: &SearchQuery) -> Result<SearchResult, LogStoreError>;
 
+    /// Runs aggregations over the records of one project matching a query in a time range; the
+    /// results come in the order asked, by name.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    async fn aggregate(
+        &self,
+        query: &AggregateQuery,
+    ) -> Result<Vec<(String, AggregationResult)>, LogStoreError>;
+
     /// The extracted fields of a project in the retained data, sorted by name, each with every
     /// type it was indexed with (a field with several types [`FieldInfo::is_conflict`]). Null
     /// values have no type and do not list a field. A store may still list a field or type whose
@@ -181,7 +205,11 @@ pub trait LogStore: Send + Sync + 'static {
 
     /// Deletes whole daily partitions older than `keep_days` before `now_micros`; returns how
     /// many were deleted.
-    async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError>;
+    async fn drop_older_than(
+        &self,
+        now_micros: i64,
+        keep_days: i64,
+    ) -> Result<usize, LogStoreError>;
 
     /// Succeeds when the store answers and can take writes.
     async fn health(&self) -> Result<(), LogStoreError>;

@@ -10,7 +10,8 @@ use std::ops::Bound;
 
 use nexuslog_query::tokenize::terms;
 use nexuslog_query::{
-    level_symbol, levels_in, standard_query_value, whole_i64, FieldOp, FieldRef, Query, RangeValue, StandardField,
+    level_symbol, levels_in, standard_query_value, whole_i64, FieldOp, FieldRef, Query, RangeValue,
+    StandardField,
 };
 use serde_json::{json, Map, Value};
 
@@ -27,8 +28,12 @@ pub(crate) fn compile(q: &Query) -> Value {
     match q {
         Query::All => json!({ "match_all": {} }),
         Query::Word(w) | Query::Phrase(w) => words(&terms(w)),
-        Query::And(parts) => json!({ "bool": { "filter": parts.iter().map(compile).collect::<Vec<_>>() } }),
-        Query::Or(parts) => json!({ "bool": { "should": parts.iter().map(compile).collect::<Vec<_>>(), "minimum_should_match": 1 } }),
+        Query::And(parts) => {
+            json!({ "bool": { "filter": parts.iter().map(compile).collect::<Vec<_>>() } })
+        }
+        Query::Or(parts) => {
+            json!({ "bool": { "should": parts.iter().map(compile).collect::<Vec<_>>(), "minimum_should_match": 1 } })
+        }
         Query::Not(inner) => json!({ "bool": { "must_not": [compile(inner)] } }),
         Query::Field { field, op } => field_query(field, op),
     }
@@ -38,7 +43,9 @@ fn words(terms: &[String]) -> Value {
     match terms {
         [] => json!({ "match_none": {} }),
         [one] => json!({ "term": { MESSAGE_TERMS: one } }),
-        many => json!({ "match_phrase": { MESSAGE_TERMS: { "query": many.join(" "), "analyzer": "whitespace" } } }),
+        many => {
+            json!({ "match_phrase": { MESSAGE_TERMS: { "query": many.join(" "), "analyzer": "whitespace" } } })
+        }
     }
 }
 
@@ -68,7 +75,10 @@ fn range(field: &str, lower: &Bound<Value>, upper: &Bound<Value>) -> Value {
     json!({ "range": { field: r } })
 }
 
-fn map_bound(b: &Bound<RangeValue>, f: impl Fn(&RangeValue) -> Option<Value>) -> Option<Bound<Value>> {
+fn map_bound(
+    b: &Bound<RangeValue>,
+    f: impl Fn(&RangeValue) -> Option<Value>,
+) -> Option<Bound<Value>> {
     Some(match b {
         Bound::Included(v) => Bound::Included(f(v)?),
         Bound::Excluded(v) => Bound::Excluded(f(v)?),
@@ -104,7 +114,10 @@ fn field_query(field: &FieldRef, op: &FieldOp) -> Value {
             FieldOp::Prefix(p) => json!({ "prefix": { "level": p.to_ascii_uppercase() } }),
             FieldOp::Exists => json!({ "match_all": {} }),
             FieldOp::Range { lower, upper } => {
-                let inside: Vec<&str> = levels_in(lower, upper).into_iter().map(|l| l.symbol()).collect();
+                let inside: Vec<&str> = levels_in(lower, upper)
+                    .into_iter()
+                    .map(|l| l.symbol())
+                    .collect();
                 if inside.is_empty() {
                     json!({ "match_none": {} })
                 } else {
@@ -135,10 +148,15 @@ fn extracted(name: &str, op: &FieldOp) -> Value {
             // carries a value its field cannot parse (OpenSearch answers 400 for `"abc"` on a
             // long). `match` on a keyword is an exact term; `lenient` keeps indices from before
             // typed objects, where `fields.<name>` may be numeric, from failing the search.
-            let mut should = vec![json!({ "match": { format!("{STRING_FIELDS}.{name}"): { "query": value, "lenient": true } } })];
+            let mut should = vec![
+                json!({ "match": { format!("{STRING_FIELDS}.{name}"): { "query": value, "lenient": true } } }),
+            ];
             let number = value.parse::<f64>().ok().filter(|x| x.is_finite());
             // A whole number written as `200.0` equals the long 200, as in Tantivy.
-            let long = value.parse::<i64>().ok().or_else(|| number.and_then(whole_i64));
+            let long = value
+                .parse::<i64>()
+                .ok()
+                .or_else(|| number.and_then(whole_i64));
             if let Some(i) = long {
                 should.push(json!({ "term": { format!("{LONG_FIELDS}.{name}"): i } }));
             }
