@@ -150,6 +150,42 @@ impl OpenSearchLogStore {
         format!("{}{}-*", self.prefix, project_id.to_lowercase())
     }
 
+    /// The `_search` body [`LogStore::search`] sends for `q` (to the indices of
+    /// [`OpenSearchLogStore::index_pattern`]): for explaining a query, and for benchmarks that
+    /// send the same request straight to OpenSearch.
+    pub fn search_request(&self, q: &SearchQuery) -> Value {
+        let order = match q.order {
+            SortOrder::NewestFirst => "desc",
+            SortOrder::OldestFirst => "asc",
+        };
+        let mut body = json!({
+            "size": q.limit,
+            "track_total_hits": crate::EXACT_TOTAL_LIMIT,
+            "query": self.scoped(&q.project_id, &q.query, q.from_micros, q.to_micros),
+            "sort": [ { "timestamp_us": order }, { "id_rank": order } ],
+        });
+        if let Some((ts, id)) = &q.after {
+            body["search_after"] = json!([ts, id_rank(id)]);
+        }
+        body
+    }
+
+    /// The `_search` body [`LogStore::aggregate`] sends for `q`.
+    pub fn aggregate_request(&self, q: &AggregateQuery) -> Value {
+        let aggs = crate::aggs::request(q, opensearch_fields, |f| format!("{NUMBER_FIELDS}.{}", extracted_name(f)));
+        json!({
+            "size": 0,
+            "track_total_hits": true,
+            "query": self.scoped(&q.project_id, &q.query, q.from_micros, q.to_micros),
+            "aggs": aggs,
+        })
+    }
+
+    /// The indices holding a project's records, as an index pattern.
+    pub fn index_pattern(&self, project_id: &str) -> String {
+        self.project_pattern(project_id)
+    }
+
     /// `query` within one project and [from, to): the project filter is added here, below any
     /// user query, and never taken from it.
     pub(crate) fn scoped(
@@ -349,20 +385,7 @@ impl LogStore for OpenSearchLogStore {
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResult, LogStoreError> {
-        let order = match q.order {
-            SortOrder::NewestFirst => "desc",
-            SortOrder::OldestFirst => "asc",
-        };
-        let mut body = json!({
-            "size": q.limit,
-            "track_total_hits": crate::EXACT_TOTAL_LIMIT,
-            "query": self.scoped(&q.project_id, &q.query, q.from_micros, q.to_micros),
-            "sort": [ { "timestamp_us": order }, { "id_rank": order } ],
-        });
-        if let Some((ts, id)) = &q.after {
-            body["search_after"] = json!([ts, id_rank(id)]);
-        }
-        let json = self.search_body(&q.project_id, body).await?;
+        let json = self.search_body(&q.project_id, self.search_request(q)).await?;
         let total = json
             .pointer("/hits/total/value")
             .and_then(Value::as_u64)
