@@ -17,6 +17,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A query that does not parse: 400 with the character offset of the bad token.
+    #[error("invalid query: {}", .0.message)]
+    Query(#[from] nexuslog_query::ParseError),
     #[error("{0}")]
     Conflict(String),
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
@@ -46,17 +49,23 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::BadRequest(_) | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_)
+            | ApiError::Query(_)
+            | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match &self {
             ApiError::Store(e) => {
                 tracing::warn!(error = %e, "log store call failed");
                 match e {
-                    LogStoreError::Rejected(_) => "the query was rejected by the log store".to_owned(),
+                    LogStoreError::Rejected(_) => {
+                        "the query was rejected by the log store".to_owned()
+                    }
                     _ => "the log store is unavailable, retry later".to_owned(),
                 }
             }
@@ -74,7 +83,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut resp = (status, Json(json!({ "error": message }))).into_response();
+        let body = match &self {
+            ApiError::Query(e) => json!({ "error": message, "position": e.position }),
+            _ => json!({ "error": message }),
+        };
+        let mut resp = (status, Json(body)).into_response();
         if let ApiError::TooManyAttempts { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

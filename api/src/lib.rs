@@ -5,6 +5,7 @@
 //! any handler. Queries are scoped by the project established there; the log store adds the
 //! project filter below the query, never taken from the request.
 
+mod aggregate;
 mod audit;
 pub mod authz;
 mod error;
@@ -24,8 +25,8 @@ use nexuslog_metastore::{KeyCache, MetaStore, SessionCache};
 use nexuslog_state::StateStore;
 
 pub use error::ApiError;
+pub use nexuslog_query::time::parse_time;
 pub use routes::{endpoints, router, Endpoint};
-pub use time::parse_time;
 
 /// Settings of sign-in (from `auth.*` in the configuration).
 #[derive(Debug, Clone)]
@@ -84,10 +85,29 @@ impl Api {
         let secret = match &auth.jwt_secret {
             Some(s) => s.clone(),
             // Every replica must sign with the same secret: the first to start stores one.
-            None => meta.setting_or_insert(JWT_SECRET_SETTING, &format!("{}{}", nexuslog_metastore::keys::generate().secret, nexuslog_metastore::keys::generate().secret)).await?,
+            None => {
+                meta.setting_or_insert(
+                    JWT_SECRET_SETTING,
+                    &format!(
+                        "{}{}",
+                        nexuslog_metastore::keys::generate().secret,
+                        nexuslog_metastore::keys::generate().secret
+                    ),
+                )
+                .await?
+            }
         };
         let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
         let sessions = SessionCache::new(meta.clone());
-        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth }))
+        Ok(Arc::new(Self {
+            store,
+            meta,
+            state,
+            keys,
+            sessions,
+            projects: Default::default(),
+            tokens,
+            auth,
+        }))
     }
 }

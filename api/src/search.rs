@@ -1,17 +1,19 @@
-//! `GET /v1/search?q=&from=&to=&limit=`.
+//! `GET /v1/search?q=&from=&to=&limit=&cursor=&sort=&highlight=`: the query language of
+//! `nexuslog_query`, run by the log store within the caller's project.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use nexuslog_logstore::{rfc3339_micros, SearchQuery};
+use nexuslog_logstore::{rfc3339_micros, SearchQuery, SortOrder};
+use nexuslog_query::Query;
 use nexuslog_schemas::LogRecord;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::authz::Caller;
 use crate::extract::QueryParams;
-use crate::time::parse_time;
+use crate::time::range;
 use crate::{Api, ApiError};
 
 const DEFAULT_LIMIT: usize = 100;
@@ -25,30 +27,19 @@ pub(crate) struct SearchParams {
     to: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
+    /// `desc` (newest first, the default) or `asc`.
+    sort: Option<String>,
+    /// `true`: each hit carries the character spans of `message` its words matched.
+    highlight: Option<bool>,
     /// The project, for users on `/v1/search` (keys imply theirs; the path names it elsewhere).
     /// Read by the authorization layer; declared so that unknown parameters can be refused.
     #[allow(dead_code)]
     project: Option<String>,
 }
 
-/// Splits `q` into full text and `name:value` filters.
-pub(crate) fn parse_q(q: &str) -> (Option<String>, Vec<(String, String)>) {
-    let mut text = Vec::new();
-    let mut filters = Vec::new();
-    for token in q.split_whitespace() {
-        match token.split_once(':') {
-            Some((name, value))
-                if !name.is_empty()
-                    && !value.is_empty()
-                    && !value.starts_with('/')
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-')) =>
-            {
-                filters.push((name.to_owned(), value.trim_matches('"').to_owned()));
-            }
-            _ => text.push(token),
-        }
-    }
-    ((!text.is_empty()).then(|| text.join(" ")), filters)
+/// Parses `q` in the query language; a syntax error is a 400 with its position.
+pub(crate) fn parse_q(q: Option<&str>) -> Result<Query, ApiError> {
+    Ok(nexuslog_query::parse(q.unwrap_or_default())?)
 }
 
 fn cursor_text(after: &(i64, String)) -> String {
@@ -56,7 +47,8 @@ fn cursor_text(after: &(i64, String)) -> String {
 }
 
 fn parse_cursor(s: &str) -> Result<(i64, String), ApiError> {
-    let bad = || ApiError::BadRequest("invalid cursor: pass next_cursor from a previous answer".into());
+    let bad =
+        || ApiError::BadRequest("invalid cursor: pass next_cursor from a previous answer".into());
     let (ts, id) = s.split_once('_').ok_or_else(bad)?;
     Ok((ts.parse().map_err(|_| bad())?, id.to_owned()))
 }
@@ -87,26 +79,52 @@ pub(crate) async fn search(
 ) -> Result<Json<Value>, ApiError> {
     // The project was established (and access checked) by the authorization layer.
     let project_id = caller.project()?.id.clone();
-    let now = nexuslog_common::now_micros();
-    let from = parse_time(p.from.as_deref().unwrap_or("now-15m"), now).map_err(ApiError::BadRequest)?;
-    // A tiny margin past "now" so records stamped by a slightly fast producer clock show up.
-    let to = match p.to.as_deref() {
-        Some(t) => parse_time(t, now).map_err(ApiError::BadRequest)?,
-        None => now + 60_000_000,
-    };
-    if from >= to {
-        return Err(ApiError::BadRequest("`from` must be before `to`".into()));
-    }
+    let (from, to) = range(p.from.as_deref(), p.to.as_deref())?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
     }
-    let (text, filters) = parse_q(p.q.as_deref().unwrap_or_default());
+    let order = match p.sort.as_deref() {
+        None | Some("desc") => SortOrder::NewestFirst,
+        Some("asc") => SortOrder::OldestFirst,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "sort must be desc or asc, not {other:?}"
+            )))
+        }
+    };
+    let query = parse_q(p.q.as_deref())?;
     let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
-    let query = SearchQuery { project_id, text, filters, after, from_micros: from, to_micros: to, limit };
-    let result = api.store.search(&query).await?;
-    let hits: Vec<Value> = result.hits.iter().map(record_json).collect();
-    Ok(Json(json!({ "total": result.total, "hits": hits, "next_cursor": result.next.as_ref().map(cursor_text) })))
+    let search = SearchQuery {
+        project_id,
+        query,
+        after,
+        from_micros: from,
+        to_micros: to,
+        limit,
+        order,
+    };
+    let result = api.store.search(&search).await?;
+    let hits: Vec<Value> = result
+        .hits
+        .iter()
+        .map(|r| {
+            let mut hit = record_json(r);
+            if p.highlight == Some(true) {
+                hit["highlight"] =
+                    json!({ "message": nexuslog_query::highlights(&search.query, &r.message) });
+            }
+            hit
+        })
+        .collect();
+    Ok(Json(json!({
+        "total": result.total,
+        "total_relation": if result.total_is_lower_bound { "gte" } else { "eq" },
+        "hits": hits,
+        "next_cursor": result.next.as_ref().map(cursor_text),
+    })))
 }
 
 #[cfg(test)]
@@ -114,12 +132,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn q_splits_text_and_filters() {
-        assert_eq!(parse_q(""), (None, vec![]));
-        assert_eq!(
-            parse_q("payment failed level:error run:abc-1 http://x"),
-            (Some("payment failed http://x".into()), vec![("level".into(), "error".into()), ("run".into(), "abc-1".into())])
+    fn q_is_parsed_or_refused_with_a_position() {
+        assert!(
+            matches!(parse_q(Some("payment failed level:error run:abc-1")), Ok(Query::And(parts)) if parts.len() == 4)
         );
+        match parse_q(Some("level:error OR")) {
+            Err(ApiError::Query(e)) => assert_eq!(e.position, 14),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

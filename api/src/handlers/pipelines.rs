@@ -6,8 +6,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use nexuslog_logstore::{AggregateQuery, Aggregation, AggregationResult};
 use nexuslog_metastore::PipelineRule;
 use nexuslog_pipeline::{Outcome, Pipeline, RuleSpec};
+use nexuslog_query::FieldRef;
 use nexuslog_schemas::{RawEvent, SourceKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -25,7 +27,10 @@ fn rule_json(row: &PipelineRule) -> Value {
     if let Value::Object(m) = &mut v {
         m.insert("id".into(), json!(row.id));
         m.insert("position".into(), json!(row.position));
-        m.insert("updated_at".into(), json!(nexuslog_logstore::rfc3339_micros(row.updated_at)));
+        m.insert(
+            "updated_at".into(),
+            json!(nexuslog_logstore::rfc3339_micros(row.updated_at)),
+        );
     }
     v
 }
@@ -35,11 +40,22 @@ fn check(spec: &RuleSpec) -> Result<String, ApiError> {
     serde_json::to_string(spec).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-pub async fn get(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
     let rules = api.meta.pipeline_rules(&project.id).await?;
-    let revision = api.meta.pipeline_revisions().await?.into_iter().find(|(p, _)| *p == project.id).map_or(0, |(_, r)| r);
-    Ok(Json(json!({ "revision": revision, "rules": rules.iter().map(rule_json).collect::<Vec<_>>() })))
+    let revision = api
+        .meta
+        .pipeline_revisions()
+        .await?
+        .into_iter()
+        .find(|(p, _)| *p == project.id)
+        .map_or(0, |(_, r)| r);
+    Ok(Json(
+        json!({ "revision": revision, "rules": rules.iter().map(rule_json).collect::<Vec<_>>() }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -57,7 +73,14 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let project = caller.project()?;
     let definition = check(&spec)?;
-    let last = api.meta.pipeline_rules(&project.id).await?.iter().map(|r| r.position).max().unwrap_or(0);
+    let last = api
+        .meta
+        .pipeline_rules(&project.id)
+        .await?
+        .iter()
+        .map(|r| r.position)
+        .max()
+        .unwrap_or(0);
     let now = nexuslog_metastore::now();
     let row = PipelineRule {
         id: nexuslog_metastore::new_id(),
@@ -68,8 +91,18 @@ pub async fn create(
         updated_at: now,
     };
     let revision = api.meta.save_pipeline_rule(&row).await?;
-    api.audit(&caller, "pipeline.rule_create", Some(&project.id), &row.id, json!({ "name": spec.name, "revision": revision })).await;
-    Ok((StatusCode::CREATED, Json(json!({ "revision": revision, "rule": rule_json(&row) }))))
+    api.audit(
+        &caller,
+        "pipeline.rule_create",
+        Some(&project.id),
+        &row.id,
+        json!({ "name": spec.name, "revision": revision }),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "revision": revision, "rule": rule_json(&row) })),
+    ))
 }
 
 pub async fn update(
@@ -81,11 +114,31 @@ pub async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
     let definition = check(&spec)?;
-    let existing = api.meta.pipeline_rules(&project.id).await?.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
-    let row = PipelineRule { position: place.position.unwrap_or(existing.position), definition, updated_at: nexuslog_metastore::now(), ..existing };
+    let existing = api
+        .meta
+        .pipeline_rules(&project.id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
+    let row = PipelineRule {
+        position: place.position.unwrap_or(existing.position),
+        definition,
+        updated_at: nexuslog_metastore::now(),
+        ..existing
+    };
     let revision = api.meta.save_pipeline_rule(&row).await?;
-    api.audit(&caller, "pipeline.rule_update", Some(&project.id), &row.id, json!({ "name": spec.name, "revision": revision })).await;
-    Ok(Json(json!({ "revision": revision, "rule": rule_json(&row) })))
+    api.audit(
+        &caller,
+        "pipeline.rule_update",
+        Some(&project.id),
+        &row.id,
+        json!({ "name": spec.name, "revision": revision }),
+    )
+    .await;
+    Ok(Json(
+        json!({ "revision": revision, "rule": rule_json(&row) }),
+    ))
 }
 
 pub async fn delete(
@@ -94,8 +147,19 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let project = caller.project()?;
-    let revision = api.meta.delete_pipeline_rule(&project.id, &id).await?.ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
-    api.audit(&caller, "pipeline.rule_delete", Some(&project.id), &id, json!({ "revision": revision })).await;
+    let revision = api
+        .meta
+        .delete_pipeline_rule(&project.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
+    api.audit(
+        &caller,
+        "pipeline.rule_delete",
+        Some(&project.id),
+        &id,
+        json!({ "revision": revision }),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -110,28 +174,44 @@ pub struct DryRun {
     rules: Option<Vec<RuleSpec>>,
 }
 
-pub async fn dry_run(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<DryRun>) -> Result<Json<Value>, ApiError> {
+pub async fn dry_run(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<DryRun>,
+) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
     if body.lines.is_empty() || body.lines.len() > MAX_DRY_RUN_LINES {
-        return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
+        return Err(ApiError::BadRequest(format!(
+            "give 1 to {MAX_DRY_RUN_LINES} lines"
+        )));
     }
     let source = match body.source.as_deref().unwrap_or("http") {
         "http" => SourceKind::Http,
         "syslog" => SourceKind::Syslog,
-        other => return Err(ApiError::BadRequest(format!("unknown source {other:?} (expected http or syslog)"))),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown source {other:?} (expected http or syslog)"
+            )))
+        }
     };
     let specs: Vec<(String, RuleSpec)> = match body.rules {
-        Some(rules) => rules.into_iter().enumerate().map(|(i, r)| (format!("draft-{}", i + 1), r)).collect(),
+        Some(rules) => rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (format!("draft-{}", i + 1), r))
+            .collect(),
         None => {
             let mut saved = Vec::new();
             for row in api.meta.pipeline_rules(&project.id).await? {
-                let spec = serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(format!("stored rule {}: {e}", row.id)))?;
+                let spec = serde_json::from_str(&row.definition)
+                    .map_err(|e| ApiError::Internal(format!("stored rule {}: {e}", row.id)))?;
                 saved.push((row.id, spec));
             }
             saved
         }
     };
-    let pipeline = Pipeline::compile(specs.iter().map(|(id, s)| (id.as_str(), s)), 0).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let pipeline = Pipeline::compile(specs.iter().map(|(id, s)| (id.as_str(), s)), 0)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = nexuslog_metastore::now();
     let results: Vec<Value> = body
         .lines
@@ -161,12 +241,73 @@ pub async fn dry_run(State(api): State<Arc<Api>>, Extension(caller): Extension<C
     Ok(Json(json!({ "results": results })))
 }
 
+/// Fields that get their top values in one `fields` request: the work is one terms
+/// aggregation per field, so it is bounded by this.
+const TOP_VALUES_FIELDS: usize = 50;
+const TOP_VALUES: usize = 5;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsParams {
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
 /// The project's extracted fields with every type they were indexed with; a field with more
 /// than one type (a number in some events, text in others) is flagged as a conflict. Both are
 /// searchable: each type is stored apart, so a conflict never rejects an event.
-pub async fn fields(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
-    let fields = api.store.fields(&caller.project()?.id).await?;
-    let rows: Vec<Value> = fields.iter().map(|f| json!({ "name": f.name, "types": f.types, "conflict": f.is_conflict() })).collect();
+///
+/// With `q`, `from` or `to`: each field also gets its top values among the matching records
+/// (for the first fields by name, at most [`TOP_VALUES_FIELDS`]; the answer says when it stopped).
+pub async fn fields(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    QueryParams(p): QueryParams<FieldsParams>,
+) -> Result<Json<Value>, ApiError> {
+    let project_id = caller.project()?.id.clone();
+    let fields = api.store.fields(&project_id).await?;
+    let mut rows: Vec<Value> = fields
+        .iter()
+        .map(|f| json!({ "name": f.name, "types": f.types, "conflict": f.is_conflict() }))
+        .collect();
     let conflicts = fields.iter().filter(|f| f.is_conflict()).count();
-    Ok(Json(json!({ "fields": rows, "conflicts": conflicts })))
+    let mut answer = json!({ "fields": rows, "conflicts": conflicts });
+    if p.q.is_none() && p.from.is_none() && p.to.is_none() {
+        return Ok(Json(answer));
+    }
+    let (from, to) = crate::time::range(p.from.as_deref(), p.to.as_deref())?;
+    let query = crate::search::parse_q(p.q.as_deref())?;
+    let aggs = fields
+        .iter()
+        .take(TOP_VALUES_FIELDS)
+        .map(|f| {
+            (
+                f.name.clone(),
+                Aggregation::Terms {
+                    field: FieldRef::Extracted(f.name.clone()),
+                    size: TOP_VALUES,
+                },
+            )
+        })
+        .collect();
+    let results = api
+        .store
+        .aggregate(&AggregateQuery {
+            project_id,
+            query,
+            from_micros: from,
+            to_micros: to,
+            aggs,
+        })
+        .await?;
+    for (row, (_, result)) in rows.iter_mut().zip(results) {
+        if let AggregationResult::Terms { buckets, other } = result {
+            row["top_values"] = json!(buckets);
+            row["other"] = json!(other);
+        }
+    }
+    answer["fields"] = json!(rows);
+    answer["top_values_truncated"] = json!(fields.len() > TOP_VALUES_FIELDS);
+    Ok(Json(answer))
 }
