@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use nexuslog_logstore::{
-    auto_interval, rfc3339_micros, AggregateQuery, Aggregation, AggregationResult, MAX_BUCKETS,
-};
+use nexuslog_logstore::{auto_interval, rfc3339_micros, AggregateQuery, Aggregation, AggregationResult, MAX_BUCKETS};
 use nexuslog_query::FieldRef;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -101,8 +99,7 @@ fn aggregation(name: &str, spec: AggSpec, from: i64, to: i64) -> Result<Aggregat
         AggSpec::DateHistogram(h) => {
             let interval_micros = match h.interval.as_str() {
                 "auto" => auto_interval(from, to),
-                fixed => nexuslog_query::time::parse_interval(fixed)
-                    .map_err(|e| ApiError::BadRequest(format!("aggs.{name}: {e}")))?,
+                fixed => nexuslog_query::time::parse_interval(fixed).map_err(|e| ApiError::BadRequest(format!("aggs.{name}: {e}")))?,
             };
             if (to - from) / interval_micros > MAX_BUCKETS {
                 return Err(ApiError::BadRequest(format!(
@@ -116,35 +113,19 @@ fn aggregation(name: &str, spec: AggSpec, from: i64, to: i64) -> Result<Aggregat
                 size: h.size.unwrap_or(DEFAULT_SIZE),
             }
         }
-        AggSpec::Terms(t) => Aggregation::Terms {
-            field: FieldRef::resolve(&t.field),
-            size: t.size.unwrap_or(DEFAULT_SIZE),
-        },
-        AggSpec::Stats(f) => Aggregation::Stats {
-            field: FieldRef::resolve(&f.field),
-        },
-        AggSpec::Percentiles(p) => Aggregation::Percentiles {
-            field: FieldRef::resolve(&p.field),
-            percents: p.percents,
-        },
-        AggSpec::Cardinality(f) => Aggregation::Cardinality {
-            field: FieldRef::resolve(&f.field),
-        },
+        AggSpec::Terms(t) => Aggregation::Terms { field: FieldRef::resolve(&t.field), size: t.size.unwrap_or(DEFAULT_SIZE) },
+        AggSpec::Stats(f) => Aggregation::Stats { field: FieldRef::resolve(&f.field) },
+        AggSpec::Percentiles(p) => Aggregation::Percentiles { field: FieldRef::resolve(&p.field), percents: p.percents },
+        AggSpec::Cardinality(f) => Aggregation::Cardinality { field: FieldRef::resolve(&f.field) },
     };
-    agg.validate()
-        .map_err(|e| ApiError::BadRequest(format!("aggs.{name}: {e}")))?;
+    agg.validate().map_err(|e| ApiError::BadRequest(format!("aggs.{name}: {e}")))?;
     Ok(agg)
 }
 
 /// The answer for one aggregation: times as epoch milliseconds and RFC 3339, as charts want them.
 fn result_json(r: &AggregationResult) -> Value {
     match r {
-        AggregationResult::DateHistogram {
-            interval_micros,
-            buckets,
-            series,
-            other,
-        } => {
+        AggregationResult::DateHistogram { interval_micros, buckets, series, other } => {
             let mut v = json!({
                 "interval_ms": interval_micros / 1000,
                 "buckets": buckets.iter().map(|b| json!({
@@ -175,9 +156,7 @@ pub(crate) async fn aggregate(
     let project_id = caller.project()?.id.clone();
     let (from, to) = range(req.from.as_deref(), req.to.as_deref())?;
     if req.aggs.is_empty() || req.aggs.len() > MAX_AGGS {
-        return Err(ApiError::BadRequest(format!(
-            "aggs must name between 1 and {MAX_AGGS} aggregations"
-        )));
+        return Err(ApiError::BadRequest(format!("aggs must name between 1 and {MAX_AGGS} aggregations")));
     }
     let query = parse_q(req.q.as_deref())?;
     let mut aggs = Vec::with_capacity(req.aggs.len());
@@ -186,20 +165,8 @@ pub(crate) async fn aggregate(
         aggs.push((name, agg));
     }
     let started = std::time::Instant::now();
-    let results = api
-        .store
-        .aggregate(&AggregateQuery {
-            project_id,
-            query,
-            from_micros: from,
-            to_micros: to,
-            aggs,
-        })
-        .await?;
-    let answer: serde_json::Map<String, Value> = results
-        .iter()
-        .map(|(name, r)| (name.clone(), result_json(r)))
-        .collect();
+    let results = api.store.aggregate(&AggregateQuery { project_id, query, from_micros: from, to_micros: to, aggs }).await?;
+    let answer: serde_json::Map<String, Value> = results.iter().map(|(name, r)| (name.clone(), result_json(r))).collect();
     Ok(Json(json!({
         "from": rfc3339_micros(from),
         "to": rfc3339_micros(to),

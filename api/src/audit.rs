@@ -16,57 +16,18 @@ pub enum Outcome {
 
 impl Api {
     /// A successful action by the caller.
-    pub(crate) async fn audit(
-        &self,
-        caller: &Caller,
-        action: &str,
-        project_id: Option<&str>,
-        target: &str,
-        detail: Value,
-    ) {
-        self.audit_outcome(caller, action, project_id, target, Outcome::Success, detail)
-            .await;
+    pub(crate) async fn audit(&self, caller: &Caller, action: &str, project_id: Option<&str>, target: &str, detail: Value) {
+        self.audit_outcome(caller, action, project_id, target, Outcome::Success, detail).await;
     }
 
-    pub(crate) async fn audit_outcome(
-        &self,
-        caller: &Caller,
-        action: &str,
-        project_id: Option<&str>,
-        target: &str,
-        outcome: Outcome,
-        detail: Value,
-    ) {
-        let (actor, name) = caller
-            .principal
-            .as_ref()
-            .map_or_else(|| ("anonymous".to_owned(), String::new()), |p| p.actor());
-        self.audit_as(
-            caller, &actor, &name, action, project_id, target, outcome, detail,
-        )
-        .await;
+    pub(crate) async fn audit_outcome(&self, caller: &Caller, action: &str, project_id: Option<&str>, target: &str, outcome: Outcome, detail: Value) {
+        let (actor, name) = caller.principal.as_ref().map_or_else(|| ("anonymous".to_owned(), String::new()), |p| p.actor());
+        self.audit_as(caller, &actor, &name, action, project_id, target, outcome, detail).await;
     }
 
     /// An action before anyone is signed in (a login attempt names the account it tried).
-    pub(crate) async fn audit_anonymous(
-        &self,
-        caller: &Caller,
-        attempted: &str,
-        action: &str,
-        outcome: Outcome,
-        detail: Value,
-    ) {
-        self.audit_as(
-            caller,
-            "anonymous",
-            attempted,
-            action,
-            None,
-            attempted,
-            outcome,
-            detail,
-        )
-        .await;
+    pub(crate) async fn audit_anonymous(&self, caller: &Caller, attempted: &str, action: &str, outcome: Outcome, detail: Value) {
+        self.audit_as(caller, "anonymous", attempted, action, None, attempted, outcome, detail).await;
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -74,8 +74,7 @@ impl Permission {
 pub fn least_role(p: Permission) -> Role {
     use Permission::*;
     match p {
-        ProjectRead | LogsRead | SavedQueriesRead | DashboardsRead | AlertRulesRead
-        | PipelinesRead | MembersRead => Role::Viewer,
+        ProjectRead | LogsRead | SavedQueriesRead | DashboardsRead | AlertRulesRead | PipelinesRead | MembersRead => Role::Viewer,
         SavedQueriesWrite | DashboardsWrite | AlertRulesWrite | PipelinesWrite => Role::Editor,
         MembersWrite | ApiKeysRead | ApiKeysWrite | ProjectUpdate | AuditRead => Role::Admin,
         ProjectDelete => Role::Owner,
@@ -88,8 +87,7 @@ pub fn role_grants(role: Role, p: Permission) -> bool {
 
 /// What an API key's scope allows outside ingest: `read` reads logs, nothing else.
 fn key_grants(key: &ApiKey, p: Permission) -> bool {
-    matches!(p, Permission::LogsRead | Permission::ProjectRead)
-        && keys::check_scope(key, Scope::Read).is_ok()
+    matches!(p, Permission::LogsRead | Permission::ProjectRead) && keys::check_scope(key, Scope::Read).is_ok()
 }
 
 /// Who may call an endpoint.
@@ -111,12 +109,7 @@ pub enum Access {
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    User {
-        id: String,
-        email: String,
-        is_admin: bool,
-        session_id: String,
-    },
+    User { id: String, email: String, is_admin: bool, session_id: String },
     Key(ApiKey),
 }
 
@@ -145,27 +138,17 @@ pub struct Caller {
 impl Caller {
     pub fn user(&self) -> Result<(&str, &str, bool, &str), ApiError> {
         match &self.principal {
-            Some(Principal::User {
-                id,
-                email,
-                is_admin,
-                session_id,
-            }) => Ok((id, email, *is_admin, session_id)),
+            Some(Principal::User { id, email, is_admin, session_id }) => Ok((id, email, *is_admin, session_id)),
             _ => Err(ApiError::Unauthenticated("sign in first".into())),
         }
     }
 
     pub fn project(&self) -> Result<&Project, ApiError> {
-        self.project
-            .as_ref()
-            .ok_or_else(|| ApiError::Internal("route without a project".into()))
+        self.project.as_ref().ok_or_else(|| ApiError::Internal("route without a project".into()))
     }
 
     pub fn is_instance_admin(&self) -> bool {
-        matches!(
-            &self.principal,
-            Some(Principal::User { is_admin: true, .. })
-        )
+        matches!(&self.principal, Some(Principal::User { is_admin: true, .. }))
     }
 }
 
@@ -175,17 +158,13 @@ fn bearer(req: &Request) -> &str {
 }
 
 fn client_ip(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string())
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".into(), |c| c.0.ip().to_string())
 }
 
 /// Resolves the credential of a request: an API key (`nxl_…`) or a session access token.
 async fn authenticate(api: &Api, presented: &str) -> Result<Principal, ApiError> {
     if presented.is_empty() {
-        return Err(ApiError::Unauthenticated(
-            "missing credentials: send `Authorization: Bearer <token or API key>`".into(),
-        ));
+        return Err(ApiError::Unauthenticated("missing credentials: send `Authorization: Bearer <token or API key>`".into()));
     }
     if presented.starts_with(keys::KEY_PREFIX) {
         return match api.keys.key(presented).await {
@@ -194,47 +173,27 @@ async fn authenticate(api: &Api, presented: &str) -> Result<Principal, ApiError>
             Err(e) => Err(ApiError::Unauthenticated(e.to_string())),
         };
     }
-    let claims = api
-        .tokens
-        .verify(presented)
-        .ok_or_else(|| ApiError::Unauthenticated("invalid or expired access token".into()))?;
+    let claims = api.tokens.verify(presented).ok_or_else(|| ApiError::Unauthenticated("invalid or expired access token".into()))?;
     match api.sessions.live_user(&claims.sid).await? {
-        Some(user) if user == claims.sub => Ok(Principal::User {
-            id: claims.sub,
-            email: claims.email,
-            is_admin: claims.adm,
-            session_id: claims.sid,
-        }),
-        _ => Err(ApiError::Unauthenticated(
-            "the session has ended; sign in again".into(),
-        )),
+        Some(user) if user == claims.sub => Ok(Principal::User { id: claims.sub, email: claims.email, is_admin: claims.adm, session_id: claims.sid }),
+        _ => Err(ApiError::Unauthenticated("the session has ended; sign in again".into())),
     }
 }
 
 /// The middleware in front of every route: authenticates, then authorizes `access`.
-pub async fn enforce(
-    State((api, access)): State<(Arc<Api>, Access)>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+pub async fn enforce(State((api, access)): State<(Arc<Api>, Access)>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let ip = client_ip(&req);
     if access == Access::Public {
-        req.extensions_mut().insert(Caller {
-            principal: None,
-            project: None,
-            role: None,
-            ip,
-        });
+        req.extensions_mut().insert(Caller { principal: None, project: None, role: None, ip });
         return Ok(next.run(req).await);
     }
     let principal = authenticate(&api, bearer(&req)).await?;
     let slug = match access {
         Access::Project(_) => {
             let (mut parts, body) = req.into_parts();
-            let params =
-                axum::RequestPartsExt::extract::<Path<HashMap<String, String>>>(&mut parts)
-                    .await
-                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            let params = axum::RequestPartsExt::extract::<Path<HashMap<String, String>>>(&mut parts)
+                .await
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
             req = Request::from_parts(parts, body);
             params.0.get("project").cloned()
         }
@@ -247,82 +206,37 @@ pub async fn enforce(
 }
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    query?.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_owned())
 }
 
-async fn authorize(
-    api: &Api,
-    principal: Principal,
-    access: Access,
-    slug: Option<&str>,
-    ip: String,
-) -> Result<Caller, ApiError> {
+async fn authorize(api: &Api, principal: Principal, access: Access, slug: Option<&str>, ip: String) -> Result<Caller, ApiError> {
     let no_project = || ApiError::NotFound("no such project".into());
-    let caller = |project, role, principal| Caller {
-        principal: Some(principal),
-        project,
-        role,
-        ip: ip.clone(),
-    };
+    let caller = |project, role, principal| Caller { principal: Some(principal), project, role, ip: ip.clone() };
     match (access, &principal) {
         (Access::Public, _) => Ok(caller(None, None, principal)),
         (Access::User, Principal::User { .. }) => Ok(caller(None, None, principal)),
-        (Access::InstanceAdmin, Principal::User { is_admin: true, .. }) => {
-            Ok(caller(None, None, principal))
-        }
-        (Access::User | Access::InstanceAdmin, Principal::Key(_)) => Err(ApiError::Forbidden(
-            "API keys cannot call this endpoint; sign in as a user".into(),
-        )),
-        (Access::InstanceAdmin, Principal::User { .. }) => {
-            Err(ApiError::Forbidden("instance administrators only".into()))
-        }
+        (Access::InstanceAdmin, Principal::User { is_admin: true, .. }) => Ok(caller(None, None, principal)),
+        (Access::User | Access::InstanceAdmin, Principal::Key(_)) => Err(ApiError::Forbidden("API keys cannot call this endpoint; sign in as a user".into())),
+        (Access::InstanceAdmin, Principal::User { .. }) => Err(ApiError::Forbidden("instance administrators only".into())),
         (Access::Project(perm) | Access::KeyOrProject(perm), Principal::Key(key)) => {
             let project = match slug {
-                Some(s) => api
-                    .projects
-                    .by_slug(api.meta.as_ref(), s)
-                    .await?
-                    .filter(|p| p.id == key.project_id)
-                    .ok_or_else(no_project)?,
-                None => api
-                    .projects
-                    .by_id(api.meta.as_ref(), &key.project_id)
-                    .await?
-                    .ok_or_else(no_project)?,
+                Some(s) => api.projects.by_slug(api.meta.as_ref(), s).await?.filter(|p| p.id == key.project_id).ok_or_else(no_project)?,
+                None => api.projects.by_id(api.meta.as_ref(), &key.project_id).await?.ok_or_else(no_project)?,
             };
             if !key_grants(key, perm) {
-                return Err(ApiError::Forbidden(format!(
-                    "this API key's scopes ({}) do not allow this",
-                    key.scopes
-                )));
+                return Err(ApiError::Forbidden(format!("this API key's scopes ({}) do not allow this", key.scopes)));
             }
             Ok(caller(Some(project), None, principal))
         }
-        (
-            Access::Project(perm) | Access::KeyOrProject(perm),
-            Principal::User { id, is_admin, .. },
-        ) => {
-            let slug = slug.ok_or_else(|| {
-                ApiError::BadRequest("name the project: `?project=<slug>`".into())
-            })?;
-            let project = api
-                .projects
-                .by_slug(api.meta.as_ref(), slug)
-                .await?
-                .ok_or_else(no_project)?;
+        (Access::Project(perm) | Access::KeyOrProject(perm), Principal::User { id, is_admin, .. }) => {
+            let slug = slug.ok_or_else(|| ApiError::BadRequest("name the project: `?project=<slug>`".into()))?;
+            let project = api.projects.by_slug(api.meta.as_ref(), slug).await?.ok_or_else(no_project)?;
             let role = api.meta.member_role(&project.id, id).await?;
             match role {
                 _ if *is_admin => Ok(caller(Some(project), role, principal)),
                 None => Err(no_project()),
                 Some(r) if role_grants(r, perm) => Ok(caller(Some(project), role, principal)),
-                Some(r) => Err(ApiError::Forbidden(format!(
-                    "the {r} role does not allow this ({} or above needed)",
-                    least_role(perm)
-                ))),
+                Some(r) => Err(ApiError::Forbidden(format!("the {r} role does not allow this ({} or above needed)", least_role(perm)))),
             }
         }
     }
@@ -335,16 +249,10 @@ mod tests {
     #[test]
     fn roles_are_cumulative() {
         for p in Permission::ALL {
-            let holders: Vec<Role> = Role::ALL
-                .into_iter()
-                .filter(|r| role_grants(*r, p))
-                .collect();
+            let holders: Vec<Role> = Role::ALL.into_iter().filter(|r| role_grants(*r, p)).collect();
             assert!(holders.contains(&Role::Owner), "owner holds {p:?}");
             // Once a role holds it, every higher role does.
-            let first = Role::ALL
-                .iter()
-                .position(|r| role_grants(*r, p))
-                .expect("someone holds it");
+            let first = Role::ALL.iter().position(|r| role_grants(*r, p)).expect("someone holds it");
             assert_eq!(holders.len(), Role::ALL.len() - first, "{p:?}");
         }
         assert!(!role_grants(Role::Viewer, Permission::PipelinesWrite));
@@ -355,10 +263,7 @@ mod tests {
 
     #[test]
     fn project_from_query() {
-        assert_eq!(
-            query_param(Some("q=x&project=web&limit=1"), "project"),
-            Some("web".into())
-        );
+        assert_eq!(query_param(Some("q=x&project=web&limit=1"), "project"), Some("web".into()));
         assert_eq!(query_param(Some("q=project"), "project"), None);
         assert_eq!(query_param(None, "project"), None);
     }

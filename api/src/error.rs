@@ -49,23 +49,17 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::BadRequest(_)
-            | ApiError::Query(_)
-            | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Query(_) | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match &self {
             ApiError::Store(e) => {
                 tracing::warn!(error = %e, "log store call failed");
                 match e {
-                    LogStoreError::Rejected(_) => {
-                        "the query was rejected by the log store".to_owned()
-                    }
+                    LogStoreError::Rejected(_) => "the query was rejected by the log store".to_owned(),
                     _ => "the log store is unavailable, retry later".to_owned(),
                 }
             }

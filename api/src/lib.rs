@@ -88,26 +88,13 @@ impl Api {
             None => {
                 meta.setting_or_insert(
                     JWT_SECRET_SETTING,
-                    &format!(
-                        "{}{}",
-                        nexuslog_metastore::keys::generate().secret,
-                        nexuslog_metastore::keys::generate().secret
-                    ),
+                    &format!("{}{}", nexuslog_metastore::keys::generate().secret, nexuslog_metastore::keys::generate().secret),
                 )
                 .await?
             }
         };
         let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
         let sessions = SessionCache::new(meta.clone());
-        Ok(Arc::new(Self {
-            store,
-            meta,
-            state,
-            keys,
-            sessions,
-            projects: Default::default(),
-            tokens,
-            auth,
-        }))
+        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth }))
     }
 }

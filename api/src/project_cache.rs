@@ -21,11 +21,7 @@ pub(crate) struct ProjectCache {
 }
 
 impl ProjectCache {
-    pub(crate) async fn by_slug(
-        &self,
-        meta: &dyn MetaStore,
-        slug: &str,
-    ) -> Result<Option<Project>, MetaStoreError> {
+    pub(crate) async fn by_slug(&self, meta: &dyn MetaStore, slug: &str) -> Result<Option<Project>, MetaStoreError> {
         let key = format!("slug:{slug}");
         if let Some(hit) = self.get(&key) {
             return Ok(hit);
@@ -35,11 +31,7 @@ impl ProjectCache {
         Ok(found)
     }
 
-    pub(crate) async fn by_id(
-        &self,
-        meta: &dyn MetaStore,
-        id: &str,
-    ) -> Result<Option<Project>, MetaStoreError> {
+    pub(crate) async fn by_id(&self, meta: &dyn MetaStore, id: &str) -> Result<Option<Project>, MetaStoreError> {
         let key = format!("id:{id}");
         if let Some(hit) = self.get(&key) {
             return Ok(hit);
@@ -51,29 +43,18 @@ impl ProjectCache {
 
     /// Drops a project after this process changed or deleted it.
     pub(crate) fn forget(&self, p: &Project) {
-        let mut map = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.remove(&format!("slug:{}", p.slug));
         map.remove(&format!("id:{}", p.id));
     }
 
     fn get(&self, key: &str) -> Option<Option<Project>> {
-        let map = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(key)
-            .filter(|(_, at)| at.elapsed() < PROJECT_TTL)
-            .map(|(p, _)| p.clone())
+        let map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(key).filter(|(_, at)| at.elapsed() < PROJECT_TTL).map(|(p, _)| p.clone())
     }
 
     fn put(&self, key: String, p: Option<Project>) {
-        let mut map = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }

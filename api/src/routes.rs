@@ -24,238 +24,58 @@ type Handler = MethodRouter<Arc<Api>>;
 
 fn table() -> Vec<(Method, &'static str, Access, Handler)> {
     use Access::{InstanceAdmin, KeyOrProject, Project, Public, User};
-    let (get, post, put, patch, delete) = (
-        MethodFilter::GET,
-        MethodFilter::POST,
-        MethodFilter::PUT,
-        MethodFilter::PATCH,
-        MethodFilter::DELETE,
-    );
+    let (get, post, put, patch, delete) =
+        (MethodFilter::GET, MethodFilter::POST, MethodFilter::PUT, MethodFilter::PATCH, MethodFilter::DELETE);
     vec![
-        (
-            Method::POST,
-            "/v1/auth/login",
-            Public,
-            on(post, auth::login),
-        ),
-        (
-            Method::POST,
-            "/v1/auth/refresh",
-            Public,
-            on(post, auth::refresh),
-        ),
-        (
-            Method::POST,
-            "/v1/auth/logout",
-            User,
-            on(post, auth::logout),
-        ),
+        (Method::POST, "/v1/auth/login", Public, on(post, auth::login)),
+        (Method::POST, "/v1/auth/refresh", Public, on(post, auth::refresh)),
+        (Method::POST, "/v1/auth/logout", User, on(post, auth::logout)),
         (Method::GET, "/v1/auth/me", User, on(get, auth::me)),
-        (
-            Method::POST,
-            "/v1/auth/password",
-            User,
-            on(post, auth::change_password),
-        ),
-        (
-            Method::GET,
-            "/v1/auth/sessions",
-            User,
-            on(get, auth::sessions),
-        ),
-        (
-            Method::DELETE,
-            "/v1/auth/sessions/{session_id}",
-            User,
-            on(delete, auth::end_session),
-        ),
-        (
-            Method::POST,
-            "/v1/invitations/accept",
-            Public,
-            on(post, members::accept),
-        ),
+        (Method::POST, "/v1/auth/password", User, on(post, auth::change_password)),
+        (Method::GET, "/v1/auth/sessions", User, on(get, auth::sessions)),
+        (Method::DELETE, "/v1/auth/sessions/{session_id}", User, on(delete, auth::end_session)),
+        (Method::POST, "/v1/invitations/accept", Public, on(post, members::accept)),
         (Method::GET, "/v1/roles", User, on(get, projects::roles)),
-        (
-            Method::GET,
-            "/v1/users",
-            InstanceAdmin,
-            on(get, users::list),
-        ),
-        (
-            Method::POST,
-            "/v1/users",
-            InstanceAdmin,
-            on(post, users::create),
-        ),
-        (
-            Method::PATCH,
-            "/v1/users/{user_id}",
-            InstanceAdmin,
-            on(patch, users::update),
-        ),
-        (
-            Method::GET,
-            "/v1/audit",
-            InstanceAdmin,
-            on(get, audit::instance),
-        ),
+        (Method::GET, "/v1/users", InstanceAdmin, on(get, users::list)),
+        (Method::POST, "/v1/users", InstanceAdmin, on(post, users::create)),
+        (Method::PATCH, "/v1/users/{user_id}", InstanceAdmin, on(patch, users::update)),
+        (Method::GET, "/v1/audit", InstanceAdmin, on(get, audit::instance)),
         (Method::GET, "/v1/projects", User, on(get, projects::list)),
-        (
-            Method::POST,
-            "/v1/projects",
-            User,
-            on(post, projects::create),
-        ),
-        (
-            Method::GET,
-            "/v1/projects/{project}",
-            Project(P::ProjectRead),
-            on(get, projects::get),
-        ),
-        (
-            Method::PATCH,
-            "/v1/projects/{project}",
-            Project(P::ProjectUpdate),
-            on(patch, projects::update),
-        ),
-        (
-            Method::DELETE,
-            "/v1/projects/{project}",
-            Project(P::ProjectDelete),
-            on(delete, projects::delete),
-        ),
-        (
-            Method::GET,
-            "/v1/projects/{project}/members",
-            Project(P::MembersRead),
-            on(get, members::list),
-        ),
-        (
-            Method::PUT,
-            "/v1/projects/{project}/members/{user_id}",
-            Project(P::MembersWrite),
-            on(put, members::set_role),
-        ),
-        (
-            Method::DELETE,
-            "/v1/projects/{project}/members/{user_id}",
-            Project(P::MembersWrite),
-            on(delete, members::remove),
-        ),
-        (
-            Method::POST,
-            "/v1/projects/{project}/invitations",
-            Project(P::MembersWrite),
-            on(post, members::invite),
-        ),
-        (
-            Method::GET,
-            "/v1/projects/{project}/api-keys",
-            Project(P::ApiKeysRead),
-            on(get, keys::list),
-        ),
-        (
-            Method::POST,
-            "/v1/projects/{project}/api-keys",
-            Project(P::ApiKeysWrite),
-            on(post, keys::create),
-        ),
-        (
-            Method::DELETE,
-            "/v1/projects/{project}/api-keys/{key_id}",
-            Project(P::ApiKeysWrite),
-            on(delete, keys::revoke),
-        ),
-        (
-            Method::GET,
-            "/v1/projects/{project}/audit",
-            Project(P::AuditRead),
-            on(get, audit::project),
-        ),
-        (
-            Method::GET,
-            "/v1/projects/{project}/pipeline",
-            Project(P::PipelinesRead),
-            on(get, pipelines::get),
-        ),
-        (
-            Method::POST,
-            "/v1/projects/{project}/pipeline/rules",
-            Project(P::PipelinesWrite),
-            on(post, pipelines::create),
-        ),
-        (
-            Method::PUT,
-            "/v1/projects/{project}/pipeline/rules/{rule_id}",
-            Project(P::PipelinesWrite),
-            on(put, pipelines::update),
-        ),
-        (
-            Method::DELETE,
-            "/v1/projects/{project}/pipeline/rules/{rule_id}",
-            Project(P::PipelinesWrite),
-            on(delete, pipelines::delete),
-        ),
-        (
-            Method::POST,
-            "/v1/projects/{project}/pipeline/dry-run",
-            Project(P::PipelinesRead),
-            on(post, pipelines::dry_run),
-        ),
-        (
-            Method::GET,
-            "/v1/projects/{project}/fields",
-            Project(P::LogsRead),
-            on(get, pipelines::fields),
-        ),
-        (
-            Method::GET,
-            "/v1/projects/{project}/search",
-            Project(P::LogsRead),
-            on(get, search::search),
-        ),
-        (
-            Method::GET,
-            "/v1/search",
-            KeyOrProject(P::LogsRead),
-            on(get, search::search),
-        ),
-        (
-            Method::POST,
-            "/v1/projects/{project}/aggregate",
-            Project(P::LogsRead),
-            on(post, aggregate::aggregate),
-        ),
-        (
-            Method::POST,
-            "/v1/aggregate",
-            KeyOrProject(P::LogsRead),
-            on(post, aggregate::aggregate),
-        ),
+        (Method::POST, "/v1/projects", User, on(post, projects::create)),
+        (Method::GET, "/v1/projects/{project}", Project(P::ProjectRead), on(get, projects::get)),
+        (Method::PATCH, "/v1/projects/{project}", Project(P::ProjectUpdate), on(patch, projects::update)),
+        (Method::DELETE, "/v1/projects/{project}", Project(P::ProjectDelete), on(delete, projects::delete)),
+        (Method::GET, "/v1/projects/{project}/members", Project(P::MembersRead), on(get, members::list)),
+        (Method::PUT, "/v1/projects/{project}/members/{user_id}", Project(P::MembersWrite), on(put, members::set_role)),
+        (Method::DELETE, "/v1/projects/{project}/members/{user_id}", Project(P::MembersWrite), on(delete, members::remove)),
+        (Method::POST, "/v1/projects/{project}/invitations", Project(P::MembersWrite), on(post, members::invite)),
+        (Method::GET, "/v1/projects/{project}/api-keys", Project(P::ApiKeysRead), on(get, keys::list)),
+        (Method::POST, "/v1/projects/{project}/api-keys", Project(P::ApiKeysWrite), on(post, keys::create)),
+        (Method::DELETE, "/v1/projects/{project}/api-keys/{key_id}", Project(P::ApiKeysWrite), on(delete, keys::revoke)),
+        (Method::GET, "/v1/projects/{project}/audit", Project(P::AuditRead), on(get, audit::project)),
+        (Method::GET, "/v1/projects/{project}/pipeline", Project(P::PipelinesRead), on(get, pipelines::get)),
+        (Method::POST, "/v1/projects/{project}/pipeline/rules", Project(P::PipelinesWrite), on(post, pipelines::create)),
+        (Method::PUT, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), on(put, pipelines::update)),
+        (Method::DELETE, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), on(delete, pipelines::delete)),
+        (Method::POST, "/v1/projects/{project}/pipeline/dry-run", Project(P::PipelinesRead), on(post, pipelines::dry_run)),
+        (Method::GET, "/v1/projects/{project}/fields", Project(P::LogsRead), on(get, pipelines::fields)),
+        (Method::GET, "/v1/projects/{project}/search", Project(P::LogsRead), on(get, search::search)),
+        (Method::GET, "/v1/search", KeyOrProject(P::LogsRead), on(get, search::search)),
+        (Method::POST, "/v1/projects/{project}/aggregate", Project(P::LogsRead), on(post, aggregate::aggregate)),
+        (Method::POST, "/v1/aggregate", KeyOrProject(P::LogsRead), on(post, aggregate::aggregate)),
     ]
 }
 
 /// The endpoints, for documentation and the authorization tests.
 pub fn endpoints() -> Vec<Endpoint> {
-    table()
-        .into_iter()
-        .map(|(method, path, access, _)| Endpoint {
-            method,
-            path,
-            access,
-        })
-        .collect()
+    table().into_iter().map(|(method, path, access, _)| Endpoint { method, path, access }).collect()
 }
 
 /// The API's routes, each behind [`enforce`] with its declared access.
 pub fn router(api: Arc<Api>) -> Router {
     let mut router = Router::new();
     for (_, path, access, handler) in table() {
-        router = router.route(
-            path,
-            handler.route_layer(from_fn_with_state((api.clone(), access), enforce)),
-        );
+        router = router.route(path, handler.route_layer(from_fn_with_state((api.clone(), access), enforce)));
     }
     router.with_state(api)
 }

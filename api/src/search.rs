@@ -47,8 +47,7 @@ fn cursor_text(after: &(i64, String)) -> String {
 }
 
 fn parse_cursor(s: &str) -> Result<(i64, String), ApiError> {
-    let bad =
-        || ApiError::BadRequest("invalid cursor: pass next_cursor from a previous answer".into());
+    let bad = || ApiError::BadRequest("invalid cursor: pass next_cursor from a previous answer".into());
     let (ts, id) = s.split_once('_').ok_or_else(bad)?;
     Ok((ts.parse().map_err(|_| bad())?, id.to_owned()))
 }
@@ -82,30 +81,16 @@ pub(crate) async fn search(
     let (from, to) = range(p.from.as_deref(), p.to.as_deref())?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
+        return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let order = match p.sort.as_deref() {
         None | Some("desc") => SortOrder::NewestFirst,
         Some("asc") => SortOrder::OldestFirst,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "sort must be desc or asc, not {other:?}"
-            )))
-        }
+        Some(other) => return Err(ApiError::BadRequest(format!("sort must be desc or asc, not {other:?}"))),
     };
     let query = parse_q(p.q.as_deref())?;
     let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
-    let search = SearchQuery {
-        project_id,
-        query,
-        after,
-        from_micros: from,
-        to_micros: to,
-        limit,
-        order,
-    };
+    let search = SearchQuery { project_id, query, after, from_micros: from, to_micros: to, limit, order };
     let result = api.store.search(&search).await?;
     let hits: Vec<Value> = result
         .hits
@@ -113,8 +98,7 @@ pub(crate) async fn search(
         .map(|r| {
             let mut hit = record_json(r);
             if p.highlight == Some(true) {
-                hit["highlight"] =
-                    json!({ "message": nexuslog_query::highlights(&search.query, &r.message) });
+                hit["highlight"] = json!({ "message": nexuslog_query::highlights(&search.query, &r.message) });
             }
             hit
         })
@@ -133,9 +117,7 @@ mod tests {
 
     #[test]
     fn q_is_parsed_or_refused_with_a_position() {
-        assert!(
-            matches!(parse_q(Some("payment failed level:error run:abc-1")), Ok(Query::And(parts)) if parts.len() == 4)
-        );
+        assert!(matches!(parse_q(Some("payment failed level:error run:abc-1")), Ok(Query::And(parts)) if parts.len() == 4));
         match parse_q(Some("level:error OR")) {
             Err(ApiError::Query(e)) => assert_eq!(e.position, 14),
             other => panic!("{other:?}"),

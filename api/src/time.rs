@@ -17,8 +17,7 @@ const OPEN_END_MARGIN: i64 = 60_000_000;
 /// A 400 naming the bad bound, or when `from` is not before `to`.
 pub(crate) fn range(from: Option<&str>, to: Option<&str>) -> Result<(i64, i64), ApiError> {
     let now = nexuslog_common::now_micros();
-    let from = parse_time(from.unwrap_or(DEFAULT_FROM), now)
-        .map_err(|e| ApiError::BadRequest(format!("from: {e}")))?;
+    let from = parse_time(from.unwrap_or(DEFAULT_FROM), now).map_err(|e| ApiError::BadRequest(format!("from: {e}")))?;
     let to = match to {
         Some(t) => parse_time(t, now).map_err(|e| ApiError::BadRequest(format!("to: {e}")))?,
         None => now + OPEN_END_MARGIN,

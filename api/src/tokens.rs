@@ -33,12 +33,7 @@ impl Tokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-            ttl,
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -49,30 +44,15 @@ impl Tokens {
     ///
     /// # Errors
     /// Only if signing fails (it does not with an HMAC key).
-    pub fn issue(
-        &self,
-        user_id: &str,
-        session_id: &str,
-        email: &str,
-        is_admin: bool,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn issue(&self, user_id: &str, session_id: &str, email: &str, is_admin: bool) -> Result<String, jsonwebtoken::errors::Error> {
         let iat = nexuslog_metastore::now().unsigned_abs() / 1_000_000;
-        let claims = Claims {
-            sub: user_id.into(),
-            sid: session_id.into(),
-            email: email.into(),
-            adm: is_admin,
-            iat,
-            exp: iat + self.ttl.as_secs(),
-        };
+        let claims = Claims { sub: user_id.into(), sid: session_id.into(), email: email.into(), adm: is_admin, iat, exp: iat + self.ttl.as_secs() };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
     /// The claims of a genuine, unexpired token.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|d| d.claims)
+        decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|d| d.claims)
     }
 }
 
@@ -91,17 +71,8 @@ mod tests {
         let mut parts: Vec<&str> = token.split('.').collect();
         let forged = {
             use jsonwebtoken::EncodingKey;
-            let claims = Claims {
-                adm: true,
-                sub: "u2".into(),
-                ..c
-            };
-            encode(
-                &Header::new(Algorithm::HS256),
-                &claims,
-                &EncodingKey::from_secret(b"guess"),
-            )
-            .expect("sign")
+            let claims = Claims { adm: true, sub: "u2".into(), ..c };
+            encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"guess")).expect("sign")
         };
         let forged_payload = forged.split('.').nth(1).expect("payload");
         parts[1] = forged_payload;
@@ -112,9 +83,7 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let t = Tokens::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(0));
-        let mut claims = t
-            .verify(&t.issue("u", "s", "e", false).expect("sign"))
-            .expect("within leeway");
+        let mut claims = t.verify(&t.issue("u", "s", "e", false).expect("sign")).expect("within leeway");
         claims.exp -= 3600;
         let old = encode(&Header::new(Algorithm::HS256), &claims, &t.encoding).expect("sign");
         assert!(t.verify(&old).is_none());

@@ -17,13 +17,7 @@ async fn h() -> (Harness, tempfile::TempDir) {
 }
 
 async fn actions(h: &Harness) -> Vec<(String, String)> {
-    h.meta
-        .list_audit(None, None, 1000)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.action, e.outcome))
-        .collect()
+    h.meta.list_audit(None, None, 1000).await.unwrap().into_iter().map(|e| (e.action, e.outcome)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,45 +25,17 @@ async fn failed_logins_lock_the_account_out_with_retry_after() {
     let (h, _d) = h().await;
     user(h.meta.as_ref(), "ann@example.com", false).await;
     for _ in 0..5 {
-        let (s, _) = h
-            .call(
-                Method::POST,
-                "/v1/auth/login",
-                None,
-                Some(json!({ "email": "ann@example.com", "password": "wrong password" })),
-            )
-            .await;
+        let (s, _) = h.call(Method::POST, "/v1/auth/login", None, Some(json!({ "email": "ann@example.com", "password": "wrong password" }))).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
     // Now even the right password is refused until the lockout passes.
-    let (s, body) = h
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({ "email": "ANN@example.com", "password": PASSWORD })),
-        )
-        .await;
+    let (s, body) = h.call(Method::POST, "/v1/auth/login", None, Some(json!({ "email": "ANN@example.com", "password": PASSWORD }))).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    let failures = actions(&h)
-        .await
-        .iter()
-        .filter(|(a, o)| a == "auth.login" && o == "failure")
-        .count();
+    let failures = actions(&h).await.iter().filter(|(a, o)| a == "auth.login" && o == "failure").count();
     assert_eq!(failures, 6, "every failed attempt is audited");
     // Unknown accounts answer exactly like wrong passwords.
-    let (s, body) = h
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({ "email": "nobody@example.com", "password": "x" })),
-        )
-        .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid e-mail or password"))
-    );
+    let (s, body) = h.call(Method::POST, "/v1/auth/login", None, Some(json!({ "email": "nobody@example.com", "password": "x" }))).await;
+    assert_eq!((s, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid e-mail or password")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,157 +43,44 @@ async fn refresh_rotates_reuse_ends_the_session_and_logout_revokes() {
     let (h, _d) = h().await;
     user(h.meta.as_ref(), "ann@example.com", false).await;
     let (access, refresh) = h.login("ann@example.com").await;
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&access), None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&access), None).await.0, StatusCode::OK);
 
-    let (s, next) = h
-        .call(
-            Method::POST,
-            "/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": refresh })),
-        )
-        .await;
+    let (s, next) = h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await;
     assert_eq!(s, StatusCode::OK, "{next}");
-    let (access2, refresh2) = (
-        next["access_token"].as_str().unwrap().to_owned(),
-        next["refresh_token"].as_str().unwrap().to_owned(),
-    );
+    let (access2, refresh2) = (next["access_token"].as_str().unwrap().to_owned(), next["refresh_token"].as_str().unwrap().to_owned());
     assert_ne!(refresh2, refresh, "refresh tokens rotate");
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&access2), None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&access2), None).await.0, StatusCode::OK);
 
     // The old refresh token again: someone copied it. The whole session ends.
-    let (s, _) = h
-        .call(
-            Method::POST,
-            "/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": refresh })),
-        )
-        .await;
+    let (s, _) = h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&access2), None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        h.call(
-            Method::POST,
-            "/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": refresh2 }))
-        )
-        .await
-        .0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&access2), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh2 }))).await.0, StatusCode::UNAUTHORIZED);
 
     // Logout: the access token stops working at once, though it has not expired.
     let (access3, refresh3) = h.login("ann@example.com").await;
-    assert_eq!(
-        h.call(Method::POST, "/v1/auth/logout", Some(&access3), None)
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&access3), None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        h.call(
-            Method::POST,
-            "/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": refresh3 }))
-        )
-        .await
-        .0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert!(actions(&h)
-        .await
-        .contains(&("auth.refresh_reuse".into(), "failure".into())));
+    assert_eq!(h.call(Method::POST, "/v1/auth/logout", Some(&access3), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&access3), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh3 }))).await.0, StatusCode::UNAUTHORIZED);
+    assert!(actions(&h).await.contains(&("auth.refresh_reuse".into(), "failure".into())));
 
     // Sessions: listed with the current one marked; ending another one logs that device out.
     let (laptop, _) = h.login("ann@example.com").await;
     let (phone, _) = h.login("ann@example.com").await;
-    let (s, list) = h
-        .call(Method::GET, "/v1/auth/sessions", Some(&laptop), None)
-        .await;
+    let (s, list) = h.call(Method::GET, "/v1/auth/sessions", Some(&laptop), None).await;
     assert_eq!(s, StatusCode::OK);
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2, "only live sessions: {list}");
-    let other = sessions
-        .iter()
-        .find(|s| s["current"] == json!(false))
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        h.call(
-            Method::DELETE,
-            &format!("/v1/auth/sessions/{other}"),
-            Some(&laptop),
-            None
-        )
-        .await
-        .0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&phone), None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&laptop), None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    let other = sessions.iter().find(|s| s["current"] == json!(false)).unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.call(Method::DELETE, &format!("/v1/auth/sessions/{other}"), Some(&laptop), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&phone), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&laptop), None).await.0, StatusCode::OK);
     // Someone else's session is not yours to end.
     user(h.meta.as_ref(), "bob@example.com", false).await;
     let (bob, _) = h.login("bob@example.com").await;
-    let mine = h
-        .call(Method::GET, "/v1/auth/sessions", Some(&laptop), None)
-        .await
-        .1["sessions"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        h.call(
-            Method::DELETE,
-            &format!("/v1/auth/sessions/{mine}"),
-            Some(&bob),
-            None
-        )
-        .await
-        .0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&laptop), None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    let mine = h.call(Method::GET, "/v1/auth/sessions", Some(&laptop), None).await.1["sessions"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.call(Method::DELETE, &format!("/v1/auth/sessions/{mine}"), Some(&bob), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&laptop), None).await.0, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,86 +92,26 @@ async fn password_change_ends_other_sessions_and_disabling_ends_all() {
     let (here, _) = h.login("ann@example.com").await;
     let (elsewhere, _) = h.login("ann@example.com").await;
     let change = json!({ "current_password": "not it", "new_password": "a brand new password" });
-    assert_eq!(
-        h.call(Method::POST, "/v1/auth/password", Some(&here), Some(change))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(h.call(Method::POST, "/v1/auth/password", Some(&here), Some(change)).await.0, StatusCode::FORBIDDEN);
     let change = json!({ "current_password": PASSWORD, "new_password": "short" });
-    assert_eq!(
-        h.call(Method::POST, "/v1/auth/password", Some(&here), Some(change))
-            .await
-            .0,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(h.call(Method::POST, "/v1/auth/password", Some(&here), Some(change)).await.0, StatusCode::BAD_REQUEST);
     let change = json!({ "current_password": PASSWORD, "new_password": "a brand new password" });
-    assert_eq!(
-        h.call(Method::POST, "/v1/auth/password", Some(&here), Some(change))
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&here), None)
-            .await
-            .0,
-        StatusCode::OK,
-        "this session goes on"
-    );
-    let (s, _) = h
-        .call(Method::GET, "/v1/auth/me", Some(&elsewhere), None)
-        .await;
+    assert_eq!(h.call(Method::POST, "/v1/auth/password", Some(&here), Some(change)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&here), None).await.0, StatusCode::OK, "this session goes on");
+    let (s, _) = h.call(Method::GET, "/v1/auth/me", Some(&elsewhere), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the other session ended");
-    let (s, _) = h
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({ "email": "ann@example.com", "password": PASSWORD })),
-        )
-        .await;
+    let (s, _) = h.call(Method::POST, "/v1/auth/login", None, Some(json!({ "email": "ann@example.com", "password": PASSWORD }))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the old password is gone");
 
-    let (s, body) = h
-        .call(
-            Method::PATCH,
-            &format!("/v1/users/{}", ann.id),
-            Some(&root),
-            Some(json!({ "disabled": true })),
-        )
-        .await;
+    let (s, body) = h.call(Method::PATCH, &format!("/v1/users/{}", ann.id), Some(&root), Some(json!({ "disabled": true }))).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    assert_eq!(
-        h.call(Method::GET, "/v1/auth/me", Some(&here), None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED,
-        "disabling ends every session"
-    );
-    let (s, _) = h
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({ "email": "ann@example.com", "password": "a brand new password" })),
-        )
-        .await;
+    assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&here), None).await.0, StatusCode::UNAUTHORIZED, "disabling ends every session");
+    let (s, _) = h.call(Method::POST, "/v1/auth/login", None, Some(json!({ "email": "ann@example.com", "password": "a brand new password" }))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // The last instance admin cannot demote themselves out of existence.
-    let me: Value = h
-        .call(Method::GET, "/v1/auth/me", Some(&root), None)
-        .await
-        .1;
+    let me: Value = h.call(Method::GET, "/v1/auth/me", Some(&root), None).await.1;
     let root_id = me["user"]["id"].as_str().unwrap();
-    let (s, _) = h
-        .call(
-            Method::PATCH,
-            &format!("/v1/users/{root_id}"),
-            Some(&root),
-            Some(json!({ "is_admin": false })),
-        )
-        .await;
+    let (s, _) = h.call(Method::PATCH, &format!("/v1/users/{root_id}"), Some(&root), Some(json!({ "is_admin": false }))).await;
     assert_eq!(s, StatusCode::CONFLICT);
 }
 
@@ -327,63 +120,20 @@ async fn keys_are_shown_once_work_and_stop_when_revoked_and_everything_is_audite
     let (h, _d) = h().await;
     user(h.meta.as_ref(), "owner@example.com", false).await;
     let (owner, _) = h.login("owner@example.com").await;
-    let (s, body) = h
-        .call(
-            Method::POST,
-            "/v1/projects",
-            Some(&owner),
-            Some(json!({ "slug": "shop", "name": "Shop" })),
-        )
-        .await;
-    assert_eq!(
-        (s, body["project"]["role"].as_str()),
-        (StatusCode::CREATED, Some("owner")),
-        "{body}"
-    );
+    let (s, body) = h.call(Method::POST, "/v1/projects", Some(&owner), Some(json!({ "slug": "shop", "name": "Shop" }))).await;
+    assert_eq!((s, body["project"]["role"].as_str()), (StatusCode::CREATED, Some("owner")), "{body}");
 
-    let (s, created) = h
-        .call(
-            Method::POST,
-            "/v1/projects/shop/api-keys",
-            Some(&owner),
-            Some(json!({ "name": "reader", "source": "grafana", "scopes": ["read"] })),
-        )
-        .await;
+    let (s, created) = h.call(Method::POST, "/v1/projects/shop/api-keys", Some(&owner), Some(json!({ "name": "reader", "source": "grafana", "scopes": ["read"] }))).await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
     let secret = created["key"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
-    let (_, listed) = h
-        .call(
-            Method::GET,
-            "/v1/projects/shop/api-keys",
-            Some(&owner),
-            None,
-        )
-        .await;
-    assert!(
-        !listed.to_string().contains(&secret),
-        "the secret is shown only at creation"
-    );
-    assert_eq!(
-        listed["api_keys"][0]["prefix"].as_str(),
-        Some(&secret[..12])
-    );
+    let (_, listed) = h.call(Method::GET, "/v1/projects/shop/api-keys", Some(&owner), None).await;
+    assert!(!listed.to_string().contains(&secret), "the secret is shown only at creation");
+    assert_eq!(listed["api_keys"][0]["prefix"].as_str(), Some(&secret[..12]));
 
-    assert_eq!(
-        h.call(Method::GET, "/v1/search", Some(&secret), None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(h.call(Method::GET, "/v1/search", Some(&secret), None).await.0, StatusCode::OK);
     // Expiring keys: listed with their expiry; past it, refused.
-    let (s, expiring) = h
-        .call(
-            Method::POST,
-            "/v1/projects/shop/api-keys",
-            Some(&owner),
-            Some(json!({ "name": "temp", "expires_in_days": 30 })),
-        )
-        .await;
+    let (s, expiring) = h.call(Method::POST, "/v1/projects/shop/api-keys", Some(&owner), Some(json!({ "name": "temp", "expires_in_days": 30 }))).await;
     assert_eq!(s, StatusCode::CREATED);
     assert!(expiring["expires_at"].as_str().is_some(), "{expiring}");
     let project_id = h.meta.project_by_slug("shop").await.unwrap().unwrap().id;
@@ -391,155 +141,42 @@ async fn keys_are_shown_once_work_and_stop_when_revoked_and_everything_is_audite
     row.expires_at = Some(nexuslog_metastore::now() - 1);
     h.meta.create_api_key(&row).await.unwrap();
     let (s, body) = h.call(Method::GET, "/v1/search", Some(&stale), None).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("API key expired"))
-    );
-    let (s, body) = h
-        .call(Method::GET, "/v1/search?form=now-1h", Some(&secret), None)
-        .await;
-    assert_eq!(
-        s,
-        StatusCode::BAD_REQUEST,
-        "a misspelt parameter is refused, not ignored"
-    );
-    assert!(
-        body["error"].as_str().is_some_and(|e| e.contains("form")),
-        "{body}"
-    );
-    assert_eq!(
-        h.call(
-            Method::GET,
-            "/v1/projects/shop/api-keys",
-            Some(&secret),
-            None
-        )
-        .await
-        .0,
-        StatusCode::FORBIDDEN,
-        "a read key manages nothing"
-    );
-    assert_eq!(
-        h.call(
-            Method::DELETE,
-            &format!("/v1/projects/shop/api-keys/{id}"),
-            Some(&owner),
-            None
-        )
-        .await
-        .0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/search", Some(&secret), None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED,
-        "revoked in this process at once"
-    );
+    assert_eq!((s, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("API key expired")));
+    let (s, body) = h.call(Method::GET, "/v1/search?form=now-1h", Some(&secret), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a misspelt parameter is refused, not ignored");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("form")), "{body}");
+    assert_eq!(h.call(Method::GET, "/v1/projects/shop/api-keys", Some(&secret), None).await.0, StatusCode::FORBIDDEN, "a read key manages nothing");
+    assert_eq!(h.call(Method::DELETE, &format!("/v1/projects/shop/api-keys/{id}"), Some(&owner), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(Method::GET, "/v1/search", Some(&secret), None).await.0, StatusCode::UNAUTHORIZED, "revoked in this process at once");
 
     // Roles: an admin cannot make owners; the last owner cannot step down.
     let adm = user(h.meta.as_ref(), "adm@example.com", false).await;
     let project = h.meta.project_by_slug("shop").await.unwrap().unwrap();
-    h.meta
-        .set_member(&project.id, &adm.id, Role::Admin)
-        .await
-        .unwrap();
+    h.meta.set_member(&project.id, &adm.id, Role::Admin).await.unwrap();
     let (adm_token, _) = h.login("adm@example.com").await;
-    let (s, _) = h
-        .call(
-            Method::PUT,
-            &format!("/v1/projects/shop/members/{}", adm.id),
-            Some(&adm_token),
-            Some(json!({ "role": "owner" })),
-        )
-        .await;
+    let (s, _) = h.call(Method::PUT, &format!("/v1/projects/shop/members/{}", adm.id), Some(&adm_token), Some(json!({ "role": "owner" }))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let me = h
-        .call(Method::GET, "/v1/auth/me", Some(&owner), None)
-        .await
-        .1;
+    let me = h.call(Method::GET, "/v1/auth/me", Some(&owner), None).await.1;
     let owner_id = me["user"]["id"].as_str().unwrap().to_owned();
-    let (s, _) = h
-        .call(
-            Method::PUT,
-            &format!("/v1/projects/shop/members/{owner_id}"),
-            Some(&owner),
-            Some(json!({ "role": "viewer" })),
-        )
-        .await;
+    let (s, _) = h.call(Method::PUT, &format!("/v1/projects/shop/members/{owner_id}"), Some(&owner), Some(json!({ "role": "viewer" }))).await;
     assert_eq!(s, StatusCode::CONFLICT);
 
     // Invitation: accepted once, the invitee signs in with the role.
-    let (s, inv) = h
-        .call(
-            Method::POST,
-            "/v1/projects/shop/invitations",
-            Some(&adm_token),
-            Some(json!({ "email": "New@Example.com", "role": "editor" })),
-        )
-        .await;
+    let (s, inv) = h.call(Method::POST, "/v1/projects/shop/invitations", Some(&adm_token), Some(json!({ "email": "New@Example.com", "role": "editor" }))).await;
     assert_eq!(s, StatusCode::CREATED, "{inv}");
     let accept = json!({ "token": inv["token"], "password": "invitee password 1", "name": "New" });
-    assert_eq!(
-        h.call(
-            Method::POST,
-            "/v1/invitations/accept",
-            None,
-            Some(accept.clone())
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        h.call(Method::POST, "/v1/invitations/accept", None, Some(accept))
-            .await
-            .0,
-        StatusCode::NOT_FOUND,
-        "used once"
-    );
-    let (s, login) = h
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({ "email": "new@example.com", "password": "invitee password 1" })),
-        )
-        .await;
+    assert_eq!(h.call(Method::POST, "/v1/invitations/accept", None, Some(accept.clone())).await.0, StatusCode::OK);
+    assert_eq!(h.call(Method::POST, "/v1/invitations/accept", None, Some(accept)).await.0, StatusCode::NOT_FOUND, "used once");
+    let (s, login) = h.call(Method::POST, "/v1/auth/login", None, Some(json!({ "email": "new@example.com", "password": "invitee password 1" }))).await;
     assert_eq!(s, StatusCode::OK);
-    let me = h
-        .call(
-            Method::GET,
-            "/v1/auth/me",
-            login["access_token"].as_str(),
-            None,
-        )
-        .await
-        .1;
+    let me = h.call(Method::GET, "/v1/auth/me", login["access_token"].as_str(), None).await.1;
     assert_eq!(me["projects"][0]["role"].as_str(), Some("editor"));
 
-    let (s, audit) = h
-        .call(Method::GET, "/v1/projects/shop/audit", Some(&owner), None)
-        .await;
+    let (s, audit) = h.call(Method::GET, "/v1/projects/shop/audit", Some(&owner), None).await;
     assert_eq!(s, StatusCode::OK);
-    let seen: Vec<&str> = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
-    for action in [
-        "project.create",
-        "api_key.create",
-        "api_key.revoke",
-        "invitation.create",
-        "invitation.accept",
-    ] {
+    let seen: Vec<&str> = audit["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["project.create", "api_key.create", "api_key.revoke", "invitation.create", "invitation.accept"] {
         assert!(seen.contains(&action), "{action} missing from {seen:?}");
     }
-    assert!(
-        !audit.to_string().contains(&secret),
-        "no secret in the audit log"
-    );
+    assert!(!audit.to_string().contains(&secret), "no secret in the audit log");
 }

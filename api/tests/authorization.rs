@@ -68,107 +68,27 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/audit", "instance_admin"),
     ("GET", "/v1/projects", "users"),
     ("POST", "/v1/projects", "users"),
-    (
-        "GET",
-        "/v1/projects/{project}",
-        "instance_admin owner admin editor viewer read_key",
-    ),
-    (
-        "PATCH",
-        "/v1/projects/{project}",
-        "instance_admin owner admin",
-    ),
+    ("GET", "/v1/projects/{project}", "instance_admin owner admin editor viewer read_key"),
+    ("PATCH", "/v1/projects/{project}", "instance_admin owner admin"),
     ("DELETE", "/v1/projects/{project}", "instance_admin owner"),
-    (
-        "GET",
-        "/v1/projects/{project}/members",
-        "instance_admin owner admin editor viewer",
-    ),
-    (
-        "PUT",
-        "/v1/projects/{project}/members/{user_id}",
-        "instance_admin owner admin",
-    ),
-    (
-        "DELETE",
-        "/v1/projects/{project}/members/{user_id}",
-        "instance_admin owner admin",
-    ),
-    (
-        "POST",
-        "/v1/projects/{project}/invitations",
-        "instance_admin owner admin",
-    ),
-    (
-        "GET",
-        "/v1/projects/{project}/api-keys",
-        "instance_admin owner admin",
-    ),
-    (
-        "POST",
-        "/v1/projects/{project}/api-keys",
-        "instance_admin owner admin",
-    ),
-    (
-        "DELETE",
-        "/v1/projects/{project}/api-keys/{key_id}",
-        "instance_admin owner admin",
-    ),
-    (
-        "GET",
-        "/v1/projects/{project}/audit",
-        "instance_admin owner admin",
-    ),
-    (
-        "GET",
-        "/v1/projects/{project}/pipeline",
-        "instance_admin owner admin editor viewer",
-    ),
-    (
-        "POST",
-        "/v1/projects/{project}/pipeline/rules",
-        "instance_admin owner admin editor",
-    ),
-    (
-        "PUT",
-        "/v1/projects/{project}/pipeline/rules/{rule_id}",
-        "instance_admin owner admin editor",
-    ),
-    (
-        "DELETE",
-        "/v1/projects/{project}/pipeline/rules/{rule_id}",
-        "instance_admin owner admin editor",
-    ),
-    (
-        "POST",
-        "/v1/projects/{project}/pipeline/dry-run",
-        "instance_admin owner admin editor viewer",
-    ),
-    (
-        "GET",
-        "/v1/projects/{project}/fields",
-        "instance_admin owner admin editor viewer read_key",
-    ),
-    (
-        "GET",
-        "/v1/projects/{project}/search",
-        "instance_admin owner admin editor viewer read_key",
-    ),
-    (
-        "GET",
-        "/v1/search",
-        "instance_admin owner admin editor viewer read_key",
-    ),
-    (
-        "POST",
-        "/v1/projects/{project}/aggregate",
-        "instance_admin owner admin editor viewer read_key",
-    ),
-    (
-        "POST",
-        "/v1/aggregate",
-        "instance_admin owner admin editor viewer read_key",
-    ),
+    ("GET", "/v1/projects/{project}/members", "instance_admin owner admin editor viewer"),
+    ("PUT", "/v1/projects/{project}/members/{user_id}", "instance_admin owner admin"),
+    ("DELETE", "/v1/projects/{project}/members/{user_id}", "instance_admin owner admin"),
+    ("POST", "/v1/projects/{project}/invitations", "instance_admin owner admin"),
+    ("GET", "/v1/projects/{project}/api-keys", "instance_admin owner admin"),
+    ("POST", "/v1/projects/{project}/api-keys", "instance_admin owner admin"),
+    ("DELETE", "/v1/projects/{project}/api-keys/{key_id}", "instance_admin owner admin"),
+    ("GET", "/v1/projects/{project}/audit", "instance_admin owner admin"),
+    ("GET", "/v1/projects/{project}/pipeline", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/pipeline/rules", "instance_admin owner admin editor"),
+    ("PUT", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
+    ("DELETE", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
+    ("POST", "/v1/projects/{project}/pipeline/dry-run", "instance_admin owner admin editor viewer"),
+    ("GET", "/v1/projects/{project}/fields", "instance_admin owner admin editor viewer read_key"),
+    ("GET", "/v1/projects/{project}/search", "instance_admin owner admin editor viewer read_key"),
+    ("GET", "/v1/search", "instance_admin owner admin editor viewer read_key"),
+    ("POST", "/v1/projects/{project}/aggregate", "instance_admin owner admin editor viewer read_key"),
+    ("POST", "/v1/aggregate", "instance_admin owner admin editor viewer read_key"),
 ];
 
 fn name(w: Who) -> &'static str {
@@ -188,10 +108,7 @@ fn name(w: Who) -> &'static str {
 }
 
 fn is_user(w: Who) -> bool {
-    matches!(
-        w,
-        Who::InstanceAdmin | Who::Owner | Who::Admin | Who::Editor | Who::Viewer | Who::Outsider
-    )
+    matches!(w, Who::InstanceAdmin | Who::Owner | Who::Admin | Who::Editor | Who::Viewer | Who::Outsider)
 }
 
 fn allowed(spec: &str, w: Who) -> bool {
@@ -214,56 +131,29 @@ struct World {
 
 impl World {
     fn credential(&self, w: Who) -> Option<String> {
-        self.callers
-            .iter()
-            .find(|(c, ..)| *c == w)
-            .and_then(|(_, _, t)| t.clone())
+        self.callers.iter().find(|(c, ..)| *c == w).and_then(|(_, _, t)| t.clone())
     }
 
     fn email(&self, w: Who) -> String {
-        self.callers
-            .iter()
-            .find(|(c, ..)| *c == w)
-            .map(|(_, e, _)| e.clone())
-            .unwrap_or_default()
+        self.callers.iter().find(|(c, ..)| *c == w).map(|(_, e, _)| e.clone()).unwrap_or_default()
     }
 
     fn fresh(&self, what: &str) -> String {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{what}-{n}")
     }
 
     /// A project with alpha's role holders, for calls that destroy their project.
     async fn alpha_twin(&self) -> Project {
-        let p = self
-            .h
-            .meta
-            .create_project(&self.fresh("twin"), "twin")
-            .await
-            .unwrap();
-        for (p_id, (u, r)) in self
-            .h
-            .meta
-            .list_members(&self.alpha.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| (p.id.clone(), m))
-        {
+        let p = self.h.meta.create_project(&self.fresh("twin"), "twin").await.unwrap();
+        for (p_id, (u, r)) in self.h.meta.list_members(&self.alpha.id).await.unwrap().into_iter().map(|m| (p.id.clone(), m)) {
             self.h.meta.set_member(&p_id, &u.id, r).await.unwrap();
         }
         p
     }
 
     /// The request for an endpoint as `who` would send it: (uri, body, credential).
-    async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        who: Who,
-    ) -> (String, Option<Value>, Option<String>) {
+    async fn request(&self, method: &str, path: &str, who: Who) -> (String, Option<Value>, Option<String>) {
         let mut cred = self.credential(who);
         let mut project = self.alpha.slug.clone();
         let mut body = None;
@@ -271,30 +161,21 @@ impl World {
         let mut key_id = String::new();
         let mut rule_id = String::new();
         let mut session_id = "not-yours".to_owned();
-        let rule =
-            json!({ "name": "tag", "steps": [ { "set": { "field": "team", "value": "web" } } ] });
+        let rule = json!({ "name": "tag", "steps": [ { "set": { "field": "team", "value": "web" } } ] });
         match (method, path) {
-            ("POST", "/v1/auth/login") => {
-                body = Some(json!({ "email": "login@example.com", "password": common::PASSWORD }))
-            }
+            ("POST", "/v1/auth/login") => body = Some(json!({ "email": "login@example.com", "password": common::PASSWORD })),
             ("POST", "/v1/auth/refresh") => {
                 let (_, refresh) = self.h.login("login@example.com").await;
                 body = Some(json!({ "refresh_token": refresh }));
             }
             // Logging out ends the session: use a session of its own, not the caller's main one.
-            ("POST", "/v1/auth/logout") if is_user(who) => {
-                cred = Some(self.h.login(&self.email(who)).await.0)
-            }
+            ("POST", "/v1/auth/logout") if is_user(who) => cred = Some(self.h.login(&self.email(who)).await.0),
             // Ends a session of the caller's own, opened for the purpose.
             ("DELETE", "/v1/auth/sessions/{session_id}") if is_user(who) => {
                 let (_, refresh) = self.h.login(&self.email(who)).await;
                 session_id = refresh.split('.').next().unwrap().to_owned();
             }
-            ("POST", "/v1/auth/password") => {
-                body = Some(
-                    json!({ "current_password": common::PASSWORD, "new_password": common::PASSWORD }),
-                )
-            }
+            ("POST", "/v1/auth/password") => body = Some(json!({ "current_password": common::PASSWORD, "new_password": common::PASSWORD })),
             ("POST", "/v1/invitations/accept") => {
                 let token = nexuslog_metastore::keys::generate().secret;
                 let now = nexuslog_metastore::now();
@@ -310,49 +191,26 @@ impl World {
                     accepted_at: None,
                 };
                 self.h.meta.create_invitation(&inv).await.unwrap();
-                body = Some(
-                    json!({ "token": token, "password": common::PASSWORD, "name": "Invitee" }),
-                );
+                body = Some(json!({ "token": token, "password": common::PASSWORD, "name": "Invitee" }));
             }
             ("POST", "/v1/users") => {
-                body = Some(
-                    json!({ "email": format!("{}@example.com", self.fresh("new")), "password": common::PASSWORD }),
-                )
+                body = Some(json!({ "email": format!("{}@example.com", self.fresh("new")), "password": common::PASSWORD }))
             }
             ("PATCH", "/v1/users/{user_id}") => body = Some(json!({ "name": "Target" })),
-            ("POST", "/v1/projects") => {
-                body = Some(json!({ "slug": self.fresh("made"), "name": "Made" }))
-            }
+            ("POST", "/v1/projects") => body = Some(json!({ "slug": self.fresh("made"), "name": "Made" })),
             ("PATCH", "/v1/projects/{project}") => body = Some(json!({ "name": "Alpha" })),
             ("DELETE", "/v1/projects/{project}") => project = self.alpha_twin().await.slug,
-            ("PUT", "/v1/projects/{project}/members/{user_id}") => {
-                body = Some(json!({ "role": "viewer" }))
-            }
+            ("PUT", "/v1/projects/{project}/members/{user_id}") => body = Some(json!({ "role": "viewer" })),
             ("DELETE", "/v1/projects/{project}/members/{user_id}") => {
-                let u = user(
-                    self.h.meta.as_ref(),
-                    &format!("{}@example.com", self.fresh("leaver")),
-                    false,
-                )
-                .await;
-                self.h
-                    .meta
-                    .set_member(&self.alpha.id, &u.id, Role::Viewer)
-                    .await
-                    .unwrap();
+                let u = user(self.h.meta.as_ref(), &format!("{}@example.com", self.fresh("leaver")), false).await;
+                self.h.meta.set_member(&self.alpha.id, &u.id, Role::Viewer).await.unwrap();
                 user_id = u.id;
             }
             ("POST", "/v1/projects/{project}/invitations") => {
-                body = Some(
-                    json!({ "email": format!("{}@example.com", self.fresh("inv")), "role": "editor" }),
-                )
+                body = Some(json!({ "email": format!("{}@example.com", self.fresh("inv")), "role": "editor" }))
             }
-            ("POST", "/v1/projects/{project}/api-keys") => {
-                body = Some(json!({ "name": "ci", "scopes": ["ingest"] }))
-            }
-            ("DELETE", "/v1/projects/{project}/api-keys/{key_id}") => {
-                key_id = self.h.key(&self.alpha.id, "ingest", false).await.0
-            }
+            ("POST", "/v1/projects/{project}/api-keys") => body = Some(json!({ "name": "ci", "scopes": ["ingest"] })),
+            ("DELETE", "/v1/projects/{project}/api-keys/{key_id}") => key_id = self.h.key(&self.alpha.id, "ingest", false).await.0,
             ("POST", "/v1/projects/{project}/pipeline/rules") => body = Some(rule),
             ("PUT" | "DELETE", "/v1/projects/{project}/pipeline/rules/{rule_id}") => {
                 rule_id = self.fresh("rule");
@@ -368,12 +226,8 @@ impl World {
                 self.h.meta.save_pipeline_rule(&row).await.unwrap();
                 body = (method == "PUT").then_some(rule);
             }
-            ("POST", "/v1/projects/{project}/pipeline/dry-run") => {
-                body = Some(json!({ "lines": ["a=1"], "rules": [rule] }))
-            }
-            ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => {
-                body = Some(json!({ "aggs": { "n": { "count": {} } } }))
-            }
+            ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
+            ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => body = Some(json!({ "aggs": { "n": { "count": {} } } })),
             _ => {}
         }
         let mut uri = path
@@ -400,9 +254,7 @@ async fn world() -> World {
     let beta = meta.create_project("beta", "Beta").await.unwrap();
     user(meta.as_ref(), "login@example.com", false).await;
     let target = user(meta.as_ref(), "target@example.com", false).await;
-    meta.set_member(&alpha.id, &target.id, Role::Viewer)
-        .await
-        .unwrap();
+    meta.set_member(&alpha.id, &target.id, Role::Viewer).await.unwrap();
 
     let mut callers = vec![(Who::Anonymous, String::new(), None)];
     for (who, email, role) in [
@@ -423,81 +275,37 @@ async fn world() -> World {
         let token = h.login(email).await.0;
         callers.push((who, email.to_owned(), Some(token)));
     }
-    let world = World {
-        h,
-        alpha: alpha.clone(),
-        callers,
-        target_user: target.id,
-        counter: Default::default(),
-    };
+    let world = World { h, alpha: alpha.clone(), callers, target_user: target.id, counter: Default::default() };
     let mut callers = world.callers.clone();
-    callers.push((
-        Who::ReadKey,
-        String::new(),
-        Some(world.h.key(&alpha.id, "read", false).await.1),
-    ));
-    callers.push((
-        Who::IngestKey,
-        String::new(),
-        Some(world.h.key(&alpha.id, "ingest", false).await.1),
-    ));
-    callers.push((
-        Who::RevokedKey,
-        String::new(),
-        Some(world.h.key(&alpha.id, "ingest,read", true).await.1),
-    ));
-    callers.push((
-        Who::OtherKey,
-        String::new(),
-        Some(world.h.key(&beta.id, "read", false).await.1),
-    ));
+    callers.push((Who::ReadKey, String::new(), Some(world.h.key(&alpha.id, "read", false).await.1)));
+    callers.push((Who::IngestKey, String::new(), Some(world.h.key(&alpha.id, "ingest", false).await.1)));
+    callers.push((Who::RevokedKey, String::new(), Some(world.h.key(&alpha.id, "ingest,read", true).await.1)));
+    callers.push((Who::OtherKey, String::new(), Some(world.h.key(&beta.id, "read", false).await.1)));
     World { callers, ..world }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_allows_exactly_the_callers_in_the_matrix() {
-    let served: BTreeSet<(String, String)> = nexuslog_api::endpoints()
-        .iter()
-        .map(|e| (e.method.to_string(), e.path.to_owned()))
-        .collect();
-    let table: BTreeSet<(String, String)> = MATRIX
-        .iter()
-        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
-        .collect();
+    let served: BTreeSet<(String, String)> = nexuslog_api::endpoints().iter().map(|e| (e.method.to_string(), e.path.to_owned())).collect();
+    let table: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
     let missing: Vec<_> = served.difference(&table).collect();
-    assert!(
-        missing.is_empty(),
-        "endpoints without a row in the authorization matrix: {missing:?}"
-    );
+    assert!(missing.is_empty(), "endpoints without a row in the authorization matrix: {missing:?}");
     let stale: Vec<_> = table.difference(&served).collect();
-    assert!(
-        stale.is_empty(),
-        "matrix rows for endpoints that do not exist: {stale:?}"
-    );
+    assert!(stale.is_empty(), "matrix rows for endpoints that do not exist: {stale:?}");
 
     let w = world().await;
     let mut failures = Vec::new();
     for (method, path, spec) in MATRIX {
         for who in EVERYONE {
             let (uri, body, cred) = w.request(method, path, *who).await;
-            let (status, answer) =
-                w.h.call(
-                    Method::from_bytes(method.as_bytes()).unwrap(),
-                    &uri,
-                    cred.as_deref(),
-                    body,
-                )
-                .await;
+            let (status, answer) = w.h.call(Method::from_bytes(method.as_bytes()).unwrap(), &uri, cred.as_deref(), body).await;
             let expect_allow = allowed(spec, *who);
             let ok = if expect_allow {
                 status.is_success()
             } else if matches!(who, Who::Anonymous | Who::RevokedKey) && !matches!(*spec, "all") {
                 status == StatusCode::UNAUTHORIZED
             } else {
-                matches!(
-                    status,
-                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-                )
+                matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
             };
             if !ok {
                 failures.push(format!(

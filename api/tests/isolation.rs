@@ -18,14 +18,7 @@ use serde_json::Value;
 const RANGE: &str = "from=0&to=4102444800000&limit=1000";
 
 fn messages(body: &Value) -> Vec<String> {
-    body["hits"]
-        .as_array()
-        .map(|h| {
-            h.iter()
-                .map(|r| r["message"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    body["hits"].as_array().map(|h| h.iter().map(|r| r["message"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default()
 }
 
 async fn isolation_holds(store: Arc<dyn LogStore>) {
@@ -42,46 +35,25 @@ async fn isolation_holds(store: Arc<dyn LogStore>) {
     store.refresh().await.unwrap();
 
     let bob = user(h.meta.as_ref(), "bob@b.example", false).await;
-    h.meta
-        .set_member(&b.id, &bob.id, Role::Owner)
-        .await
-        .unwrap();
+    h.meta.set_member(&b.id, &bob.id, Role::Owner).await.unwrap();
     let (token, _) = h.login("bob@b.example").await;
     let (_, b_key) = h.key(&b.id, "ingest,read", false).await;
     let alice = user(h.meta.as_ref(), "alice@a.example", false).await;
-    h.meta
-        .set_member(&a.id, &alice.id, Role::Viewer)
-        .await
-        .unwrap();
+    h.meta.set_member(&a.id, &alice.id, Role::Viewer).await.unwrap();
     let (alice_token, _) = h.login("alice@a.example").await;
 
     // A's member sees A's data: the data is there to leak.
-    let (s, body) = h
-        .call(
-            Method::GET,
-            &format!("/v1/projects/team-a/search?{RANGE}"),
-            Some(&alice_token),
-            None,
-        )
-        .await;
+    let (s, body) = h.call(Method::GET, &format!("/v1/projects/team-a/search?{RANGE}"), Some(&alice_token), None).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(messages(&body).len(), 20);
 
     for cred in [token.as_str(), b_key.as_str()] {
         // B's own searches, including ones naming A's project id or A's words, return only B's data.
         for q in ["", "secret-of-a", &format!("project_id:{}", a.id), "token1"] {
-            let url = format!(
-                "/v1/search?project=team-b&q={}&{RANGE}",
-                q.replace(' ', "+")
-            );
+            let url = format!("/v1/search?project=team-b&q={}&{RANGE}", q.replace(' ', "+"));
             let (s, body) = h.call(Method::GET, &url, Some(cred), None).await;
             assert_eq!(s, StatusCode::OK, "{url}: {body}");
-            assert!(
-                messages(&body)
-                    .iter()
-                    .all(|m| m.starts_with("visible-to-b")),
-                "{url} leaked: {body}"
-            );
+            assert!(messages(&body).iter().all(|m| m.starts_with("visible-to-b")), "{url} leaked: {body}");
         }
         // Every project-scoped endpoint pointed at A is refused without saying whether A exists.
         for e in nexuslog_api::endpoints() {
@@ -94,63 +66,24 @@ async fn isolation_holds(store: Arc<dyn LogStore>) {
                 .replace("{user_id}", &alice.id)
                 .replace("{key_id}", "any")
                 .replace("{rule_id}", "any");
-            let (s, body) = h
-                .call(
-                    e.method.clone(),
-                    &url,
-                    Some(cred),
-                    Some(serde_json::json!({})),
-                )
-                .await;
-            assert!(
-                matches!(s, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
-                "{} {url} as B: {s} {body}",
-                e.method
-            );
+            let (s, body) = h.call(e.method.clone(), &url, Some(cred), Some(serde_json::json!({}))).await;
+            assert!(matches!(s, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{} {url} as B: {s} {body}", e.method);
             assert!(!body.to_string().contains("secret-of-a"), "{url}: {body}");
         }
-        let (s, body) = h
-            .call(
-                Method::GET,
-                &format!("/v1/search?project=team-a&{RANGE}"),
-                Some(cred),
-                None,
-            )
-            .await;
+        let (s, body) = h.call(Method::GET, &format!("/v1/search?project=team-a&{RANGE}"), Some(cred), None).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
     }
     // Aggregations over everything B may see count B's records only.
     for cred in [token.as_str(), b_key.as_str()] {
         let body = serde_json::json!({ "from": "0", "to": "4102444800000", "aggs": { "n": { "count": {} }, "hosts": { "terms": { "field": "host" } } } });
-        let (s, answer) = h
-            .call(
-                Method::POST,
-                "/v1/aggregate?project=team-b",
-                Some(cred),
-                Some(body.clone()),
-            )
-            .await;
+        let (s, answer) = h.call(Method::POST, "/v1/aggregate?project=team-b", Some(cred), Some(body.clone())).await;
         assert_eq!(s, StatusCode::OK, "{answer}");
         assert_eq!(answer["aggs"]["n"]["value"], 5, "{answer}");
-        let (s, _) = h
-            .call(
-                Method::POST,
-                "/v1/aggregate?project=team-a",
-                Some(cred),
-                Some(body),
-            )
-            .await;
+        let (s, _) = h.call(Method::POST, "/v1/aggregate?project=team-a", Some(cred), Some(body)).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
     }
     // B's key, without naming a project, searches B.
-    let (_, body) = h
-        .call(
-            Method::GET,
-            &format!("/v1/search?{RANGE}"),
-            Some(&b_key),
-            None,
-        )
-        .await;
+    let (_, body) = h.call(Method::GET, &format!("/v1/search?{RANGE}"), Some(&b_key), None).await;
     assert_eq!(messages(&body).len(), 5, "{body}");
 }
 

@@ -35,31 +35,18 @@ async fn setup() -> (common::Harness, String, tempfile::TempDir) {
             r
         })
         .collect();
-    records[3]
-        .fields
-        .insert("user".into(), FieldValue::String("John Smith".into()));
+    records[3].fields.insert("user".into(), FieldValue::String("John Smith".into()));
     assert!(store.index(&records).await.unwrap().failures.is_empty());
     let (_, key) = h.key(&p.id, "read", false).await;
     (h, key, dir)
 }
 
 async fn search(h: &common::Harness, key: &str, params: &str) -> (StatusCode, Value) {
-    h.call(
-        Method::GET,
-        &format!("/v1/search?{RANGE}&{params}"),
-        Some(key),
-        None,
-    )
-    .await
+    h.call(Method::GET, &format!("/v1/search?{RANGE}&{params}"), Some(key), None).await
 }
 
 fn ids(body: &Value) -> Vec<String> {
-    body["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_owned())
-        .collect()
+    body["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,26 +81,14 @@ async fn the_language_works_through_the_api() {
     let (_, asc) = search(&h, &key, "limit=5&sort=asc").await;
     assert!(ids(&desc)[0].ends_with("-0039"), "{desc}");
     let first_asc = ids(&asc);
-    assert!(
-        first_asc[0].ends_with("-0000") && first_asc[4].ends_with("-0004"),
-        "{first_asc:?}"
-    );
+    assert!(first_asc[0].ends_with("-0000") && first_asc[4].ends_with("-0004"), "{first_asc:?}");
     let cursor = asc["next_cursor"].as_str().unwrap();
     let (_, next) = search(&h, &key, &format!("limit=5&sort=asc&cursor={cursor}")).await;
     assert!(ids(&next)[0].ends_with("-0005"), "{next}");
 
     // Highlighting marks the matched words by character offsets.
-    let (_, body) = search(
-        &h,
-        &key,
-        "q=%E7%99%BB%E5%BD%95+timeout&highlight=true&limit=1",
-    )
-    .await;
-    assert_eq!(
-        body["hits"][0]["highlight"]["message"],
-        json!([[2, 4], [7, 14]]),
-        "{body}"
-    );
+    let (_, body) = search(&h, &key, "q=%E7%99%BB%E5%BD%95+timeout&highlight=true&limit=1").await;
+    assert_eq!(body["hits"][0]["highlight"]["message"], json!([[2, 4], [7, 14]]), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,54 +105,19 @@ async fn bad_queries_name_the_problem_and_its_position() {
         ("to=now-1h&from=now", "`from` must be before `to`", None),
     ];
     for (params, message, position) in cases {
-        let (s, body) = h
-            .call(
-                Method::GET,
-                &format!("/v1/search?{params}"),
-                Some(&key),
-                None,
-            )
-            .await;
+        let (s, body) = h.call(Method::GET, &format!("/v1/search?{params}"), Some(&key), None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{params}: {body}");
         assert_eq!(body["error"], *message, "{params}");
         assert_eq!(body["position"].as_u64(), *position, "{params}: {body}");
     }
     let long = "a+".repeat(2100);
-    let (s, body) = h
-        .call(
-            Method::GET,
-            &format!("/v1/search?q={long}"),
-            Some(&key),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (s, body["error"].as_str().unwrap()),
-        (
-            StatusCode::BAD_REQUEST,
-            "invalid query: the query is longer than 4096 bytes"
-        )
-    );
-    let (s, body) = h
-        .call(Method::GET, "/v1/search?from=yesterday", Some(&key), None)
-        .await;
+    let (s, body) = h.call(Method::GET, &format!("/v1/search?q={long}"), Some(&key), None).await;
+    assert_eq!((s, body["error"].as_str().unwrap()), (StatusCode::BAD_REQUEST, "invalid query: the query is longer than 4096 bytes"));
+    let (s, body) = h.call(Method::GET, "/v1/search?from=yesterday", Some(&key), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("from: invalid time \"yesterday\""),
-        "{body}"
-    );
+    assert!(body["error"].as_str().unwrap().starts_with("from: invalid time \"yesterday\""), "{body}");
     // A time in the future is a valid end.
-    let (s, _) = h
-        .call(
-            Method::GET,
-            "/v1/search?from=now-1h&to=now%2B5m",
-            Some(&key),
-            None,
-        )
-        .await;
+    let (s, _) = h.call(Method::GET, "/v1/search?from=now-1h&to=now%2B5m", Some(&key), None).await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -198,40 +138,18 @@ async fn aggregations_answer_and_refuse_clearly() {
             "users": { "cardinality": { "field": "host" } },
         }
     });
-    let (s, a) = h
-        .call(Method::POST, "/v1/aggregate", Some(&key), Some(body))
-        .await;
+    let (s, a) = h.call(Method::POST, "/v1/aggregate", Some(&key), Some(body)).await;
     assert_eq!(s, StatusCode::OK, "{a}");
     let aggs = &a["aggs"];
     assert_eq!(aggs["n"]["value"], 30);
     let buckets = aggs["over_time"]["buckets"].as_array().unwrap();
-    assert_eq!(
-        buckets.len(),
-        6,
-        "22:12:00 to 22:15:00 by 30 s, empty ones included: {a}"
-    );
-    let counts: Vec<u64> = buckets
-        .iter()
-        .map(|b| b["count"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        counts,
-        [0, 0, 8, 22, 0, 0],
-        "records are at 22:13:20 to 22:13:59"
-    );
-    assert_eq!(
-        buckets
-            .iter()
-            .map(|b| b["count"].as_u64().unwrap())
-            .sum::<u64>(),
-        30
-    );
+    assert_eq!(buckets.len(), 6, "22:12:00 to 22:15:00 by 30 s, empty ones included: {a}");
+    let counts: Vec<u64> = buckets.iter().map(|b| b["count"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [0, 0, 8, 22, 0, 0], "records are at 22:13:20 to 22:13:59");
+    assert_eq!(buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(), 30);
     assert_eq!(aggs["over_time"]["series"].as_array().unwrap().len(), 1);
     let auto = aggs["auto"]["buckets"].as_array().unwrap().len();
-    assert!(
-        (60..=120).contains(&auto),
-        "auto interval gives {auto} buckets"
-    );
+    assert!((60..=120).contains(&auto), "auto interval gives {auto} buckets");
     assert_eq!(aggs["hosts"]["buckets"].as_array().unwrap().len(), 2);
     assert_eq!(aggs["hosts"]["other"], 10);
     assert_eq!(aggs["latency"]["count"], 30);
@@ -241,37 +159,26 @@ async fn aggregations_answer_and_refuse_clearly() {
     let refused: &[(Value, &str)] = &[
         (json!({ "aggs": {} }), "aggs must name between 1 and 20 aggregations"),
         (json!({ "aggs": { "x": { "terms": { "field": "message" } } } }), "aggs.x: message is full text: aggregate on a field with values"),
-        (json!({ "aggs": { "x": { "stats": { "field": "host" } } } }), "aggs.x: host has no numbers: statistics apply to extracted numeric fields"),
-        (json!({ "from": "now-1d", "aggs": { "x": { "date_histogram": { "interval": "1s" } } } }), "aggs.x: interval 1s gives more than 2000 buckets over this range: use a larger one or \"auto\""),
-        (json!({ "aggs": { "x": { "date_histogram": { "interval": "5ms" } } } }), "aggs.x: invalid interval \"5ms\": the unit is one of s, m, h, d, w"),
+        (
+            json!({ "aggs": { "x": { "stats": { "field": "host" } } } }),
+            "aggs.x: host has no numbers: statistics apply to extracted numeric fields",
+        ),
+        (
+            json!({ "from": "now-1d", "aggs": { "x": { "date_histogram": { "interval": "1s" } } } }),
+            "aggs.x: interval 1s gives more than 2000 buckets over this range: use a larger one or \"auto\"",
+        ),
+        (
+            json!({ "aggs": { "x": { "date_histogram": { "interval": "5ms" } } } }),
+            "aggs.x: invalid interval \"5ms\": the unit is one of s, m, h, d, w",
+        ),
         (json!({ "q": "a OR", "aggs": { "n": { "count": {} } } }), "invalid query: expected a term, found the end of the query"),
     ];
     for (body, message) in refused {
-        let (s, answer) = h
-            .call(
-                Method::POST,
-                "/v1/aggregate",
-                Some(&key),
-                Some(body.clone()),
-            )
-            .await;
+        let (s, answer) = h.call(Method::POST, "/v1/aggregate", Some(&key), Some(body.clone())).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {answer}");
         assert_eq!(answer["error"], *message, "{body}");
     }
-    let (s, answer) = h
-        .call(
-            Method::POST,
-            "/v1/aggregate",
-            Some(&key),
-            Some(json!({ "aggs": { "x": { "median": {} } } })),
-        )
-        .await;
+    let (s, answer) = h.call(Method::POST, "/v1/aggregate", Some(&key), Some(json!({ "aggs": { "x": { "median": {} } } }))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(
-        answer["error"]
-            .as_str()
-            .unwrap()
-            .contains("unknown variant `median`"),
-        "{answer}"
-    );
+    assert!(answer["error"].as_str().unwrap().contains("unknown variant `median`"), "{answer}");
 }

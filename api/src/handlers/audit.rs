@@ -39,34 +39,19 @@ fn entry_json(e: &AuditEntry) -> Value {
     })
 }
 
-async fn list(
-    api: &Api,
-    project_id: Option<&str>,
-    p: &AuditParams,
-) -> Result<Json<Value>, ApiError> {
+async fn list(api: &Api, project_id: Option<&str>, p: &AuditParams) -> Result<Json<Value>, ApiError> {
     let limit = p.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
+        return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let entries = api.meta.list_audit(project_id, p.before, limit).await?;
-    Ok(Json(
-        json!({ "entries": entries.iter().map(entry_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({ "entries": entries.iter().map(entry_json).collect::<Vec<_>>() })))
 }
 
-pub async fn instance(
-    State(api): State<Arc<Api>>,
-    QueryParams(p): QueryParams<AuditParams>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn instance(State(api): State<Arc<Api>>, QueryParams(p): QueryParams<AuditParams>) -> Result<Json<Value>, ApiError> {
     list(&api, None, &p).await
 }
 
-pub async fn project(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-    QueryParams(p): QueryParams<AuditParams>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn project(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, QueryParams(p): QueryParams<AuditParams>) -> Result<Json<Value>, ApiError> {
     list(&api, Some(&caller.project()?.id), &p).await
 }

@@ -28,24 +28,17 @@ pub struct LoginBody {
 /// Argon2 verification takes tens of milliseconds of CPU: off the async runtime.
 pub(crate) async fn password_matches(password: &str, hash: &str) -> bool {
     let (p, h) = (password.to_owned(), hash.to_owned());
-    tokio::task::spawn_blocking(move || passwords::verify(&p, &h))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || passwords::verify(&p, &h)).await.unwrap_or(false)
 }
 
 pub(crate) async fn hash_password(password: &str) -> Result<String, ApiError> {
     let p = password.to_owned();
-    tokio::task::spawn_blocking(move || passwords::hash(&p))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::from)
+    tokio::task::spawn_blocking(move || passwords::hash(&p)).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::from)
 }
 
 pub(crate) fn check_password_strength(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(ApiError::BadRequest(format!(
-            "the password must be at least {MIN_PASSWORD_LEN} characters long"
-        )));
+        return Err(ApiError::BadRequest(format!("the password must be at least {MIN_PASSWORD_LEN} characters long")));
     }
     Ok(())
 }
@@ -58,18 +51,12 @@ fn decoy_hash() -> &'static str {
 }
 
 fn failure_keys(email: &str, ip: &str) -> (String, String) {
-    (
-        format!("auth:fail:email:{}", nexuslog_metastore::keys::hash(email)),
-        format!("auth:fail:ip:{ip}"),
-    )
+    (format!("auth:fail:email:{}", nexuslog_metastore::keys::hash(email)), format!("auth:fail:ip:{ip}"))
 }
 
 async fn failures(api: &Api, key: &str) -> Result<u32, ApiError> {
     let raw = api.state.get(key).await?;
-    Ok(raw
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0))
+    Ok(raw.and_then(|v| String::from_utf8(v).ok()).and_then(|s| s.trim().parse().ok()).unwrap_or(0))
 }
 
 /// New session for a user: its refresh token and an access token.
@@ -93,10 +80,7 @@ fn micros(d: Duration) -> i64 {
 }
 
 fn tokens_json(api: &Api, user: &User, session_id: &str, secret: &str) -> Result<Value, ApiError> {
-    let access = api
-        .tokens
-        .issue(&user.id, session_id, &user.email, user.is_admin)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let access = api.tokens.issue(&user.id, session_id, &user.email, user.is_admin).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -106,29 +90,14 @@ fn tokens_json(api: &Api, user: &User, session_id: &str, secret: &str) -> Result
     }))
 }
 
-pub async fn login(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody<LoginBody>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<LoginBody>) -> Result<Json<Value>, ApiError> {
     let email = body.email.trim().to_lowercase();
     let (by_email, by_ip) = failure_keys(&email, &caller.ip);
     let lockout = api.auth.lockout;
-    if failures(&api, &by_email).await? >= api.auth.max_failed_logins
-        || failures(&api, &by_ip).await? >= api.auth.max_failed_logins_per_ip
-    {
+    if failures(&api, &by_email).await? >= api.auth.max_failed_logins || failures(&api, &by_ip).await? >= api.auth.max_failed_logins_per_ip {
         metrics::counter!("nexuslog_auth_logins_total", "outcome" => "locked_out").increment(1);
-        api.audit_anonymous(
-            &caller,
-            &email,
-            "auth.login",
-            Outcome::Failure,
-            json!({ "reason": "locked out" }),
-        )
-        .await;
-        return Err(ApiError::TooManyAttempts {
-            retry_after_secs: lockout.as_secs(),
-        });
+        api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "locked out" })).await;
+        return Err(ApiError::TooManyAttempts { retry_after_secs: lockout.as_secs() });
     }
     let user = api.meta.user_by_email(&email).await?;
     let matches = {
@@ -143,46 +112,19 @@ pub async fn login(
         _ => {
             api.state.incr(&by_email, 1, Some(lockout)).await?;
             api.state.incr(&by_ip, 1, Some(lockout)).await?;
-            metrics::counter!("nexuslog_auth_logins_total", "outcome" => "bad_credentials")
-                .increment(1);
-            api.audit_anonymous(
-                &caller,
-                &email,
-                "auth.login",
-                Outcome::Failure,
-                json!({ "reason": "bad credentials" }),
-            )
-            .await;
-            return Err(ApiError::Unauthenticated(
-                "invalid e-mail or password".into(),
-            ));
+            metrics::counter!("nexuslog_auth_logins_total", "outcome" => "bad_credentials").increment(1);
+            api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "bad credentials" })).await;
+            return Err(ApiError::Unauthenticated("invalid e-mail or password".into()));
         }
     };
     if user.disabled_at.is_some() {
-        api.audit_anonymous(
-            &caller,
-            &email,
-            "auth.login",
-            Outcome::Failure,
-            json!({ "reason": "account disabled" }),
-        )
-        .await;
+        api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "account disabled" })).await;
         return Err(ApiError::Forbidden("this account is disabled".into()));
     }
     api.state.delete(&by_email).await?;
     let answer = open_session(&api, &user).await?;
     metrics::counter!("nexuslog_auth_logins_total", "outcome" => "success").increment(1);
-    api.audit_as(
-        &caller,
-        &format!("user:{}", user.id),
-        &user.email,
-        "auth.login",
-        None,
-        &user.id,
-        Outcome::Success,
-        json!({}),
-    )
-    .await;
+    api.audit_as(&caller, &format!("user:{}", user.id), &user.email, "auth.login", None, &user.id, Outcome::Success, json!({})).await;
     Ok(Json(answer))
 }
 
@@ -192,19 +134,10 @@ pub struct RefreshBody {
     refresh_token: String,
 }
 
-pub async fn refresh(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<Value>, ApiError> {
-    let invalid =
-        || ApiError::Unauthenticated("invalid or expired refresh token; sign in again".into());
+pub async fn refresh(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<RefreshBody>) -> Result<Json<Value>, ApiError> {
+    let invalid = || ApiError::Unauthenticated("invalid or expired refresh token; sign in again".into());
     let (session_id, secret) = body.refresh_token.split_once('.').ok_or_else(invalid)?;
-    let session = api
-        .meta
-        .session_by_id(session_id)
-        .await?
-        .ok_or_else(invalid)?;
+    let session = api.meta.session_by_id(session_id).await?.ok_or_else(invalid)?;
     let now = nexuslog_metastore::now();
     if session.revoked_at.is_some() || session.expires_at <= now {
         return Err(invalid());
@@ -212,83 +145,37 @@ pub async fn refresh(
     let presented = nexuslog_metastore::keys::hash(secret);
     let next = nexuslog_metastore::keys::generate().secret;
     let rotated = presented == session.refresh_hash
-        && api
-            .meta
-            .rotate_session(
-                session_id,
-                &presented,
-                &nexuslog_metastore::keys::hash(&next),
-                now + micros(api.auth.session_ttl),
-            )
-            .await?;
+        && api.meta.rotate_session(session_id, &presented, &nexuslog_metastore::keys::hash(&next), now + micros(api.auth.session_ttl)).await?;
     if !rotated {
         // A refresh token used twice was copied: end the session for both holders.
         api.meta.revoke_session(session_id, now).await?;
         api.sessions.forget(session_id);
         let actor = format!("user:{}", session.user_id);
-        api.audit_as(
-            &caller,
-            &actor,
-            "",
-            "auth.refresh_reuse",
-            None,
-            session_id,
-            Outcome::Failure,
-            json!({ "session": session_id }),
-        )
-        .await;
+        api.audit_as(&caller, &actor, "", "auth.refresh_reuse", None, session_id, Outcome::Failure, json!({ "session": session_id })).await;
         return Err(invalid());
     }
-    let user = api
-        .meta
-        .user_by_id(&session.user_id)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or_else(invalid)?;
+    let user = api.meta.user_by_id(&session.user_id).await?.filter(|u| u.disabled_at.is_none()).ok_or_else(invalid)?;
     Ok(Json(tokens_json(&api, &user, session_id, &next)?))
 }
 
-pub async fn logout(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-) -> Result<StatusCode, ApiError> {
+pub async fn logout(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<StatusCode, ApiError> {
     let (user_id, _, _, session_id) = caller.user()?;
-    api.meta
-        .revoke_session(session_id, nexuslog_metastore::now())
-        .await?;
+    api.meta.revoke_session(session_id, nexuslog_metastore::now()).await?;
     api.sessions.forget(session_id);
-    api.audit(&caller, "auth.logout", None, user_id, json!({}))
-        .await;
+    api.audit(&caller, "auth.logout", None, user_id, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn me(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn me(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
     let (user_id, ..) = caller.user()?;
-    let user = api
-        .meta
-        .user_by_id(user_id)
-        .await?
-        .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
-    let projects: Vec<Value> = api
-        .meta
-        .memberships_of(user_id)
-        .await?
-        .iter()
-        .map(|(p, r)| json!({ "slug": p.slug, "name": p.name, "role": r.as_str() }))
-        .collect();
-    Ok(Json(
-        json!({ "user": super::user_json(&user), "projects": projects }),
-    ))
+    let user = api.meta.user_by_id(user_id).await?.ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+    let projects: Vec<Value> =
+        api.meta.memberships_of(user_id).await?.iter().map(|(p, r)| json!({ "slug": p.slug, "name": p.name, "role": r.as_str() })).collect();
+    Ok(Json(json!({ "user": super::user_json(&user), "projects": projects })))
 }
 
 /// The caller's live sessions (devices signed in), the current one marked.
-pub async fn sessions(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn sessions(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
     let (user_id, _, _, current) = caller.user()?;
     let sessions: Vec<Value> = api
         .meta
@@ -308,28 +195,14 @@ pub async fn sessions(
 }
 
 /// Ends one of the caller's own sessions (a lost laptop), at once in every replica.
-pub async fn end_session(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+pub async fn end_session(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let (user_id, ..) = caller.user()?;
-    let owned = api
-        .meta
-        .session_by_id(&id)
-        .await?
-        .is_some_and(|s| s.user_id == user_id);
-    if !owned
-        || !api
-            .meta
-            .revoke_session(&id, nexuslog_metastore::now())
-            .await?
-    {
+    let owned = api.meta.session_by_id(&id).await?.is_some_and(|s| s.user_id == user_id);
+    if !owned || !api.meta.revoke_session(&id, nexuslog_metastore::now()).await? {
         return Err(ApiError::NotFound("no such live session".into()));
     }
     api.sessions.forget(&id);
-    api.audit(&caller, "auth.session_end", None, &id, json!({}))
-        .await;
+    api.audit(&caller, "auth.session_end", None, &id, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -346,50 +219,25 @@ pub async fn change_password(
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     let (user_id, _, _, session_id) = caller.user()?;
-    let mut user = api
-        .meta
-        .user_by_id(user_id)
-        .await?
-        .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+    let mut user = api.meta.user_by_id(user_id).await?.ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
     if !password_matches(&body.current_password, &user.password_hash).await {
-        api.audit_outcome(
-            &caller,
-            "auth.password_change",
-            None,
-            user_id,
-            Outcome::Failure,
-            json!({ "reason": "wrong current password" }),
-        )
-        .await;
+        api.audit_outcome(&caller, "auth.password_change", None, user_id, Outcome::Failure, json!({ "reason": "wrong current password" })).await;
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     check_password_strength(&body.new_password)?;
     user.password_hash = hash_password(&body.new_password).await?;
     api.meta.update_user(&user).await?;
     // Other sessions may be an attacker's: they end; this one goes on.
-    let ended = api
-        .meta
-        .revoke_user_sessions(user_id, Some(session_id), nexuslog_metastore::now())
-        .await?;
+    let ended = api.meta.revoke_user_sessions(user_id, Some(session_id), nexuslog_metastore::now()).await?;
     api.sessions.forget_user(user_id);
-    api.audit(
-        &caller,
-        "auth.password_change",
-        None,
-        user_id,
-        json!({ "other_sessions_ended": ended }),
-    )
-    .await;
+    api.audit(&caller, "auth.password_change", None, user_id, json!({ "other_sessions_ended": ended })).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revokes every session of a user (disabled, or admin flag changed), here and, through the
 /// revocation poll, in every replica.
 pub(crate) async fn end_sessions(api: &Api, user_id: &str) -> Result<u64, ApiError> {
-    let ended = api
-        .meta
-        .revoke_user_sessions(user_id, None, nexuslog_metastore::now())
-        .await?;
+    let ended = api.meta.revoke_user_sessions(user_id, None, nexuslog_metastore::now()).await?;
     api.sessions.forget_user(user_id);
     Ok(ended)
 }

@@ -27,10 +27,7 @@ fn rule_json(row: &PipelineRule) -> Value {
     if let Value::Object(m) = &mut v {
         m.insert("id".into(), json!(row.id));
         m.insert("position".into(), json!(row.position));
-        m.insert(
-            "updated_at".into(),
-            json!(nexuslog_logstore::rfc3339_micros(row.updated_at)),
-        );
+        m.insert("updated_at".into(), json!(nexuslog_logstore::rfc3339_micros(row.updated_at)));
     }
     v
 }
@@ -40,22 +37,11 @@ fn check(spec: &RuleSpec) -> Result<String, ApiError> {
     serde_json::to_string(spec).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-pub async fn get(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn get(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
     let rules = api.meta.pipeline_rules(&project.id).await?;
-    let revision = api
-        .meta
-        .pipeline_revisions()
-        .await?
-        .into_iter()
-        .find(|(p, _)| *p == project.id)
-        .map_or(0, |(_, r)| r);
-    Ok(Json(
-        json!({ "revision": revision, "rules": rules.iter().map(rule_json).collect::<Vec<_>>() }),
-    ))
+    let revision = api.meta.pipeline_revisions().await?.into_iter().find(|(p, _)| *p == project.id).map_or(0, |(_, r)| r);
+    Ok(Json(json!({ "revision": revision, "rules": rules.iter().map(rule_json).collect::<Vec<_>>() })))
 }
 
 #[derive(Deserialize)]
@@ -73,14 +59,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let project = caller.project()?;
     let definition = check(&spec)?;
-    let last = api
-        .meta
-        .pipeline_rules(&project.id)
-        .await?
-        .iter()
-        .map(|r| r.position)
-        .max()
-        .unwrap_or(0);
+    let last = api.meta.pipeline_rules(&project.id).await?.iter().map(|r| r.position).max().unwrap_or(0);
     let now = nexuslog_metastore::now();
     let row = PipelineRule {
         id: nexuslog_metastore::new_id(),
@@ -91,18 +70,8 @@ pub async fn create(
         updated_at: now,
     };
     let revision = api.meta.save_pipeline_rule(&row).await?;
-    api.audit(
-        &caller,
-        "pipeline.rule_create",
-        Some(&project.id),
-        &row.id,
-        json!({ "name": spec.name, "revision": revision }),
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "revision": revision, "rule": rule_json(&row) })),
-    ))
+    api.audit(&caller, "pipeline.rule_create", Some(&project.id), &row.id, json!({ "name": spec.name, "revision": revision })).await;
+    Ok((StatusCode::CREATED, Json(json!({ "revision": revision, "rule": rule_json(&row) }))))
 }
 
 pub async fn update(
@@ -128,17 +97,8 @@ pub async fn update(
         ..existing
     };
     let revision = api.meta.save_pipeline_rule(&row).await?;
-    api.audit(
-        &caller,
-        "pipeline.rule_update",
-        Some(&project.id),
-        &row.id,
-        json!({ "name": spec.name, "revision": revision }),
-    )
-    .await;
-    Ok(Json(
-        json!({ "revision": revision, "rule": rule_json(&row) }),
-    ))
+    api.audit(&caller, "pipeline.rule_update", Some(&project.id), &row.id, json!({ "name": spec.name, "revision": revision })).await;
+    Ok(Json(json!({ "revision": revision, "rule": rule_json(&row) })))
 }
 
 pub async fn delete(
@@ -147,19 +107,8 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let project = caller.project()?;
-    let revision = api
-        .meta
-        .delete_pipeline_rule(&project.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
-    api.audit(
-        &caller,
-        "pipeline.rule_delete",
-        Some(&project.id),
-        &id,
-        json!({ "revision": revision }),
-    )
-    .await;
+    let revision = api.meta.delete_pipeline_rule(&project.id, &id).await?.ok_or_else(|| ApiError::NotFound("no such rule".into()))?;
+    api.audit(&caller, "pipeline.rule_delete", Some(&project.id), &id, json!({ "revision": revision })).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,37 +130,25 @@ pub async fn dry_run(
 ) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
     if body.lines.is_empty() || body.lines.len() > MAX_DRY_RUN_LINES {
-        return Err(ApiError::BadRequest(format!(
-            "give 1 to {MAX_DRY_RUN_LINES} lines"
-        )));
+        return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
     }
     let source = match body.source.as_deref().unwrap_or("http") {
         "http" => SourceKind::Http,
         "syslog" => SourceKind::Syslog,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "unknown source {other:?} (expected http or syslog)"
-            )))
-        }
+        other => return Err(ApiError::BadRequest(format!("unknown source {other:?} (expected http or syslog)"))),
     };
     let specs: Vec<(String, RuleSpec)> = match body.rules {
-        Some(rules) => rules
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| (format!("draft-{}", i + 1), r))
-            .collect(),
+        Some(rules) => rules.into_iter().enumerate().map(|(i, r)| (format!("draft-{}", i + 1), r)).collect(),
         None => {
             let mut saved = Vec::new();
             for row in api.meta.pipeline_rules(&project.id).await? {
-                let spec = serde_json::from_str(&row.definition)
-                    .map_err(|e| ApiError::Internal(format!("stored rule {}: {e}", row.id)))?;
+                let spec = serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(format!("stored rule {}: {e}", row.id)))?;
                 saved.push((row.id, spec));
             }
             saved
         }
     };
-    let pipeline = Pipeline::compile(specs.iter().map(|(id, s)| (id.as_str(), s)), 0)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let pipeline = Pipeline::compile(specs.iter().map(|(id, s)| (id.as_str(), s)), 0).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = nexuslog_metastore::now();
     let results: Vec<Value> = body
         .lines
@@ -267,10 +204,7 @@ pub async fn fields(
 ) -> Result<Json<Value>, ApiError> {
     let project_id = caller.project()?.id.clone();
     let fields = api.store.fields(&project_id).await?;
-    let mut rows: Vec<Value> = fields
-        .iter()
-        .map(|f| json!({ "name": f.name, "types": f.types, "conflict": f.is_conflict() }))
-        .collect();
+    let mut rows: Vec<Value> = fields.iter().map(|f| json!({ "name": f.name, "types": f.types, "conflict": f.is_conflict() })).collect();
     let conflicts = fields.iter().filter(|f| f.is_conflict()).count();
     let mut answer = json!({ "fields": rows, "conflicts": conflicts });
     if p.q.is_none() && p.from.is_none() && p.to.is_none() {
@@ -281,26 +215,9 @@ pub async fn fields(
     let aggs = fields
         .iter()
         .take(TOP_VALUES_FIELDS)
-        .map(|f| {
-            (
-                f.name.clone(),
-                Aggregation::Terms {
-                    field: FieldRef::Extracted(f.name.clone()),
-                    size: TOP_VALUES,
-                },
-            )
-        })
+        .map(|f| (f.name.clone(), Aggregation::Terms { field: FieldRef::Extracted(f.name.clone()), size: TOP_VALUES }))
         .collect();
-    let results = api
-        .store
-        .aggregate(&AggregateQuery {
-            project_id,
-            query,
-            from_micros: from,
-            to_micros: to,
-            aggs,
-        })
-        .await?;
+    let results = api.store.aggregate(&AggregateQuery { project_id, query, from_micros: from, to_micros: to, aggs }).await?;
     for (row, (_, result)) in rows.iter_mut().zip(results) {
         if let AggregationResult::Terms { buckets, other } = result {
             row["top_values"] = json!(buckets);

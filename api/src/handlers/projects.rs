@@ -18,25 +18,14 @@ fn project_json(p: &Project, role: Option<Role>) -> Value {
     json!({ "id": p.id, "slug": p.slug, "name": p.name, "created_at": nexuslog_logstore::rfc3339_micros(p.created_at), "role": role.map(Role::as_str) })
 }
 
-pub async fn list(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
     let (user_id, ..) = caller.user()?;
     let mine = api.meta.memberships_of(user_id).await?;
     let projects: Vec<Value> = if caller.is_instance_admin() {
-        let roles: std::collections::HashMap<String, Role> =
-            mine.into_iter().map(|(p, r)| (p.id, r)).collect();
-        api.meta
-            .list_projects()
-            .await?
-            .iter()
-            .map(|p| project_json(p, roles.get(&p.id).copied()))
-            .collect()
+        let roles: std::collections::HashMap<String, Role> = mine.into_iter().map(|(p, r)| (p.id, r)).collect();
+        api.meta.list_projects().await?.iter().map(|p| project_json(p, roles.get(&p.id).copied())).collect()
     } else {
-        mine.iter()
-            .map(|(p, r)| project_json(p, Some(*r)))
-            .collect()
+        mine.iter().map(|(p, r)| project_json(p, Some(*r))).collect()
     };
     Ok(Json(json!({ "projects": projects })))
 }
@@ -51,9 +40,7 @@ pub struct NewProject {
 /// Slugs name projects in URLs and syslog structured data: short, lowercase, unambiguous.
 fn check_slug(slug: &str) -> Result<(), ApiError> {
     let ok = (1..=63).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
         && !slug.ends_with('-');
     if ok {
@@ -71,37 +58,17 @@ pub async fn create(
     let (user_id, ..) = caller.user()?;
     check_slug(&body.slug)?;
     let name = body.name.unwrap_or_else(|| body.slug.clone());
-    let project = api
-        .meta
-        .create_project(&body.slug, name.trim())
-        .await
-        .map_err(|e| match e {
-            nexuslog_metastore::MetaStoreError::Conflict(_) => {
-                ApiError::Conflict(format!("project {} exists", body.slug))
-            }
-            other => other.into(),
-        })?;
-    api.meta
-        .set_member(&project.id, user_id, Role::Owner)
-        .await?;
-    api.audit(
-        &caller,
-        "project.create",
-        Some(&project.id),
-        &project.slug,
-        json!({ "name": project.name }),
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "project": project_json(&project, Some(Role::Owner)) })),
-    ))
+    let project = api.meta.create_project(&body.slug, name.trim()).await.map_err(|e| match e {
+        nexuslog_metastore::MetaStoreError::Conflict(_) => ApiError::Conflict(format!("project {} exists", body.slug)),
+        other => other.into(),
+    })?;
+    api.meta.set_member(&project.id, user_id, Role::Owner).await?;
+    api.audit(&caller, "project.create", Some(&project.id), &project.slug, json!({ "name": project.name })).await;
+    Ok((StatusCode::CREATED, Json(json!({ "project": project_json(&project, Some(Role::Owner)) }))))
 }
 
 pub async fn get(Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "project": project_json(caller.project()?, caller.role) }),
-    ))
+    Ok(Json(json!({ "project": project_json(caller.project()?, caller.role) })))
 }
 
 #[derive(Deserialize)]
@@ -119,40 +86,21 @@ pub async fn update(
     project.name = body.name.trim().to_owned();
     api.meta.rename_project(&project.id, &project.name).await?;
     api.projects.forget(&project);
-    api.audit(
-        &caller,
-        "project.update",
-        Some(&project.id),
-        &project.slug,
-        json!({ "name": project.name }),
-    )
-    .await;
-    Ok(Json(
-        json!({ "project": project_json(&project, caller.role) }),
-    ))
+    api.audit(&caller, "project.update", Some(&project.id), &project.slug, json!({ "name": project.name })).await;
+    Ok(Json(json!({ "project": project_json(&project, caller.role) })))
 }
 
 /// Deletes the project's metadata: members lose access, keys stop working (here at once, at
 /// other gateways through the revocation poll). Its logs become unreachable at once (every query
 /// is scoped by project id) and are removed by retention.
-pub async fn delete(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<StatusCode, ApiError> {
     let project = caller.project()?;
     for key in api.meta.list_api_keys(&project.id).await? {
         api.keys.forget(&key.prefix);
     }
     api.meta.delete_project(&project.id).await?;
     api.projects.forget(project);
-    api.audit(
-        &caller,
-        "project.delete",
-        Some(&project.id),
-        &project.slug,
-        json!({}),
-    )
-    .await;
+    api.audit(&caller, "project.delete", Some(&project.id), &project.slug, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

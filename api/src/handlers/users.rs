@@ -16,9 +16,7 @@ use crate::{Api, ApiError};
 
 pub async fn list(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> {
     let users = api.meta.list_users().await?;
-    Ok(Json(
-        json!({ "users": users.iter().map(super::user_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({ "users": users.iter().map(super::user_json).collect::<Vec<_>>() })))
 }
 
 #[derive(Deserialize)]
@@ -35,27 +33,16 @@ pub struct NewUser {
 
 pub(crate) fn normalize_email(email: &str) -> Result<String, ApiError> {
     let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace)
-        });
+    let valid = email.len() <= 254 && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace));
     if valid {
         Ok(email)
     } else {
-        Err(ApiError::BadRequest(format!(
-            "{email:?} is not an e-mail address"
-        )))
+        Err(ApiError::BadRequest(format!("{email:?} is not an e-mail address")))
     }
 }
 
 /// Creates an account; shared with accepting an invitation.
-pub(crate) async fn create_account(
-    api: &Api,
-    email: &str,
-    name: &str,
-    password: &str,
-    is_admin: bool,
-) -> Result<User, ApiError> {
+pub(crate) async fn create_account(api: &Api, email: &str, name: &str, password: &str, is_admin: bool) -> Result<User, ApiError> {
     check_password_strength(password)?;
     let user = User {
         id: nexuslog_metastore::new_id(),
@@ -67,9 +54,7 @@ pub(crate) async fn create_account(
         disabled_at: None,
     };
     api.meta.create_user(&user).await.map_err(|e| match e {
-        nexuslog_metastore::MetaStoreError::Conflict(_) => {
-            ApiError::Conflict(format!("a user with e-mail {} exists", user.email))
-        }
+        nexuslog_metastore::MetaStoreError::Conflict(_) => ApiError::Conflict(format!("a user with e-mail {} exists", user.email)),
         other => other.into(),
     })?;
     Ok(user)
@@ -80,24 +65,10 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let generated = body
-        .password
-        .is_none()
-        .then(nexuslog_metastore::passwords::generate);
-    let password = body
-        .password
-        .as_deref()
-        .or(generated.as_deref())
-        .unwrap_or_default();
+    let generated = body.password.is_none().then(nexuslog_metastore::passwords::generate);
+    let password = body.password.as_deref().or(generated.as_deref()).unwrap_or_default();
     let user = create_account(&api, &body.email, &body.name, password, body.is_admin).await?;
-    api.audit(
-        &caller,
-        "user.create",
-        None,
-        &user.id,
-        json!({ "email": user.email, "is_admin": user.is_admin }),
-    )
-    .await;
+    api.audit(&caller, "user.create", None, &user.id, json!({ "email": user.email, "is_admin": user.is_admin })).await;
     let mut answer = json!({ "user": super::user_json(&user) });
     if let Some(p) = generated {
         answer["password"] = json!(p);
@@ -119,11 +90,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(change): JsonBody<UserChange>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut user = api
-        .meta
-        .user_by_id(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    let mut user = api.meta.user_by_id(&id).await?.ok_or_else(|| ApiError::NotFound("no such user".into()))?;
     let was_active_admin = user.is_admin && user.disabled_at.is_none();
     if let Some(n) = change.name {
         user.name = n.trim().to_owned();
@@ -140,17 +107,9 @@ pub async fn update(
     }
     let still_active_admin = user.is_admin && user.disabled_at.is_none();
     if was_active_admin && !still_active_admin {
-        let others = api
-            .meta
-            .list_users()
-            .await?
-            .iter()
-            .filter(|u| u.id != user.id && u.is_admin && u.disabled_at.is_none())
-            .count();
+        let others = api.meta.list_users().await?.iter().filter(|u| u.id != user.id && u.is_admin && u.disabled_at.is_none()).count();
         if others == 0 {
-            return Err(ApiError::Conflict(
-                "this is the last active instance admin; make another admin first".into(),
-            ));
+            return Err(ApiError::Conflict("this is the last active instance admin; make another admin first".into()));
         }
     }
     api.meta.update_user(&user).await?;
@@ -158,13 +117,6 @@ pub async fn update(
     if was_active_admin != still_active_admin || user.disabled_at.is_some() {
         end_sessions(&api, &user.id).await?;
     }
-    api.audit(
-        &caller,
-        "user.update",
-        None,
-        &user.id,
-        json!({ "is_admin": user.is_admin, "disabled": user.disabled_at.is_some() }),
-    )
-    .await;
+    api.audit(&caller, "user.update", None, &user.id, json!({ "is_admin": user.is_admin, "disabled": user.disabled_at.is_some() })).await;
     Ok(Json(json!({ "user": super::user_json(&user) })))
 }

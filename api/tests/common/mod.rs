@@ -24,32 +24,17 @@ pub struct Harness {
 
 pub async fn harness(store: Arc<dyn LogStore>) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
-    let meta: Arc<dyn MetaStore> =
-        Arc::new(SqliteMetaStore::open(&dir.path().join("meta.sqlite")).expect("sqlite"));
+    let meta: Arc<dyn MetaStore> = Arc::new(SqliteMetaStore::open(&dir.path().join("meta.sqlite")).expect("sqlite"));
     meta.migrate().await.expect("migrate");
     let state = Arc::new(nexuslog_state::MemoryState::new());
-    let api = Api::new(
-        store.clone(),
-        meta.clone(),
-        state,
-        KeyCache::new(meta.clone()),
-        AuthSettings::default(),
-    )
-    .await
-    .expect("api");
-    Harness {
-        router: nexuslog_api::router(api),
-        meta,
-        store,
-        _dir: dir,
-    }
+    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), AuthSettings::default()).await.expect("api");
+    Harness { router: nexuslog_api::router(api), meta, store, _dir: dir }
 }
 
 /// One Argon2 hash of [`PASSWORD`] for every test user: hashing is deliberately slow.
 pub fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| nexuslog_metastore::passwords::hash(PASSWORD).expect("hash"))
-        .clone()
+    HASH.get_or_init(|| nexuslog_metastore::passwords::hash(PASSWORD).expect("hash")).clone()
 }
 
 pub async fn user(meta: &dyn MetaStore, email: &str, is_admin: bool) -> User {
@@ -67,50 +52,27 @@ pub async fn user(meta: &dyn MetaStore, email: &str, is_admin: bool) -> User {
 }
 
 impl Harness {
-    pub async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    pub async fn call(&self, method: Method, uri: &str, bearer: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(t) = bearer {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .expect("request");
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20)
-            .await
-            .expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     /// Logs in through the API; returns (access token, refresh token).
     pub async fn login(&self, email: &str) -> (String, String) {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/v1/auth/login",
-                None,
-                Some(serde_json::json!({ "email": email, "password": PASSWORD })),
-            )
-            .await;
+        let (status, body) = self.call(Method::POST, "/v1/auth/login", None, Some(serde_json::json!({ "email": email, "password": PASSWORD }))).await;
         assert_eq!(status, StatusCode::OK, "login {email}: {body}");
-        (
-            body["access_token"].as_str().unwrap().to_owned(),
-            body["refresh_token"].as_str().unwrap().to_owned(),
-        )
+        (body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
     }
 
     /// A key row for a project (not stored yet) and its secret.

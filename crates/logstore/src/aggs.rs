@@ -40,11 +40,7 @@ pub enum Aggregation {
     Count,
     /// Counts per time bucket from `from` to `to`, empty buckets included; with `split_by`, one
     /// series per top value of that field (at most `size`) and one for the rest.
-    DateHistogram {
-        interval_micros: i64,
-        split_by: Option<FieldRef>,
-        size: usize,
-    },
+    DateHistogram { interval_micros: i64, split_by: Option<FieldRef>, size: usize },
     /// The `size` most frequent values with their counts, and the count of the rest.
     Terms { field: FieldRef, size: usize },
     /// Count, min, max, avg and sum of a field's numeric values.
@@ -63,11 +59,7 @@ impl Aggregation {
     pub fn validate(&self) -> Result<(), String> {
         let (field, numeric) = match self {
             Aggregation::Count => return Ok(()),
-            Aggregation::DateHistogram {
-                interval_micros,
-                split_by,
-                size,
-            } => {
+            Aggregation::DateHistogram { interval_micros, split_by, size } => {
                 if *interval_micros <= 0 {
                     return Err("the interval must be positive".into());
                 }
@@ -95,17 +87,10 @@ impl Aggregation {
             Aggregation::Cardinality { field } => (field, false),
         };
         match field {
-            FieldRef::Message => {
-                Err("message is full text: aggregate on a field with values".into())
-            }
-            FieldRef::Standard(StandardField::Id) => {
-                Err("every record has its own id: aggregate on another field".into())
-            }
+            FieldRef::Message => Err("message is full text: aggregate on a field with values".into()),
+            FieldRef::Standard(StandardField::Id) => Err("every record has its own id: aggregate on another field".into()),
             FieldRef::Extracted(_) => Ok(()),
-            f if numeric => Err(format!(
-                "{} has no numbers: statistics apply to extracted numeric fields",
-                f.name()
-            )),
+            f if numeric => Err(format!("{} has no numbers: statistics apply to extracted numeric fields", f.name())),
             FieldRef::Timestamp => Err("timestamp: use a date_histogram".into()),
             _ => Ok(()),
         }
@@ -200,10 +185,7 @@ pub enum AggregationResult {
 pub(crate) fn rank_terms(counts: Vec<(TermKey, u64)>, size: usize) -> (Vec<TermBucket>, u64) {
     let mut merged: Vec<TermBucket> = Vec::new();
     for (key, count) in counts {
-        match merged
-            .iter_mut()
-            .find(|b| b.key.cmp_key(&key) == Ordering::Equal)
-        {
+        match merged.iter_mut().find(|b| b.key.cmp_key(&key) == Ordering::Equal) {
             Some(b) => b.count += count,
             None => merged.push(TermBucket { key, count }),
         }
@@ -240,28 +222,20 @@ pub(crate) fn fill_buckets(from: i64, to: i64, interval: i64, nonzero: &[(i64, u
 pub(crate) fn read_histogram(v: &Value) -> Vec<(i64, u64)> {
     buckets(v)
         .iter()
-        .filter_map(|b| {
-            Some((
-                b.get("key")?.as_f64()? as i64,
-                b.get("doc_count")?.as_u64()?,
-            ))
-        })
+        .filter_map(|b| Some((b.get("key")?.as_f64()? as i64, b.get("doc_count")?.as_u64()?)))
         .filter(|(_, n)| *n > 0)
         .collect()
 }
 
 pub(crate) fn buckets(v: &Value) -> &[Value] {
-    v.get("buckets")
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+    v.get("buckets").and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 /// The value of a terms bucket; `bools` when the field holds booleans (OpenSearch answers them
 /// as 1/0 with `key_as_string`).
 pub(crate) fn term_key(bucket: &Value, bools: bool) -> Option<TermKey> {
     if let Some(s) = bucket.get("key_as_string").and_then(Value::as_str) {
-        if bools || matches!(s, "true" | "false") && bucket.get("key").is_some_and(Value::is_number)
-        {
+        if bools || matches!(s, "true" | "false") && bucket.get("key").is_some_and(Value::is_number) {
             return s.parse().ok().map(TermKey::Bool);
         }
     }
@@ -276,16 +250,8 @@ pub(crate) fn term_key(bucket: &Value, bools: bool) -> Option<TermKey> {
 
 /// `(value, count)` of a terms answer, and its `sum_other_doc_count`.
 pub(crate) fn read_terms(v: &Value, bools: bool) -> (Vec<(TermKey, u64)>, u64) {
-    let counts = buckets(v)
-        .iter()
-        .filter_map(|b| Some((term_key(b, bools)?, b.get("doc_count")?.as_u64()?)))
-        .collect();
-    (
-        counts,
-        v.get("sum_other_doc_count")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
-    )
+    let counts = buckets(v).iter().filter_map(|b| Some((term_key(b, bools)?, b.get("doc_count")?.as_u64()?))).collect();
+    (counts, v.get("sum_other_doc_count").and_then(Value::as_u64).unwrap_or(0))
 }
 
 /// Numeric statistics parts, to merge several answers (one per typed field, or per store).
@@ -342,13 +308,11 @@ pub(crate) fn read_percentiles(v: &Value, percents: &[f64]) -> AggregationResult
         }
         _ => {}
     }
-    AggregationResult::Percentiles {
-        values: percents
-            .iter()
-            .map(|p| (*p, found.get(&p.to_bits()).copied().flatten()))
-            .collect(),
-    }
+    AggregationResult::Percentiles { values: percents.iter().map(|p| (*p, found.get(&p.to_bits()).copied().flatten())).collect() }
 }
+
+/// `(bucket start, count)` pairs of non-empty buckets.
+pub(crate) type Histogram = Vec<(i64, u64)>;
 
 /// The histogram result from total and per-value `(key, count)` pairs.
 pub(crate) fn histogram_result(
@@ -356,30 +320,15 @@ pub(crate) fn histogram_result(
     interval: i64,
     size: usize,
     total: &[(i64, u64)],
-    by_value: Option<Vec<(TermKey, Vec<(i64, u64)>)>>,
+    by_value: Option<Vec<(TermKey, Histogram)>>,
 ) -> AggregationResult {
     let (first, _) = bucket_span(q.from_micros, q.to_micros, interval);
     let counts = fill_buckets(q.from_micros, q.to_micros, interval, total);
-    let buckets = counts
-        .iter()
-        .enumerate()
-        .map(|(i, c)| HistogramBucket {
-            key_micros: first + i as i64 * interval,
-            count: *c,
-        })
-        .collect();
+    let buckets = counts.iter().enumerate().map(|(i, c)| HistogramBucket { key_micros: first + i as i64 * interval, count: *c }).collect();
     let Some(by_value) = by_value else {
-        return AggregationResult::DateHistogram {
-            interval_micros: interval,
-            buckets,
-            series: Vec::new(),
-            other: None,
-        };
+        return AggregationResult::DateHistogram { interval_micros: interval, buckets, series: Vec::new(), other: None };
     };
-    let totals: Vec<(TermKey, u64)> = by_value
-        .iter()
-        .map(|(k, h)| (k.clone(), h.iter().map(|(_, c)| c).sum()))
-        .collect();
+    let totals: Vec<(TermKey, u64)> = by_value.iter().map(|(k, h)| (k.clone(), h.iter().map(|(_, c)| c).sum())).collect();
     let (top, _) = rank_terms(totals, size);
     let mut series: Vec<Series> = Vec::new();
     let mut other = counts.clone();
@@ -387,10 +336,7 @@ pub(crate) fn histogram_result(
         let mut points = vec![0u64; counts.len()];
         for (key, h) in &by_value {
             if key.cmp_key(&t.key) == Ordering::Equal {
-                for (i, c) in fill_buckets(q.from_micros, q.to_micros, interval, h)
-                    .into_iter()
-                    .enumerate()
-                {
+                for (i, c) in fill_buckets(q.from_micros, q.to_micros, interval, h).into_iter().enumerate() {
                     points[i] += c;
                 }
             }
@@ -398,17 +344,9 @@ pub(crate) fn histogram_result(
         for (o, p) in other.iter_mut().zip(&points) {
             *o = o.saturating_sub(*p);
         }
-        series.push(Series {
-            key: t.key,
-            counts: points,
-        });
+        series.push(Series { key: t.key, counts: points });
     }
-    AggregationResult::DateHistogram {
-        interval_micros: interval,
-        buckets,
-        series,
-        other: Some(other),
-    }
+    AggregationResult::DateHistogram { interval_micros: interval, buckets, series, other: Some(other) }
 }
 
 /// Picks a round interval giving at most 120 buckets (and so, for most ranges, at least 60).
@@ -439,68 +377,7 @@ pub fn auto_interval(from: i64, to: i64) -> i64 {
         2_592_000 * S,
     ];
     let span = (to - from).max(1);
-    STEPS
-        .iter()
-        .copied()
-        .find(|step| span.div_euclid(*step) <= 120)
-        .unwrap_or(span.div_euclid(120).max(S))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranking_merges_equal_numbers_and_breaks_ties_by_value() {
-        let (top, rest) = rank_terms(
-            vec![
-                (TermKey::Number(2.0), 3),
-                (TermKey::Text("b".into()), 5),
-                (TermKey::Number(2.0), 2),
-                (TermKey::Text("a".into()), 5),
-                (TermKey::Bool(true), 1),
-            ],
-            2,
-        );
-        assert_eq!(
-            top,
-            vec![
-                TermBucket {
-                    key: TermKey::Text("a".into()),
-                    count: 5
-                },
-                TermBucket {
-                    key: TermKey::Text("b".into()),
-                    count: 5
-                }
-            ]
-        );
-        assert_eq!(rest, 6);
-    }
-
-    #[test]
-    fn buckets_cover_the_range_with_zeros() {
-        assert_eq!(bucket_span(15, 45, 10), (10, 4));
-        assert_eq!(
-            fill_buckets(15, 45, 10, &[(20, 3), (40, 1), (90, 7)]),
-            vec![0, 3, 0, 1]
-        );
-    }
-
-    #[test]
-    fn auto_intervals_give_60_to_120_buckets() {
-        const S: i64 = 1_000_000;
-        for (span, want) in [
-            (900 * S, 10 * S),
-            (3600 * S, 30 * S),
-            (86_400 * S, 900 * S),
-            (7 * 86_400 * S, 7200 * S),
-        ] {
-            let i = auto_interval(0, span);
-            assert_eq!(i, want, "span {span}");
-            assert!((60..=120).contains(&(span / i)));
-        }
-    }
+    STEPS.iter().copied().find(|step| span.div_euclid(*step) <= 120).unwrap_or(span.div_euclid(120).max(S))
 }
 
 // ---- building requests and reading answers, shared by both stores ----
@@ -522,7 +399,8 @@ pub(crate) fn request(
         match agg {
             Aggregation::Count => {}
             Aggregation::DateHistogram { interval_micros, split_by, .. } => {
-                let histogram = json!({ "histogram": { "field": "timestamp_us", "interval": *interval_micros as f64, "min_doc_count": 1 } });
+                let histogram =
+                    json!({ "histogram": { "field": "timestamp_us", "interval": *interval_micros as f64, "min_doc_count": 1 } });
                 out.insert(format!("a{i}_all"), histogram.clone());
                 for (j, (field, _)) in split_by.iter().flat_map(&typed).enumerate() {
                     out.insert(
@@ -537,10 +415,9 @@ pub(crate) fn request(
                 }
             }
             Aggregation::Stats { field } => drop(out.insert(format!("a{i}"), json!({ "stats": { "field": numeric(field) } }))),
-            Aggregation::Percentiles { field, percents } => drop(out.insert(
-                format!("a{i}"),
-                json!({ "percentiles": { "field": numeric(field), "percents": percents, "keyed": true } }),
-            )),
+            Aggregation::Percentiles { field, percents } => drop(
+                out.insert(format!("a{i}"), json!({ "percentiles": { "field": numeric(field), "percents": percents, "keyed": true } })),
+            ),
             Aggregation::Cardinality { field } => {
                 for (j, (f, _)) in typed(field).into_iter().enumerate() {
                     out.insert(format!("a{i}_c{j}"), json!({ "cardinality": { "field": f, "precision_threshold": 40_000 } }));
@@ -564,21 +441,14 @@ pub(crate) fn results(
     for (i, (name, agg)) in q.aggs.iter().enumerate() {
         let result = match agg {
             Aggregation::Count => AggregationResult::Count { value: total },
-            Aggregation::DateHistogram {
-                interval_micros,
-                split_by,
-                size,
-            } => {
+            Aggregation::DateHistogram { interval_micros, split_by, size } => {
                 let all = read_histogram(&get(format!("a{i}_all")));
                 let by_value = split_by.as_ref().map(|f| {
                     let mut per_value = Vec::new();
                     for (j, (_, bools)) in typed(f).into_iter().enumerate() {
                         for b in buckets(&get(format!("a{i}_by{j}"))) {
                             if let Some(key) = term_key(b, bools) {
-                                per_value.push((
-                                    key,
-                                    read_histogram(b.get("h").unwrap_or(&Value::Null)),
-                                ));
+                                per_value.push((key, read_histogram(b.get("h").unwrap_or(&Value::Null))));
                             }
                         }
                     }
@@ -595,23 +465,13 @@ pub(crate) fn results(
                     beyond += other;
                 }
                 let (buckets, rest) = rank_terms(counts, *size);
-                AggregationResult::Terms {
-                    buckets,
-                    other: rest + beyond,
-                }
+                AggregationResult::Terms { buckets, other: rest + beyond }
             }
             Aggregation::Stats { .. } => StatsParts::read(&get(format!("a{i}"))).result(),
-            Aggregation::Percentiles { percents, .. } => {
-                read_percentiles(&get(format!("a{i}")), percents)
-            }
+            Aggregation::Percentiles { percents, .. } => read_percentiles(&get(format!("a{i}")), percents),
             Aggregation::Cardinality { field } => {
                 let value = (0..typed(field).len())
-                    .map(|j| {
-                        get(format!("a{i}_c{j}"))
-                            .get("value")
-                            .and_then(Value::as_f64)
-                            .unwrap_or(0.0) as u64
-                    })
+                    .map(|j| get(format!("a{i}_c{j}")).get("value").and_then(Value::as_f64).unwrap_or(0.0) as u64)
                     .sum();
                 AggregationResult::Cardinality { value }
             }
@@ -619,4 +479,45 @@ pub(crate) fn results(
         out.push((name.clone(), result));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranking_merges_equal_numbers_and_breaks_ties_by_value() {
+        let (top, rest) = rank_terms(
+            vec![
+                (TermKey::Number(2.0), 3),
+                (TermKey::Text("b".into()), 5),
+                (TermKey::Number(2.0), 4),
+                (TermKey::Text("a".into()), 5),
+                (TermKey::Bool(true), 1),
+            ],
+            2,
+        );
+        assert_eq!(
+            top,
+            vec![TermBucket { key: TermKey::Number(2.0), count: 7 }, TermBucket { key: TermKey::Text("a".into()), count: 5 }],
+            "2 and 2.0 are one value; equal counts are ordered by value"
+        );
+        assert_eq!(rest, 6);
+    }
+
+    #[test]
+    fn buckets_cover_the_range_with_zeros() {
+        assert_eq!(bucket_span(15, 45, 10), (10, 4));
+        assert_eq!(fill_buckets(15, 45, 10, &[(20, 3), (40, 1), (90, 7)]), vec![0, 3, 0, 1]);
+    }
+
+    #[test]
+    fn auto_intervals_give_60_to_120_buckets() {
+        const S: i64 = 1_000_000;
+        for (span, want) in [(900 * S, 10 * S), (3600 * S, 30 * S), (86_400 * S, 900 * S), (7 * 86_400 * S, 7200 * S)] {
+            let i = auto_interval(0, span);
+            assert_eq!(i, want, "span {span}");
+            assert!((60..=120).contains(&(span / i)));
+        }
+    }
 }

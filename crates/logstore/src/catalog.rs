@@ -44,10 +44,7 @@ pub(crate) struct FieldCatalog {
 
 impl FieldCatalog {
     pub(crate) fn new(root: &Path) -> Self {
-        Self {
-            root: root.to_owned(),
-            projects: Mutex::new(HashMap::new()),
-        }
+        Self { root: root.to_owned(), projects: Mutex::new(HashMap::new()) }
     }
 
     fn path(&self, project_dir: &str) -> PathBuf {
@@ -63,10 +60,7 @@ impl FieldCatalog {
             Err(e) => return Err(err("read", &path, e)),
         };
         match serde_json::from_slice::<Vec<FieldInfo>>(&text) {
-            Ok(fields) => Ok(fields
-                .into_iter()
-                .map(|f| (f.name, f.types.into_iter().collect()))
-                .collect()),
+            Ok(fields) => Ok(fields.into_iter().map(|f| (f.name, f.types.into_iter().collect())).collect()),
             Err(e) => {
                 // Replaced atomically, so this is outside damage. Refusing would stop indexing
                 // for good; starting over only under-reports until the fields are seen again.
@@ -81,11 +75,7 @@ impl FieldCatalog {
     ///
     /// # Errors
     /// When the file cannot be read or written.
-    pub(crate) fn note(
-        &self,
-        project_dir: &str,
-        records: &[&LogRecord],
-    ) -> Result<(), LogStoreError> {
+    pub(crate) fn note(&self, project_dir: &str, records: &[&LogRecord]) -> Result<(), LogStoreError> {
         let mut projects = self.projects.lock().unwrap_or_else(PoisonError::into_inner);
         let types = match projects.entry(project_dir.to_owned()) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -94,9 +84,7 @@ impl FieldCatalog {
         let mut new_pairs = Vec::new();
         for r in records {
             for (name, value) in &r.fields {
-                let Some(t) = FieldType::of(value) else {
-                    continue;
-                };
+                let Some(t) = FieldType::of(value) else { continue };
                 if !types.get(name).is_some_and(|known| known.contains(&t)) {
                     new_pairs.push((name, t));
                 }
@@ -120,15 +108,11 @@ impl FieldCatalog {
         let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_vec(&infos(types)).map_err(|e| err("encode", &path, e))?;
         let mut file = File::create(&tmp).map_err(|e| err("write", &tmp, e))?;
-        file.write_all(&text)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| err("write", &tmp, e))?;
+        file.write_all(&text).and_then(|()| file.sync_all()).map_err(|e| err("write", &tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| err("replace", &path, e))?;
         // The rename is durable once the directory entry is.
         let dir = self.root.join(project_dir);
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| err("sync", &dir, e))
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| err("sync", &dir, e))
     }
 
     /// A project's fields, sorted by name.
@@ -146,11 +130,5 @@ impl FieldCatalog {
 }
 
 fn infos(types: &Types) -> Vec<FieldInfo> {
-    types
-        .iter()
-        .map(|(name, t)| FieldInfo {
-            name: name.clone(),
-            types: t.iter().copied().collect(),
-        })
-        .collect()
+    types.iter().map(|(name, t)| FieldInfo { name: name.clone(), types: t.iter().copied().collect() }).collect()
 }

@@ -17,11 +17,7 @@ pub fn record(i: i64, project: &str, message: &str) -> LogRecord {
         timestamp: T0 + i * 1_000_000,
         timestamp_source: TimestampSource::Event,
         received_at: T0 + i * 1_000_000 + 5,
-        level: if i % 2 == 0 {
-            Level::Info
-        } else {
-            Level::Error
-        },
+        level: if i % 2 == 0 { Level::Info } else { Level::Error },
         message: message.into(),
         host: Some(format!("web-{}", i % 3)),
         service: Some("checkout".into()),
@@ -69,43 +65,20 @@ async fn retention_drops_whole_days(s: &dyn LogStore) {
     let mut recent = record(0, "omega", "recent");
     recent.timestamp = T0 + 10 * day;
     recent.id = "o-recent".into();
-    let old = LogRecord {
-        id: "o-old".into(),
-        ..record(0, "omega", "old")
-    };
+    let old = LogRecord { id: "o-old".into(), ..record(0, "omega", "old") };
     s.index(&[old, recent.clone()]).await.expect("bulk");
     s.refresh().await.expect("refresh");
-    let dropped = s
-        .drop_older_than(T0 + 11 * day, 5)
-        .await
-        .expect("retention");
+    let dropped = s.drop_older_than(T0 + 11 * day, 5).await.expect("retention");
     assert!(dropped >= 1, "at least the old day of omega is dropped");
     s.refresh().await.expect("refresh");
-    let q = SearchQuery {
-        to_micros: T0 + 11 * day,
-        ..query("omega", None)
-    };
+    let q = SearchQuery { to_micros: T0 + 11 * day, ..query("omega", None) };
     let left = s.search(&q).await.expect("search");
-    assert_eq!(
-        left.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
-        vec!["o-recent"],
-        "the recent day is kept"
-    );
+    assert_eq!(left.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["o-recent"], "the recent day is kept");
 }
 
 async fn index_then_search_newest_first(s: &dyn LogStore) {
-    let mut records: Vec<LogRecord> = (0..20)
-        .map(|i| {
-            record(
-                i,
-                "alpha",
-                &format!(
-                    "payment {} processed",
-                    if i % 2 == 0 { "ok" } else { "failed" }
-                ),
-            )
-        })
-        .collect();
+    let mut records: Vec<LogRecord> =
+        (0..20).map(|i| record(i, "alpha", &format!("payment {} processed", if i % 2 == 0 { "ok" } else { "failed" }))).collect();
     records.push(record(0, "beta", "payment ok processed in another project"));
     let outcome = s.index(&records).await.expect("bulk");
     assert_eq!(outcome.indexed, 21);
@@ -120,42 +93,20 @@ async fn index_then_search_newest_first(s: &dyn LogStore) {
     assert_eq!(stamps, sorted, "newest first");
     assert_eq!(all.hits[0], records[19], "documents read back as indexed");
 
-    let failed = s
-        .search(&query("alpha", Some("failed")))
-        .await
-        .expect("search");
+    let failed = s.search(&query("alpha", Some("failed"))).await.expect("search");
     assert_eq!(failed.total, 10);
     assert!(failed.hits.iter().all(|r| r.message.contains("failed")));
-    let both = s
-        .search(&query("alpha", Some("payment failed")))
-        .await
-        .expect("search");
+    let both = s.search(&query("alpha", Some("payment failed"))).await.expect("search");
     assert_eq!(both.total, 10, "words combine with AND");
 
-    let narrow = SearchQuery {
-        from_micros: T0 + 5_000_000,
-        to_micros: T0 + 8_000_000,
-        ..query("alpha", None)
-    };
-    assert_eq!(
-        s.search(&narrow).await.expect("search").total,
-        3,
-        "time range is [from, to)"
-    );
+    let narrow = SearchQuery { from_micros: T0 + 5_000_000, to_micros: T0 + 8_000_000, ..query("alpha", None) };
+    assert_eq!(s.search(&narrow).await.expect("search").total, 3, "time range is [from, to)");
 }
 
 async fn reindexing_replaces(s: &dyn LogStore) {
-    let records: Vec<LogRecord> = (0..5)
-        .map(|i| record(i, "gamma", "first version"))
-        .collect();
+    let records: Vec<LogRecord> = (0..5).map(|i| record(i, "gamma", "first version")).collect();
     s.index(&records).await.expect("bulk");
-    let replay: Vec<LogRecord> = records
-        .iter()
-        .map(|r| LogRecord {
-            message: "second version".into(),
-            ..r.clone()
-        })
-        .collect();
+    let replay: Vec<LogRecord> = records.iter().map(|r| LogRecord { message: "second version".into(), ..r.clone() }).collect();
     s.index(&replay).await.expect("bulk replay");
     s.index(&replay[..2]).await.expect("bulk replay again");
     s.refresh().await.expect("refresh");
@@ -167,10 +118,7 @@ async fn reindexing_replaces(s: &dyn LogStore) {
 async fn filters_and_paging(s: &dyn LogStore) {
     let mut records: Vec<LogRecord> = (0..25).map(|i| record(i, "eps", "paged")).collect();
     // Two records in the same microsecond: paging must still return each exactly once.
-    records.push(LogRecord {
-        id: "id-eps-tie".into(),
-        ..record(24, "eps", "paged")
-    });
+    records.push(LogRecord { id: "id-eps-tie".into(), ..record(24, "eps", "paged") });
     s.index(&records).await.expect("bulk");
     s.refresh().await.expect("refresh");
 
@@ -178,62 +126,16 @@ async fn filters_and_paging(s: &dyn LogStore) {
         let text: Vec<String> = filters.iter().map(|(k, v)| format!("{k}:{v}")).collect();
         query("eps", Some(&text.join(" ")))
     };
-    let expected = records
-        .iter()
-        .filter(|r| r.level == Level::Error && r.host.as_deref() == Some("web-1"))
-        .count() as u64;
-    assert_eq!(
-        s.search(&f(&[("level", "error"), ("host", "web-1")]))
-            .await
-            .expect("search")
-            .total,
-        expected
-    );
-    assert_eq!(
-        s.search(&f(&[("status", "207")]))
-            .await
-            .expect("search")
-            .hits[0]
-            .id,
-        records[7].id,
-        "numeric field"
-    );
-    assert_eq!(
-        s.search(&f(&[("path", "/cart")]))
-            .await
-            .expect("search")
-            .total,
-        26,
-        "string field"
-    );
-    assert_eq!(
-        s.search(&f(&[("cached", "true")]))
-            .await
-            .expect("search")
-            .total,
-        5,
-        "boolean field"
-    );
-    assert_eq!(
-        s.search(&f(&[("fields.status", "1")]))
-            .await
-            .expect("search")
-            .total,
-        0
-    );
-    assert_eq!(
-        s.search(&f(&[("id", "id-eps-0003")]))
-            .await
-            .expect("search")
-            .total,
-        1
-    );
+    let expected = records.iter().filter(|r| r.level == Level::Error && r.host.as_deref() == Some("web-1")).count() as u64;
+    assert_eq!(s.search(&f(&[("level", "error"), ("host", "web-1")])).await.expect("search").total, expected);
+    assert_eq!(s.search(&f(&[("status", "207")])).await.expect("search").hits[0].id, records[7].id, "numeric field");
+    assert_eq!(s.search(&f(&[("path", "/cart")])).await.expect("search").total, 26, "string field");
+    assert_eq!(s.search(&f(&[("cached", "true")])).await.expect("search").total, 5, "boolean field");
+    assert_eq!(s.search(&f(&[("fields.status", "1")])).await.expect("search").total, 0);
+    assert_eq!(s.search(&f(&[("id", "id-eps-0003")])).await.expect("search").total, 1);
 
     let mut seen = Vec::new();
-    let mut q = SearchQuery {
-        limit: 7,
-        ..query("eps", None)
-    };
+    let mut q = SearchQuery { limit: 7, ..query("eps", None) };
     for _ in 0..10 {
         let page = s.search(&q).await.expect("page");
         seen.extend(page.hits.iter().map(|h| h.id.clone()));
@@ -259,23 +161,10 @@ async fn days_and_projects_are_separate(s: &dyn LogStore) {
     r2.id = "d2".into();
     s.index(&[r1.clone(), r2.clone()]).await.expect("bulk");
     s.refresh().await.expect("refresh");
-    let q = SearchQuery {
-        to_micros: T0 + 2 * day,
-        ..query("delta", None)
-    };
+    let q = SearchQuery { to_micros: T0 + 2 * day, ..query("delta", None) };
     let res = s.search(&q).await.expect("search");
-    assert_eq!(
-        res.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
-        vec!["d2", "d1"],
-        "across days, newest first"
-    );
-    let other = s
-        .search(&SearchQuery {
-            to_micros: T0 + 2 * day,
-            ..query("nobody", None)
-        })
-        .await
-        .expect("search");
+    assert_eq!(res.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["d2", "d1"], "across days, newest first");
+    let other = s.search(&SearchQuery { to_micros: T0 + 2 * day, ..query("nobody", None) }).await.expect("search");
     assert_eq!(other.total, 0, "an unknown project sees nothing");
 }
 
@@ -285,84 +174,40 @@ async fn fields_keep_their_types(s: &dyn LogStore) {
     let project = "typed";
     let mut long = record(1, project, "status as a number");
     long.fields.insert("status".into(), FieldValue::Long(200));
-    long.fields
-        .insert("http.method".into(), FieldValue::String("GET".into()));
+    long.fields.insert("http.method".into(), FieldValue::String("GET".into()));
     long.fields.insert("gone".into(), FieldValue::Null);
     let mut text = record(2, project, "status as text");
-    text.fields
-        .insert("status".into(), FieldValue::String("abc".into()));
+    text.fields.insert("status".into(), FieldValue::String("abc".into()));
     let mut digits = record(3, project, "status as digits");
-    digits
-        .fields
-        .insert("status".into(), FieldValue::String("200".into()));
+    digits.fields.insert("status".into(), FieldValue::String("200".into()));
     // A project whose name extends this one's: its fields must not show up here.
     let mut other = record(4, "typed-other", "another project");
     other.fields.insert("elsewhere".into(), FieldValue::Long(1));
-    let outcome = s
-        .index(&[long.clone(), text.clone(), digits.clone(), other])
-        .await
-        .expect("bulk");
-    assert!(
-        outcome.failures.is_empty(),
-        "no type conflict refuses a record: {:?}",
-        outcome.failures
-    );
+    let outcome = s.index(&[long.clone(), text.clone(), digits.clone(), other]).await.expect("bulk");
+    assert!(outcome.failures.is_empty(), "no type conflict refuses a record: {:?}", outcome.failures);
     assert_eq!(outcome.indexed, 4);
     s.refresh().await.expect("refresh");
 
     let all = s.search(&query(project, None)).await.expect("search");
-    assert_eq!(
-        all.hits,
-        vec![digits.clone(), text.clone(), long.clone()],
-        "each record reads back with its own types"
-    );
+    assert_eq!(all.hits, vec![digits.clone(), text.clone(), long.clone()], "each record reads back with its own types");
 
     let ids = |filters: &[(&str, &str)]| {
         let text: Vec<String> = filters.iter().map(|(k, v)| format!("{k}:{v}")).collect();
         let q = query(project, Some(&text.join(" ")));
         async move {
-            let mut ids: Vec<String> = s
-                .search(&q)
-                .await
-                .expect("search")
-                .hits
-                .into_iter()
-                .map(|h| h.id)
-                .collect();
+            let mut ids: Vec<String> = s.search(&q).await.expect("search").hits.into_iter().map(|h| h.id).collect();
             ids.sort();
             ids
         }
     };
-    assert_eq!(
-        ids(&[("status", "200")]).await,
-        vec![long.id.clone(), digits.id.clone()],
-        "the long 200 and the string \"200\""
-    );
-    assert_eq!(
-        ids(&[("status", "abc")]).await,
-        vec![text.id.clone()],
-        "a non-numeric value on a field that is also numeric"
-    );
-    assert_eq!(
-        ids(&[("fields.status", "abc")]).await,
-        vec![text.id.clone()]
-    );
-    assert_eq!(
-        ids(&[("status", "200.0")]).await,
-        vec![long.id.clone()],
-        "numbers compare as numbers, strings as written"
-    );
-    assert_eq!(
-        ids(&[("http.method", "GET")]).await,
-        vec![long.id.clone()],
-        "a name with a dot"
-    );
+    assert_eq!(ids(&[("status", "200")]).await, vec![long.id.clone(), digits.id.clone()], "the long 200 and the string \"200\"");
+    assert_eq!(ids(&[("status", "abc")]).await, vec![text.id.clone()], "a non-numeric value on a field that is also numeric");
+    assert_eq!(ids(&[("fields.status", "abc")]).await, vec![text.id.clone()]);
+    assert_eq!(ids(&[("status", "200.0")]).await, vec![long.id.clone()], "numbers compare as numbers, strings as written");
+    assert_eq!(ids(&[("http.method", "GET")]).await, vec![long.id.clone()], "a name with a dot");
     assert_eq!(ids(&[("ratio", "0.5"), ("cached", "false")]).await.len(), 3);
 
-    let field = |name: &str, types: &[FieldType]| FieldInfo {
-        name: name.into(),
-        types: types.to_vec(),
-    };
+    let field = |name: &str, types: &[FieldType]| FieldInfo { name: name.into(), types: types.to_vec() };
     let fields = s.fields(project).await.expect("fields");
     assert_eq!(
         fields,
@@ -375,22 +220,8 @@ async fn fields_keep_their_types(s: &dyn LogStore) {
         ],
         "by name, every type once; a null gives no type; no other project's fields"
     );
-    assert_eq!(
-        fields
-            .iter()
-            .filter(|f| f.is_conflict())
-            .map(|f| f.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["status"]
-    );
+    assert_eq!(fields.iter().filter(|f| f.is_conflict()).map(|f| f.name.as_str()).collect::<Vec<_>>(), vec!["status"]);
     let other = s.fields("typed-other").await.expect("fields");
-    assert!(
-        other.contains(&field("elsewhere", &[FieldType::Long])),
-        "{other:?}"
-    );
-    assert_eq!(
-        s.fields("nobody").await.expect("fields"),
-        vec![],
-        "an unknown project has no fields"
-    );
+    assert!(other.contains(&field("elsewhere", &[FieldType::Long])), "{other:?}");
+    assert_eq!(s.fields("nobody").await.expect("fields"), vec![], "an unknown project has no fields");
 }

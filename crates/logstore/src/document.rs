@@ -28,13 +28,7 @@ pub fn rfc3339_micros(micros: i64) -> String {
     let (y, m, d) = day_of(micros);
     let in_day = micros.rem_euclid(86_400_000_000);
     let secs = in_day / 1_000_000;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        in_day % 1_000_000
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z", secs / 3600, secs / 60 % 60, secs % 60, in_day % 1_000_000)
 }
 
 /// The daily index a record belongs to: `<prefix><project>-<yyyy.mm.dd>`.
@@ -45,14 +39,7 @@ pub fn index_name(prefix: &str, project_id: &str, micros: i64) -> String {
 
 /// Whether `s` is a day as it ends index names and names Tantivy day directories: `yyyy.mm.dd`.
 pub(crate) fn is_day_name(s: &str) -> bool {
-    s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'.'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
+    s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'.' } else { b.is_ascii_digit() })
 }
 
 /// A number derived from a record id that breaks ties between records of the same
@@ -91,10 +78,7 @@ pub(crate) fn typed_object(t: FieldType) -> &'static str {
 
 pub(crate) fn to_document(r: &LogRecord) -> Value {
     let mut typed: BTreeMap<&'static str, Map<String, Value>> =
-        [STRING_FIELDS, LONG_FIELDS, DOUBLE_FIELDS, BOOL_FIELDS]
-            .into_iter()
-            .map(|o| (o, Map::new()))
-            .collect();
+        [STRING_FIELDS, LONG_FIELDS, DOUBLE_FIELDS, BOOL_FIELDS].into_iter().map(|o| (o, Map::new())).collect();
     for (name, value) in &r.fields {
         let (object, json) = match (FieldType::of(value), value) {
             (Some(t), FieldValue::String(s)) => (typed_object(t), Value::String(s.clone())),
@@ -138,10 +122,7 @@ fn any_field_value(v: &Value) -> FieldValue {
     match v {
         Value::Null => FieldValue::Null,
         Value::Bool(b) => FieldValue::Bool(*b),
-        Value::Number(n) => n
-            .as_i64()
-            .map(FieldValue::Long)
-            .unwrap_or_else(|| FieldValue::Double(n.as_f64().unwrap_or(0.0))),
+        Value::Number(n) => n.as_i64().map(FieldValue::Long).unwrap_or_else(|| FieldValue::Double(n.as_f64().unwrap_or(0.0))),
         Value::String(s) => FieldValue::String(s.clone()),
         other => FieldValue::String(other.to_string()),
     }
@@ -160,18 +141,9 @@ pub(crate) fn from_document(doc: &Value) -> LogRecord {
     let readers: [(&str, ReadValue); 4] = [
         // Also documents written before typed objects existed, where `fields` held every type.
         (STRING_FIELDS, any_field_value),
-        (LONG_FIELDS, |v| {
-            v.as_i64()
-                .map_or_else(|| any_field_value(v), FieldValue::Long)
-        }),
-        (DOUBLE_FIELDS, |v| {
-            v.as_f64()
-                .map_or_else(|| any_field_value(v), FieldValue::Double)
-        }),
-        (BOOL_FIELDS, |v| {
-            v.as_bool()
-                .map_or_else(|| any_field_value(v), FieldValue::Bool)
-        }),
+        (LONG_FIELDS, |v| v.as_i64().map_or_else(|| any_field_value(v), FieldValue::Long)),
+        (DOUBLE_FIELDS, |v| v.as_f64().map_or_else(|| any_field_value(v), FieldValue::Double)),
+        (BOOL_FIELDS, |v| v.as_bool().map_or_else(|| any_field_value(v), FieldValue::Bool)),
     ];
     let mut fields = BTreeMap::new();
     for (object, read) in readers {
@@ -184,17 +156,9 @@ pub(crate) fn from_document(doc: &Value) -> LogRecord {
     LogRecord {
         id: str_of(doc, "id").unwrap_or_default(),
         project_id: str_of(doc, "project_id").unwrap_or_default(),
-        timestamp: doc
-            .get("timestamp_us")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
-        timestamp_source: TimestampSource::from_symbol(
-            &str_of(doc, "timestamp_source").unwrap_or_default(),
-        ),
-        received_at: doc
-            .get("received_at_us")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
+        timestamp: doc.get("timestamp_us").and_then(Value::as_i64).unwrap_or_default(),
+        timestamp_source: TimestampSource::from_symbol(&str_of(doc, "timestamp_source").unwrap_or_default()),
+        received_at: doc.get("received_at_us").and_then(Value::as_i64).unwrap_or_default(),
         level: Level::from_symbol(&str_of(doc, "level").unwrap_or_default()),
         message: str_of(doc, "message").unwrap_or_default(),
         host: str_of(doc, "host"),
@@ -205,12 +169,7 @@ pub(crate) fn from_document(doc: &Value) -> LogRecord {
         parse_errors: doc
             .get("parse_errors")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default(),
         trace_id: str_of(doc, "trace_id"),
         span_id: str_of(doc, "span_id"),
@@ -226,20 +185,10 @@ mod tests {
         assert_eq!(day_of(0), (1970, 1, 1));
         assert_eq!(day_of(951_782_400_000_000), (2000, 2, 29));
         assert_eq!(day_of(-1), (1969, 12, 31));
-        assert_eq!(
-            rfc3339_micros(1_700_000_000_123_456),
-            "2023-11-14T22:13:20.123456Z"
-        );
-        assert_eq!(
-            index_name("nexuslog-", "Default", 1_700_000_000_000_000),
-            "nexuslog-default-2023.11.14"
-        );
+        assert_eq!(rfc3339_micros(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(index_name("nexuslog-", "Default", 1_700_000_000_000_000), "nexuslog-default-2023.11.14");
         assert!(is_day_name("2023.11.14"));
-        assert!(
-            !is_day_name("fields.json")
-                && !is_day_name("x-2023.11.14")
-                && !is_day_name("2023-11-14")
-        );
+        assert!(!is_day_name("fields.json") && !is_day_name("x-2023.11.14") && !is_day_name("2023-11-14"));
     }
 
     fn sample() -> LogRecord {
@@ -287,10 +236,7 @@ mod tests {
             ..sample()
         };
         let doc = to_document(&r);
-        assert_eq!(
-            doc["fields"],
-            json!({ "s": "200", "gone": null, "nan": null })
-        );
+        assert_eq!(doc["fields"], json!({ "s": "200", "gone": null, "nan": null }));
         assert_eq!(doc["fields_long"], json!({ "n": 200 }));
         assert_eq!(doc["fields_double"], json!({ "x": 2.0 }));
         assert_eq!(doc["fields_bool"], json!({ "b": true }));
@@ -314,11 +260,7 @@ mod tests {
         // A value of another type in a typed object, and a name in two objects.
         let odd = json!({ "fields": { "dup": "s" }, "fields_long": { "dup": 1, "f": 1.5 }, "fields_double": { "i": 2 }, "fields_bool": { "t": "yes" } });
         let f = from_document(&odd).fields;
-        assert_eq!(
-            f["dup"],
-            FieldValue::String("s".into()),
-            "`fields` comes first"
-        );
+        assert_eq!(f["dup"], FieldValue::String("s".into()), "`fields` comes first");
         assert_eq!(f["f"], FieldValue::Double(1.5));
         assert_eq!(f["i"], FieldValue::Double(2.0));
         assert_eq!(f["t"], FieldValue::String("yes".into()));

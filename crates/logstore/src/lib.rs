@@ -26,8 +26,7 @@ use nexuslog_query::Query;
 use nexuslog_schemas::{FieldValue, LogRecord};
 
 pub use crate::aggs::{
-    auto_interval, AggregateQuery, Aggregation, AggregationResult, HistogramBucket, Series,
-    TermBucket, TermKey, MAX_BUCKETS, TERMS_FETCH,
+    auto_interval, AggregateQuery, Aggregation, AggregationResult, HistogramBucket, Series, TermBucket, TermKey, MAX_BUCKETS, TERMS_FETCH,
 };
 pub use crate::document::{day_of, id_rank, index_name, rfc3339_micros};
 pub use crate::opensearch::{OpenSearchConfig, OpenSearchLogStore};
@@ -105,23 +104,14 @@ pub struct SearchResult {
 impl SearchResult {
     /// A page of `hits` out of `total` matches (counted exactly at least up to the limit).
     pub(crate) fn new(total: u64, hits: Vec<LogRecord>, limit: usize) -> Self {
-        let next = (hits.len() == limit)
-            .then(|| hits.last().map(|h| (h.timestamp, h.id.clone())))
-            .flatten();
-        Self {
-            total: total.min(EXACT_TOTAL_LIMIT),
-            total_is_lower_bound: total >= EXACT_TOTAL_LIMIT,
-            hits,
-            next,
-        }
+        let next = (hits.len() == limit).then(|| hits.last().map(|h| (h.timestamp, h.id.clone()))).flatten();
+        Self { total: total.min(EXACT_TOTAL_LIMIT), total_is_lower_bound: total >= EXACT_TOTAL_LIMIT, hits, next }
     }
 }
 
 /// The type an extracted field was indexed with. Declared in name order, so sorting a list of
 /// types sorts it by name (`[Long, String]`), the same in every store.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     Bool,
@@ -189,10 +179,7 @@ pub trait LogStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// When the store cannot be read.
-    async fn aggregate(
-        &self,
-        query: &AggregateQuery,
-    ) -> Result<Vec<(String, AggregationResult)>, LogStoreError>;
+    async fn aggregate(&self, query: &AggregateQuery) -> Result<Vec<(String, AggregationResult)>, LogStoreError>;
 
     /// The extracted fields of a project in the retained data, sorted by name, each with every
     /// type it was indexed with (a field with several types [`FieldInfo::is_conflict`]). Null
@@ -205,11 +192,7 @@ pub trait LogStore: Send + Sync + 'static {
 
     /// Deletes whole daily partitions older than `keep_days` before `now_micros`; returns how
     /// many were deleted.
-    async fn drop_older_than(
-        &self,
-        now_micros: i64,
-        keep_days: i64,
-    ) -> Result<usize, LogStoreError>;
+    async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError>;
 
     /// Succeeds when the store answers and can take writes.
     async fn health(&self) -> Result<(), LogStoreError>;

@@ -16,21 +16,18 @@ use opensearch::auth::Credentials;
 use opensearch::http::request::JsonBody;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use opensearch::http::Url;
-use opensearch::indices::{
-    IndicesGetMappingParts, IndicesPutIndexTemplateParts, IndicesRefreshParts,
-};
+use opensearch::indices::{IndicesGetMappingParts, IndicesPutIndexTemplateParts, IndicesRefreshParts};
 use opensearch::{BulkParts, OpenSearch, SearchParts};
 use serde_json::{json, Value};
 
 use crate::aggs::TypedFields;
 use crate::document::{
-    from_document, id_rank, index_name, is_day_name, to_document, BOOL_FIELDS, DOUBLE_FIELDS,
-    LONG_FIELDS, STRING_FIELDS,
+    from_document, id_rank, index_name, is_day_name, to_document, BOOL_FIELDS, DOUBLE_FIELDS, LONG_FIELDS, STRING_FIELDS,
 };
 use crate::opensearch_query::{compile, MESSAGE_TERMS, NUMBER_FIELDS};
 use crate::{
-    AggregateQuery, AggregationResult, BulkOutcome, FieldInfo, FieldType, ItemFailure, LogStore,
-    LogStoreError, SearchQuery, SearchResult, SortOrder,
+    AggregateQuery, AggregationResult, BulkOutcome, FieldInfo, FieldType, ItemFailure, LogStore, LogStoreError, SearchQuery, SearchResult,
+    SortOrder,
 };
 use nexuslog_query::FieldRef;
 
@@ -71,22 +68,13 @@ impl OpenSearchLogStore {
     /// # Errors
     /// When the URL does not parse.
     pub fn new(config: &OpenSearchConfig) -> Result<Self, LogStoreError> {
-        let url = Url::parse(&config.url)
-            .map_err(|e| LogStoreError::Config(format!("url {:?}: {e}", config.url)))?;
+        let url = Url::parse(&config.url).map_err(|e| LogStoreError::Config(format!("url {:?}: {e}", config.url)))?;
         let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url));
         if let Some(user) = &config.username {
-            builder = builder.auth(Credentials::Basic(
-                user.clone(),
-                config.password.clone().unwrap_or_default(),
-            ));
+            builder = builder.auth(Credentials::Basic(user.clone(), config.password.clone().unwrap_or_default()));
         }
-        let transport = builder
-            .build()
-            .map_err(|e| LogStoreError::Config(e.to_string()))?;
-        Ok(Self {
-            client: OpenSearch::new(transport),
-            prefix: config.index_prefix.clone(),
-        })
+        let transport = builder.build().map_err(|e| LogStoreError::Config(e.to_string()))?;
+        Ok(Self { client: OpenSearch::new(transport), prefix: config.index_prefix.clone() })
     }
 
     fn template(&self) -> Value {
@@ -188,13 +176,7 @@ impl OpenSearchLogStore {
 
     /// `query` within one project and [from, to): the project filter is added here, below any
     /// user query, and never taken from it.
-    pub(crate) fn scoped(
-        &self,
-        project_id: &str,
-        query: &nexuslog_query::Query,
-        from: i64,
-        to: i64,
-    ) -> Value {
+    pub(crate) fn scoped(&self, project_id: &str, query: &nexuslog_query::Query, from: i64, to: i64) -> Value {
         json!({ "bool": { "filter": [
             { "term": { "project_id": project_id } },
             { "range": { "timestamp_us": { "gte": from, "lt": to } } },
@@ -203,11 +185,7 @@ impl OpenSearchLogStore {
     }
 
     /// Runs a search body over the project's daily indices.
-    pub(crate) async fn search_body(
-        &self,
-        project_id: &str,
-        body: Value,
-    ) -> Result<Value, LogStoreError> {
+    pub(crate) async fn search_body(&self, project_id: &str, body: Value) -> Result<Value, LogStoreError> {
         let pattern = self.project_pattern(project_id);
         let resp = self
             .client
@@ -233,11 +211,9 @@ fn extracted_name(f: &FieldRef) -> String {
 /// type (numbers merged in `fields_num`, so 2 and 2.0 are one value).
 fn opensearch_fields(f: &FieldRef) -> TypedFields {
     match f {
-        FieldRef::Extracted(n) => vec![
-            (format!("{STRING_FIELDS}.{n}"), false),
-            (format!("{NUMBER_FIELDS}.{n}"), false),
-            (format!("{BOOL_FIELDS}.{n}"), true),
-        ],
+        FieldRef::Extracted(n) => {
+            vec![(format!("{STRING_FIELDS}.{n}"), false), (format!("{NUMBER_FIELDS}.{n}"), false), (format!("{BOOL_FIELDS}.{n}"), true)]
+        }
         FieldRef::Timestamp => vec![("timestamp_us".into(), false)],
         other => vec![(other.name(), false)],
     }
@@ -248,11 +224,8 @@ fn opensearch_fields(f: &FieldRef) -> TypedFields {
 fn search_document(r: &LogRecord) -> Value {
     let mut doc = to_document(r);
     doc[MESSAGE_TERMS] = Value::String(nexuslog_query::tokenize::joined_terms(&r.message));
-    let numbers: serde_json::Map<String, Value> = r
-        .fields
-        .iter()
-        .filter_map(|(k, v)| nexuslog_query::numeric_value(v).map(|x| (k.clone(), json!(x))))
-        .collect();
+    let numbers: serde_json::Map<String, Value> =
+        r.fields.iter().filter_map(|(k, v)| nexuslog_query::numeric_value(v).map(|x| (k.clone(), json!(x)))).collect();
     doc[NUMBER_FIELDS] = Value::Object(numbers);
     doc
 }
@@ -270,44 +243,24 @@ fn field_type_of_mapping(t: &str) -> Option<FieldType> {
 }
 
 /// Adds the mapped fields under `properties` to `out`, with their dotted names.
-fn collect_mapped_fields(
-    properties: &Value,
-    prefix: &str,
-    out: &mut BTreeMap<String, BTreeSet<FieldType>>,
-) {
+fn collect_mapped_fields(properties: &Value, prefix: &str, out: &mut BTreeMap<String, BTreeSet<FieldType>>) {
     let Some(properties) = properties.as_object() else {
         return;
     };
     for (key, mapping) in properties {
-        let name = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         if let Some(inner) = mapping.get("properties") {
             // OpenSearch maps a dotted name (`http.status`) as objects: walk down to the value.
             collect_mapped_fields(inner, &name, out);
-        } else if let Some(t) = mapping
-            .get("type")
-            .and_then(Value::as_str)
-            .and_then(field_type_of_mapping)
-        {
+        } else if let Some(t) = mapping.get("type").and_then(Value::as_str).and_then(field_type_of_mapping) {
             out.entry(name).or_default().insert(t);
         }
     }
 }
 
 fn classify_item(id: String, status: u16, error: &Value) -> ItemFailure {
-    let reason = error
-        .get("reason")
-        .and_then(Value::as_str)
-        .map_or_else(|| error.to_string(), str::to_owned);
-    ItemFailure {
-        id,
-        status,
-        reason,
-        retryable: status == 429 || status >= 500,
-    }
+    let reason = error.get("reason").and_then(Value::as_str).map_or_else(|| error.to_string(), str::to_owned);
+    ItemFailure { id, status, reason, retryable: status == 429 || status >= 500 }
 }
 
 #[async_trait]
@@ -335,38 +288,20 @@ impl LogStore for OpenSearchLogStore {
             body.push(json!({ "index": { "_index": index, "_id": r.id } }).into());
             body.push(search_document(r).into());
         }
-        let resp = self
-            .client
-            .bulk(BulkParts::None)
-            .body(body)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        let resp = self.client.bulk(BulkParts::None).body(body).send().await.map_err(unavailable)?;
         let json = json_of(resp).await?;
         let mut outcome = BulkOutcome::default();
-        let items = json
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let items = json.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
         for (item, record) in items.iter().zip(records) {
             let result = item.get("index").unwrap_or(&Value::Null);
             let status = result.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
             match result.get("error") {
                 None if (200..300).contains(&status) => outcome.indexed += 1,
-                error => outcome.failures.push(classify_item(
-                    record.id.clone(),
-                    status,
-                    error.unwrap_or(&Value::Null),
-                )),
+                error => outcome.failures.push(classify_item(record.id.clone(), status, error.unwrap_or(&Value::Null))),
             }
         }
         if items.len() != records.len() {
-            return Err(LogStoreError::Unavailable(format!(
-                "bulk answered {} items for {} documents",
-                items.len(),
-                records.len()
-            )));
+            return Err(LogStoreError::Unavailable(format!("bulk answered {} items for {} documents", items.len(), records.len())));
         }
         Ok(outcome)
     }
@@ -386,30 +321,17 @@ impl LogStore for OpenSearchLogStore {
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResult, LogStoreError> {
         let json = self.search_body(&q.project_id, self.search_request(q)).await?;
-        let total = json
-            .pointer("/hits/total/value")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let total = json.pointer("/hits/total/value").and_then(Value::as_u64).unwrap_or(0);
         let hits: Vec<LogRecord> = json
             .pointer("/hits/hits")
             .and_then(Value::as_array)
-            .map(|hs| {
-                hs.iter()
-                    .filter_map(|h| h.get("_source"))
-                    .map(from_document)
-                    .collect()
-            })
+            .map(|hs| hs.iter().filter_map(|h| h.get("_source")).map(from_document).collect())
             .unwrap_or_default();
         Ok(SearchResult::new(total, hits, q.limit))
     }
 
-    async fn aggregate(
-        &self,
-        q: &AggregateQuery,
-    ) -> Result<Vec<(String, AggregationResult)>, LogStoreError> {
-        let aggs = crate::aggs::request(q, opensearch_fields, |f| {
-            format!("{NUMBER_FIELDS}.{}", extracted_name(f))
-        });
+    async fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<(String, AggregationResult)>, LogStoreError> {
+        let aggs = crate::aggs::request(q, opensearch_fields, |f| format!("{NUMBER_FIELDS}.{}", extracted_name(f)));
         let body = json!({
             "size": 0,
             "track_total_hits": true,
@@ -417,10 +339,7 @@ impl LogStore for OpenSearchLogStore {
             "aggs": aggs,
         });
         let json = self.search_body(&q.project_id, body).await?;
-        let total = json
-            .pointer("/hits/total/value")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let total = json.pointer("/hits/total/value").and_then(Value::as_u64).unwrap_or(0);
         let answer = json.get("aggregations").cloned().unwrap_or(Value::Null);
         Ok(crate::aggs::results(q, &answer, total, opensearch_fields))
     }
@@ -449,27 +368,15 @@ impl LogStore for OpenSearchLogStore {
                 continue;
             }
             for object in [STRING_FIELDS, LONG_FIELDS, DOUBLE_FIELDS, BOOL_FIELDS] {
-                if let Some(properties) =
-                    body.pointer(&format!("/mappings/properties/{object}/properties"))
-                {
+                if let Some(properties) = body.pointer(&format!("/mappings/properties/{object}/properties")) {
                     collect_mapped_fields(properties, "", &mut types);
                 }
             }
         }
-        Ok(types
-            .into_iter()
-            .map(|(name, types)| FieldInfo {
-                name,
-                types: types.into_iter().collect(),
-            })
-            .collect())
+        Ok(types.into_iter().map(|(name, types)| FieldInfo { name, types: types.into_iter().collect() }).collect())
     }
 
-    async fn drop_older_than(
-        &self,
-        now_micros: i64,
-        keep_days: i64,
-    ) -> Result<usize, LogStoreError> {
+    async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
         let (y, m, d) = crate::document::day_of(now_micros - keep_days * 86_400_000_000);
         let cutoff = format!("{y:04}.{m:02}.{d:02}");
         let pattern = format!("{}*", self.prefix);
@@ -489,40 +396,24 @@ impl LogStore for OpenSearchLogStore {
             .into_iter()
             .flatten()
             .filter_map(|i| i.get("index").and_then(Value::as_str))
-            .filter(|name| {
-                name.rsplit_once('-')
-                    .is_some_and(|(_, day)| day.len() == 10 && day < cutoff.as_str())
-            })
+            .filter(|name| name.rsplit_once('-').is_some_and(|(_, day)| day.len() == 10 && day < cutoff.as_str()))
             .map(str::to_owned)
             .collect();
         for chunk in old.chunks(50) {
             let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            let resp = self
-                .client
-                .indices()
-                .delete(opensearch::indices::IndicesDeleteParts::Index(&names))
-                .send()
-                .await
-                .map_err(unavailable)?;
+            let resp =
+                self.client.indices().delete(opensearch::indices::IndicesDeleteParts::Index(&names)).send().await.map_err(unavailable)?;
             json_of(resp).await?;
         }
         Ok(old.len())
     }
 
     async fn health(&self) -> Result<(), LogStoreError> {
-        let resp = self
-            .client
-            .cluster()
-            .health(opensearch::cluster::ClusterHealthParts::None)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        let resp = self.client.cluster().health(opensearch::cluster::ClusterHealthParts::None).send().await.map_err(unavailable)?;
         let json = json_of(resp).await?;
         match json.get("status").and_then(Value::as_str) {
             Some("green" | "yellow") => Ok(()),
-            other => Err(LogStoreError::Unavailable(format!(
-                "cluster status {other:?}"
-            ))),
+            other => Err(LogStoreError::Unavailable(format!("cluster status {other:?}"))),
         }
     }
 }

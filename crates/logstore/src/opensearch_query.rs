@@ -9,10 +9,7 @@
 use std::ops::Bound;
 
 use nexuslog_query::tokenize::terms;
-use nexuslog_query::{
-    level_symbol, levels_in, standard_query_value, whole_i64, FieldOp, FieldRef, Query, RangeValue,
-    StandardField,
-};
+use nexuslog_query::{level_symbol, levels_in, standard_query_value, whole_i64, FieldOp, FieldRef, Query, RangeValue, StandardField};
 use serde_json::{json, Map, Value};
 
 use crate::document::{BOOL_FIELDS, DOUBLE_FIELDS, LONG_FIELDS, STRING_FIELDS};
@@ -75,10 +72,7 @@ fn range(field: &str, lower: &Bound<Value>, upper: &Bound<Value>) -> Value {
     json!({ "range": { field: r } })
 }
 
-fn map_bound(
-    b: &Bound<RangeValue>,
-    f: impl Fn(&RangeValue) -> Option<Value>,
-) -> Option<Bound<Value>> {
+fn map_bound(b: &Bound<RangeValue>, f: impl Fn(&RangeValue) -> Option<Value>) -> Option<Bound<Value>> {
     Some(match b {
         Bound::Included(v) => Bound::Included(f(v)?),
         Bound::Excluded(v) => Bound::Excluded(f(v)?),
@@ -114,10 +108,7 @@ fn field_query(field: &FieldRef, op: &FieldOp) -> Value {
             FieldOp::Prefix(p) => json!({ "prefix": { "level": p.to_ascii_uppercase() } }),
             FieldOp::Exists => json!({ "match_all": {} }),
             FieldOp::Range { lower, upper } => {
-                let inside: Vec<&str> = levels_in(lower, upper)
-                    .into_iter()
-                    .map(|l| l.symbol())
-                    .collect();
+                let inside: Vec<&str> = levels_in(lower, upper).into_iter().map(|l| l.symbol()).collect();
                 if inside.is_empty() {
                     json!({ "match_none": {} })
                 } else {
@@ -148,15 +139,10 @@ fn extracted(name: &str, op: &FieldOp) -> Value {
             // carries a value its field cannot parse (OpenSearch answers 400 for `"abc"` on a
             // long). `match` on a keyword is an exact term; `lenient` keeps indices from before
             // typed objects, where `fields.<name>` may be numeric, from failing the search.
-            let mut should = vec![
-                json!({ "match": { format!("{STRING_FIELDS}.{name}"): { "query": value, "lenient": true } } }),
-            ];
+            let mut should = vec![json!({ "match": { format!("{STRING_FIELDS}.{name}"): { "query": value, "lenient": true } } })];
             let number = value.parse::<f64>().ok().filter(|x| x.is_finite());
             // A whole number written as `200.0` equals the long 200, as in Tantivy.
-            let long = value
-                .parse::<i64>()
-                .ok()
-                .or_else(|| number.and_then(whole_i64));
+            let long = value.parse::<i64>().ok().or_else(|| number.and_then(whole_i64));
             if let Some(i) = long {
                 should.push(json!({ "term": { format!("{LONG_FIELDS}.{name}"): i } }));
             }

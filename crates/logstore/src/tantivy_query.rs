@@ -8,14 +8,10 @@
 use std::ops::Bound;
 
 use nexuslog_query::tokenize::{terms, tokenize};
-use nexuslog_query::{
-    level_symbol, levels_in, standard_query_value, FieldOp, FieldRef, Query, RangeValue,
-    StandardField,
-};
+use nexuslog_query::{level_symbol, levels_in, standard_query_value, FieldOp, FieldRef, Query, RangeValue, StandardField};
 use tantivy::columnar::NumericalValue;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, InvertedIndexRangeQuery, Occur, PhraseQuery,
-    Query as TantivyQuery, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, InvertedIndexRangeQuery, Occur, PhraseQuery, Query as TantivyQuery, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{Token as TantivyToken, TokenStream, Tokenizer};
@@ -41,13 +37,7 @@ impl Tokenizer for MessageTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> MessageTokens {
         let tokens = tokenize(text)
             .into_iter()
-            .map(|t| TantivyToken {
-                offset_from: t.start,
-                offset_to: t.end,
-                position: t.position,
-                text: t.text,
-                position_length: 1,
-            })
+            .map(|t| TantivyToken { offset_from: t.start, offset_to: t.end, position: t.position, text: t.text, position_length: 1 })
             .collect();
         MessageTokens { tokens, next: 0 }
     }
@@ -75,19 +65,11 @@ pub(crate) fn compile(q: &Query, f: &Fields) -> Boxed {
     match q {
         Query::All => Box::new(AllQuery),
         Query::Word(w) | Query::Phrase(w) => words(f.message, &terms(w)),
-        Query::And(parts) => Box::new(BooleanQuery::new(
-            parts.iter().map(|p| (Occur::Must, compile(p, f))).collect(),
-        )),
-        Query::Or(parts) => Box::new(BooleanQuery::new(
-            parts
-                .iter()
-                .map(|p| (Occur::Should, compile(p, f)))
-                .collect(),
-        )),
-        Query::Not(inner) => Box::new(BooleanQuery::new(vec![
-            (Occur::Must, Box::new(AllQuery) as Boxed),
-            (Occur::MustNot, compile(inner, f)),
-        ])),
+        Query::And(parts) => Box::new(BooleanQuery::new(parts.iter().map(|p| (Occur::Must, compile(p, f))).collect())),
+        Query::Or(parts) => Box::new(BooleanQuery::new(parts.iter().map(|p| (Occur::Should, compile(p, f))).collect())),
+        Query::Not(inner) => {
+            Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(AllQuery) as Boxed), (Occur::MustNot, compile(inner, f))]))
+        }
         Query::Field { field, op } => field_query(field, op, f),
     }
 }
@@ -95,24 +77,15 @@ pub(crate) fn compile(q: &Query, f: &Fields) -> Boxed {
 fn words(field: Field, terms: &[String]) -> Boxed {
     match terms {
         [] => Box::new(EmptyQuery),
-        [one] => Box::new(TermQuery::new(
-            Term::from_field_text(field, one),
-            IndexRecordOption::Basic,
-        )),
-        many => Box::new(PhraseQuery::new(
-            many.iter()
-                .map(|t| Term::from_field_text(field, t))
-                .collect(),
-        )),
+        [one] => Box::new(TermQuery::new(Term::from_field_text(field, one), IndexRecordOption::Basic)),
+        many => Box::new(PhraseQuery::new(many.iter().map(|t| Term::from_field_text(field, t)).collect())),
     }
 }
 
 fn any_of(queries: Vec<Boxed>) -> Boxed {
     match queries.len() {
         0 => Box::new(EmptyQuery),
-        _ => Box::new(BooleanQuery::new(
-            queries.into_iter().map(|q| (Occur::Should, q)).collect(),
-        )),
+        _ => Box::new(BooleanQuery::new(queries.into_iter().map(|q| (Occur::Should, q)).collect())),
     }
 }
 
@@ -125,10 +98,7 @@ fn term(t: Term) -> Boxed {
 fn prefix_range(lower: Term) -> Boxed {
     let mut upper = lower.clone();
     upper.append_bytes(&[0xFF]);
-    Box::new(InvertedIndexRangeQuery::new(
-        Bound::Included(lower),
-        Bound::Excluded(upper),
-    ))
+    Box::new(InvertedIndexRangeQuery::new(Bound::Included(lower), Bound::Excluded(upper)))
 }
 
 fn field_query(field: &FieldRef, op: &FieldOp, f: &Fields) -> Boxed {
@@ -145,8 +115,7 @@ fn field_query(field: &FieldRef, op: &FieldOp, f: &Fields) -> Boxed {
                     RangeValue::Time(t) => Some(*t),
                     _ => None,
                 };
-                let (Some(lower), Some(upper)) = (map_bound(lower, time), map_bound(upper, time))
-                else {
+                let (Some(lower), Some(upper)) = (map_bound(lower, time), map_bound(upper, time)) else {
                     return Box::new(EmptyQuery);
                 };
                 if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
@@ -164,16 +133,11 @@ fn field_query(field: &FieldRef, op: &FieldOp, f: &Fields) -> Boxed {
             };
             match op {
                 FieldOp::Eq(v) => term(Term::from_field_text(level, &level_symbol(v))),
-                FieldOp::Prefix(p) => {
-                    prefix_range(Term::from_field_text(level, &p.to_ascii_uppercase()))
-                }
+                FieldOp::Prefix(p) => prefix_range(Term::from_field_text(level, &p.to_ascii_uppercase())),
                 FieldOp::Exists => Box::new(AllQuery),
-                FieldOp::Range { lower, upper } => any_of(
-                    levels_in(lower, upper)
-                        .into_iter()
-                        .map(|l| term(Term::from_field_text(level, l.symbol())))
-                        .collect(),
-                ),
+                FieldOp::Range { lower, upper } => {
+                    any_of(levels_in(lower, upper).into_iter().map(|l| term(Term::from_field_text(level, l.symbol()))).collect())
+                }
             }
         }
         FieldRef::Standard(s) => standard(*s, op, f),
@@ -182,25 +146,16 @@ fn field_query(field: &FieldRef, op: &FieldOp, f: &Fields) -> Boxed {
 }
 
 fn standard(s: StandardField, op: &FieldOp, f: &Fields) -> Boxed {
-    let field = if s == StandardField::Id {
-        Some(f.id)
-    } else {
-        f.strings.get(s.name()).copied()
-    };
+    let field = if s == StandardField::Id { Some(f.id) } else { f.strings.get(s.name()).copied() };
     let Some(field) = field else {
         return Box::new(EmptyQuery);
     };
     match op {
         FieldOp::Eq(v) => term(Term::from_field_text(field, &standard_query_value(s, v))),
-        FieldOp::Prefix(p) => {
-            prefix_range(Term::from_field_text(field, &standard_query_value(s, p)))
-        }
+        FieldOp::Prefix(p) => prefix_range(Term::from_field_text(field, &standard_query_value(s, p))),
         FieldOp::Exists if s.always_present() => Box::new(AllQuery),
         // Any term of the field: every value sorts at or above the empty string.
-        FieldOp::Exists => Box::new(InvertedIndexRangeQuery::new(
-            Bound::Included(Term::from_field_text(field, "")),
-            Bound::Unbounded,
-        )),
+        FieldOp::Exists => Box::new(InvertedIndexRangeQuery::new(Bound::Included(Term::from_field_text(field, "")), Bound::Unbounded)),
         FieldOp::Range { .. } => Box::new(EmptyQuery),
     }
 }
@@ -250,8 +205,7 @@ fn extracted(name: &str, op: &FieldOp, f: &Fields) -> Boxed {
                 RangeValue::Number(x) => Some(*x),
                 _ => None,
             };
-            let (Some(lower), Some(upper)) = (map_bound(lower, number), map_bound(upper, number))
-            else {
+            let (Some(lower), Some(upper)) = (map_bound(lower, number), map_bound(upper, number)) else {
                 return Box::new(EmptyQuery);
             };
             let mut parts = Vec::new();
@@ -261,10 +215,7 @@ fn extracted(name: &str, op: &FieldOp, f: &Fields) -> Boxed {
                     t.append_type_and_fast_value(i);
                     t
                 };
-                parts.push(Box::new(InvertedIndexRangeQuery::new(
-                    Bound::Included(t(lo)),
-                    Bound::Included(t(hi)),
-                )) as Boxed);
+                parts.push(Box::new(InvertedIndexRangeQuery::new(Bound::Included(t(lo)), Bound::Included(t(hi)))) as Boxed);
             }
             let t = |x: f64| {
                 let mut t = base();
@@ -315,21 +266,9 @@ mod tests {
 
     #[test]
     fn integer_bounds_of_float_ranges() {
-        assert_eq!(
-            integer_bounds(&Bound::Included(1.5), &Bound::Excluded(4.0)),
-            Some((2, 3))
-        );
-        assert_eq!(
-            integer_bounds(&Bound::Excluded(1.0), &Bound::Included(4.0)),
-            Some((2, 4))
-        );
-        assert_eq!(
-            integer_bounds(&Bound::Excluded(1.2), &Bound::Excluded(1.8)),
-            None
-        );
-        assert_eq!(
-            integer_bounds(&Bound::Unbounded, &Bound::Included(-0.5)),
-            Some((i64::MIN, -1))
-        );
+        assert_eq!(integer_bounds(&Bound::Included(1.5), &Bound::Excluded(4.0)), Some((2, 3)));
+        assert_eq!(integer_bounds(&Bound::Excluded(1.0), &Bound::Included(4.0)), Some((2, 4)));
+        assert_eq!(integer_bounds(&Bound::Excluded(1.2), &Bound::Excluded(1.8)), None);
+        assert_eq!(integer_bounds(&Bound::Unbounded, &Bound::Included(-0.5)), Some((i64::MIN, -1)));
     }
 }

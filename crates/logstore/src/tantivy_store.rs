@@ -23,28 +23,20 @@ use nexuslog_schemas::{FieldValue, LogRecord};
 use serde_json::Value;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
-use tantivy::aggregation::{
-    AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector,
-};
+use tantivy::aggregation::{AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, JsonObjectOptions, OwnedValue, Schema, TextFieldIndexing,
-    TextOptions, FAST, INDEXED, STORED, STRING,
+    Field, IndexRecordOption, JsonObjectOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term,
-};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term};
 
 use crate::aggs::TypedFields;
 use crate::catalog::FieldCatalog;
 use crate::document::{day_of, from_document, id_rank, is_day_name, to_document};
 use crate::tantivy_query::{compile, MessageTokenizer, MESSAGE_TOKENIZER};
-use crate::{
-    AggregateQuery, AggregationResult, BulkOutcome, FieldInfo, LogStore, LogStoreError,
-    SearchQuery, SearchResult, SortOrder,
-};
+use crate::{AggregateQuery, AggregationResult, BulkOutcome, FieldInfo, LogStore, LogStoreError, SearchQuery, SearchResult, SortOrder};
 
 /// Memory of one index writer (split among its threads; Tantivy wants at least 15 MB per
 /// thread). Writers of idle days are closed, so usually only today's is open.
@@ -57,16 +49,7 @@ const WRITER_IDLE: Duration = Duration::from_secs(120);
 /// Sort position of a hit: (timestamp µs, id rank), newest first.
 type SortKey = (i64, i64);
 
-const STANDARD_STRING_FIELDS: &[&str] = &[
-    "level",
-    "host",
-    "service",
-    "source",
-    "parse_status",
-    "timestamp_source",
-    "trace_id",
-    "span_id",
-];
+const STANDARD_STRING_FIELDS: &[&str] = &["level", "host", "service", "source", "parse_status", "timestamp_source", "trace_id", "span_id"];
 
 fn err(e: impl std::fmt::Display) -> LogStoreError {
     LogStoreError::Unavailable(format!("tantivy: {e}"))
@@ -83,6 +66,9 @@ pub(crate) struct Fields {
     pub(crate) fields: Field,
     pub(crate) source_doc: Field,
     pub(crate) strings: HashMap<&'static str, Field>,
+    /// Written with fast fields (by this version): aggregations can read it. Older day indices
+    /// are counted but give no other aggregation, until retention drops them.
+    pub(crate) aggregatable: bool,
 }
 
 impl Fields {
@@ -92,7 +78,9 @@ impl Fields {
         for n in STANDARD_STRING_FIELDS {
             strings.insert(*n, get(n)?);
         }
+        let level = get("level")?;
         Ok(Self {
+            aggregatable: schema.get_field_entry(level).is_fast(),
             id: get("id")?,
             rank: get("id_rank")?,
             ts: get("timestamp_us")?,
@@ -113,17 +101,11 @@ fn schema() -> Schema {
     b.add_i64_field("id_rank", FAST);
     b.add_i64_field("timestamp_us", INDEXED | FAST);
     let message = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(MESSAGE_TOKENIZER)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_tokenizer(MESSAGE_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     b.add_text_field("message", message);
     let json = JsonObjectOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer("raw")
-                .set_index_option(IndexRecordOption::Basic),
-        )
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic))
         .set_fast("raw");
     b.add_json_field("fields", json);
     b.add_text_field("_source", STORED);
@@ -155,9 +137,7 @@ struct Inner {
 
 impl std::fmt::Debug for TantivyLogStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TantivyLogStore")
-            .field("root", &self.inner.root)
-            .finish_non_exhaustive()
+        f.debug_struct("TantivyLogStore").field("root", &self.inner.root).finish_non_exhaustive()
     }
 }
 
@@ -168,16 +148,7 @@ fn day_name(micros: i64) -> String {
 
 /// Project ids become directory names: keep them to a safe alphabet.
 fn safe(project: &str) -> String {
-    project
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    project.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
 impl TantivyLogStore {
@@ -186,17 +157,9 @@ impl TantivyLogStore {
     /// # Errors
     /// When the directory cannot be created.
     pub fn open(root: &Path) -> Result<Self, LogStoreError> {
-        std::fs::create_dir_all(root)
-            .map_err(|e| LogStoreError::Config(format!("{}: {e}", root.display())))?;
+        std::fs::create_dir_all(root).map_err(|e| LogStoreError::Config(format!("{}: {e}", root.display())))?;
         let catalog = FieldCatalog::new(root);
-        Ok(Self {
-            inner: Arc::new(Inner {
-                root: root.to_owned(),
-                schema: schema(),
-                days: Mutex::new(HashMap::new()),
-                catalog,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { root: root.to_owned(), schema: schema(), days: Mutex::new(HashMap::new()), catalog }) })
     }
 }
 
@@ -214,34 +177,15 @@ fn tantivy_fields(f: &FieldRef) -> TypedFields {
 }
 
 /// `query` within [from, to) on a day index.
-pub(crate) fn within(
-    f: &Fields,
-    query: &nexuslog_query::Query,
-    from: i64,
-    to: i64,
-) -> BooleanQuery {
-    let range = RangeQuery::new(
-        Bound::Included(Term::from_field_i64(f.ts, from)),
-        Bound::Excluded(Term::from_field_i64(f.ts, to)),
-    );
-    BooleanQuery::new(vec![
-        (Occur::Must, Box::new(range) as Box<dyn Query>),
-        (Occur::Must, compile(query, f)),
-    ])
+pub(crate) fn within(f: &Fields, query: &nexuslog_query::Query, from: i64, to: i64) -> BooleanQuery {
+    let range = RangeQuery::new(Bound::Included(Term::from_field_i64(f.ts, from)), Bound::Excluded(Term::from_field_i64(f.ts, to)));
+    BooleanQuery::new(vec![(Occur::Must, Box::new(range) as Box<dyn Query>), (Occur::Must, compile(query, f))])
 }
 
 impl Inner {
-    fn day(
-        &self,
-        project: &str,
-        day: &str,
-        create: bool,
-    ) -> Result<Option<Arc<DayIndex>>, LogStoreError> {
+    fn day(&self, project: &str, day: &str, create: bool) -> Result<Option<Arc<DayIndex>>, LogStoreError> {
         let key = (safe(project), day.to_owned());
-        let mut days = self
-            .days
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut days = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(d) = days.get(&key) {
             return Ok(Some(d.clone()));
         }
@@ -257,55 +201,29 @@ impl Inner {
         let index = if Index::exists(&directory).map_err(err)? {
             Index::open(directory).map_err(err)?
         } else {
-            Index::create(
-                directory,
-                self.schema.clone(),
-                tantivy::IndexSettings::default(),
-            )
-            .map_err(err)?
+            Index::create(directory, self.schema.clone(), tantivy::IndexSettings::default()).map_err(err)?
         };
-        index
-            .tokenizers()
-            .register(MESSAGE_TOKENIZER, MessageTokenizer);
+        index.tokenizers().register(MESSAGE_TOKENIZER, MessageTokenizer);
         let f = Fields::of(&index.schema())?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(err)?;
-        let d = Arc::new(DayIndex {
-            index,
-            f,
-            reader,
-            writer: Mutex::new(None),
-        });
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
+        let d = Arc::new(DayIndex { index, f, reader, writer: Mutex::new(None) });
         days.insert(key, d.clone());
         Ok(Some(d))
     }
 
     /// Day indices of `project` that may hold records in [from, to).
-    fn days_between(
-        &self,
-        project: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<Arc<DayIndex>>, LogStoreError> {
+    fn days_between(&self, project: &str, from: i64, to: i64) -> Result<Vec<Arc<DayIndex>>, LogStoreError> {
         let dir = self.root.join(safe(project));
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(Vec::new());
         };
         // Day names compare as text only for four-digit years.
         const YEAR_10000: i64 = 253_402_300_800_000_000;
-        let (first, last) = (
-            day_name(from.clamp(0, YEAR_10000 - 1)),
-            day_name(to.saturating_sub(1).clamp(0, YEAR_10000 - 1)),
-        );
+        let (first, last) = (day_name(from.clamp(0, YEAR_10000 - 1)), day_name(to.saturating_sub(1).clamp(0, YEAR_10000 - 1)));
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| {
-                is_day_name(n) && n.as_str() >= first.as_str() && n.as_str() <= last.as_str()
-            })
+            .filter(|n| is_day_name(n) && n.as_str() >= first.as_str() && n.as_str() <= last.as_str())
             .collect();
         names.sort();
         let mut out = Vec::new();
@@ -341,9 +259,7 @@ impl Inner {
                 FieldValue::Long(i) => OwnedValue::I64(*i),
                 FieldValue::Double(x) if x.is_finite() => OwnedValue::F64(*x),
                 FieldValue::Double(_) => continue,
-                FieldValue::String(s) if nexuslog_query::is_indexed_text(s) => {
-                    OwnedValue::Str(s.clone())
-                }
+                FieldValue::String(s) if nexuslog_query::is_indexed_text(s) => OwnedValue::Str(s.clone()),
                 FieldValue::String(_) => continue,
             };
             fields.insert(name.clone(), v);
@@ -356,26 +272,13 @@ impl Inner {
     fn index_blocking(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError> {
         let mut by_day: HashMap<(String, String), Vec<&LogRecord>> = HashMap::new();
         for r in records {
-            by_day
-                .entry((r.project_id.clone(), day_name(r.timestamp)))
-                .or_default()
-                .push(r);
+            by_day.entry((r.project_id.clone(), day_name(r.timestamp))).or_default().push(r);
         }
         for ((project, day), recs) in by_day {
-            let d = self
-                .day(&project, &day, true)?
-                .ok_or_else(|| err("day index vanished"))?;
-            let mut guard = d
-                .writer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let d = self.day(&project, &day, true)?.ok_or_else(|| err("day index vanished"))?;
+            let mut guard = d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if guard.is_none() {
-                *guard = Some((
-                    d.index
-                        .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)
-                        .map_err(err)?,
-                    Instant::now(),
-                ));
+                *guard = Some((d.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY).map_err(err)?, Instant::now()));
             }
             let Some((writer, last)) = guard.as_mut() else {
                 return Err(err("writer missing"));
@@ -391,28 +294,14 @@ impl Inner {
             d.reader.reload().map_err(err)?;
         }
         self.close_idle_writers();
-        Ok(BulkOutcome {
-            indexed: records.len(),
-            failures: Vec::new(),
-        })
+        Ok(BulkOutcome { indexed: records.len(), failures: Vec::new() })
     }
 
     fn close_idle_writers(&self) {
-        let days: Vec<Arc<DayIndex>> = self
-            .days
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let days: Vec<Arc<DayIndex>> = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect();
         for d in days {
-            let mut w = d
-                .writer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if w.as_ref()
-                .is_some_and(|(_, last)| last.elapsed() > WRITER_IDLE)
-            {
+            let mut w = d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if w.as_ref().is_some_and(|(_, last)| last.elapsed() > WRITER_IDLE) {
                 *w = None;
             }
         }
@@ -433,77 +322,50 @@ impl Inner {
         let after = q.after.as_ref().map(|(ts, id)| key_of(*ts, id_rank(id)));
         for d in self.days_between(&q.project_id, q.from_micros, q.to_micros)? {
             let query = within(&d.f, &q.query, q.from_micros, q.to_micros);
-            let top =
-                TopDocs::with_limit(q.limit.max(1)).tweak_score(move |seg: &SegmentReader| {
-                    let ts = seg
-                        .fast_fields()
-                        .i64("timestamp_us")
-                        .ok()
-                        .map(|c| c.first_or_default_col(i64::MIN));
-                    let rank = seg
-                        .fast_fields()
-                        .i64("id_rank")
-                        .ok()
-                        .map(|c| c.first_or_default_col(0));
-                    move |doc: tantivy::DocId, _score: tantivy::Score| -> SortKey {
-                        let key = key_of(
-                            ts.as_ref().map_or(i64::MIN, |c| c.get_val(doc)),
-                            rank.as_ref().map_or(0, |c| c.get_val(doc)),
-                        );
-                        // Records at or before the cursor sink to the bottom and are dropped below.
-                        match after {
-                            Some(a) if key >= a => (i64::MIN, i64::MIN),
-                            _ => key,
-                        }
+            let top = TopDocs::with_limit(q.limit.max(1)).tweak_score(move |seg: &SegmentReader| {
+                let ts = seg.fast_fields().i64("timestamp_us").ok().map(|c| c.first_or_default_col(i64::MIN));
+                let rank = seg.fast_fields().i64("id_rank").ok().map(|c| c.first_or_default_col(0));
+                move |doc: tantivy::DocId, _score: tantivy::Score| -> SortKey {
+                    let key = key_of(ts.as_ref().map_or(i64::MIN, |c| c.get_val(doc)), rank.as_ref().map_or(0, |c| c.get_val(doc)));
+                    // Records at or before the cursor sink to the bottom and are dropped below.
+                    match after {
+                        Some(a) if key >= a => (i64::MIN, i64::MIN),
+                        _ => key,
                     }
-                });
+                }
+            });
             let searcher = d.reader.searcher();
-            let (docs, count): (Vec<(SortKey, DocAddress)>, usize) =
-                searcher.search(&query, &(top, Count)).map_err(err)?;
+            let (docs, count): (Vec<(SortKey, DocAddress)>, usize) = searcher.search(&query, &(top, Count)).map_err(err)?;
             total += count as u64;
             for (key, addr) in docs {
                 if key == (i64::MIN, i64::MIN) {
                     continue;
                 }
                 let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
-                let source = doc
-                    .get_first(d.f.source_doc)
-                    .and_then(|v| tantivy::schema::Value::as_str(&v))
-                    .unwrap_or("{}");
+                let source = doc.get_first(d.f.source_doc).and_then(|v| tantivy::schema::Value::as_str(&v)).unwrap_or("{}");
                 let json: Value = serde_json::from_str(source).map_err(err)?;
                 hits.push((key, from_document(&json)));
             }
         }
         hits.sort_by_key(|h| std::cmp::Reverse(h.0));
         hits.truncate(q.limit);
-        Ok(SearchResult::new(
-            total,
-            hits.into_iter().map(|(_, r)| r).collect(),
-            q.limit,
-        ))
+        Ok(SearchResult::new(total, hits.into_iter().map(|(_, r)| r).collect(), q.limit))
     }
 
-    fn aggregate_blocking(
-        &self,
-        q: &AggregateQuery,
-    ) -> Result<Vec<(String, AggregationResult)>, LogStoreError> {
-        let request = serde_json::Value::Object(crate::aggs::request(q, tantivy_fields, |f| {
-            tantivy_field_name(f)
-        }));
+    fn aggregate_blocking(&self, q: &AggregateQuery) -> Result<Vec<(String, AggregationResult)>, LogStoreError> {
+        let request = serde_json::Value::Object(crate::aggs::request(q, tantivy_fields, tantivy_field_name));
         let aggs: Aggregations = serde_json::from_value(request).map_err(err)?;
         let mut total = 0u64;
         let mut merged: Option<IntermediateAggregationResults> = None;
         for d in self.days_between(&q.project_id, q.from_micros, q.to_micros)? {
             let query = within(&d.f, &q.query, q.from_micros, q.to_micros);
-            let collector = DistributedAggregationCollector::from_aggs(
-                aggs.clone(),
-                AggContextParams::default(),
-            );
-            let (count, part) = d
-                .reader
-                .searcher()
-                .search(&query, &(Count, collector))
-                .map_err(err)?;
+            if !d.f.aggregatable {
+                tracing::warn!(project = %q.project_id, "a day index written before aggregations: counted, not aggregated");
+                total += d.reader.searcher().search(&query, &Count).map_err(err)? as u64;
+                continue;
+            }
+            let collector = DistributedAggregationCollector::from_aggs(aggs.clone(), AggContextParams::default());
+            let (count, part) = d.reader.searcher().search(&query, &(Count, collector)).map_err(err)?;
             total += count as u64;
             match merged.as_mut() {
                 Some(m) => m.merge_fruits(part).map_err(err)?,
@@ -511,11 +373,7 @@ impl Inner {
             }
         }
         let answer = match merged {
-            Some(m) => serde_json::to_value(
-                m.into_final_result(aggs, AggregationLimitsGuard::default())
-                    .map_err(err)?,
-            )
-            .map_err(err)?,
+            Some(m) => serde_json::to_value(m.into_final_result(aggs, AggregationLimitsGuard::default()).map_err(err)?).map_err(err)?,
             None => Value::Null,
         };
         Ok(crate::aggs::results(q, &answer, total, tantivy_fields))
@@ -536,10 +394,7 @@ impl Inner {
                 // Only day directories: the field catalog beside them stays (see `catalog.rs`).
                 if is_day_name(&name) && name < cutoff {
                     let project = p.file_name().to_string_lossy().into_owned();
-                    self.days
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .remove(&(project, name));
+                    self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&(project, name));
                     std::fs::remove_dir_all(d.path()).map_err(err)?;
                     dropped += 1;
                 }
@@ -561,9 +416,7 @@ impl LogStore for TantivyLogStore {
         }
         let this = self.inner.clone();
         let records = records.to_vec();
-        tokio::task::spawn_blocking(move || this.index_blocking(&records))
-            .await
-            .map_err(err)?
+        tokio::task::spawn_blocking(move || this.index_blocking(&records)).await.map_err(err)?
     }
 
     async fn refresh(&self) -> Result<(), LogStoreError> {
@@ -574,20 +427,13 @@ impl LogStore for TantivyLogStore {
     async fn search(&self, query: &SearchQuery) -> Result<SearchResult, LogStoreError> {
         let this = self.inner.clone();
         let q = query.clone();
-        tokio::task::spawn_blocking(move || this.search_blocking(&q))
-            .await
-            .map_err(err)?
+        tokio::task::spawn_blocking(move || this.search_blocking(&q)).await.map_err(err)?
     }
 
-    async fn aggregate(
-        &self,
-        query: &AggregateQuery,
-    ) -> Result<Vec<(String, AggregationResult)>, LogStoreError> {
+    async fn aggregate(&self, query: &AggregateQuery) -> Result<Vec<(String, AggregationResult)>, LogStoreError> {
         let this = self.inner.clone();
         let q = query.clone();
-        tokio::task::spawn_blocking(move || this.aggregate_blocking(&q))
-            .await
-            .map_err(err)?
+        tokio::task::spawn_blocking(move || this.aggregate_blocking(&q)).await.map_err(err)?
     }
 
     /// From the project's field catalog, which retention does not shrink: a field or type whose
@@ -595,20 +441,12 @@ impl LogStore for TantivyLogStore {
     async fn fields(&self, project_id: &str) -> Result<Vec<FieldInfo>, LogStoreError> {
         let this = self.inner.clone();
         let project = safe(project_id);
-        tokio::task::spawn_blocking(move || this.catalog.list(&project))
-            .await
-            .map_err(err)?
+        tokio::task::spawn_blocking(move || this.catalog.list(&project)).await.map_err(err)?
     }
 
-    async fn drop_older_than(
-        &self,
-        now_micros: i64,
-        keep_days: i64,
-    ) -> Result<usize, LogStoreError> {
+    async fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
         let this = self.inner.clone();
-        tokio::task::spawn_blocking(move || this.drop_older_than(now_micros, keep_days))
-            .await
-            .map_err(err)?
+        tokio::task::spawn_blocking(move || this.drop_older_than(now_micros, keep_days)).await.map_err(err)?
     }
 
     async fn health(&self) -> Result<(), LogStoreError> {

@@ -27,47 +27,22 @@ async fn opensearch_logstore_conforms() {
 async fn type_changes_index_every_item() {
     let s = store();
     s.prepare().await.expect("template");
-    s.index(&[record(1, "delta", "numeric status")])
-        .await
-        .expect("bulk");
+    s.index(&[record(1, "delta", "numeric status")]).await.expect("bulk");
     let mut text = record(2, "delta", "string status");
-    text.fields
-        .insert("status".into(), FieldValue::String("not-a-number".into()));
+    text.fields.insert("status".into(), FieldValue::String("not-a-number".into()));
     let mut as_double = record(3, "delta", "double status");
-    as_double
-        .fields
-        .insert("status".into(), FieldValue::Double(1.5));
+    as_double.fields.insert("status".into(), FieldValue::Double(1.5));
     let mut date_like = record(4, "delta", "date-like string");
-    date_like.fields.insert(
-        "when".into(),
-        FieldValue::String("2024-05-01T12:00:00Z".into()),
-    );
+    date_like.fields.insert("when".into(), FieldValue::String("2024-05-01T12:00:00Z".into()));
     let mut not_a_date = record(5, "delta", "plain string");
-    not_a_date
-        .fields
-        .insert("when".into(), FieldValue::String("yesterday".into()));
+    not_a_date.fields.insert("when".into(), FieldValue::String("yesterday".into()));
     let outcome = s.index(&[text, as_double, date_like]).await.expect("bulk");
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
     let outcome = s.index(&[not_a_date]).await.expect("bulk");
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
-    let types: Vec<_> = s
-        .fields("delta")
-        .await
-        .expect("fields")
-        .into_iter()
-        .map(|f| (f.name, f.types))
-        .collect();
-    assert!(
-        types.contains(&(
-            "status".into(),
-            vec![FieldType::Double, FieldType::Long, FieldType::String]
-        )),
-        "{types:?}"
-    );
-    assert!(
-        types.contains(&("when".into(), vec![FieldType::String])),
-        "{types:?}"
-    );
+    let types: Vec<_> = s.fields("delta").await.expect("fields").into_iter().map(|f| (f.name, f.types)).collect();
+    assert!(types.contains(&("status".into(), vec![FieldType::Double, FieldType::Long, FieldType::String])), "{types:?}");
+    assert!(types.contains(&("when".into(), vec![FieldType::String])), "{types:?}");
 }
 
 /// A document OpenSearch still refuses fails alone, permanently (dead-letter, not retry): here
@@ -77,17 +52,11 @@ async fn refused_item_is_reported_alone_and_not_retryable() {
     let s = store();
     s.prepare().await.expect("template");
     let mut first = record(1, "delta", "a is a value");
-    first
-        .fields
-        .insert("a".into(), FieldValue::String("x".into()));
+    first.fields.insert("a".into(), FieldValue::String("x".into()));
     s.index(&[first]).await.expect("bulk");
     let mut bad = record(2, "delta", "a is an object");
-    bad.fields
-        .insert("a.b".into(), FieldValue::String("y".into()));
-    let outcome = s
-        .index(&[bad.clone(), record(3, "delta", "fine")])
-        .await
-        .expect("bulk");
+    bad.fields.insert("a.b".into(), FieldValue::String("y".into()));
+    let outcome = s.index(&[bad.clone(), record(3, "delta", "fine")]).await.expect("bulk");
     assert_eq!(outcome.indexed, 1);
     assert_eq!(outcome.failures.len(), 1);
     assert_eq!(outcome.failures[0].id, bad.id);

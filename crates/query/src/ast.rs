@@ -59,16 +59,8 @@ pub enum StandardField {
 }
 
 impl StandardField {
-    pub const ALL: [StandardField; 8] = [
-        Self::Id,
-        Self::Host,
-        Self::Service,
-        Self::Source,
-        Self::ParseStatus,
-        Self::TimestampSource,
-        Self::TraceId,
-        Self::SpanId,
-    ];
+    pub const ALL: [StandardField; 8] =
+        [Self::Id, Self::Host, Self::Service, Self::Source, Self::ParseStatus, Self::TimestampSource, Self::TraceId, Self::SpanId];
 
     /// The field's name in queries and in stored documents.
     pub fn name(self) -> &'static str {
@@ -86,18 +78,12 @@ impl StandardField {
 
     /// Fields holding an enum symbol (stored upper case): values are matched case-insensitively.
     pub fn is_symbol(self) -> bool {
-        matches!(
-            self,
-            Self::Source | Self::ParseStatus | Self::TimestampSource
-        )
+        matches!(self, Self::Source | Self::ParseStatus | Self::TimestampSource)
     }
 
     /// Fields every record has.
     pub fn always_present(self) -> bool {
-        matches!(
-            self,
-            Self::Id | Self::Source | Self::ParseStatus | Self::TimestampSource
-        )
+        matches!(self, Self::Id | Self::Source | Self::ParseStatus | Self::TimestampSource)
     }
 }
 
@@ -127,10 +113,7 @@ impl FieldRef {
             // does a name that would not read as one on its own (empty, or `1x`, `-x`, `.x`).
             FieldRef::Extracted(n) => match FieldRef::resolve(n) {
                 FieldRef::Extracted(_)
-                    if !n.starts_with("fields.")
-                        && n.starts_with(|c: char| {
-                            c.is_ascii_alphabetic() || c == '_' || c == '@'
-                        }) =>
+                    if !n.starts_with("fields.") && n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '@') =>
                 {
                     n.clone()
                 }
@@ -151,10 +134,7 @@ pub enum FieldOp {
     /// `field:*`: the record has a value in the field.
     Exists,
     /// `field:>5`, `field:[1 TO 5]`, ...: numbers (compared as 64-bit floats), times or levels.
-    Range {
-        lower: Bound<RangeValue>,
-        upper: Bound<RangeValue>,
-    },
+    Range { lower: Bound<RangeValue>, upper: Bound<RangeValue> },
 }
 
 /// A bound of a range, typed by the field it applies to.
@@ -167,14 +147,7 @@ pub enum RangeValue {
 }
 
 /// Severities in order, for `level` ranges. `UNKNOWN` is in no range.
-pub const LEVEL_ORDER: [Level; 6] = [
-    Level::Trace,
-    Level::Debug,
-    Level::Info,
-    Level::Warn,
-    Level::Error,
-    Level::Fatal,
-];
+pub const LEVEL_ORDER: [Level; 6] = [Level::Trace, Level::Debug, Level::Info, Level::Warn, Level::Error, Level::Fatal];
 
 /// The rank of a level in [`LEVEL_ORDER`].
 pub fn level_rank(level: Level) -> Option<usize> {
@@ -255,9 +228,7 @@ impl Query {
     /// The depth of nesting (a leaf is 1).
     pub fn depth(&self) -> usize {
         match self {
-            Query::And(parts) | Query::Or(parts) => {
-                1 + parts.iter().map(Query::depth).max().unwrap_or(0)
-            }
+            Query::And(parts) | Query::Or(parts) => 1 + parts.iter().map(Query::depth).max().unwrap_or(0),
             Query::Not(inner) => 1 + inner.depth(),
             _ => 1,
         }
@@ -268,11 +239,7 @@ impl Query {
 
 /// Characters that end a bare word or value, or start something else.
 fn is_special(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(
-            c,
-            '(' | ')' | '"' | '\\' | ':' | '*' | '[' | ']' | '{' | '}' | '<' | '>' | '='
-        )
+    c.is_whitespace() || matches!(c, '(' | ')' | '"' | '\\' | ':' | '*' | '[' | ']' | '{' | '}' | '<' | '>' | '=')
 }
 
 /// A bare token, with backslashes before every special character (and a leading `-`, and a
@@ -333,10 +300,7 @@ fn time_text(t: i64) -> String {
         _ if t % 1000 == 0 => (t / 1000).to_string(),
         // Less than a day outside those years, from RFC 3339 with an offset: print it with one.
         Some(dt) => match FixedOffset::east_opt(if dt.year() < 0 { 86_340 } else { -86_340 }) {
-            Some(offset) => dt
-                .with_timezone(&offset)
-                .format("%Y-%m-%dT%H:%M:%S%.6f%:z")
-                .to_string(),
+            Some(offset) => dt.with_timezone(&offset).format("%Y-%m-%dT%H:%M:%S%.6f%:z").to_string(),
             None => t.to_string(),
         },
         // Epoch milliseconds saturated at i64::MIN or i64::MAX microseconds read back the same.
@@ -365,16 +329,8 @@ impl fmt::Display for FieldOp {
                 (Bound::Unbounded, Bound::Included(v)) => write!(f, "<={v}"),
                 (Bound::Unbounded, Bound::Excluded(v)) => write!(f, "<{v}"),
                 (l, u) => {
-                    let open = if matches!(l, Bound::Excluded(_)) {
-                        '{'
-                    } else {
-                        '['
-                    };
-                    let close = if matches!(u, Bound::Excluded(_)) {
-                        '}'
-                    } else {
-                        ']'
-                    };
+                    let open = if matches!(l, Bound::Excluded(_)) { '{' } else { '[' };
+                    let close = if matches!(u, Bound::Excluded(_)) { '}' } else { ']' };
                     write!(f, "{open}{} TO {}{close}", bound_text(l), bound_text(u))
                 }
             },
@@ -396,11 +352,7 @@ impl Query {
                 inner.write(f, 2)
             }
             Query::And(parts) | Query::Or(parts) => {
-                let (mine, sep) = if matches!(self, Query::And(_)) {
-                    (1, " ")
-                } else {
-                    (0, " OR ")
-                };
+                let (mine, sep) = if matches!(self, Query::And(_)) { (1, " ") } else { (0, " OR ") };
                 if level > mine {
                     f.write_str("(")?;
                 }

@@ -13,11 +13,7 @@ use crate::tokenize::{contains_phrase, terms, tokenize, Token};
 
 /// Whether `record` matches `query`.
 pub fn matches(query: &Query, record: &LogRecord) -> bool {
-    Record {
-        record,
-        tokens: OnceCell::new(),
-    }
-    .matches(query)
+    Record { record, tokens: OnceCell::new() }.matches(query)
 }
 
 /// A record being evaluated, with its message tokens made once, when a word first needs them.
@@ -28,10 +24,7 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     pub fn new(record: &'a LogRecord) -> Self {
-        Self {
-            record,
-            tokens: OnceCell::new(),
-        }
+        Self { record, tokens: OnceCell::new() }
     }
 
     fn tokens(&self) -> &[Token] {
@@ -60,12 +53,10 @@ impl<'a> Record<'a> {
                 FieldOp::Range { .. } => false,
             },
             FieldRef::Timestamp => match op {
-                FieldOp::Range { lower, upper } => {
-                    in_range(r.timestamp as f64, lower, upper, |v| match v {
-                        RangeValue::Time(t) => Some(*t as f64),
-                        _ => None,
-                    })
-                }
+                FieldOp::Range { lower, upper } => in_range(r.timestamp as f64, lower, upper, |v| match v {
+                    RangeValue::Time(t) => Some(*t as f64),
+                    _ => None,
+                }),
                 FieldOp::Exists => true,
                 FieldOp::Eq(_) | FieldOp::Prefix(_) => false,
             },
@@ -82,16 +73,12 @@ impl<'a> Record<'a> {
                 let value = standard_value(r, *f);
                 match op {
                     FieldOp::Eq(v) => value == Some(standard_query_value(*f, v).as_str()),
-                    FieldOp::Prefix(p) => {
-                        value.is_some_and(|s| s.starts_with(&standard_query_value(*f, p)))
-                    }
+                    FieldOp::Prefix(p) => value.is_some_and(|s| s.starts_with(&standard_query_value(*f, p))),
                     FieldOp::Exists => value.is_some(),
                     FieldOp::Range { .. } => false,
                 }
             }
-            FieldRef::Extracted(name) => {
-                r.fields.get(name).is_some_and(|value| extracted(value, op))
-            }
+            FieldRef::Extracted(name) => r.fields.get(name).is_some_and(|value| extracted(value, op)),
         }
     }
 }
@@ -127,8 +114,7 @@ pub fn level_symbol(v: &str) -> String {
 /// `x` as an i64 when it is a whole number in range.
 pub fn whole_i64(x: f64) -> Option<i64> {
     // -2^63 and 2^63 are exact doubles; i64::MAX is not (it rounds up to 2^63).
-    (x.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x))
-        .then_some(x as i64)
+    (x.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x)).then_some(x as i64)
 }
 
 /// The number an extracted value is compared as in ranges and numeric aggregations.
@@ -145,12 +131,7 @@ fn extracted(value: &FieldValue, op: &FieldOp) -> bool {
         FieldOp::Eq(v) => match value {
             FieldValue::String(s) => s == v && is_indexed_text(s),
             FieldValue::Long(i) => {
-                v.parse::<i64>().ok().or_else(|| {
-                    v.parse::<f64>()
-                        .ok()
-                        .filter(|x| x.is_finite())
-                        .and_then(whole_i64)
-                }) == Some(*i)
+                v.parse::<i64>().ok().or_else(|| v.parse::<f64>().ok().filter(|x| x.is_finite()).and_then(whole_i64)) == Some(*i)
             }
             FieldValue::Double(x) => x.is_finite() && v.parse::<f64>().ok() == Some(*x),
             FieldValue::Bool(b) => v.parse::<bool>().ok() == Some(*b),
@@ -175,12 +156,7 @@ fn extracted(value: &FieldValue, op: &FieldOp) -> bool {
 }
 
 /// Whether `x` lies within the bounds; a bound of the wrong kind matches nothing.
-fn in_range(
-    x: f64,
-    lower: &Bound<RangeValue>,
-    upper: &Bound<RangeValue>,
-    read: impl Fn(&RangeValue) -> Option<f64>,
-) -> bool {
+fn in_range(x: f64, lower: &Bound<RangeValue>, upper: &Bound<RangeValue>, read: impl Fn(&RangeValue) -> Option<f64>) -> bool {
     let low_ok = match lower {
         Bound::Included(v) => read(v).is_some_and(|b| x >= b),
         Bound::Excluded(v) => read(v).is_some_and(|b| x > b),

@@ -48,16 +48,8 @@ fn collect(q: &Query, tokens: &[Token], out: &mut Vec<(usize, usize)>) {
                 }
             }
         }
-        Query::Field {
-            field: FieldRef::Message,
-            op: FieldOp::Prefix(p),
-        } => {
-            out.extend(
-                tokens
-                    .iter()
-                    .filter(|t| t.text.starts_with(p.as_str()))
-                    .map(|t| (t.start, t.end)),
-            );
+        Query::Field { field: FieldRef::Message, op: FieldOp::Prefix(p) } => {
+            out.extend(tokens.iter().filter(|t| t.text.starts_with(p.as_str())).map(|t| (t.start, t.end)));
         }
         Query::And(parts) | Query::Or(parts) => parts.iter().for_each(|p| collect(p, tokens, out)),
         Query::All | Query::Field { .. } | Query::Not(_) => {}

@@ -22,13 +22,8 @@ mod parser;
 pub mod time;
 pub mod tokenize;
 
-pub use ast::{
-    level_rank, levels_in, parse_level, FieldOp, FieldRef, Query, RangeValue, StandardField,
-    LEVEL_ORDER,
-};
-pub use eval::{
-    level_symbol, matches, numeric_value, standard_query_value, standard_value, whole_i64, Record,
-};
+pub use ast::{level_rank, levels_in, parse_level, FieldOp, FieldRef, Query, RangeValue, StandardField, LEVEL_ORDER};
+pub use eval::{level_symbol, matches, numeric_value, standard_query_value, standard_value, whole_i64, Record};
 pub use highlight::highlights;
 pub use parser::parse;
 
@@ -51,10 +46,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(message: impl Into<String>, position: usize) -> Self {
-        Self {
-            message: message.into(),
-            position,
-        }
+        Self { message: message.into(), position }
     }
 }
 

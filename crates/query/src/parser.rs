@@ -24,20 +24,10 @@ use crate::{ParseError, MAX_DEPTH, MAX_QUERY_BYTES};
 /// [`MAX_QUERY_BYTES`] or nested deeper than [`MAX_DEPTH`].
 pub fn parse(input: &str) -> Result<Query, ParseError> {
     if input.len() > MAX_QUERY_BYTES {
-        let position = input
-            .char_indices()
-            .take_while(|(i, _)| *i < MAX_QUERY_BYTES)
-            .count();
-        return Err(ParseError::new(
-            format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
-            position,
-        ));
+        let position = input.char_indices().take_while(|(i, _)| *i < MAX_QUERY_BYTES).count();
+        return Err(ParseError::new(format!("the query is longer than {MAX_QUERY_BYTES} bytes"), position));
     }
-    let mut p = Parser {
-        chars: input.chars().collect(),
-        pos: 0,
-        depth: 0,
-    };
+    let mut p = Parser { chars: input.chars().collect(), pos: 0, depth: 0 };
     p.skip_ws();
     if p.at_end() {
         return Ok(Query::All);
@@ -45,11 +35,7 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
     let q = p.or()?;
     p.skip_ws();
     if let Some(c) = p.peek() {
-        let what = if c == ')' {
-            "unmatched `)`".to_owned()
-        } else {
-            format!("unexpected `{c}`")
-        };
+        let what = if c == ')' { "unmatched `)`".to_owned() } else { format!("unexpected `{c}`") };
         return Err(p.error(what));
     }
     Ok(q)
@@ -111,10 +97,7 @@ impl Parser {
     fn enter(&mut self, at: usize) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error_at(
-                format!("the query is nested deeper than {MAX_DEPTH} levels"),
-                at,
-            ));
+            return Err(self.error_at(format!("the query is nested deeper than {MAX_DEPTH} levels"), at));
         }
         Ok(())
     }
@@ -293,10 +276,7 @@ impl Parser {
             if c == '\\' {
                 self.pos += 1;
                 let Some(next) = self.peek() else {
-                    return Err(self.error_at(
-                        "a `\\` must be followed by the character it escapes",
-                        self.pos - 1,
-                    ));
+                    return Err(self.error_at("a `\\` must be followed by the character it escapes", self.pos - 1));
                 };
                 chars.push((next, true));
             } else {
@@ -316,10 +296,7 @@ impl Parser {
             return Ok(Query::All);
         }
         match wildcard(&chunk, self)? {
-            Some(prefix) => Ok(Query::Field {
-                field: FieldRef::Message,
-                op: FieldOp::Prefix(message_prefix(&prefix, chunk.start, self)?),
-            }),
+            Some(prefix) => Ok(Query::Field { field: FieldRef::Message, op: FieldOp::Prefix(message_prefix(&prefix, chunk.start, self)?) }),
             None => Ok(Query::Word(chunk.text())),
         }
     }
@@ -329,13 +306,8 @@ impl Parser {
         let value_start = self.pos;
         let op = match self.peek() {
             None => return Err(self.error(format!("expected a value after `{name}:`"))),
-            Some(c) if c.is_whitespace() || c == ')' => {
-                return Err(self.error(format!("expected a value after `{name}:`")))
-            }
-            Some('(') => {
-                return Err(self
-                    .error("grouping after a field name is not supported: write `(a:x OR a:y)`"))
-            }
+            Some(c) if c.is_whitespace() || c == ')' => return Err(self.error(format!("expected a value after `{name}:`"))),
+            Some('(') => return Err(self.error("grouping after a field name is not supported: write `(a:x OR a:y)`")),
             Some('"') => {
                 let v = self.quoted()?;
                 if field == FieldRef::Message {
@@ -352,14 +324,8 @@ impl Parser {
                     FieldOp::Exists
                 } else if let Some(prefix) = wildcard(&chunk, self)? {
                     match field {
-                        FieldRef::Message => {
-                            FieldOp::Prefix(message_prefix(&prefix, chunk.start, self)?)
-                        }
-                        FieldRef::Timestamp => {
-                            return Err(
-                                self.error_at("a time takes no wildcard: use a range", chunk.start)
-                            )
-                        }
+                        FieldRef::Message => FieldOp::Prefix(message_prefix(&prefix, chunk.start, self)?),
+                        FieldRef::Timestamp => return Err(self.error_at("a time takes no wildcard: use a range", chunk.start)),
                         _ => FieldOp::Prefix(prefix),
                     }
                 } else {
@@ -397,33 +363,14 @@ impl Parser {
             self.pos += 1;
         }
         let at = self.pos;
-        let chunk = self
-            .bare(false)
-            .map_err(|_| self.error_at(format!("expected a value after `{op}`"), at))?;
+        let chunk = self.bare(false).map_err(|_| self.error_at(format!("expected a value after `{op}`"), at))?;
         let v = bound_value(field, &chunk.text(), at, self)?;
         Ok(match op.as_str() {
-            ">" => FieldOp::Range {
-                lower: Bound::Excluded(v),
-                upper: Bound::Unbounded,
-            },
-            ">=" => FieldOp::Range {
-                lower: Bound::Included(v),
-                upper: Bound::Unbounded,
-            },
-            "<" => FieldOp::Range {
-                lower: Bound::Unbounded,
-                upper: Bound::Excluded(v),
-            },
-            "<=" => FieldOp::Range {
-                lower: Bound::Unbounded,
-                upper: Bound::Included(v),
-            },
-            _ => {
-                return Err(self.error_at(
-                    format!("unknown comparison `{op}`: use >, >=, < or <="),
-                    op_start,
-                ))
-            }
+            ">" => FieldOp::Range { lower: Bound::Excluded(v), upper: Bound::Unbounded },
+            ">=" => FieldOp::Range { lower: Bound::Included(v), upper: Bound::Unbounded },
+            "<" => FieldOp::Range { lower: Bound::Unbounded, upper: Bound::Excluded(v) },
+            "<=" => FieldOp::Range { lower: Bound::Unbounded, upper: Bound::Included(v) },
+            _ => return Err(self.error_at(format!("unknown comparison `{op}`: use >, >=, < or <="), op_start)),
         })
     }
 
@@ -433,50 +380,31 @@ impl Parser {
         self.pos += 1;
         self.skip_ws();
         let low_at = self.pos;
-        let low = self
-            .bare(true)
-            .map_err(|_| self.error_at("expected a lower bound", low_at))?;
+        let low = self.bare(true).map_err(|_| self.error_at("expected a lower bound", low_at))?;
         self.skip_ws();
         let to_at = self.pos;
-        let to = self
-            .bare(true)
-            .map_err(|_| self.error_at("expected `TO`", to_at))?;
+        let to = self.bare(true).map_err(|_| self.error_at("expected `TO`", to_at))?;
         if to.text() != "TO" {
             return Err(self.error_at("expected `TO` between the bounds of a range", to_at));
         }
         self.skip_ws();
         let high_at = self.pos;
-        let high = self
-            .bare(true)
-            .map_err(|_| self.error_at("expected an upper bound", high_at))?;
+        let high = self.bare(true).map_err(|_| self.error_at("expected an upper bound", high_at))?;
         self.skip_ws();
         let inclusive_high = match self.peek() {
             Some(']') => true,
             Some('}') => false,
-            _ => {
-                return Err(self.error_at(
-                    "unclosed range: end it with `]` (inclusive) or `}` (exclusive)",
-                    open_at,
-                ))
-            }
+            _ => return Err(self.error_at("unclosed range: end it with `]` (inclusive) or `}` (exclusive)", open_at)),
         };
         self.pos += 1;
-        let bound =
-            |chunk: &Chunk, inclusive: bool, p: &Parser| -> Result<Bound<RangeValue>, ParseError> {
-                if chunk.chars == [('*', false)] {
-                    return Ok(Bound::Unbounded);
-                }
-                let v = bound_value(field, &chunk.text(), chunk.start, p)?;
-                Ok(if inclusive {
-                    Bound::Included(v)
-                } else {
-                    Bound::Excluded(v)
-                })
-            };
-        Ok(FieldOp::Range {
-            lower: bound(&low, inclusive_low, self)?,
-            upper: bound(&high, inclusive_high, self)?,
-        })
+        let bound = |chunk: &Chunk, inclusive: bool, p: &Parser| -> Result<Bound<RangeValue>, ParseError> {
+            if chunk.chars == [('*', false)] {
+                return Ok(Bound::Unbounded);
+            }
+            let v = bound_value(field, &chunk.text(), chunk.start, p)?;
+            Ok(if inclusive { Bound::Included(v) } else { Bound::Excluded(v) })
+        };
+        Ok(FieldOp::Range { lower: bound(&low, inclusive_low, self)?, upper: bound(&high, inclusive_high, self)? })
     }
 }
 
@@ -485,10 +413,7 @@ fn wildcard(chunk: &Chunk, p: &Parser) -> Result<Option<String>, ParseError> {
     let last = chunk.chars.len() - 1;
     for (i, (c, escaped)) in chunk.chars.iter().enumerate() {
         if *c == '*' && !escaped && i != last {
-            return Err(p.error_at(
-                "a wildcard `*` is only allowed at the end of a value",
-                chunk.start + i,
-            ));
+            return Err(p.error_at("a wildcard `*` is only allowed at the end of a value", chunk.start + i));
         }
     }
     Ok(match chunk.chars[last] {
@@ -502,22 +427,14 @@ fn message_prefix(prefix: &str, at: usize, p: &Parser) -> Result<String, ParseEr
     let lower = prefix.to_lowercase();
     let tokens = crate::tokenize::terms(&lower);
     if tokens.len() != 1 || tokens[0] != lower || lower.chars().any(crate::tokenize::is_cjk) {
-        return Err(p.error_at(
-            "a wildcard on message words needs letters and digits before the `*` (like `time*`)",
-            at,
-        ));
+        return Err(p.error_at("a wildcard on message words needs letters and digits before the `*` (like `time*`)", at));
     }
     Ok(lower)
 }
 
 /// A range bound, typed by its field: a time for `timestamp`, a level for `level`, a number
 /// for any other field that can hold numbers.
-fn bound_value(
-    field: &FieldRef,
-    text: &str,
-    at: usize,
-    p: &Parser,
-) -> Result<RangeValue, ParseError> {
+fn bound_value(field: &FieldRef, text: &str, at: usize, p: &Parser) -> Result<RangeValue, ParseError> {
     match field {
         FieldRef::Timestamp => {
             if let Ok(ms) = text.parse::<i64>() {
@@ -527,20 +444,11 @@ fn bound_value(
                 .map(|dt| RangeValue::Time(dt.timestamp_micros()))
                 .map_err(|_| p.error_at(format!("invalid time {text:?}: use RFC 3339 (2024-05-01T12:00:00Z) or epoch milliseconds"), at))
         }
-        FieldRef::Level => parse_level(text).map(RangeValue::Level).ok_or_else(|| {
-            p.error_at(
-                format!("unknown level {text:?}: use trace, debug, info, warn, error or fatal"),
-                at,
-            )
-        }),
+        FieldRef::Level => parse_level(text)
+            .map(RangeValue::Level)
+            .ok_or_else(|| p.error_at(format!("unknown level {text:?}: use trace, debug, info, warn, error or fatal"), at)),
         FieldRef::Message => Err(p.error_at("message takes words, not ranges", at)),
-        FieldRef::Standard(f) => Err(p.error_at(
-            format!(
-                "{} is text: ranges apply to numbers, `timestamp` and `level`",
-                f.name()
-            ),
-            at,
-        )),
+        FieldRef::Standard(f) => Err(p.error_at(format!("{} is text: ranges apply to numbers, `timestamp` and `level`", f.name()), at)),
         FieldRef::Extracted(_) => match text.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(RangeValue::Number(x)),
             _ => Err(p.error_at(format!("invalid number {text:?} in a range"), at)),
@@ -549,6 +457,7 @@ fn bound_value(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::ast::StandardField;
@@ -559,10 +468,7 @@ mod tests {
     }
 
     fn field(name: &str, op: FieldOp) -> Query {
-        Query::Field {
-            field: FieldRef::resolve(name),
-            op,
-        }
+        Query::Field { field: FieldRef::resolve(name), op }
     }
 
     fn word(w: &str) -> Query {
@@ -575,30 +481,12 @@ mod tests {
         assert_eq!(p("  * "), Query::All);
         assert_eq!(p("a b"), Query::And(vec![word("a"), word("b")]));
         assert_eq!(p("a AND b"), p("a b"));
-        assert_eq!(
-            p("a OR b c"),
-            Query::Or(vec![word("a"), Query::And(vec![word("b"), word("c")])])
-        );
-        assert_eq!(
-            p("NOT a b"),
-            Query::And(vec![Query::Not(Box::new(word("a"))), word("b")])
-        );
-        assert_eq!(
-            p("-a OR b"),
-            Query::Or(vec![Query::Not(Box::new(word("a"))), word("b")])
-        );
-        assert_eq!(
-            p("(a OR b) c"),
-            Query::And(vec![Query::Or(vec![word("a"), word("b")]), word("c")])
-        );
-        assert_eq!(
-            p("a and or not"),
-            Query::And(vec![word("a"), word("and"), word("or"), word("not")])
-        );
-        assert_eq!(
-            p(r#""connection reset" x"#),
-            Query::And(vec![Query::Phrase("connection reset".into()), word("x")])
-        );
+        assert_eq!(p("a OR b c"), Query::Or(vec![word("a"), Query::And(vec![word("b"), word("c")])]));
+        assert_eq!(p("NOT a b"), Query::And(vec![Query::Not(Box::new(word("a"))), word("b")]));
+        assert_eq!(p("-a OR b"), Query::Or(vec![Query::Not(Box::new(word("a"))), word("b")]));
+        assert_eq!(p("(a OR b) c"), Query::And(vec![Query::Or(vec![word("a"), word("b")]), word("c")]));
+        assert_eq!(p("a and or not"), Query::And(vec![word("a"), word("and"), word("or"), word("not")]));
+        assert_eq!(p(r#""connection reset" x"#), Query::And(vec![Query::Phrase("connection reset".into()), word("x")]));
         assert_eq!(p("12:30"), word("12:30"), "not a field named 12");
         assert_eq!(p("http://example.com/x"), word("http://example.com/x"));
         assert_eq!(p(r"a\:b \(x\)"), Query::And(vec![word("a:b"), word("(x)")]));
@@ -610,110 +498,35 @@ mod tests {
 
     #[test]
     fn field_conditions() {
-        assert_eq!(
-            p("level:error"),
-            field("level", FieldOp::Eq("error".into()))
-        );
-        assert_eq!(
-            p("http.status:503"),
-            field("http.status", FieldOp::Eq("503".into()))
-        );
-        assert_eq!(
-            p("fields.host:x"),
-            Query::Field {
-                field: FieldRef::Extracted("host".into()),
-                op: FieldOp::Eq("x".into())
-            }
-        );
-        assert_eq!(
-            p("host:x"),
-            Query::Field {
-                field: FieldRef::Standard(StandardField::Host),
-                op: FieldOp::Eq("x".into())
-            }
-        );
-        assert_eq!(
-            p(r#"user:"John Smith""#),
-            field("user", FieldOp::Eq("John Smith".into()))
-        );
+        assert_eq!(p("level:error"), field("level", FieldOp::Eq("error".into())));
+        assert_eq!(p("http.status:503"), field("http.status", FieldOp::Eq("503".into())));
+        assert_eq!(p("fields.host:x"), Query::Field { field: FieldRef::Extracted("host".into()), op: FieldOp::Eq("x".into()) });
+        assert_eq!(p("host:x"), Query::Field { field: FieldRef::Standard(StandardField::Host), op: FieldOp::Eq("x".into()) });
+        assert_eq!(p(r#"user:"John Smith""#), field("user", FieldOp::Eq("John Smith".into())));
         assert_eq!(p("time:12:30"), field("time", FieldOp::Eq("12:30".into())));
-        assert_eq!(
-            p("path:/api/*"),
-            field("path", FieldOp::Prefix("/api/".into()))
-        );
+        assert_eq!(p("path:/api/*"), field("path", FieldOp::Prefix("/api/".into())));
         assert_eq!(p("user:*"), field("user", FieldOp::Exists));
         assert_eq!(p(r#"user:"*""#), field("user", FieldOp::Eq("*".into())));
         let n = |x: f64| RangeValue::Number(x);
-        assert_eq!(
-            p("latency:>500"),
-            field(
-                "latency",
-                FieldOp::Range {
-                    lower: Bound::Excluded(n(500.0)),
-                    upper: Bound::Unbounded
-                }
-            )
-        );
-        assert_eq!(
-            p("latency:<=-1.5"),
-            field(
-                "latency",
-                FieldOp::Range {
-                    lower: Bound::Unbounded,
-                    upper: Bound::Included(n(-1.5))
-                }
-            )
-        );
+        assert_eq!(p("latency:>500"), field("latency", FieldOp::Range { lower: Bound::Excluded(n(500.0)), upper: Bound::Unbounded }));
+        assert_eq!(p("latency:<=-1.5"), field("latency", FieldOp::Range { lower: Bound::Unbounded, upper: Bound::Included(n(-1.5)) }));
         assert_eq!(
             p("code:[400 TO 499]"),
-            field(
-                "code",
-                FieldOp::Range {
-                    lower: Bound::Included(n(400.0)),
-                    upper: Bound::Included(n(499.0))
-                }
-            )
+            field("code", FieldOp::Range { lower: Bound::Included(n(400.0)), upper: Bound::Included(n(499.0)) })
         );
-        assert_eq!(
-            p("code:{100 TO *]"),
-            field(
-                "code",
-                FieldOp::Range {
-                    lower: Bound::Excluded(n(100.0)),
-                    upper: Bound::Unbounded
-                }
-            )
-        );
+        assert_eq!(p("code:{100 TO *]"), field("code", FieldOp::Range { lower: Bound::Excluded(n(100.0)), upper: Bound::Unbounded }));
         assert_eq!(
             p("level:>=warn"),
-            field(
-                "level",
-                FieldOp::Range {
-                    lower: Bound::Included(RangeValue::Level(Level::Warn)),
-                    upper: Bound::Unbounded
-                }
-            )
+            field("level", FieldOp::Range { lower: Bound::Included(RangeValue::Level(Level::Warn)), upper: Bound::Unbounded })
         );
         let t = RangeValue::Time(1_714_521_600_000_000);
         assert_eq!(
             p("timestamp:>=2024-05-01T00:00:00Z"),
-            field(
-                "timestamp",
-                FieldOp::Range {
-                    lower: Bound::Included(t),
-                    upper: Bound::Unbounded
-                }
-            )
+            field("timestamp", FieldOp::Range { lower: Bound::Included(t), upper: Bound::Unbounded })
         );
         assert_eq!(
             p("@timestamp:2024-05-01T00:00:00Z"),
-            field(
-                "timestamp",
-                FieldOp::Range {
-                    lower: Bound::Included(t),
-                    upper: Bound::Included(t)
-                }
-            )
+            field("timestamp", FieldOp::Range { lower: Bound::Included(t), upper: Bound::Included(t) })
         );
     }
 
@@ -754,10 +567,7 @@ mod tests {
         assert!(parse(&deep).unwrap_err().message.contains("nested"));
         let ok = format!("{}a{}", "(".repeat(32), ")".repeat(32));
         assert!(parse(&ok).is_ok());
-        assert!(parse(&"NOT ".repeat(40))
-            .unwrap_err()
-            .message
-            .contains("nested"));
+        assert!(parse(&"NOT ".repeat(40)).unwrap_err().message.contains("nested"));
         let long = "a ".repeat(2049);
         assert_eq!(parse(&long).unwrap_err().position, 4096);
     }

@@ -34,30 +34,18 @@ fn date_math(mut rest: &str, now: i64) -> Result<i64, String> {
     while !rest.is_empty() {
         let op = rest.as_bytes()[0];
         rest = &rest[1..];
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let (n, after) = rest.split_at(digits);
-        let unit = after
-            .chars()
-            .next()
-            .ok_or("missing unit: use s, m, h, d, w, M or y")?;
+        let unit = after.chars().next().ok_or("missing unit: use s, m, h, d, w, M or y")?;
         rest = &after[unit.len_utf8()..];
         match op {
             b'+' | b'-' => {
-                let n: i64 = n
-                    .parse()
-                    .map_err(|_| format!("expected a number after `{}`", op as char))?;
+                let n: i64 = n.parse().map_err(|_| format!("expected a number after `{}`", op as char))?;
                 let n = if op == b'-' { -n } else { n };
                 t = shift(t, n, unit)?;
             }
             b'/' if n.is_empty() => t = round_down(t, unit)?,
-            _ => {
-                return Err(format!(
-                    "unexpected `{}`: use +<n><unit>, -<n><unit> or /<unit>",
-                    op as char
-                ))
-            }
+            _ => return Err(format!("unexpected `{}`: use +<n><unit>, -<n><unit> or /<unit>", op as char)),
         }
     }
     Ok(t)
@@ -80,10 +68,7 @@ fn fixed_unit(unit: char) -> Option<i64> {
 
 fn shift(t: i64, n: i64, unit: char) -> Result<i64, String> {
     if let Some(u) = fixed_unit(unit) {
-        return n
-            .checked_mul(u)
-            .and_then(|d| t.checked_add(d))
-            .ok_or_else(|| "time out of range".to_owned());
+        return n.checked_mul(u).and_then(|d| t.checked_add(d)).ok_or_else(|| "time out of range".to_owned());
     }
     let months = match unit {
         'M' => n,
@@ -97,32 +82,21 @@ fn shift(t: i64, n: i64, unit: char) -> Result<i64, String> {
     } else {
         dt.checked_sub_months(chrono::Months::new(months.unsigned_abs()))
     };
-    shifted
-        .map(|d| d.timestamp_micros())
-        .ok_or_else(|| "time out of range".to_owned())
+    shifted.map(|d| d.timestamp_micros()).ok_or_else(|| "time out of range".to_owned())
 }
 
 fn round_down(t: i64, unit: char) -> Result<i64, String> {
     let dt = to_datetime(t)?;
-    let day_start = |d: NaiveDate| {
-        Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .timestamp_micros()
-    };
+    let day_start = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).timestamp_micros();
     Ok(match unit {
         's' | 'm' | 'h' | 'd' => {
             let u = fixed_unit(unit).unwrap_or(SECOND);
             t.div_euclid(u) * u
         }
-        'w' => day_start(
-            dt.date_naive() - chrono::Days::new(u64::from(dt.weekday().num_days_from_monday())),
-        ),
+        'w' => day_start(dt.date_naive() - chrono::Days::new(u64::from(dt.weekday().num_days_from_monday()))),
         'M' => day_start(dt.date_naive().with_day(1).ok_or("time out of range")?),
         'y' => day_start(NaiveDate::from_ymd_opt(dt.year(), 1, 1).ok_or("time out of range")?),
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} after `/`: use s, m, h, d, w, M or y"
-            ))
-        }
+        _ => return Err(format!("unknown unit {unit:?} after `/`: use s, m, h, d, w, M or y")),
     })
 }
 
@@ -142,9 +116,7 @@ pub fn format_rfc3339(micros: i64) -> String {
 pub fn parse_interval(s: &str) -> Result<i64, String> {
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(digits);
-    let n: i64 = n.parse().map_err(|_| {
-        format!("invalid interval {s:?}: expected a number and a unit, like 10s, 1m, 1h or 1d")
-    })?;
+    let n: i64 = n.parse().map_err(|_| format!("invalid interval {s:?}: expected a number and a unit, like 10s, 1m, 1h or 1d"))?;
     let mut chars = unit.chars();
     let u = match (chars.next(), chars.next()) {
         (Some(u), None) => fixed_unit(u),
@@ -169,24 +141,10 @@ mod tests {
         assert_eq!(parse_time("now-15m", NOW), Ok(NOW - 900 * SECOND));
         assert_eq!(parse_time("now+5m", NOW), Ok(NOW + 300 * SECOND));
         assert_eq!(parse_time("now-2d", NOW), Ok(NOW - 2 * 86_400 * SECOND));
-        assert_eq!(
-            parse_time("2023-11-14T22:13:20Z", NOW),
-            Ok(1_700_000_000 * SECOND)
-        );
-        assert_eq!(
-            parse_time("2023-11-14T23:13:20+01:00", NOW),
-            Ok(1_700_000_000 * SECOND)
-        );
+        assert_eq!(parse_time("2023-11-14T22:13:20Z", NOW), Ok(1_700_000_000 * SECOND));
+        assert_eq!(parse_time("2023-11-14T23:13:20+01:00", NOW), Ok(1_700_000_000 * SECOND));
         assert_eq!(parse_time("1700000000000", NOW), Ok(1_700_000_000 * SECOND));
-        for bad in [
-            "now-5x",
-            "yesterday",
-            "now-",
-            "now-m",
-            "now/",
-            "now*2d",
-            "now/5d",
-        ] {
+        for bad in ["now-5x", "yesterday", "now-", "now-m", "now/", "now*2d", "now/5d"] {
             assert!(parse_time(bad, NOW).is_err(), "{bad}");
         }
     }

@@ -57,12 +57,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     let mut position = 0;
     let mut push = |out: &mut Vec<Token>, text: String, start: usize, end: usize| {
         if !text.is_empty() && text.len() <= MAX_TOKEN_BYTES {
-            out.push(Token {
-                text,
-                position,
-                start,
-                end,
-            });
+            out.push(Token { text, position, start, end });
             position += 1;
         }
     };
@@ -79,12 +74,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 chars.next();
             }
             if run.len() == 1 {
-                push(
-                    &mut out,
-                    run[0].1.to_string(),
-                    start,
-                    start + run[0].1.len_utf8(),
-                );
+                push(&mut out, run[0].1.to_string(), start, start + run[0].1.len_utf8());
             } else {
                 for pair in run.windows(2) {
                     let (i, a) = pair[0];
@@ -136,10 +126,7 @@ pub fn joined_terms(text: &str) -> String {
 /// An empty needle occurs nowhere: a word without letters or digits matches nothing, as in the
 /// stores (OpenSearch's `match_none`).
 pub fn contains_phrase(haystack: &[Token], needle: &[String]) -> bool {
-    !needle.is_empty()
-        && haystack
-            .windows(needle.len())
-            .any(|w| w.iter().zip(needle).all(|(t, n)| t.text == *n))
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w.iter().zip(needle).all(|(t, n)| t.text == *n))
 }
 
 #[cfg(test)]
@@ -148,26 +135,17 @@ mod tests {
 
     #[test]
     fn words_split_on_punctuation_and_lowercase() {
-        assert_eq!(
-            terms("Error in com.example.Foo: user_id=42"),
-            ["error", "in", "com", "example", "foo", "user", "id", "42"]
-        );
+        assert_eq!(terms("Error in com.example.Foo: user_id=42"), ["error", "in", "com", "example", "foo", "user", "id", "42"]);
         assert_eq!(terms("ÉCOLE Straße"), ["école", "straße"]);
         assert_eq!(terms("--- ... ---"), Vec::<String>::new());
     }
 
     #[test]
     fn cjk_runs_become_bigrams() {
-        assert_eq!(
-            terms("用户登录失败"),
-            ["用户", "户登", "登录", "录失", "失败"]
-        );
+        assert_eq!(terms("用户登录失败"), ["用户", "户登", "登录", "录失", "失败"]);
         assert_eq!(terms("用户abc登录"), ["用户", "abc", "登录"]);
         assert_eq!(terms("错 误"), ["错", "误"]);
-        assert_eq!(
-            terms("ログイン失敗"),
-            ["ログ", "グイ", "イン", "ン失", "失敗"]
-        );
+        assert_eq!(terms("ログイン失敗"), ["ログ", "グイ", "イン", "ン失", "失敗"]);
         assert_eq!(terms("로그인 실패"), ["로그", "그인", "실패"]);
         let t = tokenize("a 用户登录");
         assert_eq!((t[1].start, t[1].end), (2, 8));

@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use nexuslog_query::{
-    matches, parse, FieldOp, FieldRef, Query, RangeValue, LEVEL_ORDER, MAX_QUERY_BYTES,
-};
+use nexuslog_query::{matches, parse, FieldOp, FieldRef, Query, RangeValue, LEVEL_ORDER, MAX_QUERY_BYTES};
 use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, SourceKind, TimestampSource};
 use proptest::prelude::*;
 
@@ -63,32 +61,19 @@ fn message_prefix() -> impl Strategy<Value = String> {
 /// with any offset and fraction (years 0000 to 9999 in local time).
 fn time() -> impl Strategy<Value = i64> {
     let year = prop_oneof![8 => 0..=9999i32, 1 => Just(0), 1 => Just(9999)];
-    let rfc3339 = (
-        year,
-        1..=12u32,
-        1..=28u32,
-        0..24u32,
-        0..60u32,
-        0..60u32,
-        0..1_000_000u32,
-        -1439..=1439i32,
-    )
-        .prop_filter_map("not a time", |(y, mo, d, h, mi, s, us, off)| {
+    let rfc3339 = (year, 1..=12u32, 1..=28u32, 0..24u32, 0..60u32, 0..60u32, 0..1_000_000u32, -1439..=1439i32).prop_filter_map(
+        "not a time",
+        |(y, mo, d, h, mi, s, us, off)| {
             let offset = if off == 0 {
                 "Z".to_owned()
             } else {
                 let sign = if off < 0 { '-' } else { '+' };
-                format!(
-                    "{sign}{:02}:{:02}",
-                    off.unsigned_abs() / 60,
-                    off.unsigned_abs() % 60
-                )
+                format!("{sign}{:02}:{:02}", off.unsigned_abs() / 60, off.unsigned_abs() % 60)
             };
             let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{us:06}{offset}");
-            chrono::DateTime::parse_from_rfc3339(&text)
-                .ok()
-                .map(|dt| dt.timestamp_micros())
-        });
+            chrono::DateTime::parse_from_rfc3339(&text).ok().map(|dt| dt.timestamp_micros())
+        },
+    );
     prop_oneof![
         any::<i64>().prop_map(|ms| ms.saturating_mul(1000)),
         (-100_000_000_000_000i64..300_000_000_000_000).prop_map(|ms| ms * 1000),
@@ -106,11 +91,7 @@ fn finite_number() -> impl Strategy<Value = f64> {
 }
 
 fn bound(value: BoxedStrategy<RangeValue>) -> impl Strategy<Value = Bound<RangeValue>> {
-    prop_oneof![
-        Just(Bound::Unbounded),
-        value.clone().prop_map(Bound::Included),
-        value.prop_map(Bound::Excluded),
-    ]
+    prop_oneof![Just(Bound::Unbounded), value.clone().prop_map(Bound::Included), value.prop_map(Bound::Excluded),]
 }
 
 fn range(value: BoxedStrategy<RangeValue>) -> impl Strategy<Value = FieldOp> {
@@ -119,10 +100,7 @@ fn range(value: BoxedStrategy<RangeValue>) -> impl Strategy<Value = FieldOp> {
 
 /// `[* TO *]`, which every field accepts.
 fn unbounded() -> FieldOp {
-    FieldOp::Range {
-        lower: Bound::Unbounded,
-        upper: Bound::Unbounded,
-    }
+    FieldOp::Range { lower: Bound::Unbounded, upper: Bound::Unbounded }
 }
 
 /// A level name as `parse_level` reads it (or `unknown`), in any case.
@@ -146,27 +124,14 @@ fn level_name() -> impl Strategy<Value = String> {
         "alert",
         "unknown",
     ];
-    (
-        prop::sample::select(names),
-        prop::collection::vec(any::<bool>(), 16),
-    )
-        .prop_map(|(name, upper)| {
-            name.chars()
-                .zip(upper)
-                .map(|(c, u)| if u { c.to_ascii_uppercase() } else { c })
-                .collect()
-        })
+    (prop::sample::select(names), prop::collection::vec(any::<bool>(), 16))
+        .prop_map(|(name, upper)| name.chars().zip(upper).map(|(c, u)| if u { c.to_ascii_uppercase() } else { c }).collect())
 }
 
 /// The operations the parser produces for a field.
 fn op_for(field: &FieldRef) -> BoxedStrategy<FieldOp> {
     match field {
-        FieldRef::Message => prop_oneof![
-            message_prefix().prop_map(FieldOp::Prefix),
-            Just(FieldOp::Exists),
-            Just(unbounded()),
-        ]
-        .boxed(),
+        FieldRef::Message => prop_oneof![message_prefix().prop_map(FieldOp::Prefix), Just(FieldOp::Exists), Just(unbounded()),].boxed(),
         FieldRef::Timestamp => prop_oneof![3 => range(time().prop_map(RangeValue::Time).boxed()), 1 => Just(FieldOp::Exists)].boxed(),
         FieldRef::Level => prop_oneof![
             level_name().prop_map(FieldOp::Eq),
@@ -175,13 +140,10 @@ fn op_for(field: &FieldRef) -> BoxedStrategy<FieldOp> {
             range(prop::sample::select(LEVEL_ORDER.to_vec()).prop_map(RangeValue::Level).boxed()),
         ]
         .boxed(),
-        FieldRef::Standard(_) => prop_oneof![
-            text().prop_map(FieldOp::Eq),
-            nonempty_text().prop_map(FieldOp::Prefix),
-            Just(FieldOp::Exists),
-            Just(unbounded()),
-        ]
-        .boxed(),
+        FieldRef::Standard(_) => {
+            prop_oneof![text().prop_map(FieldOp::Eq), nonempty_text().prop_map(FieldOp::Prefix), Just(FieldOp::Exists), Just(unbounded()),]
+                .boxed()
+        }
         FieldRef::Extracted(_) => prop_oneof![
             text().prop_map(FieldOp::Eq),
             nonempty_text().prop_map(FieldOp::Prefix),
@@ -195,12 +157,7 @@ fn op_for(field: &FieldRef) -> BoxedStrategy<FieldOp> {
 fn field_query() -> impl Strategy<Value = Query> {
     field_name()
         .prop_map(|name| FieldRef::resolve(&name))
-        .prop_flat_map(|field| {
-            op_for(&field).prop_map(move |op| Query::Field {
-                field: field.clone(),
-                op,
-            })
-        })
+        .prop_flat_map(|field| op_for(&field).prop_map(move |op| Query::Field { field: field.clone(), op }))
 }
 
 /// A normalized AST without `All` at its root.
@@ -228,17 +185,9 @@ fn is_normalized(q: &Query, top: bool, parent_allows_all: bool) -> bool {
         Query::Word(w) => !w.is_empty(),
         Query::Phrase(_) | Query::Field { .. } => true,
         Query::And(parts) => {
-            parts.len() >= 2
-                && parts.iter().all(|p| {
-                    !matches!(p, Query::And(_) | Query::All) && is_normalized(p, false, false)
-                })
+            parts.len() >= 2 && parts.iter().all(|p| !matches!(p, Query::And(_) | Query::All) && is_normalized(p, false, false))
         }
-        Query::Or(parts) => {
-            parts.len() >= 2
-                && parts
-                    .iter()
-                    .all(|p| !matches!(p, Query::Or(_)) && is_normalized(p, false, true))
-        }
+        Query::Or(parts) => parts.len() >= 2 && parts.iter().all(|p| !matches!(p, Query::Or(_)) && is_normalized(p, false, true)),
         Query::Not(inner) => is_normalized(inner, false, true),
     }
 }
@@ -298,44 +247,22 @@ fn terms() -> impl Strategy<Value = String> {
         2 => fragment(),
         3 => (name, value).prop_map(|(n, v)| format!("{n}:{v}")),
     ];
-    let joined = prop::collection::vec(
-        (
-            prop::sample::select(vec![" ", " OR ", " AND ", " NOT ", " -", " (", ") ", "("]),
-            term,
-        ),
-        1..8,
-    );
-    joined.prop_map(|parts| {
-        parts
-            .into_iter()
-            .map(|(op, t)| format!("{op}{t}"))
-            .collect()
-    })
+    let joined = prop::collection::vec((prop::sample::select(vec![" ", " OR ", " AND ", " NOT ", " -", " (", ") ", "("]), term), 1..8);
+    joined.prop_map(|parts| parts.into_iter().map(|(op, t)| format!("{op}{t}")).collect())
 }
 
 fn anything() -> impl Strategy<Value = String> {
-    prop_oneof![
-        prop::collection::vec(any::<char>(), 0..300).prop_map(String::from_iter),
-        "\\PC{0,300}",
-        queryish(),
-        terms(),
-    ]
+    prop_oneof![prop::collection::vec(any::<char>(), 0..300).prop_map(String::from_iter), "\\PC{0,300}", queryish(), terms(),]
 }
 
 fn sample_record() -> LogRecord {
     let mut fields = BTreeMap::new();
     fields.insert("http.status".to_owned(), FieldValue::Long(503));
     fields.insert("latency".to_owned(), FieldValue::Double(12.5));
-    fields.insert(
-        "user".to_owned(),
-        FieldValue::String("John Smith".to_owned()),
-    );
+    fields.insert("user".to_owned(), FieldValue::String("John Smith".to_owned()));
     fields.insert("ok".to_owned(), FieldValue::Bool(true));
     fields.insert("nothing".to_owned(), FieldValue::Null);
-    fields.insert(
-        "host".to_owned(),
-        FieldValue::String("extracted".to_owned()),
-    );
+    fields.insert("host".to_owned(), FieldValue::String("extracted".to_owned()));
     LogRecord {
         id: "evt-1".to_owned(),
         project_id: "p".to_owned(),
@@ -390,86 +317,35 @@ proptest! {
 /// The counterexamples the properties found, kept as plain cases.
 #[test]
 fn found_counterexamples_read_back() {
-    let field = |name: &str, op: FieldOp| Query::Field {
-        field: FieldRef::resolve(name),
-        op,
-    };
-    let time = |text: &str| {
-        RangeValue::Time(
-            chrono::DateTime::parse_from_rfc3339(text)
-                .unwrap()
-                .timestamp_micros(),
-        )
-    };
-    let from = |v: RangeValue| FieldOp::Range {
-        lower: Bound::Included(v),
-        upper: Bound::Unbounded,
-    };
+    let field = |name: &str, op: FieldOp| Query::Field { field: FieldRef::resolve(name), op };
+    let time = |text: &str| RangeValue::Time(chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_micros());
+    let from = |v: RangeValue| FieldOp::Range { lower: Bound::Included(v), upper: Bound::Unbounded };
     let cases = [
         // A prefix starting `//` after `name:` must not read as a URL.
         (field("A", FieldOp::Prefix("//".into())), r"A:\//*"),
-        (
-            field("path", FieldOp::Prefix("//api/".into())),
-            r"path:\//api/*",
-        ),
+        (field("path", FieldOp::Prefix("//api/".into())), r"path:\//api/*"),
         // Extracted names that would not read as names on their own keep `fields.`.
-        (
-            field("fields.", FieldOp::Eq(String::new())),
-            r#"fields.:"""#,
-        ),
+        (field("fields.", FieldOp::Eq(String::new())), r#"fields.:"""#),
         (field("fields.1x", FieldOp::Exists), "fields.1x:*"),
         (field("fields.-x", FieldOp::Eq("y".into())), "fields.-x:y"),
         (field("fields..", FieldOp::Eq("y".into())), "fields..:y"),
         // Times outside the years 0000 to 9999 of RFC 3339.
-        (
-            field("timestamp", from(RangeValue::Time(253_402_300_800_000_000))),
-            "timestamp:>=253402300800000",
-        ),
-        (
-            field("timestamp", from(RangeValue::Time(-62_167_219_200_001_000))),
-            "timestamp:>=-62167219200001",
-        ),
-        (
-            field(
-                "timestamp",
-                from(RangeValue::Time(9_000_000_000_000_000_000)),
-            ),
-            "timestamp:>=9000000000000000",
-        ),
-        (
-            field("timestamp", from(RangeValue::Time(i64::MAX))),
-            "timestamp:>=9223372036854775807",
-        ),
-        (
-            field("timestamp", from(RangeValue::Time(i64::MIN))),
-            "timestamp:>=-9223372036854775808",
-        ),
-        (
-            field("timestamp", from(time("0000-01-01T00:00:00.000001+23:59"))),
-            "timestamp:>=0000-01-01T00:00:00.000001+23:59",
-        ),
-        (
-            field("timestamp", from(time("9999-12-31T23:59:59.999999-23:59"))),
-            "timestamp:>=9999-12-31T23:59:59.999999-23:59",
-        ),
-        (
-            field("timestamp", from(time("2024-05-01T00:00:00Z"))),
-            "timestamp:>=2024-05-01T00:00:00Z",
-        ),
+        (field("timestamp", from(RangeValue::Time(253_402_300_800_000_000))), "timestamp:>=253402300800000"),
+        (field("timestamp", from(RangeValue::Time(-62_167_219_200_001_000))), "timestamp:>=-62167219200001"),
+        (field("timestamp", from(RangeValue::Time(9_000_000_000_000_000_000))), "timestamp:>=9000000000000000"),
+        (field("timestamp", from(RangeValue::Time(i64::MAX))), "timestamp:>=9223372036854775807"),
+        (field("timestamp", from(RangeValue::Time(i64::MIN))), "timestamp:>=-9223372036854775808"),
+        (field("timestamp", from(time("0000-01-01T00:00:00.000001+23:59"))), "timestamp:>=0000-01-01T00:00:00.000001+23:59"),
+        (field("timestamp", from(time("9999-12-31T23:59:59.999999-23:59"))), "timestamp:>=9999-12-31T23:59:59.999999-23:59"),
+        (field("timestamp", from(time("2024-05-01T00:00:00Z"))), "timestamp:>=2024-05-01T00:00:00Z"),
     ];
     for (q, text) in cases {
         assert_eq!(q.to_string(), text, "{q:?}");
         assert_eq!(parse(text), Ok(q), "{text:?}");
     }
     // A quoted time or level means what it means bare (it was an `Eq` that printed unquoted).
-    assert_eq!(
-        parse(r#"timestamp:"2024-05-01T00:00:00Z""#),
-        parse("timestamp:2024-05-01T00:00:00Z")
-    );
-    assert_eq!(
-        parse(r#"level:"WARN""#),
-        Ok(field("level", FieldOp::Eq("WARN".into())))
-    );
+    assert_eq!(parse(r#"timestamp:"2024-05-01T00:00:00Z""#), parse("timestamp:2024-05-01T00:00:00Z"));
+    assert_eq!(parse(r#"level:"WARN""#), Ok(field("level", FieldOp::Eq("WARN".into()))));
     assert!(parse(r#"level:"loud""#).is_err());
     assert!(parse(r#"timestamp:"loud""#).is_err());
 }

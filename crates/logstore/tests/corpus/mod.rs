@@ -38,44 +38,12 @@ pub const ASCII_WORDS: &[&str] = &[
     "Timeout",
     "ÉCOLE",
 ];
-pub const CJK_WORDS: &[&str] = &[
-    "用户",
-    "登录",
-    "失败",
-    "数据库",
-    "超时",
-    "连接",
-    "ログイン",
-    "失敗",
-    "로그인",
-    "실패",
-    "错",
-];
-const SEPARATORS: &[&str] = &[
-    " ", " ", " ", ", ", ". ", ": ", "", "_", "-", "/", " (", ") ", "=",
-];
-pub const USERS: &[&str] = &[
-    "alice",
-    "bob",
-    "John Smith",
-    "/api/v1",
-    "api-gw",
-    "Alice",
-    "al",
-    "用户甲",
-];
+pub const CJK_WORDS: &[&str] = &["用户", "登录", "失败", "数据库", "超时", "连接", "ログイン", "失敗", "로그인", "실패", "错"];
+const SEPARATORS: &[&str] = &[" ", " ", " ", ", ", ". ", ": ", "", "_", "-", "/", " (", ") ", "="];
+pub const USERS: &[&str] = &["alice", "bob", "John Smith", "/api/v1", "api-gw", "Alice", "al", "用户甲"];
 pub const HOSTS: &[&str] = &["web-1", "web-2", "db-1"];
 pub const SERVICES: &[&str] = &["checkout", "auth", "search"];
-const LEVELS: &[Level] = &[
-    Level::Trace,
-    Level::Debug,
-    Level::Info,
-    Level::Info,
-    Level::Warn,
-    Level::Error,
-    Level::Fatal,
-    Level::Unknown,
-];
+const LEVELS: &[Level] = &[Level::Trace, Level::Debug, Level::Info, Level::Info, Level::Warn, Level::Error, Level::Fatal, Level::Unknown];
 
 /// A small deterministic generator (SplitMix64), so the corpus is the same on every run.
 pub struct Rng(u64);
@@ -113,12 +81,12 @@ fn message(rng: &mut Rng) -> String {
     let mut m = String::new();
     for i in 0..(2 + rng.below(9)) {
         if i > 0 {
-            m.push_str(*rng.pick(SEPARATORS));
+            m.push_str(rng.pick::<&str>(SEPARATORS));
         }
         if rng.chance(30) {
-            m.push_str(*rng.pick(CJK_WORDS));
+            m.push_str(rng.pick::<&str>(CJK_WORDS));
         } else {
-            m.push_str(*rng.pick(ASCII_WORDS));
+            m.push_str(rng.pick::<&str>(ASCII_WORDS));
         }
     }
     if rng.chance(5) {
@@ -131,33 +99,20 @@ impl Corpus {
     pub fn generate(n: usize, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let records = (0..n).map(|i| record(&mut rng, i)).collect();
-        Self {
-            records,
-            from: T0,
-            to: T0 + SPAN_SECONDS * 1_000_000,
-        }
+        Self { records, from: T0, to: T0 + SPAN_SECONDS * 1_000_000 }
     }
 }
 
 fn record(rng: &mut Rng, i: usize) -> LogRecord {
     let mut fields = BTreeMap::new();
     match rng.below(10) {
-        0..=5 => drop(fields.insert(
-            "status".into(),
-            FieldValue::Long(*rng.pick(&[200, 201, 404, 500, 503])),
-        )),
-        6 | 7 => drop(fields.insert(
-            "status".into(),
-            FieldValue::String((*rng.pick(&["200", "abc", "503", "5xx"])).into()),
-        )),
+        0..=5 => drop(fields.insert("status".into(), FieldValue::Long(*rng.pick(&[200, 201, 404, 500, 503])))),
+        6 | 7 => drop(fields.insert("status".into(), FieldValue::String((*rng.pick(&["200", "abc", "503", "5xx"])).into()))),
         _ => {}
     }
     match rng.below(10) {
         0..=4 => drop(fields.insert("latency".into(), FieldValue::Long(rng.below(1000) as i64))),
-        5..=7 => drop(fields.insert(
-            "latency".into(),
-            FieldValue::Double(rng.below(2000) as f64 / 2.0 + 0.25),
-        )),
+        5..=7 => drop(fields.insert("latency".into(), FieldValue::Double(rng.below(2000) as f64 / 2.0 + 0.25))),
         8 => drop(fields.insert("latency".into(), FieldValue::Double(rng.below(1000) as f64))),
         _ => {}
     }
@@ -168,10 +123,7 @@ fn record(rng: &mut Rng, i: usize) -> LogRecord {
         fields.insert("flag".into(), FieldValue::Bool(rng.chance(50)));
     }
     if rng.chance(40) {
-        fields.insert(
-            "http.method".into(),
-            FieldValue::String((*rng.pick(&["GET", "POST"])).into()),
-        );
+        fields.insert("http.method".into(), FieldValue::String((*rng.pick(&["GET", "POST"])).into()));
     }
     if rng.chance(10) {
         fields.insert("note".into(), FieldValue::Null);
@@ -182,37 +134,22 @@ fn record(rng: &mut Rng, i: usize) -> LogRecord {
         fields.insert("blob".into(), FieldValue::String("small".into()));
     }
     if rng.chance(30) {
-        fields.insert(
-            "ratio".into(),
-            FieldValue::Double(rng.below(8) as f64 / 4.0),
-        );
+        fields.insert("ratio".into(), FieldValue::Double(rng.below(8) as f64 / 4.0));
     }
     let timestamp = T0 + (rng.below(SPAN_SECONDS as u64 * 1000) as i64) * 1000;
     LogRecord {
         id: format!("r{i:05}"),
         project_id: PROJECT.into(),
         timestamp,
-        timestamp_source: if rng.chance(80) {
-            TimestampSource::Event
-        } else {
-            TimestampSource::Received
-        },
+        timestamp_source: if rng.chance(80) { TimestampSource::Event } else { TimestampSource::Received },
         received_at: timestamp + 1000,
         level: *rng.pick(LEVELS),
         message: message(rng),
         host: rng.chance(80).then(|| (*rng.pick(HOSTS)).to_owned()),
         service: rng.chance(70).then(|| (*rng.pick(SERVICES)).to_owned()),
-        source: if rng.chance(80) {
-            SourceKind::Http
-        } else {
-            SourceKind::Syslog
-        },
+        source: if rng.chance(80) { SourceKind::Http } else { SourceKind::Syslog },
         fields,
-        parse_status: if rng.chance(90) {
-            ParseStatus::Ok
-        } else {
-            ParseStatus::Partial
-        },
+        parse_status: if rng.chance(90) { ParseStatus::Ok } else { ParseStatus::Partial },
         parse_errors: Vec::new(),
         trace_id: rng.chance(30).then(|| format!("t{}", rng.below(20))),
         span_id: None,
@@ -315,8 +252,7 @@ fn number() -> impl Strategy<Value = String> {
     prop_oneof![
         (0i64..1000).prop_map(|n| n.to_string()),
         (0i64..2000).prop_map(|n| format!("{}", n as f64 / 2.0 + 0.25)),
-        proptest::sample::select(&["200", "404", "500", "503", "0", "-1", "0.5", "1"][..])
-            .prop_map(str::to_owned),
+        proptest::sample::select(&["200", "404", "500", "503", "0", "-1", "0.5", "1"][..]).prop_map(str::to_owned),
     ]
 }
 
@@ -326,24 +262,16 @@ fn time() -> impl Strategy<Value = String> {
 
 fn range(bound: BoxedStrategy<String>) -> impl Strategy<Value = String> {
     let b = prop_oneof![4 => bound, 1 => Just("*".to_owned())];
-    (
-        proptest::sample::select(&["[", "{"][..]),
-        b.clone(),
-        b,
-        proptest::sample::select(&["]", "}"][..]),
-    )
+    (proptest::sample::select(&["[", "{"][..]), b.clone(), b, proptest::sample::select(&["]", "}"][..]))
         .prop_map(|(o, l, u, c)| format!("{o}{l} TO {u}{c}"))
 }
 
 fn comparison(bound: BoxedStrategy<String>) -> impl Strategy<Value = String> {
-    (proptest::sample::select(&[">", ">=", "<", "<="][..]), bound)
-        .prop_map(|(op, v)| format!("{op}{v}"))
+    (proptest::sample::select(&[">", ">=", "<", "<="][..]), bound).prop_map(|(op, v)| format!("{op}{v}"))
 }
 
 fn leaf() -> impl Strategy<Value = String> {
-    let level = proptest::sample::select(&["trace", "debug", "info", "warn", "error", "fatal"][..])
-        .prop_map(str::to_owned)
-        .boxed();
+    let level = proptest::sample::select(&["trace", "debug", "info", "warn", "error", "fatal"][..]).prop_map(str::to_owned).boxed();
     prop_oneof![
         6 => word(),
         2 => (word(), word()).prop_map(|(a, b)| format!("\"{} {}\"", a.trim_end_matches('*'), b.trim_end_matches('*'))),
@@ -373,8 +301,7 @@ pub fn query_strategy() -> impl Strategy<Value = String> {
     leaf().prop_recursive(4, 16, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 2..4).prop_map(|parts| parts.join(" ")),
-            proptest::collection::vec(inner.clone(), 2..4)
-                .prop_map(|parts| format!("({})", parts.join(" OR "))),
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(|parts| format!("({})", parts.join(" OR "))),
             inner.clone().prop_map(|q| format!("NOT ({q})")),
             inner.prop_map(|q| format!("-({q})")),
         ]

@@ -14,11 +14,20 @@ static RECORD: LazyLock<LogRecord> = LazyLock::new(|| {
     let fields = BTreeMap::from([
         ("http.status".to_owned(), FieldValue::Long(503)),
         ("latency".to_owned(), FieldValue::Double(12.5)),
-        ("user".to_owned(), FieldValue::String("John Smith".to_owned())),
-        ("path".to_owned(), FieldValue::String("/api/v1/users".to_owned())),
+        (
+            "user".to_owned(),
+            FieldValue::String("John Smith".to_owned()),
+        ),
+        (
+            "path".to_owned(),
+            FieldValue::String("/api/v1/users".to_owned()),
+        ),
         ("ok".to_owned(), FieldValue::Bool(true)),
         ("nothing".to_owned(), FieldValue::Null),
-        ("host".to_owned(), FieldValue::String("extracted".to_owned())),
+        (
+            "host".to_owned(),
+            FieldValue::String("extracted".to_owned()),
+        ),
     ]);
     LogRecord {
         id: "evt-1".to_owned(),
@@ -27,7 +36,8 @@ static RECORD: LazyLock<LogRecord> = LazyLock::new(|| {
         timestamp_source: TimestampSource::Event,
         received_at: 1_714_521_600_000_100,
         level: Level::Warn,
-        message: "用户登录失败: connection reset by peer at com.example.Foo user_id=42 ÉCOLE".to_owned(),
+        message: "用户登录失败: connection reset by peer at com.example.Foo user_id=42 ÉCOLE"
+            .to_owned(),
         host: Some("web-1".to_owned()),
         service: Some("api".to_owned()),
         source: SourceKind::default(),
@@ -45,7 +55,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(q) => q,
         Err(e) => {
             let chars = text.chars().count();
-            assert!(e.position <= chars, "error at {} in {chars} characters: {e}", e.position);
+            assert!(
+                e.position <= chars,
+                "error at {} in {chars} characters: {e}",
+                e.position
+            );
             return;
         }
     };
@@ -53,7 +67,10 @@ fuzz_target!(|data: &[u8]| {
     // Numbers and times can print longer than they were written; such a form may not fit.
     if canonical.len() <= MAX_QUERY_BYTES {
         match parse(&canonical) {
-            Ok(again) => assert_eq!(again, query, "canonical form {canonical:?} reads differently"),
+            Ok(again) => assert_eq!(
+                again, query,
+                "canonical form {canonical:?} reads differently"
+            ),
             Err(e) => panic!("canonical form {canonical:?} of {query:?} does not parse: {e}"),
         }
     }
