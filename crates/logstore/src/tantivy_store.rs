@@ -10,6 +10,12 @@
 //! so a field holding a number in one record and a string in another is no conflict here;
 //! filters try the value as every type it can be read as. The types each field was indexed
 //! with are kept per project in `<root>/<project>/fields.json` (see `catalog.rs`).
+//!
+//! Queries are the query AST compiled by `tantivy_query.rs`; messages are tokenized by the
+//! tokenizer the in-memory evaluator uses. Keyword fields and extracted values are also fast
+//! (columnar) fields, which Tantivy's Elasticsearch-compatible aggregations read; each day
+//! index is aggregated apart and the partial results merged. A day index written by an older
+//! version is opened with its own schema: searchable, counted, but not aggregated.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
