@@ -6,7 +6,9 @@
 //!   restarts Kafka during the load, then verifies;
 //! - `bench`: raw Kafka / OpenSearch ceilings vs. the gateway and the sink, and freshness;
 //! - `syslog-bench`: syslog over TCP into NexusLog beside rsyslog on the same stream;
-//! - `pipeline-bench`: the processor's lines/s per core for grok and logfmt rules vs JSON only.
+//! - `pipeline-bench`: the processor's lines/s per core for grok and logfmt rules vs JSON only;
+//! - `query-bench`: search and aggregation p50/p99 on Tantivy and OpenSearch over generated
+//!   events, and NexusLog's overhead over the same requests sent straight to OpenSearch.
 
 mod bench;
 mod chaos;
@@ -14,6 +16,7 @@ mod launch;
 mod ledger;
 mod load;
 mod pipeline_bench;
+mod query_bench;
 mod report;
 mod session;
 mod syslog_bench;
@@ -66,6 +69,10 @@ enum Command {
     /// The processor's per-event work (decode, normalize, pipeline, encode) in lines/s per
     /// core: grok (nginx combined) and logfmt rules as ratios to JSON events without rules.
     PipelineBench(pipeline_bench::PipelineBenchArgs),
+    /// Search and aggregation latency (p50/p99) over generated events (10 M by default) on
+    /// Tantivy and OpenSearch; on OpenSearch also the same requests sent straight to it, as the
+    /// ceiling. Exit status 1 when an answer disagrees with the generated data.
+    QueryBench(query_bench::QueryBenchArgs),
 }
 
 /// The shape of the load.
@@ -167,6 +174,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::Bench(a) => bench::bench(a).await,
         Command::SyslogBench(a) => syslog_bench::syslog_bench(a).await,
         Command::PipelineBench(a) => pipeline_bench::pipeline_bench(&a).map(|()| true),
+        Command::QueryBench(a) => query_bench::query_bench(a).await,
     }
 }
 

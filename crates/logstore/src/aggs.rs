@@ -386,23 +386,35 @@ pub fn auto_interval(from: i64, to: i64) -> i64 {
 /// it holds booleans.
 pub(crate) type TypedFields = Vec<(String, bool)>;
 
-/// Elasticsearch-style aggregation requests for `q`, named `a<i>...`, given where a store keeps
-/// each field (`typed`) and which field a numeric statistic reads (`numeric`).
-pub(crate) fn request(
-    q: &AggregateQuery,
-    typed: impl Fn(&FieldRef) -> TypedFields,
-    numeric: impl Fn(&FieldRef) -> String,
-) -> serde_json::Map<String, Value> {
+/// How a store lays out what aggregations read.
+pub(crate) struct Layout {
+    /// Where a field's values are kept: one name per typed sub-field.
+    pub typed: fn(&FieldRef) -> TypedFields,
+    /// The one field holding a field's numbers, for statistics and percentiles.
+    pub numeric: fn(&FieldRef) -> String,
+    /// The time histogram request for an interval in microseconds.
+    pub histogram: fn(i64) -> Value,
+    /// Microseconds per unit of the histogram's bucket keys.
+    pub histogram_key_micros: i64,
+}
+
+/// A histogram over `timestamp_us`: keys in microseconds.
+pub(crate) fn micros_histogram(interval_micros: i64) -> Value {
+    serde_json::json!({ "histogram": { "field": "timestamp_us", "interval": interval_micros as f64, "min_doc_count": 1 } })
+}
+
+/// Elasticsearch-style aggregation requests for `q`, named `a<i>...`, in a store's layout.
+pub(crate) fn request(q: &AggregateQuery, layout: &Layout) -> serde_json::Map<String, Value> {
     use serde_json::json;
+    let (typed, numeric) = (layout.typed, layout.numeric);
     let mut out = serde_json::Map::new();
     for (i, (_, agg)) in q.aggs.iter().enumerate() {
         match agg {
             Aggregation::Count => {}
             Aggregation::DateHistogram { interval_micros, split_by, .. } => {
-                let histogram =
-                    json!({ "histogram": { "field": "timestamp_us", "interval": *interval_micros as f64, "min_doc_count": 1 } });
+                let histogram = (layout.histogram)(*interval_micros);
                 out.insert(format!("a{i}_all"), histogram.clone());
-                for (j, (field, _)) in split_by.iter().flat_map(&typed).enumerate() {
+                for (j, (field, _)) in split_by.iter().flat_map(typed).enumerate() {
                     out.insert(
                         format!("a{i}_by{j}"),
                         json!({ "terms": { "field": field, "size": SPLIT_FETCH }, "aggs": { "h": histogram } }),
@@ -430,25 +442,24 @@ pub(crate) fn request(
 
 /// The results of `q` from the answer to [`request`] (`aggs`: the aggregations object) and the
 /// number of matching records.
-pub(crate) fn results(
-    q: &AggregateQuery,
-    aggs: &Value,
-    total: u64,
-    typed: impl Fn(&FieldRef) -> TypedFields,
-) -> Vec<(String, AggregationResult)> {
+pub(crate) fn results(q: &AggregateQuery, aggs: &Value, total: u64, layout: &Layout) -> Vec<(String, AggregationResult)> {
+    let typed = layout.typed;
+    let histogram_of = |v: &Value| -> Histogram {
+        read_histogram(v).into_iter().map(|(k, c)| (k.saturating_mul(layout.histogram_key_micros), c)).collect()
+    };
     let get = |k: String| aggs.get(&k).cloned().unwrap_or(Value::Null);
     let mut out = Vec::new();
     for (i, (name, agg)) in q.aggs.iter().enumerate() {
         let result = match agg {
             Aggregation::Count => AggregationResult::Count { value: total },
             Aggregation::DateHistogram { interval_micros, split_by, size } => {
-                let all = read_histogram(&get(format!("a{i}_all")));
+                let all = histogram_of(&get(format!("a{i}_all")));
                 let by_value = split_by.as_ref().map(|f| {
                     let mut per_value = Vec::new();
                     for (j, (_, bools)) in typed(f).into_iter().enumerate() {
                         for b in buckets(&get(format!("a{i}_by{j}"))) {
                             if let Some(key) = term_key(b, bools) {
-                                per_value.push((key, read_histogram(b.get("h").unwrap_or(&Value::Null))));
+                                per_value.push((key, histogram_of(b.get("h").unwrap_or(&Value::Null))));
                             }
                         }
                     }

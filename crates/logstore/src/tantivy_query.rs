@@ -208,6 +208,19 @@ fn extracted(name: &str, op: &FieldOp, f: &Fields) -> Boxed {
             let (Some(lower), Some(upper)) = (map_bound(lower, number), map_bound(upper, number)) else {
                 return Box::new(EmptyQuery);
             };
+            let bounded = !matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded));
+            if f.aggregatable && bounded {
+                // The values' fast column (one numeric column per path, integers and doubles
+                // compared as doubles when both occur): checked lazily, only for documents the
+                // rest of the query leaves, instead of a union over every value in the range.
+                let t = |x: f64| {
+                    let mut t = base();
+                    t.append_type_and_fast_value(x);
+                    t
+                };
+                return Box::new(RangeQuery::new(lower.map(t), upper.map(t)));
+            }
+            // Older day indices without fast fields: ranges over the term dictionary.
             let mut parts = Vec::new();
             if let Some((lo, hi)) = integer_bounds(&lower, &upper) {
                 let t = |i: i64| {

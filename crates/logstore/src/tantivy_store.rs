@@ -38,7 +38,7 @@ use tantivy::schema::{
 };
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term};
 
-use crate::aggs::TypedFields;
+use crate::aggs::Layout;
 use crate::catalog::FieldCatalog;
 use crate::document::{day_of, from_document, id_rank, is_day_name, to_document};
 use crate::tantivy_query::{compile, MessageTokenizer, MESSAGE_TOKENIZER};
@@ -178,9 +178,13 @@ fn tantivy_field_name(f: &FieldRef) -> String {
     }
 }
 
-fn tantivy_fields(f: &FieldRef) -> TypedFields {
-    vec![(tantivy_field_name(f), false)]
-}
+/// Extracted values of every type share one fast-field path; time buckets over `timestamp_us`.
+const TANTIVY_LAYOUT: Layout = Layout {
+    typed: |f| vec![(tantivy_field_name(f), false)],
+    numeric: tantivy_field_name,
+    histogram: crate::aggs::micros_histogram,
+    histogram_key_micros: 1,
+};
 
 /// `query` within [from, to) on a day index.
 pub(crate) fn within(f: &Fields, query: &nexuslog_query::Query, from: i64, to: i64) -> BooleanQuery {
@@ -359,7 +363,7 @@ impl Inner {
     }
 
     fn aggregate_blocking(&self, q: &AggregateQuery) -> Result<Vec<(String, AggregationResult)>, LogStoreError> {
-        let request = serde_json::Value::Object(crate::aggs::request(q, tantivy_fields, tantivy_field_name));
+        let request = serde_json::Value::Object(crate::aggs::request(q, &TANTIVY_LAYOUT));
         let aggs: Aggregations = serde_json::from_value(request).map_err(err)?;
         let mut total = 0u64;
         let mut merged: Option<IntermediateAggregationResults> = None;
@@ -382,7 +386,7 @@ impl Inner {
             Some(m) => serde_json::to_value(m.into_final_result(aggs, AggregationLimitsGuard::default()).map_err(err)?).map_err(err)?,
             None => Value::Null,
         };
-        Ok(crate::aggs::results(q, &answer, total, tantivy_fields))
+        Ok(crate::aggs::results(q, &answer, total, &TANTIVY_LAYOUT))
     }
 
     fn drop_older_than(&self, now_micros: i64, keep_days: i64) -> Result<usize, LogStoreError> {
