@@ -168,7 +168,7 @@ fn for_keeps_a_rule_pending_until_the_condition_held_long_enough() {
 #[test]
 fn a_disabled_or_deleted_rule_stops_and_forgets() {
     let r = count_rule();
-    let rs = rules(&[r.clone()]);
+    let rs = rules(std::slice::from_ref(&r));
     let mut ev = Evaluator::default();
     ev.apply(&batch(&[err("a", 1)], &rs), &rs);
     let mut disabled = (*r).clone();
