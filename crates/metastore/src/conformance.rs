@@ -1,7 +1,10 @@
 //! The behaviour every [`MetaStore`] must show, run against each implementation on an empty
 //! database by its test target (`tests/postgres.rs`, `tests/sqlite.rs`).
 
-use crate::{bootstrap, keys, ApiKey, AuditEntry, Invitation, MetaStore, MetaStoreError, PipelineRule, Role, Session, User};
+use crate::{
+    bootstrap, keys, AlertChannel, AlertDelivery, AlertRuleRow, AlertSilence, AlertTransitionRow, ApiKey, AuditEntry, DeliveryAttempt, Invitation, MetaStore,
+    MetaStoreError, PipelineRule, Role, Session, User,
+};
 
 /// Runs every check; panics on the first difference from the contract.
 pub async fn run_all(store: &dyn MetaStore) {
@@ -69,6 +72,103 @@ pub async fn run_all(store: &dyn MetaStore) {
     sessions(store).await;
     invitations_audit_settings(store, &p.id).await;
     pipeline_rules(store, &p.id).await;
+    alerting(store, &p.id).await;
+}
+
+async fn alerting(store: &dyn MetaStore, project_id: &str) {
+    let other = store.create_project("alert-other", "Other").await.expect("project");
+    let channel = AlertChannel {
+        id: "c1".into(),
+        project_id: project_id.into(),
+        name: "ops hook".into(),
+        kind: "webhook".into(),
+        config: r#"{"url":"http://127.0.0.1:9/hook"}"#.into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.save_alert_channel(&channel).await.expect("save channel");
+    assert_eq!(store.alert_channels(project_id).await.expect("list"), vec![channel.clone()]);
+    let stolen = store.save_alert_channel(&AlertChannel { project_id: other.id.clone(), ..channel.clone() }).await.expect_err("other project");
+    assert!(matches!(stolen, MetaStoreError::Conflict(_)), "{stolen}");
+    assert_eq!(store.alert_channel(&other.id, "c1").await.expect("q"), None, "a channel is seen in its project only");
+
+    let before = store.alert_revision().await.expect("revision");
+    let rule = AlertRuleRow { id: "r1".into(), project_id: project_id.into(), definition: "{}".into(), created_at: 1, updated_at: 1 };
+    store.save_alert_rule(&rule).await.expect("save rule");
+    assert!(store.alert_revision().await.expect("revision") > before, "a change moves the revision");
+    assert_eq!(store.all_alert_rules().await.expect("all"), vec![rule.clone()]);
+    assert!(!store.delete_alert_rule(&other.id, "r1").await.expect("delete elsewhere"));
+    assert_eq!(store.alert_rule(project_id, "r1").await.expect("q"), Some(rule.clone()));
+
+    let t = AlertTransitionRow {
+        id: "t1".into(),
+        project_id: project_id.into(),
+        rule_id: "r1".into(),
+        rule_name: "errors".into(),
+        group_key: "[]".into(),
+        from_state: "ok".into(),
+        to_state: "firing".into(),
+        value: Some(12.5),
+        threshold: 10.0,
+        severity: "critical".into(),
+        window_start: 10,
+        window_end: 20,
+        event_time: 15,
+        recorded_at: 30,
+        samples: r#"["a","b"]"#.into(),
+        labels: "{}".into(),
+        message: "12.5 errors".into(),
+        acked_by: None,
+        acked_at: None,
+    };
+    let d = AlertDelivery {
+        id: "d1".into(),
+        transition_id: "t1".into(),
+        channel_id: "c1".into(),
+        status: "pending".into(),
+        attempts: 0,
+        last_error: None,
+        updated_at: 30,
+    };
+    assert!(store.record_transition(&t, std::slice::from_ref(&d)).await.expect("record"));
+    assert!(!store.record_transition(&t, std::slice::from_ref(&d)).await.expect("replay"), "recorded once");
+    assert_eq!(store.alert_deliveries("t1").await.expect("deliveries"), vec![d.clone()], "a replay adds no delivery");
+    assert_eq!(store.alert_transition(project_id, "t1").await.expect("q"), Some(t.clone()));
+    assert_eq!(store.alert_transitions(project_id, Some("r1"), None, 10).await.expect("list"), vec![t.clone()]);
+    assert!(store.alert_transitions(project_id, None, Some(30), 10).await.expect("list").is_empty(), "before is exclusive");
+    assert!(store.alert_transitions(&other.id, None, None, 10).await.expect("list").is_empty());
+
+    let failed = DeliveryAttempt { delivery_id: "d1".into(), attempt: 1, at: 31, ok: false, detail: "HTTP 500".into() };
+    store.record_delivery_attempt(&failed, "pending").await.expect("attempt");
+    let ok = DeliveryAttempt { delivery_id: "d1".into(), attempt: 2, at: 32, ok: true, detail: "HTTP 200".into() };
+    store.record_delivery_attempt(&ok, "delivered").await.expect("attempt");
+    assert_eq!(store.delivery_attempts("d1").await.expect("attempts"), vec![failed, ok]);
+    let now = &store.alert_deliveries("t1").await.expect("deliveries")[0];
+    assert_eq!((now.status.as_str(), now.attempts, now.last_error.as_deref()), ("delivered", 2, None));
+
+    assert!(store.ack_alert_transition(project_id, "t1", "user:u1", 40).await.expect("ack"));
+    assert!(!store.ack_alert_transition(&other.id, "t1", "user:u1", 40).await.expect("ack elsewhere"));
+    let acked = store.alert_transition(project_id, "t1").await.expect("q").expect("exists");
+    assert_eq!((acked.acked_by.as_deref(), acked.acked_at), (Some("user:u1"), Some(40)));
+
+    let silence = AlertSilence {
+        id: "s1".into(),
+        project_id: project_id.into(),
+        matchers: r#"{"rule_id":"r1"}"#.into(),
+        starts_at: 0,
+        ends_at: 100,
+        comment: "maintenance".into(),
+        created_by: "user:u1".into(),
+        created_at: 1,
+    };
+    store.save_alert_silence(&silence).await.expect("silence");
+    assert_eq!(store.alert_silences(project_id, 50).await.expect("q"), vec![silence.clone()]);
+    assert!(store.alert_silences(project_id, 100).await.expect("q").is_empty(), "ended silences are not listed");
+    assert!(store.delete_alert_silence(project_id, "s1").await.expect("delete"));
+
+    assert!(store.delete_alert_channel(project_id, "c1").await.expect("delete"));
+    assert!(store.delete_alert_rule(project_id, "r1").await.expect("delete"));
+    assert!(store.delete_project(&other.id).await.expect("delete project"));
 }
 
 async fn pipeline_rules(store: &dyn MetaStore, project_id: &str) {

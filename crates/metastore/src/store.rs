@@ -7,7 +7,7 @@ use crate::{ApiKey, AuditEntry, Invitation, MetaStore, MetaStoreError, PipelineR
 
 /// The metadata store over one database driver.
 pub struct SqlMetaStore<D> {
-    db: D,
+    pub(crate) db: D,
 }
 
 impl<D> std::fmt::Debug for SqlMetaStore<D> {
@@ -26,15 +26,15 @@ impl<D: SqlDriver> SqlMetaStore<D> {
         rows.into_iter().next().map_or(Ok(0), |mut r| r.int())
     }
 
-    async fn one<T>(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>, map: fn(Row) -> Result<T, MetaStoreError>) -> Result<Option<T>, MetaStoreError> {
+    pub(crate) async fn one<T>(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>, map: fn(Row) -> Result<T, MetaStoreError>) -> Result<Option<T>, MetaStoreError> {
         self.db.query(sql, params).await?.into_iter().next().map(map).transpose()
     }
 
-    async fn all<T>(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>, map: fn(Row) -> Result<T, MetaStoreError>) -> Result<Vec<T>, MetaStoreError> {
+    pub(crate) async fn all<T>(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>, map: fn(Row) -> Result<T, MetaStoreError>) -> Result<Vec<T>, MetaStoreError> {
         self.db.query(sql, params).await?.into_iter().map(map).collect()
     }
 
-    async fn exec(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>) -> Result<u64, MetaStoreError> {
+    pub(crate) async fn exec(&self, sql: &'static str, params: Vec<crate::sql::SqlValue>) -> Result<u64, MetaStoreError> {
         Ok(self.db.transaction(vec![(sql, params)]).await?.into_iter().sum())
     }
 }
@@ -215,6 +215,16 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
                 ("DELETE FROM invitations WHERE project_id = ?1", params![id]),
                 ("DELETE FROM pipeline_rules WHERE project_id = ?1", params![id]),
                 ("DELETE FROM pipeline_revisions WHERE project_id = ?1", params![id]),
+                (
+                    "DELETE FROM alert_delivery_attempts WHERE delivery_id IN (SELECT d.id FROM alert_deliveries d \
+                     JOIN alert_transitions t ON t.id = d.transition_id WHERE t.project_id = ?1)",
+                    params![id],
+                ),
+                ("DELETE FROM alert_deliveries WHERE transition_id IN (SELECT id FROM alert_transitions WHERE project_id = ?1)", params![id]),
+                ("DELETE FROM alert_transitions WHERE project_id = ?1", params![id]),
+                ("DELETE FROM alert_silences WHERE project_id = ?1", params![id]),
+                ("DELETE FROM alert_channels WHERE project_id = ?1", params![id]),
+                ("DELETE FROM alert_rules WHERE project_id = ?1", params![id]),
                 ("DELETE FROM projects WHERE id = ?1", params![id]),
             ])
             .await?;
