@@ -74,8 +74,11 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
 
     if let Some(bus) = &deps.bus {
         let partitions = i32::try_from(config.bus.kafka.partitions).context("bus.kafka.partitions")?;
-        for t in topics.all() {
+        for t in topics.partitioned() {
             bus.create_topic(t, partitions).await.with_context(|| format!("creating topic {t}"))?;
+        }
+        for t in topics.single_partition() {
+            bus.create_topic(t, 1).await.with_context(|| format!("creating topic {t}"))?;
         }
         let reach = |e| anyhow::anyhow!("cannot register schemas at `schema_registry.url` = {}: {e}", config.schema_registry.url);
         codec.prepare::<RawEvent>(&topics.raw).await.map_err(reach)?;

@@ -36,6 +36,33 @@ pub async fn run_all(bus: &dyn Bus) {
     committed_offsets_survive_a_consumer_restart(bus).await;
     transactional_output_and_offsets_are_atomic(bus).await;
     same_key_keeps_order(bus).await;
+    the_last_committed_record_survives_truncation(bus).await;
+}
+
+/// A changelog: snapshots written in transactions, the newest one read back, older ones
+/// deleted; nothing of an empty partition.
+pub async fn the_last_committed_record_survives_truncation(bus: &dyn Bus) {
+    let input = unique("t-snap-in");
+    let changelog = unique("t-snap");
+    bus.create_topic(&input, 1).await.expect("create");
+    bus.create_topic(&changelog, 1).await.expect("create");
+    assert_eq!(bus.last_record(&changelog, 0).await.expect("empty partition"), None);
+    bus.produce(records(&input, 0..3)).await.expect("produce");
+    let mut c = bus.consumer(&unique("g-snap"), std::slice::from_ref(&input)).await.expect("consumer");
+    let got = drain(c.as_mut(), 3).await;
+    for (i, r) in got.iter().enumerate() {
+        let snapshot = OutRecord { topic: changelog.clone(), key: Some(b"state".to_vec()), payload: format!("snapshot-{i}").into_bytes() };
+        c.commit_with_outputs(vec![snapshot], &positions(std::slice::from_ref(r))).await.expect("commit");
+    }
+    let last = bus.last_record(&changelog, 0).await.expect("last").expect("a snapshot");
+    assert_eq!(last.payload, b"snapshot-2");
+    bus.delete_before(&changelog, 0, last.offset).await.expect("truncate");
+    let after = bus.last_record(&changelog, 0).await.expect("last").expect("the newest stays");
+    assert_eq!((after.offset, after.payload), (last.offset, b"snapshot-2".to_vec()));
+    let mut reader = bus.consumer(&unique("g-snap-read"), std::slice::from_ref(&changelog)).await.expect("reader");
+    let left = drain(reader.as_mut(), 1).await;
+    assert_eq!(payloads(&left), vec!["snapshot-2"], "older snapshots are gone");
+    assert!(reader.poll(10, Duration::from_millis(500)).await.expect("poll").is_empty());
 }
 
 /// A new member of a group resumes exactly after the positions the previous one committed.

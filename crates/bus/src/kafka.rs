@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -175,9 +175,77 @@ impl Bus for KafkaBus {
         }))
     }
 
+    async fn last_record(&self, topic: &str, partition: i32) -> Result<Option<InRecord>, BusError> {
+        let consumer: BaseConsumer = self
+            .config
+            .client()
+            .set("group.id", format!("nexuslog-last-record-{}", self.config.instance_id))
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .create()
+            .map_err(|e| BusError::Config(e.to_string()))?;
+        let topic = topic.to_owned();
+        blocking(move || last_committed(&consumer, &topic, partition)).await
+    }
+
+    async fn delete_before(&self, topic: &str, partition: i32, offset: i64) -> Result<(), BusError> {
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset(topic, partition, Offset::Offset(offset)).map_err(|e| classify(&e))?;
+        let opts = AdminOptions::new().operation_timeout(Some(CALL_TIMEOUT));
+        let result = self.admin.delete_records(&list, &opts).await.map_err(|e| classify(&e))?;
+        for e in result.elements() {
+            if let Err(err) = e.error() {
+                return Err(classify(&err));
+            }
+        }
+        Ok(())
+    }
+
     async fn health(&self) -> Result<(), BusError> {
         let producer = self.producer.clone();
         blocking(move || producer.client().fetch_metadata(None, Duration::from_secs(5)).map(|_| ())).await
+    }
+}
+
+/// Reads the tail of a partition and returns its last committed record. Transaction markers
+/// take offsets too, so the tail is read from a little before the high watermark, further back
+/// while it holds no data record; the read ends when the high watermark is reached or nothing
+/// more arrives for a while (records of an aborted transaction are never delivered).
+fn last_committed(consumer: &BaseConsumer, topic: &str, partition: i32) -> Result<Option<InRecord>, KafkaError> {
+    const QUIET: Duration = Duration::from_secs(2);
+    let (low, high) = consumer.fetch_watermarks(topic, partition, CALL_TIMEOUT)?;
+    let mut back = 16;
+    loop {
+        let start = (high - back).max(low);
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset(topic, partition, Offset::Offset(start))?;
+        consumer.assign(&list)?;
+        let mut last = None;
+        let mut quiet_since = std::time::Instant::now();
+        while quiet_since.elapsed() < QUIET {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    let done = m.offset() + 1 >= high;
+                    last = Some(InRecord {
+                        topic: m.topic().to_owned(),
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                    });
+                    if done {
+                        break;
+                    }
+                    quiet_since = std::time::Instant::now();
+                }
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+        if last.is_some() || start == low {
+            return Ok(last);
+        }
+        back *= 8;
     }
 }
 

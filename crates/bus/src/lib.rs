@@ -19,7 +19,8 @@ pub use embedded::{EmbeddedBus, EmbeddedBusConfig};
 pub use kafka::{KafkaBus, KafkaBusConfig};
 
 /// The topics of one deployment, named `<prefix>raw`, `<prefix>logs`, `<prefix>alerts`,
-/// `<prefix>deadletter`.
+/// `<prefix>deadletter`, and the alerting internals `<prefix>alert-partials` and
+/// `<prefix>alert-state`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topics {
     /// Raw events from the gateway (Avro `RawEvent`).
@@ -30,6 +31,11 @@ pub struct Topics {
     pub alerts: String,
     /// Whatever could not be handled, with the reason (Avro `DeadLetter`).
     pub deadletter: String,
+    /// Partial window aggregates from the processors to the alert evaluator (JSON, one
+    /// partition: one evaluator sees every rule's partials in one order).
+    pub alert_partials: String,
+    /// The alert evaluator's state snapshots, written with its offsets; the newest wins.
+    pub alert_state: String,
 }
 
 impl Topics {
@@ -39,11 +45,18 @@ impl Topics {
             logs: format!("{prefix}logs"),
             alerts: format!("{prefix}alerts"),
             deadletter: format!("{prefix}deadletter"),
+            alert_partials: format!("{prefix}alert-partials"),
+            alert_state: format!("{prefix}alert-state"),
         }
     }
 
-    pub fn all(&self) -> [&str; 4] {
+    /// The topics spread over partitions (the alerting internals have one each).
+    pub fn partitioned(&self) -> [&str; 4] {
         [&self.raw, &self.logs, &self.alerts, &self.deadletter]
+    }
+
+    pub fn single_partition(&self) -> [&str; 2] {
+        [&self.alert_partials, &self.alert_state]
     }
 }
 
@@ -126,6 +139,15 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Succeeds when the bus answers.
     async fn health(&self) -> Result<(), BusError>;
+
+    /// The newest committed record of a partition, `None` when it has none: how a role restores
+    /// the state it keeps as the last record of a changelog topic. The caller makes sure no
+    /// transaction of its own is still open (Kafka withholds records behind one).
+    async fn last_record(&self, topic: &str, partition: i32) -> Result<Option<InRecord>, BusError>;
+
+    /// Deletes a partition's records before `offset`: retention for changelog topics, where
+    /// only the newest record matters.
+    async fn delete_before(&self, topic: &str, partition: i32, offset: i64) -> Result<(), BusError>;
 }
 
 /// A member of a consumer group.

@@ -147,6 +147,16 @@ impl Bus for EmbeddedBus {
         }))
     }
 
+    async fn last_record(&self, topic: &str, partition: i32) -> Result<Option<InRecord>, BusError> {
+        let p = u32::try_from(partition).map_err(|_| BusError::Rejected(format!("partition {partition}")))?;
+        self.store.last(topic, p)
+    }
+
+    async fn delete_before(&self, topic: &str, partition: i32, offset: i64) -> Result<(), BusError> {
+        let p = u32::try_from(partition).map_err(|_| BusError::Rejected(format!("partition {partition}")))?;
+        self.store.delete_before(topic, p, u64::try_from(offset).unwrap_or(0))
+    }
+
     async fn health(&self) -> Result<(), BusError> {
         self.writer.health()
     }

@@ -157,6 +157,26 @@ impl Store {
         Ok(out)
     }
 
+    pub(super) fn last(&self, topic: &str, partition: u32) -> Result<Option<InRecord>, BusError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let log = txn.open_table(LOG).map_err(err)?;
+        let mut range = log.range((topic, partition, 0)..=(topic, partition, u64::MAX)).map_err(err)?;
+        let Some(row) = range.next_back() else { return Ok(None) };
+        let (k, v) = row.map_err(err)?;
+        let offset = k.value().2;
+        let (_, key, payload) = decode(v.value()).ok_or_else(|| err(format!("corrupt record at {topic}/{partition}/{offset}")))?;
+        Ok(Some(InRecord { topic: topic.to_owned(), partition: partition as i32, offset: offset as i64, key, payload }))
+    }
+
+    pub(super) fn delete_before(&self, topic: &str, partition: u32, offset: u64) -> Result<(), BusError> {
+        let txn = self.db.begin_write().map_err(err)?;
+        {
+            let mut log = txn.open_table(LOG).map_err(err)?;
+            log.retain_in((topic, partition, 0)..(topic, partition, offset), |_, _| false).map_err(err)?;
+        }
+        txn.commit().map_err(err)
+    }
+
     pub(super) fn committed(&self, group: &str, topic: &str) -> Result<HashMap<u32, u64>, BusError> {
         let txn = self.db.begin_read().map_err(err)?;
         let t = txn.open_table(OFFSETS).map_err(err)?;
