@@ -51,7 +51,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let needs_bus = all || matches!(role, Role::Gateway | Role::Processor | Role::Sink);
     let needs_store = all || matches!(role, Role::Sink | Role::Api);
     let needs_meta = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
-    let needs_state = all || matches!(role, Role::Gateway | Role::Api);
+    let needs_state = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
 
     let mut deps = Deps { metrics, ..Deps::default() };
     if needs_meta {
@@ -122,7 +122,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     if matches!(role, Role::Standalone | Role::Processor) {
         let (Some(bus), Some(meta)) = (deps.bus.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
-        let pipelines = nexuslog_stream_processors::PipelineRegistry::new(meta);
+        let pipelines = nexuslog_stream_processors::PipelineRegistry::new(meta.clone());
         // Start with the pipelines in force, so the first batch already uses them.
         pipelines.refresh().await.context("loading processing pipelines")?;
         let (registry, s) = (pipelines.clone(), shutdown.clone());
@@ -130,9 +130,35 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             registry.run(s).await;
             Ok(())
         });
-        let p = nexuslog_stream_processors::Processor::new(bus, codec.clone(), topics.clone(), Default::default(), pipelines);
+        let alert_rules = nexuslog_stream_processors::alerting::AlertRuleRegistry::new(meta.clone());
+        alert_rules.refresh().await.context("loading alert rules")?;
+        let (registry, s) = (alert_rules.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            registry.run(s).await;
+            Ok(())
+        });
+        let p = nexuslog_stream_processors::Processor::new(bus.clone(), codec.clone(), topics.clone(), Default::default(), pipelines, alert_rules.clone());
         let s = shutdown.clone();
         tasks.spawn(async move { p.run(s).await.context("processor") });
+        let state = deps.state.clone().ok_or_else(missing_deps)?;
+        let evaluator = nexuslog_stream_processors::alerting::AlertEvaluator::new(bus.clone(), codec.clone(), topics.clone(), alert_rules.clone(), state);
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            evaluator.run(s).await;
+            Ok(())
+        });
+        let settings = nexuslog_stream_processors::alerting::NotifierSettings {
+            allow_private_targets: config.alerting.allow_private_targets,
+            max_attempts: config.alerting.max_attempts.max(1),
+            retry_initial: std::time::Duration::from_millis(config.alerting.retry_initial_ms),
+            public_url: config.alerting.public_url.clone(),
+        };
+        let notifier = nexuslog_stream_processors::alerting::Notifier::new(bus, codec.clone(), topics.clone(), meta, alert_rules, settings);
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            notifier.run(s).await;
+            Ok(())
+        });
     }
     if matches!(role, Role::Standalone | Role::Sink) {
         let (Some(bus), Some(store)) = (deps.bus.clone(), deps.logstore.clone()) else { return Err(missing_deps()) };

@@ -8,6 +8,7 @@
 //! event yields exactly one output record. A bad record never blocks a partition: it becomes a
 //! dead letter in the same transaction.
 
+pub mod alerting;
 mod pipelines;
 mod processor;
 

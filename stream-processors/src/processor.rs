@@ -10,9 +10,15 @@ use nexuslog_common::shutdown::Shutdown;
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, Stage};
 
+use nexuslog_alerting::{Collector, PartialBatch};
 use nexuslog_pipeline::{Outcome, Pipeline};
 
+use crate::alerting::{AlertRuleRegistry, AlertRules};
 use crate::pipelines::{PipelineRegistry, Snapshot};
+
+/// Longest an idle processor stays silent towards the alert evaluator: its heartbeat lets
+/// windows close (and absence rules fire) when no events arrive.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// Settings of a processor.
 #[derive(Debug, Clone)]
@@ -39,6 +45,7 @@ pub struct Processor {
     topics: Topics,
     config: ProcessorConfig,
     pipelines: Arc<PipelineRegistry>,
+    alert_rules: Arc<AlertRuleRegistry>,
 }
 
 /// The pipeline of a project with none: normalization only.
@@ -48,18 +55,28 @@ fn no_rules() -> &'static Pipeline {
 }
 
 /// Turns one consumed raw record into its output: a log record, a dead letter saying why, or
-/// nothing when the project's pipeline drops it.
+/// nothing when the project's pipeline drops it. A log record is also shown to `alerts`, when
+/// given: the alert rules in force and the batch's collector of partial aggregates.
 ///
 /// # Errors
 /// Only when even the dead letter cannot be encoded (the schema registry is unreachable and
 /// the dead-letter schema not yet cached): the batch is then retried, not skipped.
-pub async fn process_record(codec: &Codec, topics: &Topics, pipelines: &Snapshot, rec: &InRecord) -> Result<Option<OutRecord>, SchemaError> {
+pub async fn process_record(
+    codec: &Codec,
+    topics: &Topics,
+    pipelines: &Snapshot,
+    rec: &InRecord,
+    alerts: Option<(&AlertRules, &mut Collector)>,
+) -> Result<Option<OutRecord>, SchemaError> {
     let failure = match codec.decode::<RawEvent>(&rec.payload).await {
         Ok(raw) => {
             let pipeline = pipelines.get(&raw.project_id).map_or(no_rules(), |p| p.as_ref());
             match nexuslog_pipeline::process(&raw, pipeline, None) {
                 Ok(Outcome::Record(record)) => match codec.encode(&topics.logs, &record).await {
                     Ok(payload) => {
+                        if let Some((rules, collector)) = alerts {
+                            collector.observe(&record, rules.of_project(&record.project_id));
+                        }
                         return Ok(Some(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload }));
                     }
                     Err(e) => (Some(raw.ingest_id), Some(raw.project_id), "encode_failed", e.to_string(), raw.payload),
@@ -94,32 +111,63 @@ pub async fn process_record(codec: &Codec, topics: &Topics, pipelines: &Snapshot
 const CHUNK: usize = 512;
 
 /// Processes a batch on all cores, keeping the input order in the output; every record of the
-/// batch sees the same pipelines.
-async fn process_batch(codec: &Codec, topics: &Topics, pipelines: &Snapshot, batch: &[InRecord]) -> Result<Vec<OutRecord>, SchemaError> {
+/// batch sees the same pipelines and alert rules. When any alert rule is in force, the batch's
+/// partial aggregates are one more output, to the partials topic, in the same transaction.
+async fn process_batch(
+    codec: &Codec,
+    topics: &Topics,
+    pipelines: &Snapshot,
+    rules: &Arc<AlertRules>,
+    batch: &[InRecord],
+) -> Result<Vec<OutRecord>, SchemaError> {
+    let alerting = !rules.is_empty();
     let mut handles = Vec::new();
     for chunk in batch.chunks(CHUNK) {
-        let (codec, topics, pipelines, chunk) = (codec.clone(), topics.clone(), pipelines.clone(), chunk.to_vec());
+        let (codec, topics, pipelines, rules, chunk) = (codec.clone(), topics.clone(), pipelines.clone(), rules.clone(), chunk.to_vec());
         handles.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(chunk.len());
+            let mut collector = Collector::default();
             for rec in &chunk {
-                out.extend(process_record(&codec, &topics, &pipelines, rec).await?);
+                let alerts = alerting.then_some((rules.as_ref(), &mut collector));
+                out.extend(process_record(&codec, &topics, &pipelines, rec, alerts).await?);
             }
-            Ok::<_, SchemaError>(out)
+            Ok::<_, SchemaError>((out, collector))
         }));
     }
-    let mut outputs = Vec::with_capacity(batch.len());
+    let mut outputs = Vec::with_capacity(batch.len() + 1);
+    let mut collector = Collector::default();
     for h in handles {
         match h.await {
-            Ok(chunk) => outputs.extend(chunk?),
+            Ok(chunk) => {
+                let (out, c) = chunk?;
+                outputs.extend(out);
+                collector.merge(c);
+            }
             Err(e) => return Err(SchemaError::Wire(format!("processing task failed: {e}"))),
         }
+    }
+    if alerting {
+        outputs.push(partials_record(topics, &collector.finish()));
     }
     Ok(outputs)
 }
 
+fn partials_record(topics: &Topics, batch: &PartialBatch) -> OutRecord {
+    // Serializing plain structs of numbers and strings cannot fail.
+    let payload = serde_json::to_vec(batch).unwrap_or_default();
+    OutRecord { topic: topics.alert_partials.clone(), key: None, payload }
+}
+
 impl Processor {
-    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, config: ProcessorConfig, pipelines: Arc<PipelineRegistry>) -> Self {
-        Self { bus, codec, topics, config, pipelines }
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        codec: Codec,
+        topics: Topics,
+        config: ProcessorConfig,
+        pipelines: Arc<PipelineRegistry>,
+        alert_rules: Arc<AlertRuleRegistry>,
+    ) -> Self {
+        Self { bus, codec, topics, config, pipelines, alert_rules }
     }
 
     /// Runs until `shutdown`; every batch handled before it is committed.
@@ -130,6 +178,7 @@ impl Processor {
     pub async fn run(self, shutdown: Shutdown) -> Result<(), BusError> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let mut consumer: Option<Box<dyn Consumer>> = None;
+        let mut last_heartbeat = std::time::Instant::now();
         while !shutdown.is_triggered() {
             let c = match consumer.as_mut() {
                 Some(c) => c,
@@ -149,8 +198,19 @@ impl Processor {
                 r = c.poll(self.config.batch_max, self.config.poll_wait) => r,
                 () = shutdown.wait() => break,
             };
+            let rules = self.alert_rules.snapshot();
             let batch = match batch {
-                Ok(b) if b.is_empty() => continue,
+                Ok(b) if b.is_empty() => {
+                    if !rules.is_empty() && last_heartbeat.elapsed() >= HEARTBEAT_EVERY {
+                        last_heartbeat = std::time::Instant::now();
+                        let beat = partials_record(&self.topics, &PartialBatch::heartbeat(nexuslog_common::now_micros()));
+                        if let Err(e) = c.commit_with_outputs(vec![beat], &[]).await {
+                            tracing::warn!(error = %e, "alert heartbeat failed");
+                            consumer = None;
+                        }
+                    }
+                    continue;
+                }
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(error = %e, "poll failed; retrying");
@@ -158,7 +218,7 @@ impl Processor {
                     continue;
                 }
             };
-            let outputs = match process_batch(&self.codec, &self.topics, &self.pipelines.snapshot(), &batch).await {
+            let outputs = match process_batch(&self.codec, &self.topics, &self.pipelines.snapshot(), &rules, &batch).await {
                 Ok(o) => o,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot encode output; retrying the batch");

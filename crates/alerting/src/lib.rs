@@ -18,6 +18,7 @@
 //! serializable and checkpointed by its owner with the offsets it has consumed.
 
 mod acc;
+pub mod channel;
 mod collect;
 mod evaluator;
 mod spec;

@@ -332,10 +332,12 @@ impl Consumer for KafkaConsumer {
         blocking(move || p.begin_transaction()).await?;
         let result = async {
             send_all(&producer, &outputs).await?;
-            let list = tpl(positions)?;
-            let metadata = self.consumer.group_metadata().ok_or_else(|| BusError::Unavailable("no group metadata".into()))?;
-            let p = producer.clone();
-            blocking(move || p.send_offsets_to_transaction(&list, &metadata, CALL_TIMEOUT)).await?;
+            if !positions.is_empty() {
+                let list = tpl(positions)?;
+                let metadata = self.consumer.group_metadata().ok_or_else(|| BusError::Unavailable("no group metadata".into()))?;
+                let p = producer.clone();
+                blocking(move || p.send_offsets_to_transaction(&list, &metadata, CALL_TIMEOUT)).await?;
+            }
             let p = producer.clone();
             blocking(move || p.commit_transaction(CALL_TIMEOUT)).await
         }

@@ -23,6 +23,7 @@ pub struct Config {
     pub syslog: SyslogConfig,
     pub bootstrap: BootstrapConfig,
     pub auth: AuthConfig,
+    pub alerting: AlertingConfig,
     pub log: LogConfig,
 }
 
@@ -39,6 +40,7 @@ impl Default for Config {
             syslog: SyslogConfig::default(),
             bootstrap: BootstrapConfig::default(),
             auth: AuthConfig::default(),
+            alerting: AlertingConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -334,6 +336,28 @@ impl Default for AuthConfig {
             lockout_secs: 900,
             invitation_ttl_hours: 72,
         }
+    }
+}
+
+/// Alert notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertingConfig {
+    /// Let webhook and chat channels post to loopback and private addresses (link-local and
+    /// cloud metadata addresses are refused regardless). Off by default: an alert rule must not
+    /// become a way to reach internal services.
+    pub allow_private_targets: bool,
+    /// Attempts per notification before it is marked failed (exponential backoff with jitter).
+    pub max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; doubled at each further retry.
+    pub retry_initial_ms: u64,
+    /// Base URL of this NexusLog as users reach it, for the links in notifications.
+    pub public_url: String,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        Self { allow_private_targets: false, max_attempts: 5, retry_initial_ms: 1000, public_url: "http://127.0.0.1:8080".into() }
     }
 }
 

@@ -1,0 +1,284 @@
+//! The notifier: alert events in, notifications out, each transition delivered to each of its
+//! rule's channels once.
+//!
+//! For every event it first records the transition and one delivery per channel, with ids
+//! derived from the transition, in the metadata store; only then does it send. A crash anywhere
+//! replays the event: the transition is found recorded, finished deliveries are skipped, and an
+//! unfinished one is retried under the same delivery id. Offsets are committed after every
+//! delivery of the batch ended (delivered, failed for good, or silenced).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexuslog_alerting::channel::{check_target_ip, delivery_id, target_url, ChannelConfig, Notification, NotificationRule, NotificationWindow};
+use nexuslog_bus::{positions, Bus, Consumer};
+use nexuslog_common::backoff::Backoff;
+use nexuslog_common::shutdown::Shutdown;
+use nexuslog_metastore::{AlertDelivery, AlertSilence, AlertTransitionRow, DeliveryAttempt, MetaStore, MetaStoreError};
+use nexuslog_schemas::wire::Codec;
+use nexuslog_schemas::{AlertEvent, AlertState};
+
+use super::rules::AlertRuleRegistry;
+use nexuslog_bus::Topics;
+
+pub const NOTIFIER_GROUP: &str = "nexuslog-notifier";
+
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    pub allow_private_targets: bool,
+    pub max_attempts: u32,
+    pub retry_initial: Duration,
+    pub public_url: String,
+}
+
+pub struct Notifier {
+    bus: Arc<dyn Bus>,
+    codec: Codec,
+    topics: Topics,
+    meta: Arc<dyn MetaStore>,
+    rules: Arc<AlertRuleRegistry>,
+    http: reqwest::Client,
+    settings: NotifierSettings,
+}
+
+/// Whether a silence covers an event: same project, in its time range, and every matcher
+/// (`rule_id`, each label) equal.
+pub fn silenced_by(s: &AlertSilence, e: &AlertEvent, now: i64) -> bool {
+    if s.project_id != e.project_id || now < s.starts_at || now >= s.ends_at {
+        return false;
+    }
+    let Ok(m) = serde_json::from_str::<serde_json::Value>(&s.matchers) else { return false };
+    if m.get("rule_id").and_then(|v| v.as_str()).is_some_and(|r| r != e.rule_id) {
+        return false;
+    }
+    m.get("labels").and_then(|l| l.as_object()).is_none_or(|labels| labels.iter().all(|(k, v)| v.as_str().is_some_and(|v| e.labels.get(k).map(String::as_str) == Some(v))))
+}
+
+fn jitter(d: Duration) -> Duration {
+    // ±20%, from the clock's nanoseconds: spreads retries without another dependency.
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.subsec_nanos());
+    let factor = 0.8 + f64::from(n % 1000) / 1000.0 * 0.4;
+    d.mul_f64(factor)
+}
+
+impl Notifier {
+    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, meta: Arc<dyn MetaStore>, rules: Arc<AlertRuleRegistry>, settings: NotifierSettings) -> Self {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+        Self { bus, codec, topics, meta, rules, http, settings }
+    }
+
+    pub async fn run(self, shutdown: Shutdown) {
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+        let mut consumer: Option<Box<dyn Consumer>> = None;
+        while !shutdown.is_triggered() {
+            let c = match consumer.as_mut() {
+                Some(c) => c,
+                None => match self.bus.consumer(NOTIFIER_GROUP, std::slice::from_ref(&self.topics.alerts)).await {
+                    Ok(c) => consumer.insert(c),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "notifier cannot consume alerts; retrying");
+                        backoff.pause(&shutdown).await;
+                        continue;
+                    }
+                },
+            };
+            let batch = tokio::select! {
+                r = c.poll(100, Duration::from_millis(100)) => r,
+                () = shutdown.wait() => return,
+            };
+            let batch = match batch {
+                Ok(b) if b.is_empty() => continue,
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "notifier poll failed");
+                    backoff.pause(&shutdown).await;
+                    continue;
+                }
+            };
+            let mut events = Vec::with_capacity(batch.len());
+            for rec in &batch {
+                match self.codec.decode::<AlertEvent>(&rec.payload).await {
+                    Ok(e) => events.push(e),
+                    Err(e) => tracing::error!(offset = rec.offset, error = %e, "undecodable alert event skipped"),
+                }
+            }
+            // Events of a batch are delivered concurrently: one slow receiver does not hold
+            // back the others' notifications.
+            let results = futures::future::join_all(events.iter().map(|e| self.handle(e))).await;
+            if let Some(e) = results.into_iter().find_map(Result::err) {
+                tracing::warn!(error = %e, "cannot record alert deliveries; the batch will be retried");
+                consumer = None;
+                backoff.pause(&shutdown).await;
+                continue;
+            }
+            if let Err(e) = c.commit(&positions(&batch)).await {
+                tracing::warn!(error = %e, "notifier commit failed; the batch may be replayed (same delivery ids)");
+                consumer = None;
+            }
+            backoff.reset();
+        }
+    }
+
+    async fn handle(&self, e: &AlertEvent) -> Result<(), MetaStoreError> {
+        let rules = self.rules.snapshot();
+        let rule = rules.by_id.get(&e.rule_id);
+        let now = nexuslog_common::now_micros();
+        let silenced = self.meta.alert_silences(&e.project_id, now).await?.iter().any(|s| silenced_by(s, e, now));
+        let firing = e.state == AlertState::Firing;
+        let group: BTreeMap<String, String> = e.labels.iter().filter_map(|(k, v)| k.strip_prefix("group.").map(|f| (f.to_owned(), v.clone()))).collect();
+        let row = AlertTransitionRow {
+            id: e.transition_id.clone(),
+            project_id: e.project_id.clone(),
+            rule_id: e.rule_id.clone(),
+            rule_name: e.rule_name.clone(),
+            group_key: serde_json::to_string(&group).unwrap_or_default(),
+            from_state: if firing { if rule.is_some_and(|r| r.for_us > r.window_us) { "pending" } else { "ok" } } else { "firing" }.into(),
+            to_state: if firing { "firing" } else { "ok" }.into(),
+            value: e.value.is_finite().then_some(e.value),
+            threshold: e.threshold,
+            severity: e.severity.symbol().to_ascii_lowercase(),
+            window_start: e.window_start,
+            window_end: e.window_end,
+            event_time: e.at,
+            recorded_at: now,
+            samples: serde_json::to_string(&e.sample_ids).unwrap_or_default(),
+            labels: serde_json::to_string(&e.labels).unwrap_or_default(),
+            message: e.summary.clone(),
+            acked_by: None,
+            acked_at: None,
+        };
+        let deliveries: Vec<AlertDelivery> = rule
+            .map(|r| r.channels.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| AlertDelivery {
+                id: delivery_id(&e.transition_id, c),
+                transition_id: e.transition_id.clone(),
+                channel_id: c.clone(),
+                status: if silenced { "silenced" } else { "pending" }.into(),
+                attempts: 0,
+                last_error: None,
+                updated_at: now,
+            })
+            .collect();
+        if self.meta.record_transition(&row, &deliveries).await? {
+            metrics::counter!("nexuslog_alert_transitions_recorded_total").increment(1);
+        }
+        let query = rule.map(|r| r.query.to_string()).unwrap_or_default();
+        for d in self.meta.alert_deliveries(&e.transition_id).await? {
+            if d.status == "pending" {
+                self.deliver(e, &d, &group, &query).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn notification(&self, e: &AlertEvent, delivery: &AlertDelivery, group: &BTreeMap<String, String>, query: &str) -> Notification {
+        let fmt = nexuslog_query::time::format_rfc3339;
+        let link = format!(
+            "{}/v1/projects/{}/search?q={}&from={}&to={}",
+            self.settings.public_url.trim_end_matches('/'),
+            e.project_id,
+            url_encode(query),
+            url_encode(&fmt(e.window_start)),
+            url_encode(&fmt(e.window_end))
+        );
+        Notification {
+            delivery_id: delivery.id.clone(),
+            rule: NotificationRule { id: e.rule_id.clone(), name: e.rule_name.clone() },
+            state: if e.state == AlertState::Firing { "firing" } else { "resolved" }.into(),
+            group: group.clone(),
+            value: e.value.is_finite().then_some(e.value),
+            threshold: e.threshold,
+            window: NotificationWindow { start: fmt(e.window_start), end: fmt(e.window_end) },
+            severity: e.severity.symbol().to_ascii_lowercase(),
+            labels: e.labels.clone(),
+            message: e.summary.clone(),
+            samples: e.sample_ids.clone(),
+            link,
+        }
+    }
+
+    /// Sends one delivery, retrying with backoff, recording every attempt.
+    async fn deliver(&self, e: &AlertEvent, d: &AlertDelivery, group: &BTreeMap<String, String>, query: &str) -> Result<(), MetaStoreError> {
+        let channel = match self.meta.alert_channel(&e.project_id, &d.channel_id).await? {
+            Some(c) => c,
+            None => return self.give_up(d, d.attempts + 1, "the channel was deleted".into()).await,
+        };
+        let config = match serde_json::from_str(&channel.config).map_err(|e| e.to_string()).and_then(|v| ChannelConfig::parse(&channel.kind, &v).map_err(|e| e.to_string())) {
+            Ok(c) => c,
+            Err(err) => return self.give_up(d, d.attempts + 1, format!("invalid channel configuration: {err}")).await,
+        };
+        let notification = self.notification(e, d, group, query);
+        let mut attempt = d.attempts;
+        while attempt < i64::from(self.settings.max_attempts) {
+            attempt += 1;
+            let Some(request) = config.http_request(&notification, nexuslog_common::now_micros() / 1000) else {
+                return self.give_up(d, attempt, "email delivery needs alerting.smtp, not configured in this version".into()).await;
+            };
+            let outcome = self.send(&request).await;
+            let at = nexuslog_common::now_micros();
+            match outcome {
+                Ok(detail) => {
+                    self.meta.record_delivery_attempt(&DeliveryAttempt { delivery_id: d.id.clone(), attempt, at, ok: true, detail }, "delivered").await?;
+                    metrics::counter!("nexuslog_alert_notifications_sent_total", "type" => channel.kind.clone()).increment(1);
+                    return Ok(());
+                }
+                Err(Failure::Refused(detail)) => return self.give_up(d, attempt, detail).await,
+                Err(Failure::Retry(detail)) => {
+                    let last = attempt >= i64::from(self.settings.max_attempts);
+                    let status = if last { "failed" } else { "pending" };
+                    self.meta.record_delivery_attempt(&DeliveryAttempt { delivery_id: d.id.clone(), attempt, at, ok: false, detail: detail.clone() }, status).await?;
+                    if last {
+                        metrics::counter!("nexuslog_alert_notifications_failed_total", "type" => channel.kind.clone()).increment(1);
+                        tracing::warn!(delivery = d.id, detail, "notification failed for good");
+                        return Ok(());
+                    }
+                    metrics::counter!("nexuslog_alert_notifications_retried_total", "type" => channel.kind.clone()).increment(1);
+                    let exp = u32::try_from(attempt - 1).unwrap_or(16).min(16);
+                    tokio::time::sleep(jitter(self.settings.retry_initial * 2u32.pow(exp))).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn give_up(&self, d: &AlertDelivery, attempt: i64, detail: String) -> Result<(), MetaStoreError> {
+        tracing::warn!(delivery = d.id, detail, "notification not sent");
+        metrics::counter!("nexuslog_alert_notifications_failed_total", "type" => "refused").increment(1);
+        let at = nexuslog_common::now_micros();
+        self.meta.record_delivery_attempt(&DeliveryAttempt { delivery_id: d.id.clone(), attempt, at, ok: false, detail }, "failed").await
+    }
+
+    async fn send(&self, request: &nexuslog_alerting::channel::HttpNotification) -> Result<String, Failure> {
+        // The target is checked at every send, not only when the channel was saved: a name
+        // can resolve elsewhere since.
+        let (host, port) = target_url(&request.url).map_err(Failure::Refused)?;
+        let addrs: Vec<std::net::SocketAddr> =
+            tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| Failure::Retry(format!("cannot resolve {host}: {e}")))?.collect();
+        for a in &addrs {
+            check_target_ip(a.ip(), self.settings.allow_private_targets).map_err(Failure::Refused)?;
+        }
+        let mut req = self.http.post(&request.url).body(request.body.clone());
+        for (k, v) in &request.headers {
+            req = req.header(k, v);
+        }
+        match req.send().await {
+            Ok(resp) if resp.status().is_success() => Ok(format!("HTTP {}", resp.status().as_u16())),
+            Ok(resp) => Err(Failure::Retry(format!("HTTP {}", resp.status().as_u16()))),
+            Err(e) => Err(Failure::Retry(e.to_string())),
+        }
+    }
+}
+
+enum Failure {
+    /// Worth another attempt (5xx, timeout, connection refused).
+    Retry(String),
+    /// Never going to work (refused target).
+    Refused(String),
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
