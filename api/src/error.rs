@@ -20,6 +20,9 @@ pub enum ApiError {
     /// A query that does not parse: 400 with the character offset of the bad token.
     #[error("invalid query: {}", .0.message)]
     Query(#[from] nexuslog_query::ParseError),
+    /// A submitted resource with a wrong field: 400 naming the field.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
@@ -32,6 +35,12 @@ pub enum ApiError {
     State(#[from] StateError),
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<nexuslog_alerting::SpecError> for ApiError {
+    fn from(e: nexuslog_alerting::SpecError) -> Self {
+        ApiError::Invalid { field: e.field, message: e.message }
+    }
 }
 
 impl From<MetaStoreError> for ApiError {
@@ -49,7 +58,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::BadRequest(_) | ApiError::Query(_) | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Query(_) | ApiError::Invalid { .. } | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,6 +88,7 @@ impl IntoResponse for ApiError {
         };
         let body = match &self {
             ApiError::Query(e) => json!({ "error": message, "position": e.position }),
+            ApiError::Invalid { field, .. } => json!({ "error": message, "field": field }),
             _ => json!({ "error": message }),
         };
         let mut resp = (status, Json(body)).into_response();

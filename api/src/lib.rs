@@ -39,6 +39,8 @@ pub struct AuthSettings {
     pub max_failed_logins_per_ip: u32,
     pub lockout: Duration,
     pub invitation_ttl: Duration,
+    /// `alerting.allow_private_targets`: channels may point at loopback and private addresses.
+    pub allow_private_alert_targets: bool,
 }
 
 impl Default for AuthSettings {
@@ -51,6 +53,7 @@ impl Default for AuthSettings {
             max_failed_logins_per_ip: 50,
             lockout: Duration::from_secs(900),
             invitation_ttl: Duration::from_secs(72 * 3600),
+            allow_private_alert_targets: false,
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::authz::{enforce, Access, Permission as P};
-use crate::handlers::{audit, auth, keys, members, pipelines, projects, users};
+use crate::handlers::{alerts, audit, auth, keys, members, pipelines, projects, users};
 use crate::{aggregate, search, Api};
 
 /// One endpoint: method, path (axum syntax), access policy.
@@ -59,6 +59,21 @@ fn table() -> Vec<(Method, &'static str, Access, Handler)> {
         (Method::DELETE, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), on(delete, pipelines::delete)),
         (Method::POST, "/v1/projects/{project}/pipeline/dry-run", Project(P::PipelinesRead), on(post, pipelines::dry_run)),
         (Method::GET, "/v1/projects/{project}/fields", Project(P::LogsRead), on(get, pipelines::fields)),
+        (Method::GET, "/v1/projects/{project}/alert-channels", Project(P::AlertRulesRead), on(get, alerts::list_channels)),
+        (Method::POST, "/v1/projects/{project}/alert-channels", Project(P::AlertRulesWrite), on(post, alerts::create_channel)),
+        (Method::GET, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesRead), on(get, alerts::get_channel)),
+        (Method::PUT, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesWrite), on(put, alerts::update_channel)),
+        (Method::DELETE, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesWrite), on(delete, alerts::delete_channel)),
+        (Method::GET, "/v1/projects/{project}/alert-rules", Project(P::AlertRulesRead), on(get, alerts::list_rules)),
+        (Method::POST, "/v1/projects/{project}/alert-rules", Project(P::AlertRulesWrite), on(post, alerts::create_rule)),
+        (Method::GET, "/v1/projects/{project}/alert-rules/{id}", Project(P::AlertRulesRead), on(get, alerts::get_rule)),
+        (Method::PUT, "/v1/projects/{project}/alert-rules/{id}", Project(P::AlertRulesWrite), on(put, alerts::update_rule)),
+        (Method::DELETE, "/v1/projects/{project}/alert-rules/{id}", Project(P::AlertRulesWrite), on(delete, alerts::delete_rule)),
+        (Method::GET, "/v1/projects/{project}/alerts", Project(P::AlertRulesRead), on(get, alerts::list_alerts)),
+        (Method::POST, "/v1/projects/{project}/alerts/{id}/ack", Project(P::AlertRulesWrite), on(post, alerts::ack_alert)),
+        (Method::GET, "/v1/projects/{project}/silences", Project(P::AlertRulesRead), on(get, alerts::list_silences)),
+        (Method::POST, "/v1/projects/{project}/silences", Project(P::AlertRulesWrite), on(post, alerts::create_silence)),
+        (Method::DELETE, "/v1/projects/{project}/silences/{id}", Project(P::AlertRulesWrite), on(delete, alerts::delete_silence)),
         (Method::GET, "/v1/projects/{project}/search", Project(P::LogsRead), on(get, search::search)),
         (Method::GET, "/v1/search", KeyOrProject(P::LogsRead), on(get, search::search)),
         (Method::POST, "/v1/projects/{project}/aggregate", Project(P::LogsRead), on(post, aggregate::aggregate)),

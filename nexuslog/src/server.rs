@@ -253,6 +253,7 @@ fn auth_settings(config: &Config) -> nexuslog_api::AuthSettings {
         max_failed_logins_per_ip: a.max_failed_logins_per_ip,
         lockout: Duration::from_secs(a.lockout_secs),
         invitation_ttl: Duration::from_secs(a.invitation_ttl_hours.saturating_mul(3600)),
+        allow_private_alert_targets: config.alerting.allow_private_targets,
     }
 }
 

@@ -32,6 +32,11 @@ pub use spec::{AggKind, Aggregation, CompareOp, Condition, Rule, RuleKind, RuleS
 pub use template::render;
 pub use window::Windows;
 
+/// Where the evaluator publishes a rule's [`RuleStatus`] in the shared state store, for the API.
+pub fn status_key(rule_id: &str) -> String {
+    format!("alerting:status:{rule_id}")
+}
+
 /// A group is the values of a rule's `group_by` fields, in order (`""` for a missing value).
 pub type GroupKey = Vec<String>;
 

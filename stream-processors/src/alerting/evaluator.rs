@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nexuslog_alerting::{render, Evaluator, PartialBatch, Rule, Transition};
+use nexuslog_alerting::{render, status_key, Evaluator, PartialBatch, Rule, Transition};
 use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topics};
 use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
@@ -28,11 +28,6 @@ pub const EVALUATOR_GROUP: &str = "nexuslog-alert-evaluator";
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 /// Snapshots kept on the state topic before older ones are deleted.
 const SNAPSHOTS_KEPT: u32 = 100;
-
-/// Key of a rule's published status in the state store.
-pub fn status_key(rule_id: &str) -> String {
-    format!("alerting:status:{rule_id}")
-}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Snapshot {

@@ -7,6 +7,6 @@ mod evaluator;
 mod notifier;
 mod rules;
 
-pub use evaluator::{alert_event, status_key, AlertEvaluator, EVALUATOR_GROUP};
+pub use evaluator::{alert_event, AlertEvaluator, EVALUATOR_GROUP};
 pub use notifier::{silenced_by, Notifier, NotifierSettings, NOTIFIER_GROUP};
 pub use rules::{AlertRuleRegistry, AlertRules, ALERT_RULES_POLL};

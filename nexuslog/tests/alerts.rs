@@ -1,0 +1,200 @@
+//! Alerting end to end, on the embedded path and on Kafka + PostgreSQL + Redis with two
+//! processor replicas: a rule created through the API fires on the event that crosses its
+//! threshold, a webhook receiver started here gets a signed notification, and a receiver that
+//! fails twice sees the same delivery id on the third attempt, with three attempts in the history.
+
+#[allow(dead_code)] // each test binary uses part of the shared helpers
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use nexuslog_common::testing::{unique_name, wait_until};
+use serde_json::{json, Value};
+
+const ADMIN_PASSWORD: &str = "admin password for tests";
+const SECRET: &str = "webhook signing secret";
+
+#[derive(Default)]
+struct Receiver {
+    /// (delivery id header, body, signature header) of every request, in arrival order.
+    requests: Vec<(String, Value, String)>,
+    /// Requests answered 500 before succeeding, per delivery id.
+    fail_first: usize,
+    seen: HashMap<String, usize>,
+}
+
+type Shared = Arc<Mutex<Receiver>>;
+
+async fn hook(State(r): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let mut r = r.lock().expect("lock");
+    let delivery = header("x-nexuslog-delivery");
+    let expected = format!("sha256={}", hex::encode(nexuslog_alerting::channel::hmac_sha256(SECRET.as_bytes(), &body)));
+    let signature = header("x-nexuslog-signature");
+    assert_eq!(signature, expected, "the signature is the HMAC-SHA256 of the raw body");
+    r.requests.push((delivery.clone(), serde_json::from_slice(&body).unwrap_or(Value::Null), signature));
+    let fail_first = r.fail_first;
+    let n = r.seen.entry(delivery).or_default();
+    *n += 1;
+    if *n <= fail_first {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
+}
+
+async fn start_receiver(fail_first: usize) -> (String, Shared) {
+    let shared: Shared = Arc::new(Mutex::new(Receiver { fail_first, ..Receiver::default() }));
+    let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), shared)
+}
+
+struct Client {
+    url: String,
+    admin: String,
+    key: String,
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.admin);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn ingest(&self, events: &[Value]) {
+        let body: Vec<String> = events.iter().map(Value::to_string).collect();
+        let resp = reqwest::Client::new().post(format!("{}/v1/logs/bulk", self.url)).bearer_auth(&self.key).body(body.join("\n")).send().await.expect("ingest");
+        assert_eq!(resp.status(), 200);
+    }
+}
+
+fn alert_env(mut env: Vec<(String, String)>) -> Vec<(String, String)> {
+    env.push(("NEXUSLOG_ALERTING_ALLOW_PRIVATE_TARGETS".into(), "true".into()));
+    env.push(("NEXUSLOG_ALERTING_RETRY_INITIAL_MS".into(), "200".into()));
+    env
+}
+
+async fn a_count_rule_fires_and_its_webhook_is_delivered_once(c: &Client) {
+    let run = unique_name("alert").replace('-', "");
+    let p = "/v1/projects/default";
+    let (hook_url, receiver) = start_receiver(2).await;
+
+    // Validation errors name the field.
+    let (status, v) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(json!({"name": "x", "window": "1m"}))).await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("condition")), "{v}");
+    let (status, v) =
+        c.call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "meta", "type": "webhook", "config": {"url": "http://169.254.169.254/x"}}))).await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("config.url")), "metadata addresses are refused: {v}");
+
+    let (status, channel) = c
+        .call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "hook", "type": "webhook", "config": {"url": hook_url, "secret": SECRET}})))
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    assert_eq!(channel["config"]["secret"], "********", "secrets are not returned");
+    let channel_id = channel["id"].as_str().expect("id").to_owned();
+    let rule = json!({"name": format!("errors {run}"), "query": format!("level:error {run}"), "window": "1m",
+        "condition": {"op": ">", "threshold": 4}, "severity": "critical", "channels": [channel_id], "labels": {"team": "core"}});
+    let (status, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule)).await;
+    assert_eq!(status, 201, "{created}");
+    let rule_id = created["id"].as_str().expect("id").to_owned();
+    // Rules reach the processors within a second.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let now = chrono::Utc::now();
+    let event = |i: i64, level: &str| json!({"timestamp": now.timestamp_millis() + i, "level": level, "message": format!("request failed {run} #{i}")});
+    // Four errors: not yet over 4; noise of another level does not count.
+    c.ingest(&[event(0, "error"), event(1, "error"), event(2, "error"), event(3, "error"), event(4, "info")]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(receiver.lock().expect("lock").requests.is_empty(), "four errors do not cross `> 4`");
+    c.ingest(&[event(5, "error")]).await;
+
+    // Two 500s, then success: three requests with one delivery id.
+    let requests = wait_until("three webhook attempts", Duration::from_secs(60), || async {
+        let r = receiver.lock().expect("lock");
+        (r.requests.len() >= 3).then(|| r.requests.clone())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.lock().expect("lock").requests.len(), 3, "delivered once, not again");
+    let ids: Vec<&str> = requests.iter().map(|(d, _, _)| d.as_str()).collect();
+    assert!(ids.iter().all(|d| *d == ids[0]) && !ids[0].is_empty(), "one delivery id across retries: {ids:?}");
+    let body = &requests[2].1;
+    assert_eq!(body["delivery_id"], ids[0]);
+    assert_eq!((body["state"].as_str(), body["value"].as_f64(), body["threshold"].as_f64()), (Some("firing"), Some(5.0), Some(4.0)), "{body}");
+    assert_eq!(body["rule"]["id"], rule_id);
+    assert_eq!((body["severity"].as_str(), body["labels"]["team"].as_str()), (Some("critical"), Some("core")));
+    assert_eq!(body["samples"].as_array().map(Vec::len), Some(5), "the window's matching events: {body}");
+    assert!(body["link"].as_str().is_some_and(|l| l.contains("/search?q=")), "{body}");
+
+    // The history: one transition, one delivery, three attempts, the last one ok.
+    let alerts = wait_until("the delivery recorded as delivered", Duration::from_secs(10), || async {
+        let (_, v) = c.call(reqwest::Method::GET, &format!("{p}/alerts?rule_id={rule_id}"), None).await;
+        let done = v["alerts"][0]["notifications"][0]["status"] == "delivered";
+        done.then_some(v)
+    })
+    .await;
+    let list = alerts["alerts"].as_array().expect("alerts");
+    assert_eq!(list.len(), 1, "{alerts}");
+    let attempts = list[0]["notifications"][0]["attempts"].as_array().expect("attempts");
+    let oks: Vec<bool> = attempts.iter().map(|a| a["ok"].as_bool().unwrap_or_default()).collect();
+    assert_eq!(oks, vec![false, false, true], "{alerts}");
+    assert_eq!((list[0]["from"].as_str(), list[0]["to"].as_str()), (Some("ok"), Some("firing")));
+
+    // The rule's live state says firing with the current value.
+    let state = wait_until("the rule's state published", Duration::from_secs(10), || async {
+        let (_, v) = c.call(reqwest::Method::GET, &format!("{p}/alert-rules/{rule_id}"), None).await;
+        (v["state"]["groups"][0]["state"] == "firing").then_some(v)
+    })
+    .await;
+    assert_eq!(state["state"]["groups"][0]["value"].as_f64(), Some(5.0), "{state}");
+
+    // Acknowledge.
+    let alert_id = list[0]["id"].as_str().expect("id");
+    let (status, acked) = c.call(reqwest::Method::POST, &format!("{p}/alerts/{alert_id}/ack"), None).await;
+    assert_eq!(status, 200, "{acked}");
+    assert!(acked["acked_by"].as_str().is_some_and(|a| a.starts_with("user:")), "{acked}");
+
+    // Disabled through the API: more errors in a new window do not fire again.
+    let mut disabled = created.clone();
+    for k in ["id", "created_at", "updated_at"] {
+        disabled.as_object_mut().expect("object").remove(k);
+    }
+    disabled["enabled"] = json!(false);
+    let (status, v) = c.call(reqwest::Method::PUT, &format!("{p}/alert-rules/{rule_id}"), Some(disabled)).await;
+    assert_eq!(status, 200, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_alerts_fire_and_notify_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = alert_env(support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD));
+    let key = support::test_key();
+    let node = support::start(&[], env, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    a_count_rule_fires_and_its_webhook_is_delivered_once(&Client { url: node.url.clone(), admin, key }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_alerts_fire_and_notify_once_with_two_processor_replicas() {
+    let prefix = unique_name("alerts");
+    let env = alert_env(support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await);
+    let key = support::test_key();
+    let node = support::start(&["standalone"], env.clone(), &key).await;
+    let mut replica = env;
+    replica.push(("NEXUSLOG_BUS_KAFKA_INSTANCE_ID".into(), "replica-2".into()));
+    let _replica = support::start(&["processor"], replica, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    a_count_rule_fires_and_its_webhook_is_delivered_once(&Client { url: node.url.clone(), admin, key }).await;
+}
