@@ -221,6 +221,10 @@ impl Evaluator {
             let w = state.windows.entry(p.window_start).or_default().entry(p.group.clone()).or_default();
             w.acc.merge(&p.acc);
             w.samples.extend(p.samples.iter().take(MAX_SAMPLES.saturating_sub(w.samples.len())).cloned());
+            if w.fired && group.since == p.window_start {
+                // The firing window keeps counting: its value is the one to show.
+                group.value = w.acc.value(rule.aggregation.kind);
+            }
             if rule.fires_early() && !w.fired && group.state != AlertState::Firing {
                 let value = w.acc.value(rule.aggregation.kind);
                 if value.is_some_and(|v| rule.condition.holds(v)) {
@@ -324,7 +328,9 @@ fn close_windows(rule: &Rule, state: &mut RuleState, watermark: i64, clock: i64,
             };
             match to {
                 Some(to) => out.push(move_to(rule, &key, g, to, value, start, clock, samples)),
-                None => g.value = value,
+                // A later window that already fired holds the value to show.
+                None if !later_fired => g.value = value,
+                None => {}
             }
         }
     }

@@ -90,6 +90,20 @@ fn a_count_rule_fires_on_the_crossing_event_and_resolves_after() {
 }
 
 #[test]
+fn closing_an_earlier_quiet_window_keeps_the_firing_windows_value() {
+    let rs = rules(&[count_rule()]);
+    let mut ev = Evaluator::default();
+    ev.apply(&heartbeat(-10), &rs);
+    let fired = ev.apply(&batch(&[err("a", 20), err("b", 21), err("c", 22), err("d", 23), err("e", 24)], &rs), &rs);
+    assert_eq!(states(&fired), vec![(AlertState::Ok, AlertState::Firing, Some(5.0))]);
+    ev.apply(&batch(&[err("f", 25)], &rs), &rs);
+    // The clock passes the end of the quiet minute before (closing [-60 s, 0)).
+    assert!(ev.apply(&heartbeat(30), &rs).is_empty());
+    let group = &ev.status("errors").expect("status").groups[0];
+    assert_eq!((group.state, group.value), (AlertState::Firing, Some(6.0)));
+}
+
+#[test]
 fn late_events_within_the_lateness_count_and_later_ones_do_not() {
     let r = rule("avg", serde_json::json!({"name": "slow", "window": "1m", "allowed_lateness": "10s",
         "aggregation": {"avg": {"field": "latency"}}, "condition": {"op": ">", "threshold": 100}}));
