@@ -205,7 +205,7 @@ impl AlertEvaluator {
                 metrics::gauge!("nexuslog_alert_watermark_lag_seconds").set((nexuslog_common::now_micros() - clock) as f64 / 1e6);
             }
             commits += 1;
-            if commits % SNAPSHOTS_KEPT == 0 {
+            if commits.is_multiple_of(SNAPSHOTS_KEPT) {
                 self.truncate_state().await;
             }
             if published.elapsed() >= STATUS_EVERY {
