@@ -89,6 +89,21 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/search", "instance_admin owner admin editor viewer read_key"),
     ("POST", "/v1/projects/{project}/aggregate", "instance_admin owner admin editor viewer read_key"),
     ("POST", "/v1/aggregate", "instance_admin owner admin editor viewer read_key"),
+    ("GET", "/v1/projects/{project}/alert-channels", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/alert-channels", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/alert-channels/{id}", "instance_admin owner admin editor viewer"),
+    ("PUT", "/v1/projects/{project}/alert-channels/{id}", "instance_admin owner admin editor"),
+    ("DELETE", "/v1/projects/{project}/alert-channels/{id}", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/alert-rules", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/alert-rules", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/alert-rules/{id}", "instance_admin owner admin editor viewer"),
+    ("PUT", "/v1/projects/{project}/alert-rules/{id}", "instance_admin owner admin editor"),
+    ("DELETE", "/v1/projects/{project}/alert-rules/{id}", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/alerts", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/alerts/{id}/ack", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/silences", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/silences", "instance_admin owner admin editor"),
+    ("DELETE", "/v1/projects/{project}/silences/{id}", "instance_admin owner admin editor"),
 ];
 
 fn name(w: Who) -> &'static str {
@@ -160,7 +175,10 @@ impl World {
         let mut user_id = self.target_user.clone();
         let mut key_id = String::new();
         let mut rule_id = String::new();
+        let mut id = String::new();
         let mut session_id = "not-yours".to_owned();
+        let channel = json!({ "name": "hook", "type": "webhook", "config": { "url": "https://93.184.216.34/hook" } });
+        let alert_rule = json!({ "name": "errors", "query": "level:error", "window": "1m", "condition": { "op": ">", "threshold": 10 } });
         let rule = json!({ "name": "tag", "steps": [ { "set": { "field": "team", "value": "web" } } ] });
         match (method, path) {
             ("POST", "/v1/auth/login") => body = Some(json!({ "email": "login@example.com", "password": common::PASSWORD })),
@@ -228,6 +246,77 @@ impl World {
             }
             ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
             ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => body = Some(json!({ "aggs": { "n": { "count": {} } } })),
+            ("POST", "/v1/projects/{project}/alert-channels") => body = Some(channel),
+            (_, "/v1/projects/{project}/alert-channels/{id}") => {
+                id = self.fresh("channel");
+                let now = nexuslog_metastore::now();
+                let c = nexuslog_metastore::AlertChannel {
+                    id: id.clone(),
+                    project_id: self.alpha.id.clone(),
+                    name: "hook".into(),
+                    kind: "webhook".into(),
+                    config: channel["config"].to_string(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.h.meta.save_alert_channel(&c).await.unwrap();
+                body = (method == "PUT").then_some(channel);
+            }
+            ("POST", "/v1/projects/{project}/alert-rules") => body = Some(alert_rule),
+            (_, "/v1/projects/{project}/alert-rules/{id}") => {
+                id = self.fresh("alert-rule");
+                let now = nexuslog_metastore::now();
+                let row = nexuslog_metastore::AlertRuleRow {
+                    id: id.clone(),
+                    project_id: self.alpha.id.clone(),
+                    definition: alert_rule.to_string(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.h.meta.save_alert_rule(&row).await.unwrap();
+                body = (method == "PUT").then_some(alert_rule);
+            }
+            ("POST", "/v1/projects/{project}/alerts/{id}/ack") => {
+                id = self.fresh("transition");
+                let t = nexuslog_metastore::AlertTransitionRow {
+                    id: id.clone(),
+                    project_id: self.alpha.id.clone(),
+                    rule_id: "r".into(),
+                    rule_name: "errors".into(),
+                    group_key: "{}".into(),
+                    from_state: "ok".into(),
+                    to_state: "firing".into(),
+                    value: Some(11.0),
+                    threshold: 10.0,
+                    severity: "warning".into(),
+                    window_start: 0,
+                    window_end: 60_000_000,
+                    event_time: 1,
+                    recorded_at: nexuslog_metastore::now(),
+                    samples: "[]".into(),
+                    labels: "{}".into(),
+                    message: "m".into(),
+                    acked_by: None,
+                    acked_at: None,
+                };
+                self.h.meta.record_transition(&t, &[]).await.unwrap();
+            }
+            ("POST", "/v1/projects/{project}/silences") => body = Some(json!({ "matchers": { "rule_id": "r" }, "ends_at": "now+1h" })),
+            ("DELETE", "/v1/projects/{project}/silences/{id}") => {
+                id = self.fresh("silence");
+                let now = nexuslog_metastore::now();
+                let silence = nexuslog_metastore::AlertSilence {
+                    id: id.clone(),
+                    project_id: self.alpha.id.clone(),
+                    matchers: r#"{"rule_id":"r"}"#.into(),
+                    starts_at: now,
+                    ends_at: now + 3_600_000_000,
+                    comment: String::new(),
+                    created_by: "test".into(),
+                    created_at: now,
+                };
+                self.h.meta.save_alert_silence(&silence).await.unwrap();
+            }
             _ => {}
         }
         let mut uri = path
@@ -235,6 +324,7 @@ impl World {
             .replace("{user_id}", &user_id)
             .replace("{key_id}", &key_id)
             .replace("{rule_id}", &rule_id)
+            .replace("{id}", &id)
             .replace("{session_id}", &session_id);
         if path == "/v1/search" || path == "/v1/aggregate" {
             uri.push_str(&format!("?project={}", self.alpha.slug));
