@@ -183,7 +183,8 @@ fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn percent_encode(s: &str) -> String {
+/// Percent-encodes everything but unreserved characters (RFC 3986), for query values.
+pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nexuslog_alerting::channel::{check_target_ip, delivery_id, target_url, ChannelConfig, Notification, NotificationRule, NotificationWindow};
+use nexuslog_alerting::channel::{check_target_ip, delivery_id, percent_encode, target_url, ChannelConfig, Notification, NotificationRule, NotificationWindow};
 use nexuslog_bus::{positions, Bus, Consumer};
 use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
@@ -180,9 +180,9 @@ impl Notifier {
             "{}/v1/projects/{}/search?q={}&from={}&to={}",
             self.settings.public_url.trim_end_matches('/'),
             e.project_id,
-            url_encode(query),
-            url_encode(&fmt(e.window_start)),
-            url_encode(&fmt(e.window_end))
+            percent_encode(query),
+            percent_encode(&fmt(e.window_start)),
+            percent_encode(&fmt(e.window_end))
         );
         Notification {
             delivery_id: delivery.id.clone(),
@@ -277,8 +277,4 @@ enum Failure {
     Retry(String),
     /// Never going to work (refused target).
     Refused(String),
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
