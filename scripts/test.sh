@@ -19,6 +19,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 start=$SECONDS
 bash scripts/dev-deps.sh
 bash scripts/syslog-deps.sh  # rsyslog, syslog-ng, logger, openssl for nexuslog/tests/syslog.rs
+bash scripts/alert-deps.sh   # aiosmtpd, the SMTP server nexuslog/tests/alerts.rs sends mail to
 
 if [[ "${KEEP_SERVICES:-0}" != 1 ]]; then
   trap 'infra/services down >/dev/null 2>&1 || true' EXIT

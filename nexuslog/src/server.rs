@@ -152,6 +152,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             max_attempts: config.alerting.max_attempts.max(1),
             retry_initial: std::time::Duration::from_millis(config.alerting.retry_initial_ms),
             public_url: config.alerting.public_url.clone(),
+            smtp: smtp_settings(&config.alerting.smtp),
         };
         let notifier = nexuslog_stream_processors::alerting::Notifier::new(bus, codec.clone(), topics.clone(), meta, alert_rules, settings);
         let s = shutdown.clone();
@@ -241,6 +242,22 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("nexuslog stopped");
     served
+}
+
+fn smtp_settings(c: &nexuslog_config::SmtpConfig) -> Option<nexuslog_stream_processors::alerting::SmtpSettings> {
+    use nexuslog_stream_processors::alerting::SmtpSecurity;
+    (!c.host.is_empty()).then(|| nexuslog_stream_processors::alerting::SmtpSettings {
+        host: c.host.clone(),
+        port: c.port,
+        security: match c.tls {
+            nexuslog_config::SmtpTls::Starttls => SmtpSecurity::Starttls,
+            nexuslog_config::SmtpTls::Tls => SmtpSecurity::Tls,
+            nexuslog_config::SmtpTls::None => SmtpSecurity::None,
+        },
+        user: c.user.clone(),
+        password: c.password.expose().to_owned(),
+        from: c.from.clone(),
+    })
 }
 
 fn auth_settings(config: &Config) -> nexuslog_api::AuthSettings {

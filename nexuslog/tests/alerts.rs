@@ -198,3 +198,110 @@ async fn kafka_alerts_fire_and_notify_once_with_two_processor_replicas() {
     let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
     a_count_rule_fires_and_its_webhook_is_delivered_once(&Client { url: node.url.clone(), admin, key }).await;
 }
+
+/// aiosmtpd (installed by `scripts/alert-deps.sh`) on a free port, storing mail in a Maildir.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_smtp() -> SmtpServer {
+    let cache = std::env::var_os("NEXUSLOG_CACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/nexuslog"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let maildir = tempfile::tempdir().expect("tempdir");
+    let child = std::process::Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir.path().join("mail"))
+        .env("PYTHONPATH", cache.join("python"))
+        .spawn()
+        .expect("aiosmtpd starts (run scripts/alert-deps.sh)");
+    SmtpServer { child, port, maildir }
+}
+
+impl SmtpServer {
+    /// The messages received so far, quoted-printable decoded.
+    fn messages(&self) -> Vec<String> {
+        let dir = self.maildir.path().join("mail/new");
+        std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).filter_map(|e| std::fs::read_to_string(e.path()).ok()).map(|m| quoted_printable(&m)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Undoes quoted-printable (RFC 2045): soft line breaks and `=XX` escapes.
+fn quoted_printable(s: &str) -> String {
+    let joined = s.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_reaches_a_real_smtp_server_with_the_rendered_subject_and_body() {
+    let smtp = start_smtp();
+    wait_until("aiosmtpd listening", Duration::from_secs(20), || async { tokio::net::TcpStream::connect(("127.0.0.1", smtp.port)).await.ok() }).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = alert_env(support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD));
+    for (k, v) in [
+        ("NEXUSLOG_ALERTING_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("NEXUSLOG_ALERTING_SMTP_PORT", smtp.port.to_string()),
+        ("NEXUSLOG_ALERTING_SMTP_TLS", "none".to_owned()),
+        ("NEXUSLOG_ALERTING_SMTP_FROM", "NexusLog <alerts@nexuslog.test>".to_owned()),
+    ] {
+        env.push((k.into(), v));
+    }
+    let key = support::test_key();
+    let node = support::start(&[], env, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    let c = Client { url: node.url.clone(), admin, key };
+    let p = "/v1/projects/default";
+    let run = unique_name("mail").replace('-', "");
+
+    let (status, channel) =
+        c.call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "oncall", "type": "email", "config": {"to": ["oncall@example.com"]}}))).await;
+    assert_eq!(status, 201, "{channel}");
+    let rule = json!({"name": format!("payment failures {run}"), "query": run, "window": "1m", "condition": {"op": ">=", "threshold": 1},
+        "channels": [channel["id"]], "message": "{{value}} payment failures on {{group}}", "group_by": ["host"]});
+    let (status, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule)).await;
+    assert_eq!(status, 201, "{created}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    c.ingest(&[json!({"level": "error", "host": "pay-1", "message": format!("card declined {run}")})]).await;
+
+    let mail = wait_until("a mail in the SMTP server's mailbox", Duration::from_secs(60), || async { smtp.messages().into_iter().next() }).await;
+    assert!(mail.contains(&format!("Subject: [FIRING] payment failures {run} (warning)")), "{mail}");
+    assert!(mail.contains("To: oncall@example.com") && mail.contains("alerts@nexuslog.test"), "{mail}");
+    assert!(mail.contains("1 payment failures on pay-1"), "the rendered template: {mail}");
+    assert!(mail.contains("Group:     host=pay-1"), "{mail}");
+    assert!(mail.contains(&format!("/v1/projects/default/search?q={run}&from=")), "the link names the project by its slug: {mail}");
+    let alerts = wait_until("the mail recorded as delivered", Duration::from_secs(10), || async {
+        let (_, v) = c.call(reqwest::Method::GET, &format!("{p}/alerts?rule_id={}", created["id"].as_str().unwrap_or_default()), None).await;
+        (v["alerts"][0]["notifications"][0]["status"] == "delivered").then_some(v)
+    })
+    .await;
+    let detail = alerts["alerts"][0]["notifications"][0]["attempts"][0]["detail"].as_str().unwrap_or_default().to_owned();
+    assert!(detail.starts_with("SMTP 250"), "{alerts}");
+    assert_eq!(smtp.messages().len(), 1, "one transition, one mail");
+}

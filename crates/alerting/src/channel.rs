@@ -304,6 +304,64 @@ mod tests {
         assert!(target_url("ftp://x").is_err() && target_url("http://user@evil/").is_err() && target_url("hooks").is_err());
     }
 
+    fn sample() -> Notification {
+        Notification {
+            delivery_id: "d1".into(),
+            rule: NotificationRule { id: "r1".into(), name: "checkout errors".into() },
+            state: "firing".into(),
+            group: BTreeMap::from([("host".to_owned(), "web-1".to_owned())]),
+            value: Some(12.0),
+            threshold: 10.0,
+            window: NotificationWindow { start: "2024-01-01T00:00:00Z".into(), end: "2024-01-01T00:01:00Z".into() },
+            severity: "critical".into(),
+            labels: BTreeMap::new(),
+            message: "12 errors".into(),
+            samples: vec!["a".into()],
+            link: "http://nexuslog/search".into(),
+        }
+    }
+
+    fn request(kind: &str, config: serde_json::Value) -> (HttpNotification, serde_json::Value) {
+        let r = ChannelConfig::parse(kind, &config).expect("valid").http_request(&sample(), 1_700_000_000_000).expect("http");
+        let body = serde_json::from_slice(&r.body).expect("json body");
+        (r, body)
+    }
+
+    /// The shapes each platform documents for its incoming-webhook bots; signatures checked
+    /// against values computed independently (Python's hmac module).
+    #[test]
+    fn chat_messages_have_each_platforms_documented_shape() {
+        let (_, slack) = request("slack", serde_json::json!({"url": "https://hooks.slack.com/services/T/B/X"}));
+        assert!(slack["text"].as_str().is_some_and(|t| t.contains("checkout errors") && t.contains("12 errors")), "{slack}");
+        assert_eq!(slack.as_object().map(|o| o.len()), Some(1));
+
+        let (r, ding) = request("dingtalk", serde_json::json!({"url": "https://oapi.dingtalk.com/robot/send?access_token=T", "secret": "SEC123"}));
+        assert_eq!(ding["msgtype"], "markdown");
+        assert!(ding["markdown"]["title"].is_string() && ding["markdown"]["text"].as_str().is_some_and(|t| t.contains("12 errors")));
+        assert_eq!(r.url, "https://oapi.dingtalk.com/robot/send?access_token=T&timestamp=1700000000000&sign=lkcPI1uoxBY1gUnCnnPH1Kkru0Hqjo7rFpA3haIVhEQ%3D");
+
+        let (r, feishu) = request("feishu", serde_json::json!({"url": "https://open.feishu.cn/open-apis/bot/v2/hook/X", "secret": "SEC123"}));
+        assert_eq!(feishu["msg_type"], "text");
+        assert!(feishu["content"]["text"].as_str().is_some_and(|t| t.contains("12 errors")));
+        assert_eq!((feishu["timestamp"].as_str(), feishu["sign"].as_str()), (Some("1700000000"), Some("j/tImR0k8vYXRsYw0+GHVQkV1v/J/8obOuMU7PE/KDo=")));
+        assert_eq!(r.url, "https://open.feishu.cn/open-apis/bot/v2/hook/X");
+
+        let (_, wecom) = request("wecom", serde_json::json!({"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K"}));
+        assert_eq!(wecom["msgtype"], "markdown");
+        assert!(wecom["markdown"]["content"].as_str().is_some_and(|t| t.contains("12 errors")));
+    }
+
+    #[test]
+    fn a_webhook_carries_the_notification_its_delivery_id_and_signature() {
+        let (r, body) = request("webhook", serde_json::json!({"url": "https://hooks.example.com/x", "secret": "s", "headers": {"X-Team": "core"}}));
+        assert_eq!(body["delivery_id"], "d1");
+        assert_eq!((body["rule"]["id"].as_str(), body["state"].as_str(), body["value"].as_f64()), (Some("r1"), Some("firing"), Some(12.0)));
+        assert_eq!(r.headers["X-NexusLog-Delivery"], "d1");
+        assert_eq!(r.headers["X-Team"], "core");
+        assert_eq!(r.headers["X-NexusLog-Signature"], format!("sha256={}", hex::encode(hmac_sha256(b"s", &r.body))));
+        assert!(ChannelConfig::parse("email", &serde_json::json!({"to": ["a@b.io"]})).expect("valid").http_request(&sample(), 0).is_none());
+    }
+
     #[test]
     fn config_errors_name_the_field() {
         let e = ChannelConfig::parse("pager", &serde_json::json!({})).expect_err("unknown");

@@ -353,11 +353,46 @@ pub struct AlertingConfig {
     pub retry_initial_ms: u64,
     /// Base URL of this NexusLog as users reach it, for the links in notifications.
     pub public_url: String,
+    pub smtp: SmtpConfig,
 }
 
 impl Default for AlertingConfig {
     fn default() -> Self {
-        Self { allow_private_targets: false, max_attempts: 5, retry_initial_ms: 1000, public_url: "http://127.0.0.1:8080".into() }
+        Self { allow_private_targets: false, max_attempts: 5, retry_initial_ms: 1000, public_url: "http://127.0.0.1:8080".into(), smtp: SmtpConfig::default() }
+    }
+}
+
+/// How a connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or network.
+    None,
+}
+
+/// The mail server email channels send through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Mail server host; empty: email channels cannot deliver (each attempt says so).
+    pub host: String,
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub tls: SmtpTls,
+    /// Login, when the server wants one.
+    pub user: String,
+    pub password: Secret,
+    /// Sender address of notifications.
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self { host: String::new(), port: 587, tls: SmtpTls::Starttls, user: String::new(), password: Secret::default(), from: "NexusLog <nexuslog@localhost>".into() }
     }
 }
 

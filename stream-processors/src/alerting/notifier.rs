@@ -19,6 +19,7 @@ use nexuslog_metastore::{AlertDelivery, AlertSilence, AlertTransitionRow, Delive
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{AlertEvent, AlertState};
 
+use super::email::{send_mail, SmtpSettings};
 use super::rules::AlertRuleRegistry;
 use nexuslog_bus::Topics;
 
@@ -30,6 +31,8 @@ pub struct NotifierSettings {
     pub max_attempts: u32,
     pub retry_initial: Duration,
     pub public_url: String,
+    /// The mail server; `None` when `alerting.smtp.host` is empty.
+    pub smtp: Option<SmtpSettings>,
 }
 
 pub struct Notifier {
@@ -166,21 +169,22 @@ impl Notifier {
             metrics::counter!("nexuslog_alert_transitions_recorded_total").increment(1);
         }
         let query = rule.map(|r| r.query.to_string()).unwrap_or_default();
+        let slug = self.meta.project_by_id(&e.project_id).await?.map_or_else(|| e.project_id.clone(), |p| p.slug);
         for d in self.meta.alert_deliveries(&e.transition_id).await? {
             if d.status == "pending" {
-                self.deliver(e, &d, &group, &query).await?;
+                self.deliver(e, &d, &group, &Search { project: &slug, query: &query }).await?;
             }
         }
         Ok(())
     }
 
-    fn notification(&self, e: &AlertEvent, delivery: &AlertDelivery, group: &BTreeMap<String, String>, query: &str) -> Notification {
+    fn notification(&self, e: &AlertEvent, delivery: &AlertDelivery, group: &BTreeMap<String, String>, search: &Search<'_>) -> Notification {
         let fmt = nexuslog_query::time::format_rfc3339;
         let link = format!(
             "{}/v1/projects/{}/search?q={}&from={}&to={}",
             self.settings.public_url.trim_end_matches('/'),
-            e.project_id,
-            percent_encode(query),
+            percent_encode(search.project),
+            percent_encode(search.query),
             percent_encode(&fmt(e.window_start)),
             percent_encode(&fmt(e.window_end))
         );
@@ -201,7 +205,7 @@ impl Notifier {
     }
 
     /// Sends one delivery, retrying with backoff, recording every attempt.
-    async fn deliver(&self, e: &AlertEvent, d: &AlertDelivery, group: &BTreeMap<String, String>, query: &str) -> Result<(), MetaStoreError> {
+    async fn deliver(&self, e: &AlertEvent, d: &AlertDelivery, group: &BTreeMap<String, String>, search: &Search<'_>) -> Result<(), MetaStoreError> {
         let channel = match self.meta.alert_channel(&e.project_id, &d.channel_id).await? {
             Some(c) => c,
             None => return self.give_up(d, d.attempts + 1, "the channel was deleted".into()).await,
@@ -210,14 +214,18 @@ impl Notifier {
             Ok(c) => c,
             Err(err) => return self.give_up(d, d.attempts + 1, format!("invalid channel configuration: {err}")).await,
         };
-        let notification = self.notification(e, d, group, query);
+        let notification = self.notification(e, d, group, search);
         let mut attempt = d.attempts;
         while attempt < i64::from(self.settings.max_attempts) {
             attempt += 1;
-            let Some(request) = config.http_request(&notification, nexuslog_common::now_micros() / 1000) else {
-                return self.give_up(d, attempt, "email delivery needs alerting.smtp, not configured in this version".into()).await;
+            let outcome = match (&config, config.http_request(&notification, nexuslog_common::now_micros() / 1000)) {
+                (ChannelConfig::Email { to }, _) => match &self.settings.smtp {
+                    Some(smtp) => send_mail(smtp, to, &notification).await.map_err(Failure::Retry),
+                    None => Err(Failure::Refused("email needs a mail server: set alerting.smtp.host".into())),
+                },
+                (_, Some(request)) => self.send(&request).await,
+                (_, None) => Err(Failure::Refused("this channel type has no HTTP request".into())),
             };
-            let outcome = self.send(&request).await;
             let at = nexuslog_common::now_micros();
             match outcome {
                 Ok(detail) => {
@@ -270,6 +278,12 @@ impl Notifier {
             Err(e) => Err(Failure::Retry(e.to_string())),
         }
     }
+}
+
+/// What the notification's link searches: the rule's query in its project (by slug).
+struct Search<'a> {
+    project: &'a str,
+    query: &'a str,
 }
 
 enum Failure {
