@@ -305,3 +305,103 @@ async fn email_reaches_a_real_smtp_server_with_the_rendered_subject_and_body() {
     assert!(detail.starts_with("SMTP 250"), "{alerts}");
     assert_eq!(smtp.messages().len(), 1, "one transition, one mail");
 }
+
+fn kill_9(mut node: support::Node) {
+    node.child.kill().expect("kill -9");
+    node.child.wait().expect("reaped");
+}
+
+/// Events of one window, half before and half after the processes are killed with SIGKILL and
+/// restarted: the window fires once, with the exact count. The window lies `ahead` in the
+/// future (event times are capped at their receipt for the watermark, so it stays open while
+/// the processes restart).
+async fn a_window_spanning_a_kill_fires_once_with_the_exact_value(c: &Client, ahead: Duration, restart: impl AsyncFnOnce() -> Client) {
+    let run = unique_name("kill").replace('-', "");
+    let p = "/v1/projects/default";
+    let (hook_url, receiver) = start_receiver(0).await;
+    let (_, channel) = c.call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "hook", "type": "webhook", "config": {"url": hook_url, "secret": SECRET}}))).await;
+    // `for` as long as the window: judged when the window closes, on its final count.
+    let rule = json!({"name": format!("crash {run}"), "query": run, "window": "10s", "for": "10s", "allowed_lateness": "2s",
+        "condition": {"op": ">", "threshold": 5}, "channels": [channel["id"]]});
+    let (status, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule)).await;
+    assert_eq!(status, 201, "{created}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let start = (now_ms + i64::try_from(ahead.as_millis()).unwrap_or(0)) / 10_000 * 10_000 + 10_000;
+    let event = |i: i64| json!({"timestamp": start + i * 100, "level": "error", "message": format!("crash test {run} {i}")});
+    c.ingest(&[event(0), event(1), event(2)]).await;
+    // Processed (and its partials committed) before the kill: searchable means the processor's
+    // transaction is done.
+    wait_until("the first half processed", Duration::from_secs(30), || async {
+        let from = start.to_string();
+        let to = (start + 10_000).to_string();
+        let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q={run}&from={from}&to={to}"), None).await;
+        (v["total"].as_u64() == Some(3)).then_some(())
+    })
+    .await;
+    let c = restart().await;
+    c.ingest(&[event(3), event(4), event(5)]).await;
+
+    let requests = wait_until("the firing notification", ahead + Duration::from_secs(60), || async {
+        let r = receiver.lock().expect("lock");
+        (!r.requests.is_empty()).then(|| r.requests.clone())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = receiver.lock().expect("lock").requests.clone();
+    assert_eq!(all.len(), 1, "exactly one notification: {all:?}");
+    let body = &requests[0].1;
+    assert_eq!((body["state"].as_str(), body["value"].as_f64()), (Some("firing"), Some(6.0)), "the exact count over the kill: {body}");
+    let (_, history) = c.call(reqwest::Method::GET, &format!("{p}/alerts?rule_id={}", created["id"].as_str().unwrap_or_default()), None).await;
+    assert_eq!(history["alerts"].as_array().map(Vec::len), Some(1), "one transition: {history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_window_survives_kill_9() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = alert_env(support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD));
+    let key = support::test_key();
+    let node = support::start(&[], env.clone(), &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    let c = Client { url: node.url.clone(), admin: admin.clone(), key: key.clone() };
+    let mut slot = Some(node);
+    let mut restarted = None;
+    a_window_spanning_a_kill_fires_once_with_the_exact_value(&c, Duration::from_secs(20), async || {
+        if let Some(n) = slot.take() {
+            kill_9(n);
+        }
+        let node = support::start(&[], env, &key).await;
+        let c = Client { url: node.url.clone(), admin, key: key.clone() };
+        restarted = Some(node);
+        c
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_window_survives_kill_9_of_both_processor_replicas() {
+    let prefix = unique_name("alertkill");
+    let env = alert_env(support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await);
+    let key = support::test_key();
+    let node = support::start(&["standalone"], env.clone(), &key).await;
+    let mut replica_env = env.clone();
+    replica_env.push(("NEXUSLOG_BUS_KAFKA_INSTANCE_ID".into(), "replica-2".into()));
+    let replica = support::start(&["processor"], replica_env.clone(), &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    let c = Client { url: node.url.clone(), admin: admin.clone(), key: key.clone() };
+    let mut slots = Some((node, replica));
+    let mut restarted = None;
+    a_window_spanning_a_kill_fires_once_with_the_exact_value(&c, Duration::from_secs(45), async || {
+        if let Some((n, r)) = slots.take() {
+            kill_9(r);
+            kill_9(n);
+        }
+        let node = support::start(&["standalone"], env, &key).await;
+        let replica = support::start(&["processor"], replica_env, &key).await;
+        let c = Client { url: node.url.clone(), admin, key: key.clone() };
+        restarted = Some((node, replica));
+        c
+    })
+    .await;
+}
