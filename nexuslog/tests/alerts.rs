@@ -405,3 +405,163 @@ async fn kafka_window_survives_kill_9_of_both_processor_replicas() {
     })
     .await;
 }
+
+/// Notifications received, by rule name.
+fn by_rule(receiver: &Shared) -> HashMap<String, Vec<Value>> {
+    let mut out: HashMap<String, Vec<Value>> = HashMap::new();
+    for (_, body, _) in &receiver.lock().expect("lock").requests {
+        out.entry(body["rule"]["name"].as_str().unwrap_or_default().to_owned()).or_default().push(body.clone());
+    }
+    out
+}
+
+/// Several rules over one window `ahead` in the future: an exact count of events spread over
+/// every partition, a group-by that fires for one group, an average, an out-of-order event
+/// within the lateness, an event after the window closed (late, not counted), and an absence.
+async fn rules_judge_a_window_exactly(c: &Client, ahead: Duration) {
+    let run = unique_name("rules").replace('-', "");
+    let p = "/v1/projects/default";
+    let (hook_url, receiver) = start_receiver(0).await;
+    let (_, channel) = c.call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "hook", "type": "webhook", "config": {"url": hook_url, "secret": SECRET}}))).await;
+    let ch = channel["id"].clone();
+    // `for` equal to the window: each is judged on the closed window's exact value.
+    let base = json!({"window": "10s", "for": "10s", "allowed_lateness": "3s", "channels": [ch]});
+    let rule = |name: &str, extra: Value| {
+        let mut r = base.clone();
+        r["name"] = json!(name);
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            r[k] = v;
+        }
+        r
+    };
+    let rules = [
+        rule("spread", json!({"query": format!("spread{run}"), "condition": {"op": "==", "threshold": 300}})),
+        rule("by-host", json!({"query": format!("byhost{run}"), "group_by": ["host"], "condition": {"op": ">=", "threshold": 3}})),
+        rule("avg", json!({"query": format!("avg{run}"), "aggregation": {"avg": {"field": "latency_ms"}}, "condition": {"op": ">", "threshold": 150}})),
+        rule("ooo", json!({"query": format!("ooo{run}"), "condition": {"op": ">=", "threshold": 3}})),
+        rule("late", json!({"query": format!("late{run}"), "condition": {"op": ">=", "threshold": 3}})),
+        rule("absence", json!({"query": format!("absent{run}"), "kind": "absence", "for": "0s", "allowed_lateness": "0s"})),
+    ];
+    let mut ids = HashMap::new();
+    for r in &rules {
+        let (status, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(r.clone())).await;
+        assert_eq!(status, 201, "{created}");
+        ids.insert(r["name"].as_str().unwrap_or_default().to_owned(), created["id"].as_str().unwrap_or_default().to_owned());
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let start = (now_ms + i64::try_from(ahead.as_millis()).unwrap_or(0)) / 10_000 * 10_000 + 10_000;
+    let at = |ms: i64| start + ms;
+    let mut events: Vec<Value> = (0..300).map(|i| json!({"timestamp": at(i * 20), "message": format!("spread{run} {i}")})).collect();
+    for (i, host) in ["h1", "h2", "h1", "h1", "h2"].iter().enumerate() {
+        events.push(json!({"timestamp": at(100 + i as i64), "host": host, "message": format!("byhost{run}")}));
+    }
+    for v in [100, 300] {
+        events.push(json!({"timestamp": at(200), "latency_ms": v, "message": format!("avg{run}")}));
+    }
+    events.push(json!({"timestamp": at(9000), "message": format!("ooo{run} a")}));
+    events.push(json!({"timestamp": at(9500), "message": format!("ooo{run} b")}));
+    events.push(json!({"timestamp": at(1000), "message": format!("late{run} a")}));
+    events.push(json!({"timestamp": at(1100), "message": format!("late{run} b")}));
+    c.ingest(&events).await;
+    // Out of order, within the lateness: older than what was already processed, still counted.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    c.ingest(&[json!({"timestamp": at(500), "message": format!("ooo{run} c")})]).await;
+
+    let fired = wait_until("the window's notifications", ahead + Duration::from_secs(60), || async {
+        let m = by_rule(&receiver);
+        ["spread", "by-host", "avg", "ooo"].iter().all(|r| m.contains_key(*r)).then_some(m)
+    })
+    .await;
+    // Closed now: a third `late` event for it arrives after the window and its lateness.
+    c.ingest(&[json!({"timestamp": at(1200), "message": format!("late{run} c")})]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let fired = {
+        let mut m = by_rule(&receiver);
+        m.retain(|k, _| fired.contains_key(k) || k == "late" || k == "absence");
+        m
+    };
+    let value = |r: &str| fired[r][0]["value"].as_f64();
+    assert_eq!(value("spread"), Some(300.0), "every event over every partition, once");
+    assert_eq!(fired["by-host"].len(), 1, "only one group crosses: {:?}", fired["by-host"]);
+    assert_eq!(fired["by-host"][0]["group"]["host"], "h1");
+    assert_eq!(value("avg"), Some(200.0));
+    assert_eq!(value("ooo"), Some(3.0), "the out-of-order event counts");
+    assert!(!fired.contains_key("late"), "an event after the window closed does not count: {:?}", fired.get("late"));
+    let (_, late) = c.call(reqwest::Method::GET, &format!("{p}/alert-rules/{}", ids["late"]), None).await;
+    let late_events = wait_until("the late event counted on the rule", Duration::from_secs(10), || async {
+        let (_, v) = c.call(reqwest::Method::GET, &format!("{p}/alert-rules/{}", ids["late"]), None).await;
+        v["state"]["late_events"].as_u64().filter(|n| *n >= 1)
+    })
+    .await;
+    assert_eq!(late_events, 1, "{late}");
+    // Nothing matched the absence rule since it was created: it fires once a whole window passed.
+    let absent = wait_until("the absence rule firing", Duration::from_secs(30), || async { by_rule(&receiver).remove("absence") }).await;
+    assert_eq!((absent[0]["state"].as_str(), absent[0]["value"].as_f64()), (Some("firing"), Some(0.0)));
+}
+
+/// A rule changed through the API acts within 2 s: lowered, it fires on the next event;
+/// disabled, it does not.
+async fn rule_changes_take_effect_within_2_seconds(c: &Client) {
+    let run = unique_name("change").replace('-', "");
+    let p = "/v1/projects/default";
+    let (hook_url, receiver) = start_receiver(0).await;
+    let (_, channel) = c.call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "hook", "type": "webhook", "config": {"url": hook_url, "secret": SECRET}}))).await;
+    let mut rule = json!({"name": "change", "query": run, "window": "1m", "condition": {"op": ">", "threshold": 100}, "channels": [channel["id"]]});
+    let (_, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule.clone())).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let event = |i: u32| json!({"message": format!("{run} {i}")});
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    c.ingest(&[event(0)]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(receiver.lock().expect("lock").requests.is_empty(), "1 is not > 100");
+
+    rule["condition"]["threshold"] = json!(1);
+    let (status, _) = c.call(reqwest::Method::PUT, &format!("{p}/alert-rules/{id}"), Some(rule.clone())).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    c.ingest(&[event(1)]).await;
+    let first = wait_until("the lowered rule firing", Duration::from_secs(20), || async {
+        let r = receiver.lock().expect("lock");
+        r.requests.first().map(|x| x.1.clone())
+    })
+    .await;
+    assert_eq!(first["value"].as_f64(), Some(2.0), "both events of the window count: {first}");
+
+    // Disabled: a new run of events does not notify.
+    rule["enabled"] = json!(false);
+    rule["query"] = json!(format!("{run}x"));
+    c.call(reqwest::Method::PUT, &format!("{p}/alert-rules/{id}"), Some(rule)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    c.ingest(&[json!({"message": format!("{run}x 1")}), json!({"message": format!("{run}x 2")}), json!({"message": format!("{run}x 3")})]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.lock().expect("lock").requests.len(), 1, "a disabled rule is silent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_rules_judge_windows_exactly_and_follow_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = alert_env(support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD));
+    let key = support::test_key();
+    let node = support::start(&[], env, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    let c = Client { url: node.url.clone(), admin, key };
+    rules_judge_a_window_exactly(&c, Duration::from_secs(15)).await;
+    rule_changes_take_effect_within_2_seconds(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_rules_judge_windows_exactly_and_follow_changes_with_two_replicas() {
+    let prefix = unique_name("alertrules");
+    let env = alert_env(support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await);
+    let key = support::test_key();
+    let node = support::start(&["standalone"], env.clone(), &key).await;
+    let mut replica = env;
+    replica.push(("NEXUSLOG_BUS_KAFKA_INSTANCE_ID".into(), "replica-2".into()));
+    let _replica = support::start(&["processor"], replica, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    let c = Client { url: node.url.clone(), admin, key };
+    rules_judge_a_window_exactly(&c, Duration::from_secs(15)).await;
+    rule_changes_take_effect_within_2_seconds(&c).await;
+}
