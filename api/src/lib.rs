@@ -39,8 +39,6 @@ pub struct AuthSettings {
     pub max_failed_logins_per_ip: u32,
     pub lockout: Duration,
     pub invitation_ttl: Duration,
-    /// `alerting.allow_private_targets`: channels may point at loopback and private addresses.
-    pub allow_private_alert_targets: bool,
 }
 
 impl Default for AuthSettings {
@@ -53,7 +51,6 @@ impl Default for AuthSettings {
             max_failed_logins_per_ip: 50,
             lockout: Duration::from_secs(900),
             invitation_ttl: Duration::from_secs(72 * 3600),
-            allow_private_alert_targets: false,
         }
     }
 }
@@ -71,6 +68,8 @@ pub struct Api {
     pub(crate) projects: project_cache::ProjectCache,
     pub(crate) tokens: tokens::Tokens,
     pub(crate) auth: AuthSettings,
+    /// Sends channel tests; its settings also say whether private targets are allowed.
+    pub(crate) sender: nexuslog_notify::Sender,
 }
 
 impl Api {
@@ -84,6 +83,7 @@ impl Api {
         state: Arc<dyn StateStore>,
         keys: KeyCache,
         auth: AuthSettings,
+        sender: nexuslog_notify::Sender,
     ) -> Result<Arc<Self>, ApiError> {
         let secret = match &auth.jwt_secret {
             Some(s) => s.clone(),
@@ -98,6 +98,6 @@ impl Api {
         };
         let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
         let sessions = SessionCache::new(meta.clone());
-        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth }))
+        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth, sender }))
     }
 }

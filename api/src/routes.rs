@@ -64,6 +64,7 @@ fn table() -> Vec<(Method, &'static str, Access, Handler)> {
         (Method::GET, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesRead), on(get, alerts::get_channel)),
         (Method::PUT, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesWrite), on(put, alerts::update_channel)),
         (Method::DELETE, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesWrite), on(delete, alerts::delete_channel)),
+        (Method::POST, "/v1/projects/{project}/alert-channels/{id}/test", Project(P::AlertRulesWrite), on(post, alerts::test_channel)),
         (Method::GET, "/v1/projects/{project}/alert-rules", Project(P::AlertRulesRead), on(get, alerts::list_rules)),
         (Method::POST, "/v1/projects/{project}/alert-rules", Project(P::AlertRulesWrite), on(post, alerts::create_rule)),
         (Method::GET, "/v1/projects/{project}/alert-rules/{id}", Project(P::AlertRulesRead), on(get, alerts::get_rule)),

@@ -94,6 +94,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/projects/{project}/alert-channels/{id}", "instance_admin owner admin editor viewer"),
     ("PUT", "/v1/projects/{project}/alert-channels/{id}", "instance_admin owner admin editor"),
     ("DELETE", "/v1/projects/{project}/alert-channels/{id}", "instance_admin owner admin editor"),
+    ("POST", "/v1/projects/{project}/alert-channels/{id}/test", "instance_admin owner admin editor"),
     ("GET", "/v1/projects/{project}/alert-rules", "instance_admin owner admin editor viewer"),
     ("POST", "/v1/projects/{project}/alert-rules", "instance_admin owner admin editor"),
     ("GET", "/v1/projects/{project}/alert-rules/{id}", "instance_admin owner admin editor viewer"),
@@ -247,7 +248,7 @@ impl World {
             ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
             ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => body = Some(json!({ "aggs": { "n": { "count": {} } } })),
             ("POST", "/v1/projects/{project}/alert-channels") => body = Some(channel),
-            (_, "/v1/projects/{project}/alert-channels/{id}") => {
+            (_, "/v1/projects/{project}/alert-channels/{id}" | "/v1/projects/{project}/alert-channels/{id}/test") => {
                 id = self.fresh("channel");
                 let now = nexuslog_metastore::now();
                 let c = nexuslog_metastore::AlertChannel {

@@ -148,13 +148,11 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             Ok(())
         });
         let settings = nexuslog_stream_processors::alerting::NotifierSettings {
-            allow_private_targets: config.alerting.allow_private_targets,
             max_attempts: config.alerting.max_attempts.max(1),
             retry_initial: std::time::Duration::from_millis(config.alerting.retry_initial_ms),
             public_url: config.alerting.public_url.clone(),
-            smtp: smtp_settings(&config.alerting.smtp),
         };
-        let notifier = nexuslog_stream_processors::alerting::Notifier::new(bus, codec.clone(), topics.clone(), meta, alert_rules, settings);
+        let notifier = nexuslog_stream_processors::alerting::Notifier::new(bus, codec.clone(), topics.clone(), meta, alert_rules, sender(&config), settings);
         let s = shutdown.clone();
         tasks.spawn(async move {
             notifier.run(s).await;
@@ -188,7 +186,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         let (Some(store), Some(meta), Some(state), Some(keys)) = (deps.logstore.clone(), deps.meta.clone(), deps.state.clone(), key_cache.clone()) else {
             return Err(missing_deps());
         };
-        let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config)).await.context("starting the API")?;
+        let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config), sender(&config)).await.context("starting the API")?;
         app = app.merge(nexuslog_api::router(api));
     }
     if let Some(memory) = checkpointed {
@@ -244,9 +242,14 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     served
 }
 
-fn smtp_settings(c: &nexuslog_config::SmtpConfig) -> Option<nexuslog_stream_processors::alerting::SmtpSettings> {
-    use nexuslog_stream_processors::alerting::SmtpSecurity;
-    (!c.host.is_empty()).then(|| nexuslog_stream_processors::alerting::SmtpSettings {
+/// What sends notifications: the notifier's and the API's (channel tests) from one configuration.
+fn sender(config: &Config) -> nexuslog_notify::Sender {
+    nexuslog_notify::Sender::new(smtp_settings(&config.alerting.smtp), config.alerting.allow_private_targets)
+}
+
+fn smtp_settings(c: &nexuslog_config::SmtpConfig) -> Option<nexuslog_notify::SmtpSettings> {
+    use nexuslog_notify::SmtpSecurity;
+    (!c.host.is_empty()).then(|| nexuslog_notify::SmtpSettings {
         host: c.host.clone(),
         port: c.port,
         security: match c.tls {
@@ -270,7 +273,6 @@ fn auth_settings(config: &Config) -> nexuslog_api::AuthSettings {
         max_failed_logins_per_ip: a.max_failed_logins_per_ip,
         lockout: Duration::from_secs(a.lockout_secs),
         invitation_ttl: Duration::from_secs(a.invitation_ttl_hours.saturating_mul(3600)),
-        allow_private_alert_targets: config.alerting.allow_private_targets,
     }
 }
 

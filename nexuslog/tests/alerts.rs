@@ -104,6 +104,15 @@ async fn a_count_rule_fires_and_its_webhook_is_delivered_once(c: &Client) {
     assert_eq!(status, 201, "{channel}");
     assert_eq!(channel["config"]["secret"], "********", "secrets are not returned");
     let channel_id = channel["id"].as_str().expect("id").to_owned();
+    // A test notification reports what the receiver answered (this one fails its first two).
+    let (status, tested) = c.call(reqwest::Method::POST, &format!("{p}/alert-channels/{channel_id}/test"), None).await;
+    assert_eq!((status, tested["ok"].as_bool(), tested["detail"].as_str()), (200, Some(false), Some("HTTP 500")), "{tested}");
+    {
+        let mut r = receiver.lock().expect("lock");
+        assert_eq!(r.requests.len(), 1);
+        assert_eq!(r.requests[0].1["rule"]["name"], "Test of channel hook");
+        r.requests.clear();
+    }
     let rule = json!({"name": format!("errors {run}"), "query": format!("level:error {run}"), "window": "1m",
         "condition": {"op": ">", "threshold": 4}, "severity": "critical", "channels": [channel_id], "labels": {"team": "core"}});
     let (status, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule)).await;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use nexuslog_alerting::channel::{check_target_ip, target_url, ChannelConfig};
+use nexuslog_alerting::channel::{check_target_ip, target_url, ChannelConfig, Notification, NotificationRule, NotificationWindow};
 use nexuslog_alerting::{status_key, RuleSpec, RuleStatus};
 use nexuslog_metastore::{AlertChannel, AlertRuleRow, AlertSilence, AlertTransitionRow};
 use serde::Deserialize;
@@ -64,7 +64,7 @@ async fn check_channel(api: &Api, body: &ChannelBody) -> Result<String, ApiError
             Err(_) => tokio::net::lookup_host((host.as_str(), port)).await.map(|a| a.map(|s| s.ip()).collect()).unwrap_or_default(),
         };
         for ip in ips {
-            check_target_ip(ip, api.auth.allow_private_alert_targets).map_err(invalid)?;
+            check_target_ip(ip, api.sender.allow_private()).map_err(invalid)?;
         }
     }
     serde_json::to_string(&body.config).map_err(|e| ApiError::Internal(e.to_string()))
@@ -131,6 +131,36 @@ pub async fn delete_channel(State(api): State<Arc<Api>>, Extension(caller): Exte
     }
     api.audit(&caller, "alert_channel.delete", Some(&project.id), &id, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a test notification through the channel now; the answer says what the receiver said.
+pub async fn test_channel(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, Path((_, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+    let project = caller.project()?;
+    let c = api.meta.alert_channel(&project.id, &id).await?.ok_or_else(|| not_found("channel"))?;
+    let value = serde_json::from_str::<Value>(&c.config).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let config = ChannelConfig::parse(&c.kind, &value)?;
+    let now = nexuslog_metastore::now();
+    let window = NotificationWindow { start: rfc3339(now - 60_000_000), end: rfc3339(now) };
+    let n = Notification {
+        delivery_id: format!("test-{}", nexuslog_metastore::new_id()),
+        rule: NotificationRule { id: "test".into(), name: format!("Test of channel {}", c.name) },
+        state: "firing".into(),
+        group: Default::default(),
+        value: Some(1.0),
+        threshold: 0.0,
+        window,
+        severity: "info".into(),
+        labels: Default::default(),
+        message: "This is a test notification from NexusLog.".into(),
+        samples: Vec::new(),
+        link: String::new(),
+    };
+    let outcome = api.sender.send(&config, &n, now / 1000).await;
+    api.audit(&caller, "alert_channel.test", Some(&project.id), &c.id, json!({"ok": outcome.is_ok()})).await;
+    Ok(Json(match outcome {
+        Ok(detail) => json!({"ok": true, "detail": detail, "delivery_id": n.delivery_id}),
+        Err(e) => json!({"ok": false, "detail": e.detail(), "delivery_id": n.delivery_id}),
+    }))
 }
 
 // ---- rules ----

@@ -27,7 +27,7 @@ pub async fn harness(store: Arc<dyn LogStore>) -> Harness {
     let meta: Arc<dyn MetaStore> = Arc::new(SqliteMetaStore::open(&dir.path().join("meta.sqlite")).expect("sqlite"));
     meta.migrate().await.expect("migrate");
     let state = Arc::new(nexuslog_state::MemoryState::new());
-    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), AuthSettings::default()).await.expect("api");
+    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), AuthSettings::default(), Default::default()).await.expect("api");
     Harness { router: nexuslog_api::router(api), meta, store, _dir: dir }
 }
 

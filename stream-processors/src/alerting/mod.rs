@@ -3,12 +3,10 @@
 //! notifier that delivers each transition to its channels once (`notifier.rs`). The rule
 //! semantics themselves live in `crates/alerting`.
 
-mod email;
 mod evaluator;
 mod notifier;
 mod rules;
 
-pub use email::{render_mail, SmtpSecurity, SmtpSettings};
 pub use evaluator::{alert_event, AlertEvaluator, EVALUATOR_GROUP};
 pub use notifier::{silenced_by, Notifier, NotifierSettings, NOTIFIER_GROUP};
 pub use rules::{AlertRuleRegistry, AlertRules, ALERT_RULES_POLL};

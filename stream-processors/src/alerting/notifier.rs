@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nexuslog_alerting::channel::{check_target_ip, delivery_id, percent_encode, target_url, ChannelConfig, Notification, NotificationRule, NotificationWindow};
+use nexuslog_alerting::channel::{delivery_id, percent_encode, ChannelConfig, Notification, NotificationRule, NotificationWindow};
+use nexuslog_notify::{Failure, Sender};
 use nexuslog_bus::{positions, Bus, Consumer};
 use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
@@ -19,7 +20,6 @@ use nexuslog_metastore::{AlertDelivery, AlertSilence, AlertTransitionRow, Delive
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{AlertEvent, AlertState};
 
-use super::email::{send_mail, SmtpSettings};
 use super::rules::AlertRuleRegistry;
 use nexuslog_bus::Topics;
 
@@ -27,12 +27,9 @@ pub const NOTIFIER_GROUP: &str = "nexuslog-notifier";
 
 #[derive(Debug, Clone)]
 pub struct NotifierSettings {
-    pub allow_private_targets: bool,
     pub max_attempts: u32,
     pub retry_initial: Duration,
     pub public_url: String,
-    /// The mail server; `None` when `alerting.smtp.host` is empty.
-    pub smtp: Option<SmtpSettings>,
 }
 
 pub struct Notifier {
@@ -41,7 +38,7 @@ pub struct Notifier {
     topics: Topics,
     meta: Arc<dyn MetaStore>,
     rules: Arc<AlertRuleRegistry>,
-    http: reqwest::Client,
+    sender: Sender,
     settings: NotifierSettings,
 }
 
@@ -66,9 +63,16 @@ fn jitter(d: Duration) -> Duration {
 }
 
 impl Notifier {
-    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, meta: Arc<dyn MetaStore>, rules: Arc<AlertRuleRegistry>, settings: NotifierSettings) -> Self {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        Self { bus, codec, topics, meta, rules, http, settings }
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        codec: Codec,
+        topics: Topics,
+        meta: Arc<dyn MetaStore>,
+        rules: Arc<AlertRuleRegistry>,
+        sender: Sender,
+        settings: NotifierSettings,
+    ) -> Self {
+        Self { bus, codec, topics, meta, rules, sender, settings }
     }
 
     pub async fn run(self, shutdown: Shutdown) {
@@ -218,14 +222,7 @@ impl Notifier {
         let mut attempt = d.attempts;
         while attempt < i64::from(self.settings.max_attempts) {
             attempt += 1;
-            let outcome = match (&config, config.http_request(&notification, nexuslog_common::now_micros() / 1000)) {
-                (ChannelConfig::Email { to }, _) => match &self.settings.smtp {
-                    Some(smtp) => send_mail(smtp, to, &notification).await.map_err(Failure::Retry),
-                    None => Err(Failure::Refused("email needs a mail server: set alerting.smtp.host".into())),
-                },
-                (_, Some(request)) => self.send(&request).await,
-                (_, None) => Err(Failure::Refused("this channel type has no HTTP request".into())),
-            };
+            let outcome = self.sender.send(&config, &notification, nexuslog_common::now_micros() / 1000).await;
             let at = nexuslog_common::now_micros();
             match outcome {
                 Ok(detail) => {
@@ -258,26 +255,6 @@ impl Notifier {
         let at = nexuslog_common::now_micros();
         self.meta.record_delivery_attempt(&DeliveryAttempt { delivery_id: d.id.clone(), attempt, at, ok: false, detail }, "failed").await
     }
-
-    async fn send(&self, request: &nexuslog_alerting::channel::HttpNotification) -> Result<String, Failure> {
-        // The target is checked at every send, not only when the channel was saved: a name
-        // can resolve elsewhere since.
-        let (host, port) = target_url(&request.url).map_err(Failure::Refused)?;
-        let addrs: Vec<std::net::SocketAddr> =
-            tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| Failure::Retry(format!("cannot resolve {host}: {e}")))?.collect();
-        for a in &addrs {
-            check_target_ip(a.ip(), self.settings.allow_private_targets).map_err(Failure::Refused)?;
-        }
-        let mut req = self.http.post(&request.url).body(request.body.clone());
-        for (k, v) in &request.headers {
-            req = req.header(k, v);
-        }
-        match req.send().await {
-            Ok(resp) if resp.status().is_success() => Ok(format!("HTTP {}", resp.status().as_u16())),
-            Ok(resp) => Err(Failure::Retry(format!("HTTP {}", resp.status().as_u16()))),
-            Err(e) => Err(Failure::Retry(e.to_string())),
-        }
-    }
 }
 
 /// What the notification's link searches: the rule's query in its project (by slug).
@@ -286,9 +263,3 @@ struct Search<'a> {
     query: &'a str,
 }
 
-enum Failure {
-    /// Worth another attempt (5xx, timeout, connection refused).
-    Retry(String),
-    /// Never going to work (refused target).
-    Refused(String),
-}

@@ -15,7 +15,7 @@ pub enum SmtpSecurity {
 }
 
 /// `alerting.smtp.*`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
@@ -23,6 +23,12 @@ pub struct SmtpSettings {
     pub user: String,
     pub password: String,
     pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings").field("host", &self.host).field("port", &self.port).field("security", &self.security).field("user", &self.user).finish_non_exhaustive()
+    }
 }
 
 /// Subject and plain-text body of a notification mail.
@@ -47,7 +53,7 @@ pub fn render_mail(n: &Notification) -> (String, String) {
 }
 
 /// Sends one notification to `to`; `Err` says why (worth a retry: connection, 4xx/5xx answers).
-pub async fn send_mail(smtp: &SmtpSettings, to: &[String], n: &Notification) -> Result<String, String> {
+pub(crate) async fn send_mail(smtp: &SmtpSettings, to: &[String], n: &Notification) -> Result<String, String> {
     let (subject, body) = render_mail(n);
     let mut message = Message::builder().from(smtp.from.parse().map_err(|e| format!("alerting.smtp.from: {e}"))?).subject(subject).header(ContentType::TEXT_PLAIN);
     for address in to {
