@@ -151,6 +151,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             max_attempts: config.alerting.max_attempts.max(1),
             retry_initial: std::time::Duration::from_millis(config.alerting.retry_initial_ms),
             public_url: config.alerting.public_url.clone(),
+            throttle_per_minute: std::num::NonZeroU32::new(config.alerting.throttle_per_minute),
         };
         let notifier = nexuslog_stream_processors::alerting::Notifier::new(bus, codec.clone(), topics.clone(), meta, alert_rules, sender(&config), settings);
         let s = shutdown.clone();

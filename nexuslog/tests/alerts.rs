@@ -574,3 +574,35 @@ async fn kafka_rules_judge_windows_exactly_and_follow_changes_with_two_replicas(
     rules_judge_a_window_exactly(&c, Duration::from_secs(15)).await;
     rule_changes_take_effect_within_2_seconds(&c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_over_the_throttle_are_recorded_not_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = alert_env(support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD));
+    env.push(("NEXUSLOG_ALERTING_THROTTLE_PER_MINUTE".into(), "1".into()));
+    let key = support::test_key();
+    let node = support::start(&[], env, &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    let c = Client { url: node.url.clone(), admin, key };
+    let p = "/v1/projects/default";
+    let run = unique_name("throttle").replace('-', "");
+    let (hook_url, receiver) = start_receiver(0).await;
+    let (_, channel) = c.call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "hook", "type": "webhook", "config": {"url": hook_url, "secret": SECRET}}))).await;
+    let rule = json!({"name": "per host", "query": run, "window": "1m", "group_by": ["host"], "condition": {"op": ">=", "threshold": 1}, "channels": [channel["id"]]});
+    let (_, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Two groups fire in the same minute: one notification goes out, the other is throttled.
+    c.ingest(&[json!({"host": "a", "message": run}), json!({"host": "b", "message": run})]).await;
+    let history = wait_until("both transitions recorded and decided", Duration::from_secs(30), || async {
+        let (_, v) = c.call(reqwest::Method::GET, &format!("{p}/alerts?rule_id={}", created["id"].as_str().unwrap_or_default()), None).await;
+        let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
+        let decided = alerts.len() == 2 && alerts.iter().all(|a| a["notifications"][0]["status"] != "pending");
+        decided.then_some(alerts)
+    })
+    .await;
+    let mut statuses: Vec<String> = history.iter().map(|a| a["notifications"][0]["status"].as_str().unwrap_or_default().to_owned()).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec!["delivered", "throttled"]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.lock().expect("lock").requests.len(), 1);
+}

@@ -353,12 +353,22 @@ pub struct AlertingConfig {
     pub retry_initial_ms: u64,
     /// Base URL of this NexusLog as users reach it, for the links in notifications.
     pub public_url: String,
+    /// Most notifications per minute for one rule to one channel; the excess is recorded as
+    /// `throttled` and not sent (a flapping rule must not flood a pager). 0: no limit.
+    pub throttle_per_minute: u32,
     pub smtp: SmtpConfig,
 }
 
 impl Default for AlertingConfig {
     fn default() -> Self {
-        Self { allow_private_targets: false, max_attempts: 5, retry_initial_ms: 1000, public_url: "http://127.0.0.1:8080".into(), smtp: SmtpConfig::default() }
+        Self {
+            allow_private_targets: false,
+            max_attempts: 5,
+            retry_initial_ms: 1000,
+            public_url: "http://127.0.0.1:8080".into(),
+            throttle_per_minute: 20,
+            smtp: SmtpConfig::default(),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nexuslog_alerting::channel::{delivery_id, percent_encode, ChannelConfig, Notification, NotificationRule, NotificationWindow};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use nexuslog_notify::{Failure, Sender};
 use nexuslog_bus::{positions, Bus, Consumer};
 use nexuslog_common::backoff::Backoff;
@@ -30,6 +31,8 @@ pub struct NotifierSettings {
     pub max_attempts: u32,
     pub retry_initial: Duration,
     pub public_url: String,
+    /// Most notifications per minute per (rule, channel); `None`: no limit.
+    pub throttle_per_minute: Option<std::num::NonZeroU32>,
 }
 
 pub struct Notifier {
@@ -40,6 +43,7 @@ pub struct Notifier {
     rules: Arc<AlertRuleRegistry>,
     sender: Sender,
     settings: NotifierSettings,
+    throttle: Option<DefaultKeyedRateLimiter<(String, String)>>,
 }
 
 /// Whether a silence covers an event: same project, in its time range, and every matcher
@@ -72,7 +76,8 @@ impl Notifier {
         sender: Sender,
         settings: NotifierSettings,
     ) -> Self {
-        Self { bus, codec, topics, meta, rules, sender, settings }
+        let throttle = settings.throttle_per_minute.map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        Self { bus, codec, topics, meta, rules, sender, settings, throttle }
     }
 
     pub async fn run(self, shutdown: Shutdown) {
@@ -218,6 +223,14 @@ impl Notifier {
             Ok(c) => c,
             Err(err) => return self.give_up(d, d.attempts + 1, format!("invalid channel configuration: {err}")).await,
         };
+        // A first attempt over the rule's budget for this channel is not sent (a retry of a
+        // delivery already under way is).
+        if d.attempts == 0 && self.throttle.as_ref().is_some_and(|t| t.check_key(&(e.rule_id.clone(), d.channel_id.clone())).is_err()) {
+            metrics::counter!("nexuslog_alert_notifications_throttled_total").increment(1);
+            let at = nexuslog_common::now_micros();
+            let detail = "throttled: over alerting.throttle_per_minute for this rule and channel".to_owned();
+            return self.meta.record_delivery_attempt(&DeliveryAttempt { delivery_id: d.id.clone(), attempt: 1, at, ok: false, detail }, "throttled").await;
+        }
         let notification = self.notification(e, d, group, search);
         let mut attempt = d.attempts;
         while attempt < i64::from(self.settings.max_attempts) {
