@@ -141,7 +141,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         let s = shutdown.clone();
         tasks.spawn(async move { p.run(s).await.context("processor") });
         let state = deps.state.clone().ok_or_else(missing_deps)?;
-        let evaluator = nexuslog_stream_processors::alerting::AlertEvaluator::new(bus.clone(), codec.clone(), topics.clone(), alert_rules.clone(), state);
+        let evaluator = nexuslog_stream_processors::alerting::AlertEvaluator::new(bus.clone(), codec.clone(), topics.clone(), alert_rules.clone(), state, meta.clone());
         let s = shutdown.clone();
         tasks.spawn(async move {
             evaluator.run(s).await;

@@ -450,6 +450,7 @@ async fn rules_judge_a_window_exactly(c: &Client, ahead: Duration) {
         rule("ooo", json!({"query": format!("ooo{run}"), "condition": {"op": ">=", "threshold": 3}})),
         rule("late", json!({"query": format!("late{run}"), "condition": {"op": ">=", "threshold": 3}})),
         rule("absence", json!({"query": format!("absent{run}"), "kind": "absence", "for": "0s", "allowed_lateness": "0s"})),
+        rule("pending", json!({"query": format!("pending{run}"), "for": "30s", "condition": {"op": ">=", "threshold": 1}})),
     ];
     let mut ids = HashMap::new();
     for r in &rules {
@@ -471,6 +472,7 @@ async fn rules_judge_a_window_exactly(c: &Client, ahead: Duration) {
     }
     events.push(json!({"timestamp": at(9000), "message": format!("ooo{run} a")}));
     events.push(json!({"timestamp": at(9500), "message": format!("ooo{run} b")}));
+    events.push(json!({"timestamp": at(300), "message": format!("pending{run}")}));
     events.push(json!({"timestamp": at(1000), "message": format!("late{run} a")}));
     events.push(json!({"timestamp": at(1100), "message": format!("late{run} b")}));
     c.ingest(&events).await;
@@ -508,6 +510,14 @@ async fn rules_judge_a_window_exactly(c: &Client, ahead: Duration) {
     // Nothing matched the absence rule since it was created: it fires once a whole window passed.
     let absent = wait_until("the absence rule firing", Duration::from_secs(30), || async { by_rule(&receiver).remove("absence") }).await;
     assert_eq!((absent[0]["state"].as_str(), absent[0]["value"].as_f64()), (Some("firing"), Some(0.0)));
+    // Held for one window of the 30 s it needs: pending, in the history, notifying nobody.
+    let (_, history) = c.call(reqwest::Method::GET, &format!("{p}/alerts?rule_id={}", ids["pending"]), None).await;
+    let moves: Vec<(String, String)> = history["alerts"]
+        .as_array()
+        .map(|a| a.iter().map(|t| (t["from"].as_str().unwrap_or_default().to_owned(), t["to"].as_str().unwrap_or_default().to_owned())).collect())
+        .unwrap_or_default();
+    assert!(moves.contains(&("ok".to_owned(), "pending".to_owned())), "{history}");
+    assert!(!by_rule(&receiver).contains_key("pending"), "pending notifies nobody");
 }
 
 /// A rule changed through the API acts within 2 s: lowered, it fires on the next event;
@@ -520,7 +530,9 @@ async fn rule_changes_take_effect_within_2_seconds(c: &Client) {
     let mut rule = json!({"name": "change", "query": run, "window": "1m", "condition": {"op": ">", "threshold": 100}, "channels": [channel["id"]]});
     let (_, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule.clone())).await;
     let id = created["id"].as_str().expect("id").to_owned();
-    let event = |i: u32| json!({"message": format!("{run} {i}")});
+    // One event time for both, so they share a window whatever minute boundary the test crosses.
+    let t0 = chrono::Utc::now().timestamp_millis();
+    let event = |i: u32| json!({"timestamp": t0, "message": format!("{run} {i}")});
     tokio::time::sleep(Duration::from_secs(2)).await;
     c.ingest(&[event(0)]).await;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -17,6 +17,7 @@ use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{AlertEvent, AlertSeverity, AlertState};
+use nexuslog_metastore::{AlertTransitionRow, MetaStore};
 use nexuslog_state::StateStore;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,7 @@ pub struct AlertEvaluator {
     topics: Topics,
     rules: Arc<AlertRuleRegistry>,
     state: Arc<dyn StateStore>,
+    meta: Arc<dyn MetaStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +100,8 @@ pub fn alert_event(rule: &Rule, t: &Transition) -> AlertEvent {
 }
 
 impl AlertEvaluator {
-    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, rules: Arc<AlertRuleRegistry>, state: Arc<dyn StateStore>) -> Self {
-        Self { bus, codec, topics, rules, state }
+    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, rules: Arc<AlertRuleRegistry>, state: Arc<dyn StateStore>, meta: Arc<dyn MetaStore>) -> Self {
+        Self { bus, codec, topics, rules, state, meta }
     }
 
     /// Runs until `shutdown`; transient trouble is retried with backoff.
@@ -167,6 +169,8 @@ impl AlertEvaluator {
             let next_offset = last.offset + 1;
             let rules = self.rules.snapshot();
             let mut outputs = Vec::new();
+            // Transitions nobody is notified of (into and out of pending): history only.
+            let mut quiet = Vec::new();
             let started = Instant::now();
             for rec in &fresh {
                 let partials: PartialBatch = match serde_json::from_slice(&rec.payload) {
@@ -186,7 +190,11 @@ impl AlertEvaluator {
                     metrics::counter!("nexuslog_alert_transitions_total", "to" => t.to.as_str()).increment(1);
                     tracing::info!(rule = t.rule_id, group = ?t.group, from = t.from.as_str(), to = t.to.as_str(), value = ?t.value, "alert transition");
                     let Some(rule) = rules.by_id.get(&t.rule_id) else { continue };
-                    if t.notifies() {
+                    if !t.notifies() {
+                        quiet.push((rule.clone(), t));
+                        continue;
+                    }
+                    {
                         let event = alert_event(rule, &t);
                         let payload = self.codec.encode(&self.topics.alerts, &event).await.map_err(|e| StepError::Encode(e.to_string()))?;
                         outputs.push(OutRecord { topic: self.topics.alerts.clone(), key: Some(rule.id.clone().into_bytes()), payload });
@@ -199,6 +207,7 @@ impl AlertEvaluator {
             let owned: Vec<InRecord> = fresh.into_iter().cloned().collect();
             // On failure nothing is visible: the session restarts from the last snapshot.
             consumer.commit_with_outputs(outputs, &positions(&owned)).await?;
+            self.record_quiet(&quiet).await;
             metrics::histogram!("nexuslog_alert_evaluation_seconds").record(started.elapsed().as_secs_f64());
             metrics::gauge!("nexuslog_alert_open_windows").set(snap.evaluator.open_windows() as f64);
             if let Some(clock) = snap.evaluator.clock() {
@@ -211,6 +220,39 @@ impl AlertEvaluator {
             if published.elapsed() >= STATUS_EVERY {
                 published = Instant::now();
                 self.publish(&snap.evaluator, &rules.by_id).await;
+            }
+        }
+    }
+
+    /// Records pending transitions in the history after their commit. Best effort: they
+    /// notify nobody, so a crash in between costs a history line, never a notification; the
+    /// ids make a repeated write harmless.
+    async fn record_quiet(&self, quiet: &[(Arc<Rule>, Transition)]) {
+        for (rule, t) in quiet {
+            let group: BTreeMap<&String, &String> = rule.group_by.iter().zip(&t.group).collect();
+            let row = AlertTransitionRow {
+                id: t.id.clone(),
+                project_id: rule.project_id.clone(),
+                rule_id: rule.id.clone(),
+                rule_name: rule.name.clone(),
+                group_key: serde_json::to_string(&group).unwrap_or_default(),
+                from_state: t.from.as_str().to_owned(),
+                to_state: t.to.as_str().to_owned(),
+                value: t.value,
+                threshold: rule.condition.threshold,
+                severity: rule.severity.as_str().to_owned(),
+                window_start: t.window_start,
+                window_end: t.window_end,
+                event_time: t.event_time,
+                recorded_at: nexuslog_common::now_micros(),
+                samples: serde_json::to_string(&t.samples).unwrap_or_default(),
+                labels: serde_json::to_string(&rule.labels).unwrap_or_default(),
+                message: String::new(),
+                acked_by: None,
+                acked_at: None,
+            };
+            if let Err(e) = self.meta.record_transition(&row, &[]).await {
+                tracing::warn!(error = %e, rule = rule.id, "cannot record a pending transition in the history");
             }
         }
     }
