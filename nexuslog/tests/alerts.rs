@@ -618,3 +618,47 @@ async fn notifications_over_the_throttle_are_recorded_not_sent() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.lock().expect("lock").requests.len(), 1);
 }
+
+/// The process is killed between two attempts of one delivery: after the restart the same
+/// delivery id is retried and delivered once; the history keeps both attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_interrupted_by_kill_9_resumes_under_its_delivery_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = alert_env(support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD));
+    env.retain(|(k, _)| k != "NEXUSLOG_ALERTING_RETRY_INITIAL_MS");
+    env.push(("NEXUSLOG_ALERTING_RETRY_INITIAL_MS".into(), "60000".into()));
+    let key = support::test_key();
+    let node = support::start(&[], env.clone(), &key).await;
+    let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
+    let c = Client { url: node.url.clone(), admin: admin.clone(), key: key.clone() };
+    let p = "/v1/projects/default";
+    let run = unique_name("resume").replace('-', "");
+    let (hook_url, receiver) = start_receiver(1).await;
+    let (_, channel) = c.call(reqwest::Method::POST, &format!("{p}/alert-channels"), Some(json!({"name": "hook", "type": "webhook", "config": {"url": hook_url, "secret": SECRET}}))).await;
+    let rule = json!({"name": "resume", "query": run, "window": "1m", "condition": {"op": ">=", "threshold": 1}, "channels": [channel["id"]]});
+    let (_, created) = c.call(reqwest::Method::POST, &format!("{p}/alert-rules"), Some(rule)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    c.ingest(&[json!({"message": run})]).await;
+    // The first attempt fails; the next one would come a minute later: kill now.
+    wait_until("the first attempt", Duration::from_secs(30), || async { (!receiver.lock().expect("lock").requests.is_empty()).then_some(()) }).await;
+    kill_9(node);
+
+    let mut env = env;
+    env.retain(|(k, _)| k != "NEXUSLOG_ALERTING_RETRY_INITIAL_MS");
+    let node = support::start(&[], env, &key).await;
+    let c = Client { url: node.url.clone(), admin, key };
+    let requests = wait_until("the delivery resumed after the restart", Duration::from_secs(60), || async {
+        let r = receiver.lock().expect("lock");
+        (r.requests.len() >= 2).then(|| r.requests.clone())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.lock().expect("lock").requests.len(), 2, "delivered once after the retry");
+    assert_eq!(requests[0].0, requests[1].0, "the same delivery id before and after the crash");
+    let (_, history) = c.call(reqwest::Method::GET, &format!("{p}/alerts?rule_id={}", created["id"].as_str().unwrap_or_default()), None).await;
+    assert_eq!(history["alerts"].as_array().map(Vec::len), Some(1), "{history}");
+    let attempts: Vec<bool> =
+        history["alerts"][0]["notifications"][0]["attempts"].as_array().map(|a| a.iter().map(|x| x["ok"].as_bool().unwrap_or_default()).collect()).unwrap_or_default();
+    assert_eq!(attempts, vec![false, true], "{history}");
+    drop(node);
+}

@@ -82,6 +82,7 @@ impl AlertRuleRegistry {
         }
         tracing::info!(revision, rules = rules.by_id.len(), "alert rules loaded");
         metrics::counter!("nexuslog_alert_rule_reloads_total").increment(1);
+        metrics::gauge!("nexuslog_alert_rules_enabled").set(rules.by_project.values().map(Vec::len).sum::<usize>() as f64);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(rules);
         Ok(true)
     }
