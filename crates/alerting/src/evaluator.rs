@@ -158,12 +158,20 @@ pub struct RuleStatus {
 pub struct Evaluator {
     clock: Option<i64>,
     rules: BTreeMap<String, RuleState>,
+    /// Late events over all rules since the state began (for a counter metric).
+    #[serde(default)]
+    late_total: u64,
 }
 
 impl Evaluator {
     /// The event-time clock (largest event time or idle heartbeat seen).
     pub fn clock(&self) -> Option<i64> {
         self.clock
+    }
+
+    /// Events that arrived after their window closed, over all rules, ever.
+    pub fn late_total(&self) -> u64 {
+        self.late_total
     }
 
     /// Windows held open over all rules.
@@ -211,6 +219,7 @@ impl Evaluator {
                 || state.evaluated_through.is_some_and(|e| p.window_start <= e);
             if closed {
                 state.late_events += p.acc.count;
+                self.late_total += p.acc.count;
                 continue;
             }
             if !state.groups.contains_key(&p.group) && state.groups.len() >= MAX_GROUPS {

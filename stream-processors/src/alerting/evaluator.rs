@@ -182,10 +182,9 @@ impl AlertEvaluator {
                         continue;
                     }
                 };
-                let late_before: u64 = rules.by_id.keys().filter_map(|id| snap.evaluator.status(id)).map(|s| s.late_events).sum();
+                let late_before = snap.evaluator.late_total();
                 let transitions = snap.evaluator.apply(&partials, &rules.by_id);
-                let late_after: u64 = rules.by_id.keys().filter_map(|id| snap.evaluator.status(id)).map(|s| s.late_events).sum();
-                metrics::counter!("nexuslog_alert_late_events_total").increment(late_after.saturating_sub(late_before));
+                metrics::counter!("nexuslog_alert_late_events_total").increment(snap.evaluator.late_total() - late_before);
                 for t in transitions {
                     metrics::counter!("nexuslog_alert_transitions_total", "to" => t.to.as_str()).increment(1);
                     tracing::info!(rule = t.rule_id, group = ?t.group, from = t.from.as_str(), to = t.to.as_str(), value = ?t.value, "alert transition");
