@@ -37,6 +37,23 @@ pub async fn run_all(bus: &dyn Bus) {
     transactional_output_and_offsets_are_atomic(bus).await;
     same_key_keeps_order(bus).await;
     the_last_committed_record_survives_truncation(bus).await;
+    a_tail_starts_at_the_end(bus).await;
+}
+
+/// A tail reader sees only what is written after it started, on every partition.
+pub async fn a_tail_starts_at_the_end(bus: &dyn Bus) {
+    let topic = unique("t-tail");
+    bus.create_topic(&topic, 3).await.expect("create");
+    bus.produce(records(&topic, 0..10)).await.expect("before");
+    let mut tail = bus.tail(std::slice::from_ref(&topic)).await.expect("tail");
+    // Kafka joins the group and resolves `latest` on the first poll: give it that moment.
+    let early = tail.poll(100, Duration::from_secs(5)).await.expect("poll");
+    assert!(early.is_empty(), "nothing from before the tail started: {early:?}");
+    bus.produce(records(&topic, 10..30)).await.expect("after");
+    let got = drain(tail.as_mut(), 20).await;
+    let mut want: Vec<String> = (10..30).map(|i| format!("event-{i}")).collect();
+    want.sort();
+    assert_eq!(payloads(&got), want);
 }
 
 /// A changelog: snapshots written in transactions, the newest one read back, older ones

@@ -175,6 +175,25 @@ impl Bus for KafkaBus {
         }))
     }
 
+    async fn tail(&self, topics: &[String]) -> Result<Box<dyn Consumer>, BusError> {
+        // A group of its own that never commits: it starts at the end (`latest`) and leaves
+        // nothing behind but an empty group the broker forgets.
+        let group = format!("nexuslog-tail-{}-{}", self.config.instance_id, uuid::Uuid::new_v4().simple());
+        let consumer: StreamConsumer = self
+            .config
+            .client()
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "latest")
+            .set("isolation.level", "read_committed")
+            .create()
+            .map_err(|e| BusError::Config(e.to_string()))?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).map_err(|e| classify(&e))?;
+        Ok(Box::new(KafkaConsumer { consumer: Arc::new(consumer), config: self.config.clone(), group, topics: topics.to_vec(), txn_producer: None }))
+    }
+
     async fn last_record(&self, topic: &str, partition: i32) -> Result<Option<InRecord>, BusError> {
         let consumer: BaseConsumer = self
             .config

@@ -137,6 +137,12 @@ pub trait Bus: Send + Sync + 'static {
     /// offset for a new group). Only committed transactional output is visible.
     async fn consumer(&self, group: &str, topics: &[String]) -> Result<Box<dyn Consumer>, BusError>;
 
+    /// A reader of `topics` from their current end, in no consumer group: it sees what is
+    /// written from now on and never commits (the live tail's source: each API instance reads
+    /// everything, nothing is shared or remembered). Only committed transactional output is
+    /// visible.
+    async fn tail(&self, topics: &[String]) -> Result<Box<dyn Consumer>, BusError>;
+
     /// Succeeds when the bus answers.
     async fn health(&self) -> Result<(), BusError>;
 

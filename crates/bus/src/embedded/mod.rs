@@ -147,6 +147,26 @@ impl Bus for EmbeddedBus {
         }))
     }
 
+    async fn tail(&self, topics: &[String]) -> Result<Box<dyn Consumer>, BusError> {
+        let mut positions = HashMap::new();
+        for t in topics {
+            let n = self.partitions_of(t)?;
+            let heads = self.store.heads(t)?;
+            for p in 0..n {
+                positions.insert((t.clone(), p), heads.get(&p).copied().unwrap_or(0));
+            }
+        }
+        Ok(Box::new(EmbeddedConsumer {
+            store: self.store.clone(),
+            writer: self.writer.clone(),
+            appended: self.appended.clone(),
+            // Not a group anyone commits for: a tail reader never calls commit.
+            group: String::new(),
+            positions,
+            bus_partitions: self.partitions.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
+        }))
+    }
+
     async fn last_record(&self, topic: &str, partition: i32) -> Result<Option<InRecord>, BusError> {
         let p = u32::try_from(partition).map_err(|_| BusError::Rejected(format!("partition {partition}")))?;
         self.store.last(topic, p)

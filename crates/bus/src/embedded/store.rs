@@ -157,6 +157,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The next offset of each partition of `topic` that has records.
+    pub(super) fn heads(&self, topic: &str) -> Result<HashMap<u32, u64>, BusError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(HEADS).map_err(err)?;
+        let mut out = HashMap::new();
+        for row in t.range((topic, 0)..=(topic, u32::MAX)).map_err(err)? {
+            let (k, v) = row.map_err(err)?;
+            out.insert(k.value().1, v.value());
+        }
+        Ok(out)
+    }
+
     pub(super) fn last(&self, topic: &str, partition: u32) -> Result<Option<InRecord>, BusError> {
         let txn = self.db.begin_read().map_err(err)?;
         let log = txn.open_table(LOG).map_err(err)?;
