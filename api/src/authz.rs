@@ -162,7 +162,7 @@ fn client_ip(req: &Request) -> String {
 }
 
 /// Resolves the credential of a request: an API key (`nxl_…`) or a session access token.
-async fn authenticate(api: &Api, presented: &str) -> Result<Principal, ApiError> {
+pub(crate) async fn authenticate(api: &Api, presented: &str) -> Result<Principal, ApiError> {
     if presented.is_empty() {
         return Err(ApiError::Unauthenticated("missing credentials: send `Authorization: Bearer <token or API key>`".into()));
     }

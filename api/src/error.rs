@@ -25,6 +25,12 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// Over a limit that is not about failed attempts (open live tails, ...): 429.
+    #[error("{0}")]
+    TooMany(String),
+    /// A feature this instance does not run right now: 503.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("log store unavailable")]
@@ -60,7 +66,8 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::Query(_) | ApiError::Invalid { .. } | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyAttempts { .. } | ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -14,6 +14,7 @@ mod handlers;
 mod project_cache;
 pub mod routes;
 mod search;
+pub mod tail;
 mod time;
 mod tokens;
 
@@ -70,6 +71,8 @@ pub struct Api {
     pub(crate) auth: AuthSettings,
     /// Sends channel tests; its settings also say whether private targets are allowed.
     pub(crate) sender: nexuslog_notify::Sender,
+    /// The live tail's fan-out; `None` where no stream reader runs (then tails answer 503).
+    pub(crate) tail: Option<Arc<tail::TailHub>>,
 }
 
 impl Api {
@@ -84,6 +87,7 @@ impl Api {
         keys: KeyCache,
         auth: AuthSettings,
         sender: nexuslog_notify::Sender,
+        tail: Option<Arc<tail::TailHub>>,
     ) -> Result<Arc<Self>, ApiError> {
         let secret = match &auth.jwt_secret {
             Some(s) => s.clone(),
@@ -98,6 +102,6 @@ impl Api {
         };
         let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
         let sessions = SessionCache::new(meta.clone());
-        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth, sender }))
+        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth, sender, tail }))
     }
 }

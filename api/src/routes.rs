@@ -10,7 +10,7 @@ use axum::Router;
 
 use crate::authz::{enforce, Access, Permission as P};
 use crate::handlers::{alerts, audit, auth, keys, members, pipelines, projects, users};
-use crate::{aggregate, search, Api};
+use crate::{aggregate, search, tail, Api};
 
 /// One endpoint: method, path (axum syntax), access policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,9 @@ fn table() -> Vec<(Method, &'static str, Access, Handler)> {
         (Method::DELETE, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), on(delete, pipelines::delete)),
         (Method::POST, "/v1/projects/{project}/pipeline/dry-run", Project(P::PipelinesRead), on(post, pipelines::dry_run)),
         (Method::GET, "/v1/projects/{project}/fields", Project(P::LogsRead), on(get, pipelines::fields)),
+        (Method::GET, "/v1/projects/{project}/tail", Project(P::LogsRead), on(get, tail::sse)),
+        (Method::GET, "/v1/projects/{project}/tail/ws", Project(P::LogsRead), on(get, tail::ws)),
+        (Method::GET, "/v1/tail", KeyOrProject(P::LogsRead), on(get, tail::sse)),
         (Method::GET, "/v1/projects/{project}/alert-channels", Project(P::AlertRulesRead), on(get, alerts::list_channels)),
         (Method::POST, "/v1/projects/{project}/alert-channels", Project(P::AlertRulesWrite), on(post, alerts::create_channel)),
         (Method::GET, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesRead), on(get, alerts::get_channel)),

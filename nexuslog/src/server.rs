@@ -48,7 +48,8 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
 
     let all = role == Role::Standalone;
-    let needs_bus = all || matches!(role, Role::Gateway | Role::Processor | Role::Sink);
+    // The API reads the processed-records stream for the live tail.
+    let needs_bus = all || matches!(role, Role::Gateway | Role::Processor | Role::Sink | Role::Api);
     let needs_store = all || matches!(role, Role::Sink | Role::Api);
     let needs_meta = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
     let needs_state = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
@@ -187,7 +188,19 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         let (Some(store), Some(meta), Some(state), Some(keys)) = (deps.logstore.clone(), deps.meta.clone(), deps.state.clone(), key_cache.clone()) else {
             return Err(missing_deps());
         };
-        let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config), sender(&config)).await.context("starting the API")?;
+        let limits = nexuslog_api::tail::TailLimits {
+            per_caller: usize::try_from(config.tail.max_per_caller).unwrap_or(usize::MAX),
+            per_instance: usize::try_from(config.tail.max_per_instance).unwrap_or(usize::MAX),
+            buffer: usize::try_from(config.tail.buffer).unwrap_or(1000),
+        };
+        let hub = nexuslog_api::tail::TailHub::new(limits);
+        let bus = deps.bus.clone().ok_or_else(missing_deps)?;
+        let (reader, logs, c, s) = (hub.clone(), topics.logs.clone(), codec.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            reader.run(bus, c, logs, s).await;
+            Ok(())
+        });
+        let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config), sender(&config), Some(hub)).await.context("starting the API")?;
         app = app.merge(nexuslog_api::router(api));
     }
     if let Some(memory) = checkpointed {

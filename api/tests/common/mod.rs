@@ -27,7 +27,7 @@ pub async fn harness(store: Arc<dyn LogStore>) -> Harness {
     let meta: Arc<dyn MetaStore> = Arc::new(SqliteMetaStore::open(&dir.path().join("meta.sqlite")).expect("sqlite"));
     meta.migrate().await.expect("migrate");
     let state = Arc::new(nexuslog_state::MemoryState::new());
-    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), AuthSettings::default(), Default::default()).await.expect("api");
+    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), AuthSettings::default(), Default::default(), Some(nexuslog_api::tail::TailHub::new(Default::default()))).await.expect("api");
     Harness { router: nexuslog_api::router(api), meta, store, _dir: dir }
 }
 
@@ -64,6 +64,10 @@ impl Harness {
         .expect("request");
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
+        // A live tail streams until the client leaves: its status is the answer here.
+        if resp.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream")) {
+            return (status, Value::Null);
+        }
         let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.expect("body");
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }

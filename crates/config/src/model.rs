@@ -24,6 +24,7 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     pub auth: AuthConfig,
     pub alerting: AlertingConfig,
+    pub tail: TailConfig,
     pub log: LogConfig,
 }
 
@@ -41,6 +42,7 @@ impl Default for Config {
             bootstrap: BootstrapConfig::default(),
             auth: AuthConfig::default(),
             alerting: AlertingConfig::default(),
+            tail: TailConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -369,6 +371,25 @@ impl Default for AlertingConfig {
             throttle_per_minute: 20,
             smtp: SmtpConfig::default(),
         }
+    }
+}
+
+/// The live tail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TailConfig {
+    /// Open live tails per user or API key (429 past it).
+    pub max_per_caller: u32,
+    /// Open live tails per API instance (429 past it).
+    pub max_per_instance: u32,
+    /// Records buffered per open tail; a client slower than the stream misses records past it
+    /// and is told how many (`event: skipped`).
+    pub buffer: u32,
+}
+
+impl Default for TailConfig {
+    fn default() -> Self {
+        Self { max_per_caller: 5, max_per_instance: 2000, buffer: 1000 }
     }
 }
 
