@@ -1,7 +1,7 @@
 //! Live tail: records pushed as they leave the processors, filtered by the query language, as
 //! Server-Sent Events (`GET …/tail`) or over a WebSocket (`GET …/tail/ws`).
 //!
-//! Each open tail re-checks its credential every second and closes (`event: closed`) once the
+//! Each open tail re-checks its credential twice a second and closes (`event: closed`) once the
 //! key is revoked or the session ended; records a slow client could not take are announced as
 //! `event: skipped` with their count; a heartbeat comes every 15 s.
 
@@ -28,7 +28,7 @@ use crate::extract::QueryParams;
 use crate::{Api, ApiError};
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
-const RECHECK: Duration = Duration::from_secs(1);
+const RECHECK: Duration = Duration::from_millis(500);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
