@@ -2,8 +2,8 @@
 //! database by its test target (`tests/postgres.rs`, `tests/sqlite.rs`).
 
 use crate::{
-    bootstrap, keys, AlertChannel, AlertDelivery, AlertRuleRow, AlertSilence, AlertTransitionRow, ApiKey, AuditEntry, DeliveryAttempt, Invitation, MetaStore,
-    MetaStoreError, PipelineRule, Role, Session, User,
+    bootstrap, keys, AlertChannel, AlertDelivery, AlertRuleRow, AlertSilence, AlertTransitionRow, ApiKey, AuditEntry, DeliveryAttempt, DocumentKind, Invitation, MetaStore,
+    MetaStoreError, PipelineRule, ProjectDocument, Role, Session, User,
 };
 
 /// Runs every check; panics on the first difference from the contract.
@@ -73,6 +73,37 @@ pub async fn run_all(store: &dyn MetaStore) {
     invitations_audit_settings(store, &p.id).await;
     pipeline_rules(store, &p.id).await;
     alerting(store, &p.id).await;
+    documents(store, &p.id).await;
+}
+
+async fn documents(store: &dyn MetaStore, project_id: &str) {
+    let other = store.create_project("docs-other", "Other").await.expect("project");
+    let doc = ProjectDocument {
+        id: "d1".into(),
+        project_id: project_id.into(),
+        kind: DocumentKind::Dashboard,
+        owner: "user:u1".into(),
+        name: "Checkout".into(),
+        shared: true,
+        definition: r#"{"widgets":[]}"#.into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.save_document(&doc).await.expect("save");
+    let search = ProjectDocument { id: "s1".into(), kind: DocumentKind::SavedSearch, shared: false, name: "errors".into(), ..doc.clone() };
+    store.save_document(&search).await.expect("save");
+    assert_eq!(store.documents(project_id, DocumentKind::Dashboard).await.expect("list"), vec![doc.clone()], "kinds are apart");
+    assert_eq!(store.document(project_id, DocumentKind::SavedSearch, "s1").await.expect("get"), Some(search.clone()));
+    assert_eq!(store.document(project_id, DocumentKind::Dashboard, "s1").await.expect("get"), None);
+    let renamed = ProjectDocument { name: "Checkout v2".into(), shared: false, updated_at: 2, ..doc.clone() };
+    store.save_document(&renamed).await.expect("update");
+    assert_eq!(store.document(project_id, DocumentKind::Dashboard, "d1").await.expect("get"), Some(renamed.clone()));
+    let stolen = store.save_document(&ProjectDocument { project_id: other.id.clone(), ..doc.clone() }).await.expect_err("another project");
+    assert!(matches!(stolen, MetaStoreError::Conflict(_)), "{stolen}");
+    assert!(!store.delete_document(&other.id, DocumentKind::Dashboard, "d1").await.expect("delete elsewhere"));
+    assert!(store.delete_document(project_id, DocumentKind::Dashboard, "d1").await.expect("delete"));
+    assert!(store.delete_document(project_id, DocumentKind::SavedSearch, "s1").await.expect("delete"));
+    assert!(store.delete_project(&other.id).await.expect("delete project"));
 }
 
 async fn alerting(store: &dyn MetaStore, project_id: &str) {

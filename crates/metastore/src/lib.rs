@@ -8,6 +8,7 @@
 
 mod access_cache;
 mod alerts;
+mod documents;
 pub mod bootstrap;
 pub mod conformance;
 pub mod keys;
@@ -21,6 +22,7 @@ pub mod store;
 use async_trait::async_trait;
 pub use access_cache::{KeyCache, SessionCache, REVOCATION_POLL};
 pub use alerts::*;
+pub use documents::*;
 pub use model::*;
 pub use postgres::PostgresMetaStore;
 pub use sqlite::SqliteMetaStore;
@@ -54,12 +56,13 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "key_tombstones", sql: include_str!("../migrations/0004_key_tombstones.sql") },
     Migration { version: 5, name: "key_expiry", sql: include_str!("../migrations/0005_key_expiry.sql") },
     Migration { version: 6, name: "alerting", sql: include_str!("../migrations/0006_alerting.sql") },
+    Migration { version: 7, name: "documents", sql: include_str!("../migrations/0007_documents.sql") },
 ];
 
 /// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass
 /// [`conformance::run_all`]. Methods returning `bool` say whether a row was changed.
 #[async_trait]
-pub trait MetaStore: AlertStore + Send + Sync + 'static {
+pub trait MetaStore: AlertStore + DocumentStore + Send + Sync + 'static {
     /// Applies pending migrations; returns the schema version now in place.
     async fn migrate(&self) -> Result<u32, MetaStoreError>;
     async fn health(&self) -> Result<(), MetaStoreError>;

@@ -225,6 +225,7 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
                 ("DELETE FROM alert_silences WHERE project_id = ?1", params![id]),
                 ("DELETE FROM alert_channels WHERE project_id = ?1", params![id]),
                 ("DELETE FROM alert_rules WHERE project_id = ?1", params![id]),
+                ("DELETE FROM project_documents WHERE project_id = ?1", params![id]),
                 ("DELETE FROM projects WHERE id = ?1", params![id]),
             ])
             .await?;
