@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use nexuslog_logstore::{auto_interval, rfc3339_micros, AggregateQuery, Aggregation, AggregationResult, MAX_BUCKETS};
 use nexuslog_query::FieldRef;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::authz::Caller;
@@ -39,9 +39,9 @@ pub(crate) struct AggregateRequest {
     aggs: BTreeMap<String, AggSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-enum AggSpec {
+pub(crate) enum AggSpec {
     Count(Empty),
     DateHistogram(HistogramSpec),
     Terms(FieldSize),
@@ -50,17 +50,19 @@ enum AggSpec {
     Cardinality(FieldOnly),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(crate) struct Empty {}
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct HistogramSpec {
+pub(crate) struct HistogramSpec {
     /// `auto` (60–120 buckets over the range) or a fixed interval such as `10s`, `1m`, `1h`, `1d`.
     #[serde(default = "auto")]
     interval: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     split_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     size: Option<usize>,
 }
 
@@ -68,22 +70,23 @@ fn auto() -> String {
     "auto".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct FieldSize {
+pub(crate) struct FieldSize {
     field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     size: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct FieldOnly {
+pub(crate) struct FieldOnly {
     field: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct PercentilesSpec {
+pub(crate) struct PercentilesSpec {
     field: String,
     #[serde(default = "default_percents")]
     percents: Vec<f64>,
@@ -93,7 +96,7 @@ fn default_percents() -> Vec<f64> {
     vec![50.0, 95.0, 99.0]
 }
 
-fn aggregation(name: &str, spec: AggSpec, from: i64, to: i64) -> Result<Aggregation, ApiError> {
+pub(crate) fn aggregation(name: &str, spec: AggSpec, from: i64, to: i64) -> Result<Aggregation, ApiError> {
     let agg = match spec {
         AggSpec::Count(_) => Aggregation::Count,
         AggSpec::DateHistogram(h) => {
@@ -123,7 +126,7 @@ fn aggregation(name: &str, spec: AggSpec, from: i64, to: i64) -> Result<Aggregat
 }
 
 /// The answer for one aggregation: times as epoch milliseconds and RFC 3339, as charts want them.
-fn result_json(r: &AggregationResult) -> Value {
+pub(crate) fn result_json(r: &AggregationResult) -> Value {
     match r {
         AggregationResult::DateHistogram { interval_micros, buckets, series, other } => {
             let mut v = json!({

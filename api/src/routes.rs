@@ -9,6 +9,9 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::authz::{enforce, Access, Permission as P};
+use crate::handlers::dashboards::{self, Dashboard};
+use crate::handlers::documents as docs;
+use crate::handlers::saved_searches::SavedSearch;
 use crate::handlers::{alerts, audit, auth, keys, members, pipelines, projects, users};
 use crate::{aggregate, search, tail, Api};
 
@@ -62,6 +65,19 @@ fn table() -> Vec<(Method, &'static str, Access, Handler)> {
         (Method::GET, "/v1/projects/{project}/tail", Project(P::LogsRead), on(get, tail::sse)),
         (Method::GET, "/v1/projects/{project}/tail/ws", Project(P::LogsRead), on(get, tail::ws)),
         (Method::GET, "/v1/tail", KeyOrProject(P::LogsRead), on(get, tail::sse)),
+        (Method::GET, "/v1/projects/{project}/saved-searches", Project(P::SavedQueriesRead), on(get, docs::list::<SavedSearch>)),
+        (Method::POST, "/v1/projects/{project}/saved-searches", Project(P::SavedQueriesWrite), on(post, docs::create::<SavedSearch>)),
+        (Method::GET, "/v1/projects/{project}/saved-searches/{id}", Project(P::SavedQueriesRead), on(get, docs::get::<SavedSearch>)),
+        (Method::PUT, "/v1/projects/{project}/saved-searches/{id}", Project(P::SavedQueriesWrite), on(put, docs::update::<SavedSearch>)),
+        (Method::DELETE, "/v1/projects/{project}/saved-searches/{id}", Project(P::SavedQueriesWrite), on(delete, docs::delete::<SavedSearch>)),
+        (Method::GET, "/v1/projects/{project}/dashboards", Project(P::DashboardsRead), on(get, docs::list::<Dashboard>)),
+        (Method::POST, "/v1/projects/{project}/dashboards", Project(P::DashboardsWrite), on(post, docs::create::<Dashboard>)),
+        (Method::POST, "/v1/projects/{project}/dashboards/import", Project(P::DashboardsWrite), on(post, dashboards::import)),
+        (Method::GET, "/v1/projects/{project}/dashboards/{id}", Project(P::DashboardsRead), on(get, docs::get::<Dashboard>)),
+        (Method::PUT, "/v1/projects/{project}/dashboards/{id}", Project(P::DashboardsWrite), on(put, docs::update::<Dashboard>)),
+        (Method::DELETE, "/v1/projects/{project}/dashboards/{id}", Project(P::DashboardsWrite), on(delete, docs::delete::<Dashboard>)),
+        (Method::GET, "/v1/projects/{project}/dashboards/{id}/export", Project(P::DashboardsRead), on(get, dashboards::export)),
+        (Method::POST, "/v1/projects/{project}/dashboards/{id}/render", Project(P::DashboardsRead), on(post, dashboards::render)),
         (Method::GET, "/v1/projects/{project}/alert-channels", Project(P::AlertRulesRead), on(get, alerts::list_channels)),
         (Method::POST, "/v1/projects/{project}/alert-channels", Project(P::AlertRulesWrite), on(post, alerts::create_channel)),
         (Method::GET, "/v1/projects/{project}/alert-channels/{id}", Project(P::AlertRulesRead), on(get, alerts::get_channel)),

@@ -89,6 +89,19 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/search", "instance_admin owner admin editor viewer read_key"),
     ("POST", "/v1/projects/{project}/aggregate", "instance_admin owner admin editor viewer read_key"),
     ("POST", "/v1/aggregate", "instance_admin owner admin editor viewer read_key"),
+    ("GET", "/v1/projects/{project}/saved-searches", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/saved-searches", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/saved-searches/{id}", "instance_admin owner admin editor viewer"),
+    ("PUT", "/v1/projects/{project}/saved-searches/{id}", "instance_admin owner admin editor"),
+    ("DELETE", "/v1/projects/{project}/saved-searches/{id}", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/dashboards", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/dashboards", "instance_admin owner admin editor"),
+    ("POST", "/v1/projects/{project}/dashboards/import", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/dashboards/{id}", "instance_admin owner admin editor viewer"),
+    ("PUT", "/v1/projects/{project}/dashboards/{id}", "instance_admin owner admin editor"),
+    ("DELETE", "/v1/projects/{project}/dashboards/{id}", "instance_admin owner admin editor"),
+    ("GET", "/v1/projects/{project}/dashboards/{id}/export", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/dashboards/{id}/render", "instance_admin owner admin editor viewer"),
     ("GET", "/v1/projects/{project}/tail", "instance_admin owner admin editor viewer read_key"),
     ("GET", "/v1/projects/{project}/tail/ws", "instance_admin owner admin editor viewer read_key"),
     ("GET", "/v1/tail", "instance_admin owner admin editor viewer read_key"),
@@ -182,6 +195,8 @@ impl World {
         let mut id = String::new();
         let mut session_id = "not-yours".to_owned();
         let channel = json!({ "name": "hook", "type": "webhook", "config": { "url": "https://93.184.216.34/hook" } });
+        let search = json!({ "name": "errors", "query": "level:error", "shared": true });
+        let board = json!({ "name": "board", "widgets": [{ "type": "single_value", "title": "n", "aggregation": { "count": {} }, "position": { "x": 0, "y": 0, "w": 4, "h": 2 } }] });
         let alert_rule = json!({ "name": "errors", "query": "level:error", "window": "1m", "condition": { "op": ">", "threshold": 10 } });
         let rule = json!({ "name": "tag", "steps": [ { "set": { "field": "team", "value": "web" } } ] });
         match (method, path) {
@@ -250,6 +265,32 @@ impl World {
             }
             ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
             ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => body = Some(json!({ "aggs": { "n": { "count": {} } } })),
+            ("POST", "/v1/projects/{project}/saved-searches") => body = Some(search),
+            ("POST", "/v1/projects/{project}/dashboards") => body = Some(board),
+            ("POST", "/v1/projects/{project}/dashboards/import") => body = Some(json!({ "nexuslog_dashboard": 1, "dashboard": board })),
+            (_, "/v1/projects/{project}/saved-searches/{id}" | "/v1/projects/{project}/dashboards/{id}" | "/v1/projects/{project}/dashboards/{id}/export" | "/v1/projects/{project}/dashboards/{id}/render") => {
+                // Owned by the caller when a user: owners change their own documents.
+                let owner = match self.h.meta.user_by_email(&self.email(who)).await.unwrap() {
+                    Some(u) => format!("user:{}", u.id),
+                    None => "user:someone".into(),
+                };
+                let (kind, definition) = if path.contains("saved-searches") { (nexuslog_metastore::DocumentKind::SavedSearch, search.clone()) } else { (nexuslog_metastore::DocumentKind::Dashboard, board.clone()) };
+                id = self.fresh("doc");
+                let now = nexuslog_metastore::now();
+                let doc = nexuslog_metastore::ProjectDocument {
+                    id: id.clone(),
+                    project_id: self.alpha.id.clone(),
+                    kind,
+                    owner,
+                    name: "doc".into(),
+                    shared: true,
+                    definition: definition.to_string(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.h.meta.save_document(&doc).await.unwrap();
+                body = (method == "PUT").then_some(definition);
+            }
             ("POST", "/v1/projects/{project}/alert-channels") => body = Some(channel),
             (_, "/v1/projects/{project}/alert-channels/{id}" | "/v1/projects/{project}/alert-channels/{id}/test") => {
                 id = self.fresh("channel");

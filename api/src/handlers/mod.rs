@@ -3,10 +3,13 @@
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod dashboards;
+pub(crate) mod documents;
 pub mod keys;
 pub mod members;
 pub mod pipelines;
 pub mod projects;
+pub mod saved_searches;
 pub mod users;
 
 use nexuslog_metastore::{ApiKey, User};
