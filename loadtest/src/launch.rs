@@ -334,6 +334,11 @@ impl Cluster {
         })
     }
 
+    /// Sets (or overrides) an environment variable of every role started from now on.
+    pub fn set_env(&mut self, key: &str, value: impl Into<String>) {
+        self.env.insert(key.to_owned(), value.into());
+    }
+
     fn role(&mut self, name: &str) -> anyhow::Result<&mut RoleProc> {
         self.roles
             .iter_mut()

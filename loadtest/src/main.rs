@@ -8,8 +8,11 @@
 //! - `syslog-bench`: syslog over TCP into NexusLog beside rsyslog on the same stream;
 //! - `pipeline-bench`: the processor's lines/s per core for grok and logfmt rules vs JSON only;
 //! - `query-bench`: search and aggregation p50/p99 on Tantivy and OpenSearch over generated
-//!   events, and NexusLog's overhead over the same requests sent straight to OpenSearch.
+//!   events, and NexusLog's overhead over the same requests sent straight to OpenSearch;
+//! - `alert-bench`: ingest acknowledgment → webhook latency of alert rules (embedded and
+//!   distributed), and the processor's throughput with 0, 10 and 100 rules.
 
+mod alert_bench;
 mod bench;
 mod chaos;
 mod launch;
@@ -73,6 +76,12 @@ enum Command {
     /// Tantivy and OpenSearch; on OpenSearch also the same requests sent straight to it, as the
     /// ceiling. Exit status 1 when an answer disagrees with the generated data.
     QueryBench(query_bench::QueryBenchArgs),
+    /// Alert latency, from the ingest acknowledgment of the event crossing a rule's threshold
+    /// to the webhook receiver's receipt (p50/p99 over N rules under background load; starts
+    /// its own NexusLog, standalone embedded or distributed), and the processor's events/s per
+    /// core with 0, 10 and 100 rules as ratios to 0 rules. Exit status 1 when a notification
+    /// is missing, repeated or carries a wrong value.
+    AlertBench(alert_bench::AlertBenchArgs),
 }
 
 /// The shape of the load.
@@ -175,6 +184,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::SyslogBench(a) => syslog_bench::syslog_bench(a).await,
         Command::PipelineBench(a) => pipeline_bench::pipeline_bench(&a).map(|()| true),
         Command::QueryBench(a) => query_bench::query_bench(a).await,
+        Command::AlertBench(a) => alert_bench::alert_bench(a).await,
     }
 }
 
