@@ -626,9 +626,9 @@ async fn measure(a: &AlertBenchArgs, run_id: &str, target: &Target, hook_url: &s
 
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
-        for i in 1..=a.rules {
+        for (i, id) in ids.iter().enumerate().skip(1).take(a.rules) {
             tokio::time::sleep_until((started + Duration::from_millis(a.interval_ms * (i as u64 - 1))).into()).await;
-            let (api, token, id) = (api.clone(), token(i), ids[i].clone());
+            let (api, token, id) = (api.clone(), token(i), id.clone());
             tasks.spawn(async move { (id, cross(&api, &token).await) });
         }
         let mut acks: HashMap<String, Instant> = HashMap::new();
@@ -646,11 +646,13 @@ async fn measure(a: &AlertBenchArgs, run_id: &str, target: &Target, hook_url: &s
         }
         let deadline = Instant::now() + Duration::from_secs(a.timeout);
         while Instant::now() < deadline {
-            let r = lock(receipts);
-            if acks.keys().all(|id| r.firing.contains_key(id)) {
+            let all_fired = {
+                let r = lock(receipts);
+                acks.keys().all(|id| r.firing.contains_key(id))
+            };
+            if all_fired {
                 break;
             }
-            drop(r);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok((acks, send_errors, started.elapsed()))

@@ -643,7 +643,6 @@ async fn a_delivery_interrupted_by_kill_9_resumes_under_its_delivery_id() {
     wait_until("the first attempt", Duration::from_secs(30), || async { (!receiver.lock().expect("lock").requests.is_empty()).then_some(()) }).await;
     kill_9(node);
 
-    let mut env = env;
     env.retain(|(k, _)| k != "NEXUSLOG_ALERTING_RETRY_INITIAL_MS");
     let node = support::start(&[], env, &key).await;
     let c = Client { url: node.url.clone(), admin, key };
