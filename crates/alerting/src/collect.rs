@@ -2,8 +2,7 @@
 //! aggregates per (rule, group, window), written to the partials topic in the batch's
 //! transaction.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use foldhash::HashMap;
 
 use nexuslog_query::{numeric_value, standard_value, FieldRef, Record};
 use nexuslog_schemas::{FieldValue, LogRecord};
@@ -11,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::acc::{stable_hash, Accumulator};
 use crate::evaluator::MAX_SAMPLES;
-use crate::spec::{AggKind, Rule};
+use crate::ruleset::RuleSet;
+use crate::spec::AggKind;
 use crate::window::Windows;
 use crate::GroupKey;
 
@@ -54,53 +54,73 @@ impl PartialBatch {
     }
 }
 
-/// A field's value as text (for groups and distinct counts) and as a number.
-fn field_value(record: &LogRecord, name: &str) -> (Option<String>, Option<f64>) {
-    match FieldRef::resolve(name) {
-        FieldRef::Message => (Some(record.message.clone()), None),
-        FieldRef::Timestamp => (Some(record.timestamp.to_string()), Some(record.timestamp as f64)),
-        FieldRef::Level => (Some(record.level.symbol().to_ascii_lowercase()), None),
-        FieldRef::Standard(f) => (standard_value(record, f).map(str::to_owned), None),
-        FieldRef::Extracted(path) => match record.fields.get(&path) {
-            None | Some(FieldValue::Null) => (None, None),
-            Some(FieldValue::String(s)) => (Some(s.clone()), s.trim().parse::<f64>().ok().filter(|x| x.is_finite())),
-            Some(FieldValue::Bool(b)) => (Some(b.to_string()), None),
-            Some(v @ (FieldValue::Long(_) | FieldValue::Double(_))) => {
-                let n = numeric_value(v);
-                (n.map(|x| x.to_string()), n)
-            }
+/// A field's value as text: what groups and distinct counts are keyed by.
+fn field_text(record: &LogRecord, field: &FieldRef) -> Option<String> {
+    match field {
+        FieldRef::Message => Some(record.message.clone()),
+        FieldRef::Timestamp => Some(record.timestamp.to_string()),
+        FieldRef::Level => Some(record.level.symbol().to_ascii_lowercase()),
+        FieldRef::Standard(f) => standard_value(record, *f).map(str::to_owned),
+        FieldRef::Extracted(path) => match record.fields.get(path)? {
+            FieldValue::Null => None,
+            FieldValue::String(s) => Some(s.clone()),
+            FieldValue::Bool(b) => Some(b.to_string()),
+            v @ (FieldValue::Long(_) | FieldValue::Double(_)) => numeric_value(v).map(|x| x.to_string()),
         },
     }
 }
 
-type Key = (String, GroupKey, i64);
+/// A field's value as a number: what the other aggregations read.
+fn field_number(record: &LogRecord, field: &FieldRef) -> Option<f64> {
+    match field {
+        FieldRef::Timestamp => Some(record.timestamp as f64),
+        FieldRef::Extracted(path) => match record.fields.get(path)? {
+            FieldValue::String(s) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+            v => numeric_value(v),
+        },
+        FieldRef::Message | FieldRef::Level | FieldRef::Standard(_) => None,
+    }
+}
+
+/// A group's window, within one rule.
+type Key = (GroupKey, i64);
+type Slot = (Accumulator, Vec<String>);
 
 /// Folds records into partials; one per processing task, merged before the commit.
 #[derive(Debug, Default)]
 pub struct Collector {
-    partials: HashMap<Key, (Accumulator, Vec<String>)>,
+    /// By rule id first, so a matching record looks its rule up by reference instead of
+    /// building an owned key (this runs for every matching record of every rule).
+    partials: HashMap<String, HashMap<Key, Slot>>,
     max_event_time: Option<i64>,
 }
 
 impl Collector {
     /// Counts `record` in every window of every rule of its project that it matches.
-    pub fn observe(&mut self, record: &LogRecord, rules: &[Arc<Rule>]) {
+    pub fn observe(&mut self, record: &LogRecord, rules: &RuleSet) {
         let t = if record.received_at > 0 { record.timestamp.min(record.received_at) } else { record.timestamp };
         self.max_event_time = Some(self.max_event_time.map_or(t, |m| m.max(t)));
         if rules.is_empty() {
             return;
         }
         let r = Record::new(record);
-        for rule in rules.iter().filter(|rule| rule.enabled && rule.project_id == record.project_id) {
+        for rule in rules.candidates(record).filter(|rule| rule.project_id == record.project_id) {
             if !r.matches(&rule.query) {
                 continue;
             }
-            let group: GroupKey = rule.group_by.iter().map(|f| field_value(record, f).0.unwrap_or_default()).collect();
-            let (text, number) = rule.aggregation.field.as_deref().map_or((None, None), |f| field_value(record, f));
-            let distinct = (rule.aggregation.kind == AggKind::CountDistinct).then(|| text.as_deref().map(stable_hash)).flatten();
+            let group: GroupKey = rule.group_refs.iter().map(|f| field_text(record, f).unwrap_or_default()).collect();
+            let (number, distinct) = match (&rule.field_ref, rule.aggregation.kind) {
+                (None, _) => (None, None),
+                (Some(f), AggKind::CountDistinct) => (None, field_text(record, f).as_deref().map(stable_hash)),
+                (Some(f), _) => (field_number(record, f), None),
+            };
             let windows = Windows { window_us: rule.window_us, every_us: rule.every_us };
+            if !self.partials.contains_key(&rule.id) {
+                self.partials.insert(rule.id.clone(), HashMap::default());
+            }
+            let Some(slots) = self.partials.get_mut(&rule.id) else { continue };
             for start in windows.containing(record.timestamp) {
-                let (acc, samples) = self.partials.entry((rule.id.clone(), group.clone(), start)).or_default();
+                let (acc, samples) = slots.entry((group.clone(), start)).or_default();
                 acc.add(rule.aggregation.kind, number, distinct);
                 if samples.len() < MAX_SAMPLES {
                     samples.push(record.id.clone());
@@ -115,10 +135,13 @@ impl Collector {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        for (key, (acc, samples)) in other.partials {
-            let (mine, my_samples) = self.partials.entry(key).or_default();
-            mine.merge(&acc);
-            my_samples.extend(samples.into_iter().take(MAX_SAMPLES.saturating_sub(my_samples.len())));
+        for (rule_id, slots) in other.partials {
+            let mine = self.partials.entry(rule_id).or_default();
+            for (key, (acc, samples)) in slots {
+                let (my_acc, my_samples) = mine.entry(key).or_default();
+                my_acc.merge(&acc);
+                my_samples.extend(samples.into_iter().take(MAX_SAMPLES.saturating_sub(my_samples.len())));
+            }
         }
     }
 
@@ -126,7 +149,9 @@ impl Collector {
         let mut partials: Vec<Partial> = self
             .partials
             .into_iter()
-            .map(|((rule_id, group, window_start), (acc, samples))| Partial { rule_id, group, window_start, acc, samples })
+            .flat_map(|(rule_id, slots)| {
+                slots.into_iter().map(move |((group, window_start), (acc, samples))| Partial { rule_id: rule_id.clone(), group, window_start, acc, samples })
+            })
             .collect();
         // A stable order makes the evaluator's input (and so its output) reproducible.
         partials.sort_by(|a, b| (&a.rule_id, &a.group, a.window_start).cmp(&(&b.rule_id, &b.group, b.window_start)));

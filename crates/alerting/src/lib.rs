@@ -21,12 +21,14 @@ mod acc;
 pub mod channel;
 mod collect;
 mod evaluator;
+mod ruleset;
 mod spec;
 mod template;
 mod window;
 
 pub use acc::{Accumulator, SKETCH_RELATIVE_ERROR};
 pub use collect::{Collector, Partial, PartialBatch};
+pub use ruleset::RuleSet;
 pub use evaluator::{Evaluator, GroupStatus, RuleStatus, Transition, MAX_SAMPLES};
 pub use spec::{AggKind, Aggregation, CompareOp, Condition, Rule, RuleKind, RuleSpec, Severity, SpecError, MAX_GROUPS};
 pub use template::render;

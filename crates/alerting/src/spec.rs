@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use nexuslog_query::{parse, time::parse_interval, Query};
+use nexuslog_query::{parse, time::parse_interval, FieldRef, Query};
 use serde::{Deserialize, Serialize};
 
 /// Most groups one rule tracks; events of further groups are counted on the rule, not evaluated.
@@ -207,6 +207,10 @@ pub struct Rule {
     pub message: Option<String>,
     pub allowed_lateness_us: i64,
     pub enabled: bool,
+    /// `group_by` and the aggregation's field, resolved once here rather than for every
+    /// record the processors fold.
+    pub group_refs: Vec<FieldRef>,
+    pub field_ref: Option<FieldRef>,
 }
 
 /// A rule that does not validate: which field, and why.
@@ -284,7 +288,6 @@ impl RuleSpec {
             query,
             window_us,
             every_us,
-            aggregation,
             group_by: self.group_by.clone(),
             condition,
             for_us,
@@ -295,6 +298,9 @@ impl RuleSpec {
             message: self.message.clone(),
             allowed_lateness_us,
             enabled: self.enabled,
+            group_refs: self.group_by.iter().map(|f| FieldRef::resolve(f)).collect(),
+            field_ref: aggregation.field.as_deref().map(FieldRef::resolve),
+            aggregation,
         })
     }
 

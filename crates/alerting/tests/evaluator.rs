@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use nexuslog_alerting::{AlertState, Collector, Evaluator, PartialBatch, Rule, RuleSpec, Transition};
+use nexuslog_alerting::{AlertState, Collector, Evaluator, PartialBatch, Rule, RuleSet, RuleSpec, Transition};
 use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, SourceKind, TimestampSource};
 use proptest::prelude::*;
 
@@ -47,7 +47,7 @@ fn err(id: &str, at_s: i64) -> LogRecord {
 }
 
 fn batch(records: &[LogRecord], rules: &HashMap<String, Arc<Rule>>) -> PartialBatch {
-    let list: Vec<Arc<Rule>> = rules.values().cloned().collect();
+    let list = RuleSet::new(rules.values().cloned());
     let mut c = Collector::default();
     for r in records {
         c.observe(r, &list);

@@ -201,6 +201,7 @@ impl Bus for KafkaBus {
             .set("group.id", format!("nexuslog-last-record-{}", self.config.instance_id))
             .set("enable.auto.commit", "false")
             .set("isolation.level", "read_committed")
+            .set("enable.partition.eof", "true")
             .create()
             .map_err(|e| BusError::Config(e.to_string()))?;
         let topic = topic.to_owned();
@@ -228,8 +229,10 @@ impl Bus for KafkaBus {
 
 /// Reads the tail of a partition and returns its last committed record. Transaction markers
 /// take offsets too, so the tail is read from a little before the high watermark, further back
-/// while it holds no data record; the read ends when the high watermark is reached or nothing
-/// more arrives for a while (records of an aborted transaction are never delivered).
+/// while it holds no data record. The read ends at the partition's end as librdkafka reports it
+/// (`enable.partition.eof`: the last stable offset under read_committed, so a partition ending
+/// in a commit marker does not wait), or, as a fallback, when nothing arrives for a while.
+/// Records of an aborted transaction are never delivered.
 fn last_committed(consumer: &BaseConsumer, topic: &str, partition: i32) -> Result<Option<InRecord>, KafkaError> {
     const QUIET: Duration = Duration::from_secs(2);
     let (low, high) = consumer.fetch_watermarks(topic, partition, CALL_TIMEOUT)?;
@@ -257,6 +260,7 @@ fn last_committed(consumer: &BaseConsumer, topic: &str, partition: i32) -> Resul
                     }
                     quiet_since = std::time::Instant::now();
                 }
+                Some(Err(KafkaError::PartitionEOF(_))) => break,
                 Some(Err(e)) => return Err(e),
                 None => {}
             }

@@ -178,20 +178,42 @@ pub fn levels_in(lower: &Bound<RangeValue>, upper: &Bound<RangeValue>) -> Vec<Le
         .collect()
 }
 
-/// Reads a level name as users write it (`warn`, `WARNING`, `err`, ...).
+/// Reads a level name as users write it (`warn`, `WARNING`, `err`, ...). Without allocating:
+/// alert rules and the live tail call it for every record.
 pub fn parse_level(s: &str) -> Option<Level> {
-    Some(match s.to_ascii_lowercase().as_str() {
-        "trace" => Level::Trace,
-        "debug" => Level::Debug,
-        "info" | "information" | "informational" | "notice" => Level::Info,
-        "warn" | "warning" => Level::Warn,
-        "error" | "err" => Level::Error,
-        "fatal" | "critical" | "crit" | "emergency" | "emerg" | "alert" => Level::Fatal,
-        _ => return None,
-    })
+    const NAMES: [(&str, Level); 16] = [
+        ("trace", Level::Trace),
+        ("debug", Level::Debug),
+        ("info", Level::Info),
+        ("information", Level::Info),
+        ("informational", Level::Info),
+        ("notice", Level::Info),
+        ("warn", Level::Warn),
+        ("warning", Level::Warn),
+        ("error", Level::Error),
+        ("err", Level::Error),
+        ("fatal", Level::Fatal),
+        ("critical", Level::Fatal),
+        ("crit", Level::Fatal),
+        ("emergency", Level::Fatal),
+        ("emerg", Level::Fatal),
+        ("alert", Level::Fatal),
+    ];
+    NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|(_, l)| *l)
 }
 
 impl Query {
+    /// Whether evaluating this needs the message's words (the costly part in memory).
+    pub fn reads_message(&self) -> bool {
+        match self {
+            Query::All => false,
+            Query::Word(_) | Query::Phrase(_) => true,
+            Query::And(parts) | Query::Or(parts) => parts.iter().any(Query::reads_message),
+            Query::Not(inner) => inner.reads_message(),
+            Query::Field { field, .. } => matches!(field, FieldRef::Message),
+        }
+    }
+
     /// `a AND b`, flattening nested ANDs and dropping `All` parts.
     pub fn and(parts: Vec<Query>) -> Query {
         let mut flat = Vec::new();

@@ -9,7 +9,7 @@ use nexuslog_schemas::{FieldValue, LogRecord};
 
 use crate::ast::{levels_in, parse_level, FieldOp, FieldRef, Query, RangeValue, StandardField};
 use crate::is_indexed_text;
-use crate::tokenize::{contains_phrase, terms, tokenize, Token};
+use crate::tokenize::{contains_phrase, terms, tokenize, Token, MAX_TOKEN_BYTES};
 
 /// Whether `record` matches `query`.
 pub fn matches(query: &Query, record: &LogRecord) -> bool {
@@ -34,12 +34,25 @@ impl<'a> Record<'a> {
     pub fn matches(&self, q: &Query) -> bool {
         match q {
             Query::All => true,
-            Query::Word(w) | Query::Phrase(w) => contains_phrase(self.tokens(), &terms(w)),
-            Query::And(parts) => parts.iter().all(|p| self.matches(p)),
+            Query::Word(w) | Query::Phrase(w) => self.has_phrase(w),
+            // Conditions on fields first: most records fail them, and then the message is
+            // never tokenized (the answer is the same in any order).
+            Query::And(parts) => {
+                parts.iter().filter(|p| !p.reads_message()).all(|p| self.matches(p)) && parts.iter().filter(|p| p.reads_message()).all(|p| self.matches(p))
+            }
             Query::Or(parts) => parts.iter().any(|p| self.matches(p)),
             Query::Not(inner) => !self.matches(inner),
             Query::Field { field, op } => self.field(field, op),
         }
+    }
+
+    /// Whether the message holds the words of `text` in order. A plain ASCII word (the usual
+    /// query) is its own single lower-cased term, compared without building the term list.
+    fn has_phrase(&self, text: &str) -> bool {
+        if !text.is_empty() && text.len() <= MAX_TOKEN_BYTES && text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return self.tokens().iter().any(|t| t.text.eq_ignore_ascii_case(text));
+        }
+        contains_phrase(self.tokens(), &terms(text))
     }
 
     fn field(&self, field: &FieldRef, op: &FieldOp) -> bool {
@@ -49,7 +62,7 @@ impl<'a> Record<'a> {
                 FieldOp::Prefix(p) => self.tokens().iter().any(|t| t.text.starts_with(p.as_str())),
                 FieldOp::Exists => true,
                 // The parser turns these into words and phrases; ranges are refused.
-                FieldOp::Eq(w) => contains_phrase(self.tokens(), &terms(w)),
+                FieldOp::Eq(w) => self.has_phrase(w),
                 FieldOp::Range { .. } => false,
             },
             FieldRef::Timestamp => match op {
@@ -63,8 +76,9 @@ impl<'a> Record<'a> {
             FieldRef::Level => {
                 let symbol = r.level.symbol();
                 match op {
-                    FieldOp::Eq(v) => symbol == level_symbol(v),
-                    FieldOp::Prefix(p) => symbol.starts_with(&p.to_ascii_uppercase()),
+                    // As `symbol == level_symbol(v)`, without allocating.
+                    FieldOp::Eq(v) => parse_level(v).map_or_else(|| symbol.eq_ignore_ascii_case(v), |l| l == r.level),
+                    FieldOp::Prefix(p) => starts_with_ignore_ascii_case(symbol, p),
                     FieldOp::Exists => true,
                     FieldOp::Range { lower, upper } => levels_in(lower, upper).contains(&r.level),
                 }
@@ -72,8 +86,11 @@ impl<'a> Record<'a> {
             FieldRef::Standard(f) => {
                 let value = standard_value(r, *f);
                 match op {
-                    FieldOp::Eq(v) => value == Some(standard_query_value(*f, v).as_str()),
-                    FieldOp::Prefix(p) => value.is_some_and(|s| s.starts_with(&standard_query_value(*f, p))),
+                    // Symbols are stored upper case: as comparing with `standard_query_value`.
+                    FieldOp::Eq(v) if f.is_symbol() => value.is_some_and(|s| s.eq_ignore_ascii_case(v)),
+                    FieldOp::Eq(v) => value == Some(v.as_str()),
+                    FieldOp::Prefix(p) if f.is_symbol() => value.is_some_and(|s| starts_with_ignore_ascii_case(s, p)),
+                    FieldOp::Prefix(p) => value.is_some_and(|s| s.starts_with(p.as_str())),
                     FieldOp::Exists => value.is_some(),
                     FieldOp::Range { .. } => false,
                 }
@@ -81,6 +98,11 @@ impl<'a> Record<'a> {
             FieldRef::Extracted(name) => r.fields.get(name).is_some_and(|value| extracted(value, op)),
         }
     }
+}
+
+/// `s` starts with `prefix`, ASCII letters in any case (`prefix` may end inside a character).
+fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// The stored value of a standard field.

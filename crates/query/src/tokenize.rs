@@ -92,7 +92,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 if !is_word_char(c) || is_cjk(c) {
                     break;
                 }
-                word.extend(c.to_lowercase());
+                if c.is_ascii() {
+                    word.push(c.to_ascii_lowercase());
+                } else {
+                    word.extend(c.to_lowercase());
+                }
                 end = i + c.len_utf8();
                 chars.next();
             }

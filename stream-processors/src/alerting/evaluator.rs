@@ -150,6 +150,7 @@ impl AlertEvaluator {
         let mut snap = self.restore(consumer.as_mut()).await?;
         let mut commits = 0u32;
         let mut published = Instant::now() - STATUS_EVERY;
+        let (mut trim, mut publishing) = (None, None);
         loop {
             let batch = tokio::select! {
                 r = consumer.poll(1000, Duration::from_millis(100)) => r?,
@@ -213,12 +214,14 @@ impl AlertEvaluator {
                 metrics::gauge!("nexuslog_alert_watermark_lag_seconds").set((nexuslog_common::now_micros() - clock) as f64 / 1e6);
             }
             commits += 1;
-            if commits.is_multiple_of(SNAPSHOTS_KEPT) {
-                self.truncate_state().await;
+            // Off the loop: finding the newest snapshot is a read of the topic's tail, and the
+            // evaluation must not wait for it. One trim at a time.
+            if commits.is_multiple_of(SNAPSHOTS_KEPT) && trim.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
+                trim = Some(tokio::spawn(truncate_state(self.bus.clone(), self.topics.alert_state.clone())));
             }
-            if published.elapsed() >= STATUS_EVERY {
+            if published.elapsed() >= STATUS_EVERY && publishing.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
                 published = Instant::now();
-                self.publish(&snap.evaluator, &rules.by_id).await;
+                publishing = Some(tokio::spawn(publish(self.state.clone(), statuses(&snap.evaluator, &rules.by_id))));
             }
         }
     }
@@ -255,29 +258,34 @@ impl AlertEvaluator {
             }
         }
     }
+}
 
-    /// Deletes snapshots older than the newest (best effort: a failure only costs disk).
-    async fn truncate_state(&self) {
-        match self.bus.last_record(&self.topics.alert_state, 0).await {
-            Ok(Some(last)) => {
-                if let Err(e) = self.bus.delete_before(&self.topics.alert_state, 0, last.offset).await {
-                    tracing::warn!(error = %e, "cannot delete old alert state snapshots");
-                }
+/// Deletes snapshots older than the newest committed one (best effort: a failure only costs
+/// disk; the newest is never deleted, so a restart always finds its snapshot).
+async fn truncate_state(bus: Arc<dyn Bus>, topic: String) {
+    match bus.last_record(&topic, 0).await {
+        Ok(Some(last)) => {
+            if let Err(e) = bus.delete_before(&topic, 0, last.offset).await {
+                tracing::warn!(error = %e, "cannot delete old alert state snapshots");
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot read the alert state tail"),
         }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the alert state tail"),
     }
+}
 
-    /// Writes each rule's status where the API reads it (best effort, refreshed every second).
-    async fn publish(&self, evaluator: &Evaluator, rules: &std::collections::HashMap<String, Arc<Rule>>) {
-        for id in rules.keys() {
-            let Some(status) = evaluator.status(id) else { continue };
-            let Ok(json) = serde_json::to_vec(&status) else { continue };
-            if let Err(e) = self.state.set(&status_key(id), &json, Some(Duration::from_secs(3600))).await {
-                tracing::warn!(error = %e, "cannot publish alert rule status");
-                return;
-            }
+/// Each rule's status, as the API reads it.
+fn statuses(evaluator: &Evaluator, rules: &std::collections::HashMap<String, Arc<Rule>>) -> Vec<(String, Vec<u8>)> {
+    rules.keys().filter_map(|id| Some((status_key(id), serde_json::to_vec(&evaluator.status(id)?).ok()?))).collect()
+}
+
+/// Writes the statuses where the API reads them: best effort, refreshed every second, off the
+/// evaluation loop (a slow state store must not delay notifications).
+async fn publish(state: Arc<dyn StateStore>, statuses: Vec<(String, Vec<u8>)>) {
+    for (key, json) in statuses {
+        if let Err(e) = state.set(&key, &json, Some(Duration::from_secs(3600))).await {
+            tracing::warn!(error = %e, "cannot publish alert rule status");
+            return;
         }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use nexuslog_alerting::{Rule, RuleSpec};
+use nexuslog_alerting::{Rule, RuleSet, RuleSpec};
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_metastore::{MetaStore, MetaStoreError};
 
@@ -19,8 +19,8 @@ pub const ALERT_RULES_POLL: Duration = Duration::from_millis(500);
 #[derive(Debug, Default)]
 pub struct AlertRules {
     pub revision: i64,
-    /// Enabled rules by project: what the processors match records against.
-    pub by_project: HashMap<String, Vec<Arc<Rule>>>,
+    /// Enabled rules by project, indexed: what the processors match records against.
+    pub by_project: HashMap<String, RuleSet>,
     /// Every rule by id, enabled or not: what the evaluator judges windows with.
     pub by_id: HashMap<String, Arc<Rule>>,
 }
@@ -30,8 +30,11 @@ impl AlertRules {
         self.by_project.is_empty()
     }
 
-    pub fn of_project(&self, project_id: &str) -> &[Arc<Rule>] {
-        self.by_project.get(project_id).map_or(&[], Vec::as_slice)
+    /// The project's rules (none for a project without rules: its records still move the
+    /// watermark through [`nexuslog_alerting::Collector::observe`]).
+    pub fn of_project(&self, project_id: &str) -> &RuleSet {
+        static NONE: std::sync::LazyLock<RuleSet> = std::sync::LazyLock::new(RuleSet::default);
+        self.by_project.get(project_id).unwrap_or(&NONE)
     }
 }
 
@@ -59,6 +62,7 @@ impl AlertRuleRegistry {
             return Ok(false);
         }
         let mut rules = AlertRules { revision, ..AlertRules::default() };
+        let mut enabled: HashMap<String, Vec<Arc<Rule>>> = HashMap::new();
         for row in self.meta.all_alert_rules().await? {
             // A stored rule that no longer compiles (saved by another version) is skipped with
             // an error log rather than stopping every other rule.
@@ -75,14 +79,14 @@ impl AlertRuleRegistry {
                     continue;
                 }
             };
-            if rule.enabled {
-                rules.by_project.entry(row.project_id.clone()).or_default().push(rule.clone());
-            }
+            enabled.entry(row.project_id.clone()).or_default().push(rule.clone());
             rules.by_id.insert(row.id, rule);
         }
+        // RuleSet keeps the enabled ones; a project whose rules are all disabled has none.
+        rules.by_project = enabled.into_iter().map(|(project, list)| (project, RuleSet::new(list))).filter(|(_, set)| !set.is_empty()).collect();
         tracing::info!(revision, rules = rules.by_id.len(), "alert rules loaded");
         metrics::counter!("nexuslog_alert_rule_reloads_total").increment(1);
-        metrics::gauge!("nexuslog_alert_rules_enabled").set(rules.by_project.values().map(Vec::len).sum::<usize>() as f64);
+        metrics::gauge!("nexuslog_alert_rules_enabled").set(rules.by_project.values().map(RuleSet::len).sum::<usize>() as f64);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(rules);
         Ok(true)
     }
