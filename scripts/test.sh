@@ -19,7 +19,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 start=$SECONDS
 bash scripts/dev-deps.sh
 bash scripts/syslog-deps.sh  # rsyslog, syslog-ng, logger, openssl for nexuslog/tests/syslog.rs
-bash scripts/alert-deps.sh   # aiosmtpd, the SMTP server nexuslog/tests/alerts.rs sends mail to
+bash scripts/python-deps.sh  # aiosmtpd (mail for nexuslog/tests/alerts.rs), openapi-spec-validator (api/tests/openapi.rs)
 
 if [[ "${KEEP_SERVICES:-0}" != 1 ]]; then
   trap 'infra/services down >/dev/null 2>&1 || true' EXIT

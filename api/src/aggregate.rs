@@ -22,7 +22,7 @@ use crate::{Api, ApiError};
 const MAX_AGGS: usize = 20;
 const DEFAULT_SIZE: usize = 10;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AggregateParams {
     /// The project, for users on `/v1/aggregate`; read by the authorization layer.
@@ -30,7 +30,7 @@ pub(crate) struct AggregateParams {
     project: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AggregateRequest {
     q: Option<String>,
@@ -39,7 +39,7 @@ pub(crate) struct AggregateRequest {
     aggs: BTreeMap<String, AggSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum AggSpec {
     Count(Empty),
@@ -50,11 +50,11 @@ pub(crate) enum AggSpec {
     Cardinality(FieldOnly),
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Empty {}
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HistogramSpec {
     /// `auto` (60–120 buckets over the range) or a fixed interval such as `10s`, `1m`, `1h`, `1d`.
@@ -70,7 +70,7 @@ fn auto() -> String {
     "auto".into()
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FieldSize {
     field: String,
@@ -78,13 +78,13 @@ pub(crate) struct FieldSize {
     size: Option<usize>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FieldOnly {
     field: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PercentilesSpec {
     field: String,

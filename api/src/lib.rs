@@ -11,6 +11,7 @@ pub mod authz;
 mod error;
 mod extract;
 mod handlers;
+pub mod openapi;
 mod project_cache;
 pub mod routes;
 mod search;

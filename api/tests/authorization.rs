@@ -53,6 +53,7 @@ const EVERYONE: &[Who] = &[
 
 /// Who is allowed, per endpoint. `"users"`: any signed-in user; `"all"`: anyone; otherwise names.
 const MATRIX: &[(&str, &str, &str)] = &[
+    ("GET", "/v1/openapi.json", "all"),
     ("POST", "/v1/auth/login", "all"),
     ("POST", "/v1/auth/refresh", "all"),
     ("POST", "/v1/auth/logout", "users"),

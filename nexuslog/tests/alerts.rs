@@ -208,7 +208,7 @@ async fn kafka_alerts_fire_and_notify_once_with_two_processor_replicas() {
     a_count_rule_fires_and_its_webhook_is_delivered_once(&Client { url: node.url.clone(), admin, key }).await;
 }
 
-/// aiosmtpd (installed by `scripts/alert-deps.sh`) on a free port, storing mail in a Maildir.
+/// aiosmtpd (installed by `scripts/python-deps.sh`) on a free port, storing mail in a Maildir.
 struct SmtpServer {
     child: std::process::Child,
     port: u16,
@@ -233,7 +233,7 @@ fn start_smtp() -> SmtpServer {
         .arg(maildir.path().join("mail"))
         .env("PYTHONPATH", cache.join("python"))
         .spawn()
-        .expect("aiosmtpd starts (run scripts/alert-deps.sh)");
+        .expect("aiosmtpd starts (run scripts/python-deps.sh)");
     SmtpServer { child, port, maildir }
 }
 

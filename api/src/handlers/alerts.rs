@@ -30,7 +30,7 @@ fn not_found(what: &str) -> ApiError {
 
 // ---- channels ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBody {
     name: String,
@@ -262,7 +262,7 @@ pub async fn delete_rule(State(api): State<Arc<Api>>, Extension(caller): Extensi
 
 // ---- history ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     rule_id: Option<String>,
@@ -327,7 +327,7 @@ pub async fn ack_alert(State(api): State<Arc<Api>>, Extension(caller): Extension
 
 // ---- silences ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SilenceBody {
     #[serde(default)]
@@ -338,7 +338,7 @@ pub struct SilenceBody {
     comment: String,
 }
 
-#[derive(Deserialize, serde::Serialize, Default)]
+#[derive(Deserialize, serde::Serialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SilenceMatchers {
     #[serde(default, skip_serializing_if = "Option::is_none")]

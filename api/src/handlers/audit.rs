@@ -15,7 +15,7 @@ use crate::{Api, ApiError};
 
 const MAX_LIMIT: u32 = 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Entries strictly older than this (micros), for paging: pass the last `at_micros` seen.

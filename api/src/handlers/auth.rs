@@ -18,7 +18,7 @@ use crate::{Api, ApiError};
 /// Shortest password accepted for a user account.
 pub const MIN_PASSWORD_LEN: usize = 10;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     email: String,
@@ -128,7 +128,7 @@ pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Cal
     Ok(Json(answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     refresh_token: String,
@@ -206,7 +206,7 @@ pub async fn end_session(State(api): State<Arc<Api>>, Extension(caller): Extensi
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     current_password: String,

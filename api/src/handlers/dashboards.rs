@@ -25,7 +25,7 @@ const MAX_WIDGETS: usize = 50;
 const MAX_VARIABLES: usize = 10;
 const WIDGET_TYPES: &[&str] = &["line", "bar", "pie", "single_value", "table"];
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Dashboard {
     name: String,
@@ -53,7 +53,7 @@ fn yes() -> bool {
 }
 
 /// `$name` in widget queries, chosen among the top values of `field`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Variable {
     name: String,
@@ -69,7 +69,7 @@ fn ten() -> usize {
     10
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Widget {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -87,7 +87,7 @@ pub(crate) struct Widget {
     position: Position,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Position {
     x: u32,
@@ -178,7 +178,7 @@ pub(crate) async fn export(State(api): State<Arc<Api>>, Extension(caller): Exten
     Ok(Json(json!({ "nexuslog_dashboard": 1, "dashboard": d })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Import {
     #[allow(dead_code)]
@@ -196,14 +196,14 @@ pub(crate) async fn import(
     Ok((StatusCode::CREATED, Json(document_json(&row))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RenderParams {
     from: Option<String>,
     to: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RenderBody {
     /// Chosen variable values (`"*"` or absent: any).

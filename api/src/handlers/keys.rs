@@ -19,7 +19,7 @@ pub async fn list(State(api): State<Arc<Api>>, Extension(caller): Extension<Call
     Ok(Json(json!({ "api_keys": keys.iter().map(super::key_json).collect::<Vec<_>>() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     name: String,

@@ -44,7 +44,7 @@ pub async fn get(State(api): State<Arc<Api>>, Extension(caller): Extension<Calle
     Ok(Json(json!({ "revision": revision, "rules": rules.iter().map(rule_json).collect::<Vec<_>>() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Placement {
     /// Where the rule goes; rules run in ascending position. Default: after the last one.
@@ -112,7 +112,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DryRun {
     /// Sample events as they would be sent (a text line or a JSON object per entry).
@@ -183,7 +183,7 @@ pub async fn dry_run(
 const TOP_VALUES_FIELDS: usize = 50;
 const TOP_VALUES: usize = 5;
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldsParams {
     q: Option<String>,

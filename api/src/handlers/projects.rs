@@ -30,7 +30,7 @@ pub async fn list(State(api): State<Arc<Api>>, Extension(caller): Extension<Call
     Ok(Json(json!({ "projects": projects })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     slug: String,
@@ -71,7 +71,7 @@ pub async fn get(Extension(caller): Extension<Caller>) -> Result<Json<Value>, Ap
     Ok(Json(json!({ "project": project_json(caller.project()?, caller.role) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectChange {
     name: String,

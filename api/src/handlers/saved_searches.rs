@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::documents::Document;
 use crate::ApiError;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SavedSearch {
     name: String,
@@ -21,7 +21,7 @@ pub(crate) struct SavedSearch {
 }
 
 /// Times as the search API takes them (`now-15m`, RFC 3339, epoch ms).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TimeRange {
     pub from: String,

@@ -19,7 +19,7 @@ pub async fn list(State(api): State<Arc<Api>>) -> Result<Json<Value>, ApiError> 
     Ok(Json(json!({ "users": users.iter().map(super::user_json).collect::<Vec<_>>() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     email: String,
@@ -76,7 +76,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
     name: Option<String>,
