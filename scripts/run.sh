@@ -9,6 +9,7 @@ source "$root/infra/lib/common.sh"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$NEXUSLOG_CACHE_DIR/target}"
 
 bash "$root/scripts/dev-deps.sh"
+bash "$root/scripts/web-build.sh"   # the console, embedded in the binary
 log "building nexuslog (release; the first build takes a few minutes)"
 cargo build --release --locked -q --manifest-path "$root/Cargo.toml" -p nexuslog
 exec "$CARGO_TARGET_DIR/release/nexuslog" "$@"

@@ -20,6 +20,7 @@ start=$SECONDS
 bash scripts/dev-deps.sh
 bash scripts/syslog-deps.sh  # rsyslog, syslog-ng, logger, openssl for nexuslog/tests/syslog.rs
 bash scripts/python-deps.sh  # aiosmtpd (mail for nexuslog/tests/alerts.rs), openapi-spec-validator (api/tests/openapi.rs)
+bash scripts/web-build.sh --test  # the console's unit tests, and web/dist for the binary the tests run
 
 if [[ "${KEEP_SERVICES:-0}" != 1 ]]; then
   trap 'infra/services down >/dev/null 2>&1 || true' EXIT

@@ -201,7 +201,13 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             Ok(())
         });
         let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config), sender(&config), Some(hub)).await.context("starting the API")?;
-        app = app.merge(nexuslog_api::router(api));
+        app = app.merge(nexuslog_api::router(api)).merge(crate::web::router());
+        let port = config.http.addr.port();
+        if crate::web::is_built() {
+            tracing::info!(url = %format!("http://127.0.0.1:{port}/"), "web console");
+        } else {
+            tracing::warn!("this binary was built without the web console (run `npm ci && npm run build` in web/, or scripts/run.sh)");
+        }
     }
     if let Some(memory) = checkpointed {
         let s = shutdown.clone();
@@ -302,7 +308,9 @@ fn print_first_start(config: &Config, key: &str) {
          curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/x-ndjson' \\\n      \
          --data-binary '{{\"message\":\"hello from curl\",\"level\":\"info\",\"service\":\"demo\"}}' \\\n      \
          http://127.0.0.1:{port}/v1/logs/bulk\n    \
-         curl -s -H 'Authorization: Bearer {key}' 'http://127.0.0.1:{port}/v1/search?q=hello&from=now-15m'\n"
+         curl -s -H 'Authorization: Bearer {key}' 'http://127.0.0.1:{port}/v1/search?q=hello&from=now-15m'\n\n\
+         Web console: http://127.0.0.1:{port}/ (sign in as `{admin}`)\n",
+        admin = nexuslog_metastore::bootstrap::ADMIN_EMAIL
     );
 }
 
