@@ -16,6 +16,22 @@ export default defineConfig({
     assetsDir: 'assets',
     chunkSizeWarningLimit: 1200,
     sourcemap: false,
+    // dist/.vite/manifest.json: which chunks each page loads (scripts/bundle-report.mjs reads it).
+    manifest: true,
+    rolldownOptions: {
+      output: {
+        // Libraries in chunks of their own: they change less often than the console, so
+        // browsers keep them cached across releases; and the size of each is visible.
+        codeSplitting: {
+          groups: [
+            { name: 'react', test: /node_modules[\\/](react|react-dom|scheduler|react-router|cookie|set-cookie-parser)[\\/]/, priority: 30 },
+            { name: 'echarts', test: /node_modules[\\/](echarts|zrender|tslib)[\\/]/, priority: 30 },
+            { name: 'codemirror', test: /node_modules[\\/](@codemirror|@lezer|crelt|style-mod|w3c-keyname|@marijn)[\\/]/, priority: 30 },
+            { name: 'i18n', test: /node_modules[\\/](i18next|react-i18next|html-parse-stringify|void-elements|use-sync-external-store)[\\/]/, priority: 30 },
+          ],
+        },
+      },
+    },
   },
   server: {
     host: '127.0.0.1',

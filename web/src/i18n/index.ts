@@ -1,0 +1,58 @@
+import i18n from 'i18next';
+import { initReactI18next } from 'react-i18next';
+import en from './locales/en.json';
+import zhCN from './locales/zh-CN.json';
+
+export const LANGUAGES = ['en', 'zh-CN'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export const LANGUAGE_KEY = 'nexuslog.language';
+
+declare module 'i18next' {
+  interface CustomTypeOptions {
+    defaultNS: 'translation';
+    resources: { translation: typeof en };
+  }
+}
+
+function isLanguage(v: unknown): v is Language {
+  return typeof v === 'string' && (LANGUAGES as readonly string[]).includes(v);
+}
+
+/** The remembered language, else the browser's (any Chinese → 简体中文), else English. */
+export function initialLanguage(): Language {
+  try {
+    const saved = localStorage.getItem(LANGUAGE_KEY);
+    if (isLanguage(saved)) return saved;
+  } catch {
+    // storage unavailable
+  }
+  const nav = typeof navigator !== 'undefined' ? navigator.languages ?? [navigator.language] : [];
+  return nav.some((l) => l?.toLowerCase().startsWith('zh')) ? 'zh-CN' : 'en';
+}
+
+export function setLanguage(lang: Language): void {
+  try {
+    localStorage.setItem(LANGUAGE_KEY, lang);
+  } catch {
+    // not remembered
+  }
+  void i18n.changeLanguage(lang);
+}
+
+void i18n.use(initReactI18next).init({
+  resources: { en: { translation: en }, 'zh-CN': { translation: zhCN } },
+  lng: initialLanguage(),
+  fallbackLng: 'en',
+  supportedLngs: LANGUAGES as unknown as string[],
+  interpolation: { escapeValue: false },
+  returnNull: false,
+});
+
+function syncHtmlLang(lang: string) {
+  if (typeof document !== 'undefined') document.documentElement.lang = lang;
+}
+syncHtmlLang(i18n.language);
+i18n.on('languageChanged', syncHtmlLang);
+
+export default i18n;
