@@ -1,4 +1,4 @@
-import { useEffect, useImperativeHandle, useRef } from 'react';
+import { useEffect, useImperativeHandle, useRef, useState } from 'react';
 import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { useTranslation } from 'react-i18next';
@@ -35,10 +35,14 @@ export function QueryEditor({ value, onChange, onRun, catalog, error, placeholde
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   // The editor is created once; what it calls back reads the latest props through refs.
+  const latestValue = useRef(value);
+  latestValue.current = value;
   const latest = useRef({ onChange, onRun, catalog: catalog ?? EMPTY, t, lang: i18n.language });
   latest.current = { onChange, onRun, catalog: catalog ?? EMPTY, t, lang: i18n.language };
   // What is typed survives the editor being rebuilt for another language.
   const draft = useRef(value);
+  // The server's error is about the query that ran: once it is edited, the message goes.
+  const [edited, setEdited] = useState(false);
 
   useEffect(() => {
     const state = EditorState.create({
@@ -48,6 +52,7 @@ export function QueryEditor({ value, onChange, onRun, catalog, error, placeholde
         onRun: () => latest.current.onRun(view.current?.state.doc.toString() ?? ''),
         onChange: (text) => {
           draft.current = text;
+          setEdited(text !== latestValue.current);
           latest.current.onChange?.(text);
         },
         placeholder: placeholder ?? t('explore.queryPlaceholder'),
@@ -71,6 +76,7 @@ export function QueryEditor({ value, onChange, onRun, catalog, error, placeholde
     if (!v) return;
     const current = v.state.doc.toString();
     draft.current = value;
+    setEdited(false);
     if (current !== value) v.dispatch({ changes: { from: 0, to: current.length, insert: value }, selection: { anchor: value.length } });
   }, [value]);
 
@@ -93,8 +99,8 @@ export function QueryEditor({ value, onChange, onRun, catalog, error, placeholde
 
   return (
     <div className="nl-query">
-      <div ref={host} className={`nl-query-editor${error ? ' nl-query-invalid' : ''}`} data-testid="query-editor" />
-      {error && (
+      <div ref={host} className={`nl-query-editor${error && !edited ? ' nl-query-invalid' : ''}`} data-testid="query-editor" />
+      {error && !edited && (
         <div className="nl-query-error" role="alert">
           {error.message}
         </div>

@@ -14,8 +14,11 @@ describe('charToOffset', () => {
 describe('errorRange', () => {
   it('points at the end when the query stops too early', () => {
     // The server: "level:error OR" → "expected a term, found the end of the query", position 14.
-    expect(errorRange('level:error OR', 14)).toEqual({ from: 14, to: 14 });
-    expect(errorRange('level:', 6)).toEqual({ from: 6, to: 6 });
+    // The dangling token is underlined.
+    expect(errorRange('level:error OR', 14)).toEqual({ from: 12, to: 14 });
+    expect(errorRange('level:', 6)).toEqual({ from: 0, to: 6 });
+    expect(errorRange('a OR ', 5)).toEqual({ from: 2, to: 5 });
+    expect(errorRange('', 0)).toEqual({ from: 0, to: 0 });
   });
 
   it('underlines the token at the position', () => {

@@ -30,8 +30,14 @@ export interface ErrorRange {
 /** The range of `query` to mark for a server error at character `position`. */
 export function errorRange(query: string, position: number): ErrorRange {
   const at = charToOffset(query, position);
-  if (at >= query.length) return { from: query.length, to: query.length };
-  for (const t of tokenize(query)) {
+  const tokens = tokenize(query);
+  if (at >= query.length) {
+    // The query ended too early: the last token is what is missing its continuation
+    // (`a OR`, `level:`, `(a`); an empty query gets a point.
+    const last = tokens[tokens.length - 1];
+    return last ? { from: last.from, to: query.length } : { from: query.length, to: query.length };
+  }
+  for (const t of tokens) {
     if (t.from <= at && at < t.to) return { from: at === t.from ? t.from : at, to: t.to };
   }
   // Whitespace or a character no token holds: the rest of that bare run, at least one.

@@ -101,10 +101,10 @@ export default function ExplorePage() {
     setFields((f) => ({ ...f, loading: true, error: undefined }));
     exploreAggregate(project, args, ctl.signal)
       .then((data) => setAggs({ loading: false, data }))
-      .catch((error: unknown) => !isAbort(error) && setAggs({ loading: false, error }));
+      .catch((error: unknown) => !isAbort(error) && setAggs((a) => ({ loading: false, error, data: a.data })));
     getFields(project, args, ctl.signal)
       .then((data) => setFields({ loading: false, data }))
-      .catch((error: unknown) => !isAbort(error) && setFields({ loading: false, error }));
+      .catch((error: unknown) => !isAbort(error) && setFields((f) => ({ loading: false, error, data: f.data })));
     return () => ctl.abort();
   }, [project, q, range.from, range.to, nonce, valid]);
 
@@ -162,7 +162,7 @@ export default function ExplorePage() {
   const resultKey = `${project}|${q}|${range.from}|${range.to}|${cursor ?? ''}|${nonce}`;
   const fromMs = aggs.data ? Date.parse(aggs.data.from) : undefined;
   const toMs = aggs.data ? Date.parse(aggs.data.to) : undefined;
-  const histogramTotal = aggs.data?.aggs.timeline.buckets.reduce((n, b) => n + b.count, 0);
+  const histogramTotal = aggs.error ? undefined : aggs.data?.aggs.timeline.buckets.reduce((n, b) => n + b.count, 0);
 
   return (
     <div className="nl-explore">
@@ -206,7 +206,7 @@ export default function ExplorePage() {
           </Typography.Text>
         </div>
         <Spin spinning={aggs.loading} delay={200}>
-          <Histogram data={aggs.data?.aggs.timeline} fromMs={fromMs} toMs={toMs} onZoom={onZoom} />
+          <Histogram data={aggs.error ? undefined : aggs.data?.aggs.timeline} fromMs={fromMs} toMs={toMs} onZoom={onZoom} />
         </Spin>
       </Card>
 
@@ -251,19 +251,24 @@ export default function ExplorePage() {
           <div className="nl-results-body">
             {result.loading && !data ? (
               <div className="nl-center">
-                <Spin tip={t('common.loading')}>
-                  <div style={{ width: 120, height: 60 }} />
-                </Spin>
+                <Spin description={t('common.loading')} />
               </div>
             ) : data && data.hits.length > 0 ? (
-              <Spin spinning={result.loading} delay={150} wrapperClassName="nl-fill">
+              <div className="nl-fill">
+                {result.loading && (
+                  <div className="nl-overlay">
+                    <Spin delay={150} />
+                  </div>
+                )}
                 <ResultsTable hits={data.hits} onFilter={onFilter} resultKey={resultKey} />
-              </Spin>
+              </div>
             ) : data ? (
               <Empty className="nl-empty" description={t('explore.noResults')}>
                 <Typography.Paragraph type="secondary">{t('explore.noResultsHint')}</Typography.Paragraph>
                 <Button onClick={() => go(q, quickRange('7d'))}>{t('explore.widen')}</Button>
               </Empty>
+            ) : queryError ? (
+              <Empty className="nl-empty" description={t('explore.fixQuery')} />
             ) : null}
           </div>
         </section>

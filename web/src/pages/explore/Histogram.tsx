@@ -13,7 +13,9 @@ echarts.use([BarChart, GridComponent, TooltipComponent, CanvasRenderer]);
 
 export { LEVEL_COLORS };
 
-const ORDER = ['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'];
+const GRID = { left: 48, right: 16, top: 28, bottom: 24 };
+
+const ORDER = ['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE', 'OTHER'];
 
 interface Props {
   data: HistogramResult | undefined;
@@ -29,6 +31,7 @@ export function Histogram({ data, fromMs, toMs, onZoom, height = 140 }: Props) {
   const { token } = antdTheme.useToken();
   const host = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
+  const selection = useRef<HTMLDivElement>(null);
   const zoom = useRef(onZoom);
   zoom.current = onZoom;
 
@@ -37,12 +40,38 @@ export function Histogram({ data, fromMs, toMs, onZoom, height = 140 }: Props) {
     chart.current = c;
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(host.current!);
-    c.on('brushEnd', (params: unknown) => {
-      const areas = (params as { areas?: { coordRange?: [number, number] }[] }).areas;
-      const range = areas?.[0]?.coordRange;
-      c.dispatchAction({ type: 'brush', areas: [] });
-      if (range && Number.isFinite(range[0]) && Number.isFinite(range[1])) zoom.current(range[0], range[1]);
+    // Drag to zoom: a selection drawn over the plot, turned into times by the x axis. (ECharts'
+    // brush component would do it too, at several times the code.)
+    const zr = c.getZr();
+    let start: number | null = null;
+    const box = selection.current!;
+    const inside = (x: number, y: number) => c.containPixel({ gridIndex: 0 }, [x, y]);
+    const draw = (a: number, b: number) => {
+      box.style.display = 'block';
+      box.style.left = `${Math.min(a, b)}px`;
+      box.style.width = `${Math.abs(b - a)}px`;
+    };
+    zr.on('mousedown', (e) => {
+      if (inside(e.offsetX, e.offsetY)) {
+        start = e.offsetX;
+        draw(start, start);
+      }
     });
+    zr.on('mousemove', (e) => {
+      if (start !== null) draw(start, e.offsetX);
+    });
+    const finish = (x: number | null) => {
+      if (start === null) return;
+      const a = start;
+      start = null;
+      box.style.display = 'none';
+      if (x === null || Math.abs(x - a) < 4) return;
+      const t0 = c.convertFromPixel({ xAxisIndex: 0 }, a) as number;
+      const t1 = c.convertFromPixel({ xAxisIndex: 0 }, x) as number;
+      if (Number.isFinite(t0) && Number.isFinite(t1)) zoom.current(Math.min(t0, t1), Math.max(t0, t1));
+    };
+    zr.on('mouseup', (e) => finish(e.offsetX));
+    zr.on('globalout', () => finish(null));
     return () => {
       ro.disconnect();
       c.dispose();
@@ -67,15 +96,7 @@ export function Histogram({ data, fromMs, toMs, onZoom, height = 140 }: Props) {
     c.setOption(
       {
         animation: false,
-        grid: { left: 48, right: 16, top: 28, bottom: 24 },
-        legend: {
-          top: 0,
-          right: 8,
-          itemWidth: 10,
-          itemHeight: 10,
-          textStyle: { color: token.colorTextSecondary, fontSize: 11 },
-          data: stacks.map((s) => s.name),
-        },
+        grid: GRID,
         tooltip: {
           trigger: 'axis',
           axisPointer: { type: 'shadow' },
@@ -114,14 +135,6 @@ export function Histogram({ data, fromMs, toMs, onZoom, height = 140 }: Props) {
           axisLabel: { color: token.colorTextSecondary, fontSize: 11, formatter: (v: number) => formatNumber(v, lang, true) },
           splitLine: { lineStyle: { color: token.colorBorderSecondary } },
         },
-        brush: {
-          xAxisIndex: 0,
-          brushType: 'lineX',
-          brushMode: 'single',
-          transformable: false,
-          throttleType: 'debounce',
-          brushStyle: { color: 'rgba(22,104,220,0.15)', borderColor: token.colorPrimary, borderWidth: 1 },
-        },
         series: stacks.map((s) => ({
           name: s.name,
           type: 'bar',
@@ -136,9 +149,25 @@ export function Histogram({ data, fromMs, toMs, onZoom, height = 140 }: Props) {
       },
       { notMerge: true },
     );
-    // Dragging on the chart selects a time span (no toolbox button to press first).
-    c.dispatchAction({ type: 'takeGlobalCursor', key: 'brush', brushOption: { brushType: 'lineX', brushMode: 'single' } });
   }, [data, fromMs, toMs, token, t, i18n.language]);
 
-  return <div ref={host} style={{ width: '100%', height }} data-testid="histogram" aria-label={t('explore.histogram')} role="img" />;
+  const legend = data?.series
+    ? [...data.series.map((x) => x.key), ...(data.other?.some((n) => n > 0) ? ['OTHER'] : [])].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b))
+    : [];
+  return (
+    <div className="nl-histogram" style={{ height }}>
+      {legend.length > 0 && (
+        <div className="nl-legend" aria-hidden>
+          {legend.map((k) => (
+            <span key={k}>
+              <i style={{ background: LEVEL_COLORS[k] ?? token.colorPrimary }} />
+              {k}
+            </span>
+          ))}
+        </div>
+      )}
+      <div ref={host} style={{ width: '100%', height }} data-testid="histogram" aria-label={t('explore.histogram')} role="img" />
+      <div ref={selection} className="nl-histogram-selection" style={{ top: GRID.top, bottom: GRID.bottom }} />
+    </div>
+  );
 }
