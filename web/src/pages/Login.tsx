@@ -3,7 +3,7 @@ import { Alert, Button, Card, Form, Input, Segmented, Typography } from 'antd';
 import { LockOutlined, MailOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useSearchParams } from 'react-router';
-import { login } from '../api';
+import { ApiError, login } from '../api';
 import { type Language, setLanguage } from '../i18n';
 import { errorText } from '../components/errors';
 
@@ -28,7 +28,7 @@ export default function Login() {
       await login(v.email.trim(), v.password);
       navigate(safeNext(params.get('next')), { replace: true });
     } catch (e) {
-      setError(errorText(e, t));
+      setError(e instanceof ApiError && e.status === 401 ? t('login.failed') : errorText(e, t));
     } finally {
       setBusy(false);
     }

@@ -65,8 +65,9 @@ export default function ExplorePage() {
       next.set('to', nextRange.to || 'now');
       next.set('project', project);
       setCursors([]);
-      if (next.toString() === params.toString()) setNonce((n) => n + 1);
-      else setParams(next);
+      // Always a new run (the same query again means "refresh"), in one render with the URL.
+      setNonce((n) => n + 1);
+      if (next.toString() !== params.toString()) setParams(next);
     },
     [params, project, setParams],
   );

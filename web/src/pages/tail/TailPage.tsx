@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Alert, Badge, Button, Empty, Space, Switch, Typography } from 'antd';
-import { CaretRightOutlined, ClearOutlined, PauseOutlined, StopOutlined } from '@ant-design/icons';
+import { CaretRightOutlined, ClearOutlined, DownOutlined, PauseOutlined, RightOutlined, StopOutlined } from '@ant-design/icons';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, getFields, isAbort, type LogRecord, openTail } from '../../api';
@@ -292,7 +292,25 @@ export default function TailPage() {
         />
       )}
 
-      <div className="nl-table nl-tail-table">
+      <div className="nl-table nl-tail-table" role="table" aria-label={t('nav.tail')}>
+        <div className="nl-table-head" role="row">
+          <span className="nl-cell nl-c-toggle" />
+          <span className="nl-cell nl-c-time" role="columnheader">
+            {t('explore.col.time')}
+          </span>
+          <span className="nl-cell nl-c-level" role="columnheader">
+            {t('explore.col.level')}
+          </span>
+          <span className="nl-cell nl-c-service" role="columnheader">
+            {t('explore.col.service')}
+          </span>
+          <span className="nl-cell nl-c-host" role="columnheader">
+            {t('explore.col.host')}
+          </span>
+          <span className="nl-cell nl-c-message" role="columnheader">
+            {t('explore.col.message')}
+          </span>
+        </div>
         <div ref={scroller} className="nl-table-body" onScroll={onScroll} data-testid="tail-scroller">
           {rows.length === 0 ? (
             <Empty className="nl-empty" description={running ? t('tail.waiting') : t('tail.notStarted')} />
@@ -304,7 +322,20 @@ export default function TailPage() {
                 return (
                   <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="nl-vrow" style={{ transform: `translateY(${item.start}px)` }}>
                     <div className={`nl-row${open ? ' nl-row-open' : ''}`}>
-                      <div className="nl-row-main" role="row" tabIndex={0} onClick={() => setExpanded(open ? null : r.id)}>
+                      <div
+                        className="nl-row-main"
+                        role="row"
+                        tabIndex={0}
+                        aria-expanded={open}
+                        onClick={() => setExpanded(open ? null : r.id)}
+                        onKeyDown={(e) => {
+                          if (e.key === 'Enter' || e.key === ' ') {
+                            e.preventDefault();
+                            setExpanded(open ? null : r.id);
+                          }
+                        }}
+                      >
+                        <span className="nl-cell nl-c-toggle">{open ? <DownOutlined /> : <RightOutlined />}</span>
                         <span className="nl-cell nl-c-time">{formatDateTime(r.timestamp, i18n.language)}</span>
                         <span className="nl-cell nl-c-level">
                           <LevelBadge level={r.level} />
