@@ -105,12 +105,15 @@ export default function TailPage() {
         const res = await openTail(project, q, c.signal);
         if (c.signal.aborted) return;
         setStatus(pausedRef.current ? 'paused' : 'live');
+        const openedAt = Date.now();
         await readTail(res.body!, onItem, c.signal);
         if (c.signal.aborted) return;
         if (closedReason !== null) {
-          // The access token expires while a tail is open, and the server then closes it:
-          // renew the session once and carry on; a revoked session goes to sign-in.
-          if (!renewed && (await api.refresh()) === 'ok') {
+          // The server closes a tail when its access token expires (15 min): renew the session
+          // and carry on. A tail that closes again at once, or a session that cannot be
+          // renewed (revoked: sign-in follows on the next request), stays closed.
+          const longLived = Date.now() - openedAt > 10_000;
+          if ((!renewed || longLived) && (await api.refresh()) === 'ok') {
             void connect(q, true);
             return;
           }
