@@ -9,7 +9,7 @@ afterEach(cleanup);
 describe('QueryEditor', () => {
   it("shows the server's error under the editor and marks the bad token", async () => {
     const { container, rerender } = render(<QueryEditor value="a ) b" onRun={() => undefined} error={{ message: 'invalid query: unmatched `)`', position: 2 }} />);
-    expect(container.querySelector('.nl-query-error')?.textContent).toBe('invalid query: unmatched `)`');
+    expect(container.querySelector('.nl-query-error')?.textContent).toBe('Invalid query: unmatched `)`');
     const marked = container.querySelector('.cm-lintRange-error');
     expect(marked?.textContent).toBe(')');
     rerender(<QueryEditor value="a b" onRun={() => undefined} error={null} />);

@@ -83,7 +83,7 @@ export function QueryEditor({ value, onChange, onRun, catalog, error, placeholde
   useEffect(() => {
     const v = view.current;
     if (!v) return;
-    if (error) showServerError(v, error.position, error.message);
+    if (error) showServerError(v, error.position, error.message.replace(/^invalid query:\s*/, ''));
     else clearErrors(v);
   }, [error, value]);
 
@@ -102,7 +102,7 @@ export function QueryEditor({ value, onChange, onRun, catalog, error, placeholde
       <div ref={host} className={`nl-query-editor${error && !edited ? ' nl-query-invalid' : ''}`} data-testid="query-editor" />
       {error && !edited && (
         <div className="nl-query-error" role="alert">
-          {error.message}
+          {t('explore.invalidQuery', { detail: error.message.replace(/^invalid query:\s*/, '') })}
         </div>
       )}
     </div>

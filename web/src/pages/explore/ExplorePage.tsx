@@ -54,6 +54,8 @@ export default function ExplorePage() {
   const [fields, setFields] = useState<Load<FieldsAnswer>>({ loading: true });
 
   useEffect(() => setDraft(q), [q]);
+  // Another project: its own first page.
+  useEffect(() => setCursors([]), [project]);
 
   /** Runs a query over a range: a new history entry, or a re-run of the same one. */
   const go = useCallback(
