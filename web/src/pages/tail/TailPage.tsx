@@ -17,6 +17,8 @@ import { recordJson } from '../explore/record';
 /** Rows kept on screen; older ones are dropped. */
 export const MAX_ROWS = 5000;
 const FLUSH_MS = 200;
+/** The server sends a heartbeat every 15 s. */
+const STALE_MS = 40_000;
 
 type Status = 'idle' | 'connecting' | 'live' | 'paused' | 'closed' | 'disconnected' | 'error';
 
@@ -71,13 +73,26 @@ export default function TailPage() {
     return () => c.abort();
   }, [project]);
 
+  const retryTimer = useRef<number | undefined>(undefined);
+  /** When the stream last said anything (records or the 15 s heartbeat). */
+  const lastSeen = useRef(0);
   const stop = useCallback(() => {
+    window.clearTimeout(retryTimer.current);
+    retryTimer.current = undefined;
     ctl.current?.abort();
     ctl.current = null;
   }, []);
 
+  /** Reconnects after a pause that grows with each failed attempt (1 s, 2 s, … 30 s). */
+  const retryLater = (q: string, attempt: number, why: string, afterSeconds?: number) => {
+    const delay = afterSeconds ? afterSeconds * 1000 : Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 1));
+    setStatus('disconnected');
+    setProblem(t('tail.retrying', { reason: why, seconds: Math.round(delay / 1000) }));
+    retryTimer.current = window.setTimeout(() => void connectRef.current(q, false, attempt), delay);
+  };
+
   const connect = useCallback(
-    async (q: string, renewed = false) => {
+    async (q: string, renewed = false, attempt = 0) => {
       if (!project) return;
       stop();
       const c = new AbortController();
@@ -86,7 +101,9 @@ export default function TailPage() {
       setProblem(null);
       setQueryError(null);
       let closedReason: string | null = null;
+      lastSeen.current = Date.now();
       const onItem = (item: TailItem) => {
+        lastSeen.current = Date.now();
         switch (item.kind) {
           case 'record':
             incoming.current.push(item.record as unknown as LogRecord);
@@ -120,8 +137,8 @@ export default function TailPage() {
           setStatus('closed');
           setProblem(closedReason || t('tail.closedByServer'));
         } else {
-          setStatus('disconnected');
-          setProblem(t('tail.disconnected'));
+          // The stream ended without a word (a restart, a proxy, the network): try again.
+          retryLater(q, Date.now() - openedAt > 10_000 ? 0 : attempt + 1, t('tail.disconnected'));
         }
       } catch (e) {
         if (isAbort(e) || c.signal.aborted) return;
@@ -130,14 +147,49 @@ export default function TailPage() {
           setStatus('error');
           return;
         }
-        setStatus(e instanceof ApiError && e.kind === 'network' ? 'disconnected' : 'error');
+        const transient = !(e instanceof ApiError) || e.kind === 'network' || e.status === 429 || e.status >= 500;
+        if (transient && !(e instanceof ApiError && e.kind === 'session')) {
+          retryLater(q, attempt + 1, errorText(e, t), e instanceof ApiError ? e.retryAfter : undefined);
+          return;
+        }
+        setStatus('error');
         setProblem(errorText(e, t));
       } finally {
         if (ctl.current === c && c.signal.aborted) ctl.current = null;
       }
     },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [project, stop, t],
   );
+  const connectRef = useRef(connect);
+  connectRef.current = connect;
+  const watchdog = useRef(() => undefined as void);
+  watchdog.current = () => retryLater(query, 1, t('tail.stale'));
+
+  // A stream silent for longer than a few heartbeats is dead even if the socket is not (a proxy
+  // in between can keep it open after the server went away): reconnect.
+  useEffect(() => {
+    const id = window.setInterval(() => {
+      if (!ctl.current || Date.now() - lastSeen.current < STALE_MS) return;
+      stop();
+      watchdog.current();
+    }, 5000);
+    return () => window.clearInterval(id);
+  }, [stop]);
+
+  // `/` focuses the filter, as on Explore.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const el = e.target as HTMLElement | null;
+      const typing = !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+      if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        editor.current?.focus();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   // Close the stream when leaving the page or switching projects.
   useEffect(() => () => stop(), [stop, project]);
@@ -226,7 +278,7 @@ export default function TailPage() {
     if (atBottom !== follow) setFollow(atBottom);
   };
 
-  const running = status === 'live' || status === 'paused' || status === 'connecting';
+  const running = status === 'live' || status === 'paused' || status === 'connecting' || (status === 'disconnected' && retryTimer.current !== undefined);
 
   return (
     <div className="nl-tail">
