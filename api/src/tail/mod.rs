@@ -2,8 +2,11 @@
 //! Server-Sent Events (`GET …/tail`) or over a WebSocket (`GET …/tail/ws`).
 //!
 //! Each open tail re-checks its credential twice a second and closes (`event: closed`) once the
-//! key is revoked or the session ended; records a slow client could not take are announced as
-//! `event: skipped` with their count; a heartbeat comes every 15 s.
+//! key is revoked or the session ended. A session's tail lives as long as the session, not as
+//! long as the 15-minute access token that opened it (a console left tailing is not cut off
+//! every quarter hour). Records a slow client could not take are announced as `event: skipped`
+//! with their count; a comment is sent at once (so the client knows it is subscribed before the
+//! first record) and a heartbeat every 15 s.
 
 mod hub;
 
@@ -23,7 +26,7 @@ use serde_json::json;
 
 pub use hub::{Refused, Subscription, TailHub, TailLimits};
 
-use crate::authz::Caller;
+use crate::authz::{Caller, Principal};
 use crate::extract::QueryParams;
 use crate::{Api, ApiError};
 
@@ -66,6 +69,8 @@ enum Next {
 struct Tail {
     api: Arc<Api>,
     presented: String,
+    /// (session id, user id) for a signed-in user: what the re-check looks up.
+    session: Option<(String, String)>,
     sub: Subscription,
     pending: Option<Arc<serde_json::Value>>,
     check: tokio::time::Interval,
@@ -73,10 +78,31 @@ struct Tail {
 }
 
 impl Tail {
-    fn new(api: Arc<Api>, presented: String, sub: Subscription) -> Self {
+    fn new(api: Arc<Api>, caller: &Caller, presented: String, sub: Subscription) -> Self {
         let mut check = tokio::time::interval(RECHECK);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Self { api, presented, sub, pending: None, check, closed: false }
+        let session = match &caller.principal {
+            Some(Principal::User { id, session_id, .. }) => Some((session_id.clone(), id.clone())),
+            _ => None,
+        };
+        Self { api, presented, session, sub, pending: None, check, closed: false }
+    }
+
+    /// False once the key is revoked or expired, or the session ended. A store that cannot
+    /// answer keeps the tail open (it is re-checked half a second later).
+    async fn still_allowed(&self) -> bool {
+        let verdict = match &self.session {
+            Some((sid, user)) => self.api.sessions.live_user(sid).await.map(|live| live.as_ref() == Some(user)).map_err(|e| e.to_string()),
+            None => match self.api.keys.key(&self.presented).await {
+                Ok(_) => Ok(true),
+                Err(nexuslog_metastore::keys::KeyError::Store(e)) => Err(e.to_string()),
+                Err(_) => Ok(false),
+            },
+        };
+        verdict.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot re-check a live tail's credential; it stays open");
+            true
+        })
     }
 
     async fn next(&mut self) -> Option<Next> {
@@ -98,7 +124,7 @@ impl Tail {
                     return Some(Next::Record(v));
                 }
                 _ = self.check.tick() => {
-                    if crate::authz::authenticate(&self.api, &self.presented).await.is_err() {
+                    if !self.still_allowed().await {
                         self.closed = true;
                         return Some(Next::Closed("the credential was revoked or the session ended"));
                     }
@@ -128,11 +154,13 @@ pub async fn sse(
     QueryParams(p): QueryParams<TailParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let sub = open(&api, &caller, &p.q)?;
-    let tail = Tail::new(api, presented(&headers), sub);
-    let stream = futures::stream::unfold(tail, |mut t| async move {
+    let tail = Tail::new(api, &caller, presented(&headers), sub);
+    let records = futures::stream::unfold(tail, |mut t| async move {
         let n = t.next().await?;
         Some((Ok(sse_event(&n)), t))
     });
+    let subscribed = futures::stream::once(std::future::ready(Ok(Event::default().comment("subscribed"))));
+    let stream = futures::StreamExt::chain(subscribed, records);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
 }
 
@@ -146,7 +174,7 @@ pub async fn ws(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let sub = open(&api, &caller, &p.q)?;
-    let tail = Tail::new(api, presented(&headers), sub);
+    let tail = Tail::new(api, &caller, presented(&headers), sub);
     Ok(upgrade.on_upgrade(move |socket| serve_ws(socket, tail)).into_response())
 }
 

@@ -23,11 +23,15 @@ pub struct Harness {
 }
 
 pub async fn harness(store: Arc<dyn LogStore>) -> Harness {
+    harness_with(store, AuthSettings::default()).await
+}
+
+pub async fn harness_with(store: Arc<dyn LogStore>, auth: AuthSettings) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let meta: Arc<dyn MetaStore> = Arc::new(SqliteMetaStore::open(&dir.path().join("meta.sqlite")).expect("sqlite"));
     meta.migrate().await.expect("migrate");
     let state = Arc::new(nexuslog_state::MemoryState::new());
-    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), AuthSettings::default(), Default::default(), Some(nexuslog_api::tail::TailHub::new(Default::default()))).await.expect("api");
+    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), auth, Default::default(), Some(nexuslog_api::tail::TailHub::new(Default::default()))).await.expect("api");
     Harness { router: nexuslog_api::router(api), meta, store, _dir: dir }
 }
 
