@@ -19,12 +19,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context};
+use anyhow::{ensure, Context};
 use clap::Args;
 use nexuslog_alerting::{Collector, Rule, RuleSet, RuleSpec};
 use nexuslog_bus::{InRecord, Topics};
@@ -32,10 +31,10 @@ use nexuslog_schemas::wire::{Codec, EmbeddedCodec};
 use nexuslog_schemas::{RawEvent, SourceKind};
 use nexuslog_stream_processors::alerting::AlertRules;
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
 
-use crate::launch::{self, Cluster, ClusterSpec, Mode};
+use crate::instance::{self, background, secret, Api, Background, Target};
 use crate::load::wall_ms;
+use crate::report::{percentile, round1};
 
 /// The aims of the issue.
 const AIM_P99_MS: f64 = 2_000.0;
@@ -50,19 +49,11 @@ const RULE_COUNTS: [usize; 3] = [0, 10, 100];
 /// One more workload: 100 rules of which a fifth search free text only, so the rule index
 /// cannot skip them and every record tries them (what such rules cost).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AlertMode {
-    /// One `nexuslog` process on embedded storage (no services, no configuration).
-    Standalone,
-    /// gateway, processor, sink and api as separate processes on the real services.
-    Distributed,
-}
-
 #[derive(Debug, Args)]
 pub struct AlertBenchArgs {
     /// Which deployment the latency part starts.
     #[arg(long, value_enum, default_value = "standalone")]
-    mode: AlertMode,
+    mode: instance::Mode,
     /// Rules, each crossed once (one latency sample each).
     #[arg(long, default_value_t = 100)]
     rules: usize,
@@ -93,22 +84,6 @@ pub struct AlertBenchArgs {
     /// Print the summary as JSON (last line of stdout; the human lines go to stderr).
     #[arg(long)]
     json: bool,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Figures
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
-fn ms(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,232 +284,7 @@ async fn start_receiver() -> anyhow::Result<(String, SharedReceipts)> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Latency: the deployment
-
-enum Deployment {
-    Standalone(Child),
-    Distributed { cluster: Box<Cluster>, database: (String, String) },
-}
-
-struct Target {
-    ingest: String,
-    api: String,
-    api_key: String,
-    admin_password: String,
-    deployment: Deployment,
-    logs: Vec<PathBuf>,
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn secret(rng: &mut impl rand::Rng) -> String {
-    (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str, child: Option<&mut Child>, log: &Path) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut child = child;
-    loop {
-        if http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        if let Some(c) = child.as_deref_mut() {
-            if let Some(status) = c.try_wait()? {
-                bail!("nexuslog exited during start-up ({status}); log {}", log.display());
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("nexuslog not ready after 120 s; log {}", log.display());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn start_standalone(bin: &Path, dir: &Path) -> anyhow::Result<Target> {
-    let mut rng = rand::rng();
-    let port = free_port()?;
-    let (api_key, admin_password) = (crate::new_api_key(&mut rng), secret(&mut rng));
-    let log = dir.join("nexuslog.log");
-    let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-    let mut cmd = Command::new(bin);
-    // Embedded everything: nothing of the caller's NEXUSLOG_* configuration may leak in.
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("NEXUSLOG_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.arg("standalone")
-        .env("NEXUSLOG_DATA_DIR", dir.join("nexuslog-data"))
-        .env("NEXUSLOG_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("NEXUSLOG_BOOTSTRAP_API_KEY", &api_key)
-        .env("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD", &admin_password)
-        .env("NEXUSLOG_ALERTING_ALLOW_PRIVATE_TARGETS", "true")
-        .env("NEXUSLOG_LOG_LEVEL", "info")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
-    let url = format!("http://127.0.0.1:{port}");
-    wait_ready(&reqwest::Client::new(), &url, Some(&mut child), &log).await?;
-    Ok(Target { ingest: url.clone(), api: url, api_key, admin_password, deployment: Deployment::Standalone(child), logs: vec![log] })
-}
-
-/// A PostgreSQL database of the run's own next to the one `infra/services` gives (so the
-/// bootstrap admin is this run's, and no other run's rules are loaded); returns its name and URL.
-async fn fresh_database(url: &str, run_id: &str) -> anyhow::Result<(String, String)> {
-    let name = format!("alertbench_{run_id}");
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.context("connecting to PostgreSQL")?;
-    tokio::spawn(conn);
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.context("creating the run's database")?;
-    let base = url.rsplit_once('/').map(|(b, _)| b).context("the PostgreSQL URL names no database")?;
-    Ok((name.clone(), format!("{base}/{name}")))
-}
-
-async fn drop_database(url: &str, name: &str) {
-    if let Ok((client, conn)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await {
-        tokio::spawn(conn);
-        if let Err(e) = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await {
-            eprintln!("note: cannot drop database {name}: {e}");
-        }
-    }
-}
-
-async fn start_distributed(bin: &Path, dir: &Path, run_id: &str) -> anyhow::Result<Target> {
-    let root = launch::repo_root()?;
-    let services = launch::ensure_services(&root, dir).await?;
-    let pg = services.get("NEXUSLOG_TEST_POSTGRES_URL").context("`infra/services env` did not print NEXUSLOG_TEST_POSTGRES_URL")?.clone();
-    let (db_name, db_url) = fresh_database(&pg, run_id).await?;
-    let mut rng = rand::rng();
-    let (api_key, admin_password) = (crate::new_api_key(&mut rng), secret(&mut rng));
-    let mut cluster = match Cluster::new(&ClusterSpec { mode: Mode::Distributed, root: &root, bin, services: &services, run_dir: dir, run_id, api_key: &api_key }) {
-        Ok(c) => c,
-        Err(e) => {
-            drop_database(&pg, &db_name).await;
-            return Err(e);
-        }
-    };
-    cluster.set_env("NEXUSLOG_METASTORE_POSTGRES_URL", db_url);
-    cluster.set_env("NEXUSLOG_BOOTSTRAP_ADMIN_PASSWORD", admin_password.clone());
-    cluster.set_env("NEXUSLOG_ALERTING_ALLOW_PRIVATE_TARGETS", "true");
-    cluster.set_env("NEXUSLOG_LOG_LEVEL", "info");
-    if let Err(e) = cluster.start_all().await {
-        drop(cluster);
-        drop_database(&pg, &db_name).await;
-        return Err(e);
-    }
-    let (ingest, api) = (cluster.url("gateway")?, cluster.url("api")?);
-    let logs = cluster.logs();
-    Ok(Target { ingest, api, api_key, admin_password, deployment: Deployment::Distributed { cluster: Box::new(cluster), database: (pg, db_name) }, logs })
-}
-
-impl Target {
-    async fn stop(self) {
-        match self.deployment {
-            Deployment::Standalone(mut child) => {
-                let _ = child.start_kill();
-                let _ = child.wait().await;
-            }
-            Deployment::Distributed { mut cluster, database: (pg, name) } => {
-                cluster.shutdown().await;
-                drop(cluster);
-                drop_database(&pg, &name).await;
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Latency: the API and the load
-
-struct Api {
-    http: reqwest::Client,
-    target_api: String,
-    ingest: String,
-    api_key: String,
-    admin: String,
-}
-
-impl Api {
-    async fn admin_post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let resp = self.http.post(format!("{}{path}", self.target_api)).bearer_auth(&self.admin).json(body).send().await?;
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        ensure!(status.as_u16() == 201, "POST {path}: {status}: {v}");
-        Ok(v)
-    }
-
-    /// Sends NDJSON events; returns when the 200 arrived (the acknowledgment).
-    async fn ingest(&self, events: &[Value]) -> anyhow::Result<Instant> {
-        let body: String = events.iter().map(|e| format!("{e}\n")).collect();
-        let resp = self
-            .http
-            .post(format!("{}/v1/logs/bulk", self.ingest))
-            .bearer_auth(&self.api_key)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
-            .body(body)
-            .send()
-            .await?;
-        let acked = Instant::now();
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        ensure!(status.is_success(), "ingest: {status}: {v}");
-        ensure!(v["rejected"].as_array().is_none_or(Vec::is_empty), "ingest rejected lines: {v}");
-        Ok(acked)
-    }
-}
-
-async fn login(http: &reqwest::Client, api: &str, password: &str) -> anyhow::Result<String> {
-    let resp = http.post(format!("{api}/v1/auth/login")).json(&json!({"email": "admin@localhost", "password": password})).send().await?;
-    let status = resp.status();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
-    ensure!(status.is_success(), "admin login: {status}: {v}");
-    v["access_token"].as_str().map(str::to_owned).context("no access_token in the login answer")
-}
-
-#[derive(Debug, Default)]
-struct Background {
-    acked: AtomicU64,
-    failed: AtomicU64,
-    skipped: AtomicU64,
-}
-
-/// Events matching no rule at `rate`/s, in 20 requests a second, until `stop`. Open loop: a
-/// tick whose request cannot start (8 in flight) is skipped and counted.
-async fn background(api: Arc<Api>, run: String, rate: u64, stop: Arc<AtomicBool>, stats: Arc<Background>) {
-    if rate == 0 {
-        return;
-    }
-    let ticks_per_sec = rate.min(20);
-    let per_tick = rate / ticks_per_sec;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / ticks_per_sec as f64));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let permits = Arc::new(tokio::sync::Semaphore::new(8));
-    let mut seq = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        tick.tick().await;
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            stats.skipped.fetch_add(per_tick, Ordering::Relaxed);
-            continue;
-        };
-        let events: Vec<Value> = (seq..seq + per_tick)
-            .map(|s| json!({"level": "info", "service": "background", "host": format!("bg-{}", s % 4),
-                            "message": format!("background event {run} number {s} answered in {} ms", s % 700)}))
-            .collect();
-        seq += per_tick;
-        let (api, stats) = (api.clone(), stats.clone());
-        tokio::spawn(async move {
-            match api.ingest(&events).await {
-                Ok(_) => stats.acked.fetch_add(events.len() as u64, Ordering::Relaxed),
-                Err(_) => stats.failed.fetch_add(events.len() as u64, Ordering::Relaxed),
-            };
-            drop(permit);
-        });
-    }
-}
+// Latency: the events
 
 /// The events of one rule: `n` matching events with one explicit timestamp.
 fn rule_events(token: &str, ts: i64, from: usize, n: usize) -> Vec<Value> {
@@ -579,16 +329,10 @@ struct LatencyReport {
 }
 
 async fn latency(a: &AlertBenchArgs, run_id: &str, dir: &Path) -> anyhow::Result<LatencyReport> {
-    let bin = match &a.nexuslog_bin {
-        Some(b) => b.clone(),
-        None => launch::ensure_binary(&launch::repo_root()?, dir).await?,
-    };
+    let bin = instance::binary(a.nexuslog_bin.as_deref(), dir).await?;
     let (hook_url, receipts) = start_receiver().await?;
     eprintln!("alert-bench {run_id}: starting nexuslog ({:?}); logs in {}", a.mode, dir.display());
-    let target = match a.mode {
-        AlertMode::Standalone => start_standalone(&bin, dir).await?,
-        AlertMode::Distributed => start_distributed(&bin, dir, run_id).await?,
-    };
+    let target = Target::start(a.mode, &bin, dir, run_id, &[]).await?;
     let result = measure(a, run_id, &target, &hook_url, &receipts).await;
     let logs = target.logs.iter().map(|p| p.display().to_string()).collect();
     target.stop().await;
@@ -598,9 +342,7 @@ async fn latency(a: &AlertBenchArgs, run_id: &str, dir: &Path) -> anyhow::Result
 }
 
 async fn measure(a: &AlertBenchArgs, run_id: &str, target: &Target, hook_url: &str, receipts: &SharedReceipts) -> anyhow::Result<LatencyReport> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(64).build()?;
-    let admin = login(&http, &target.api, &target.admin_password).await?;
-    let api = Arc::new(Api { http, target_api: target.api.clone(), ingest: target.ingest.clone(), api_key: target.api_key.clone(), admin });
+    let api = Arc::new(Api::connect(target).await?);
     let p = "/v1/projects/default";
     let channel = api
         .admin_post(&format!("{p}/alert-channels"), &json!({"name": "alert-bench", "type": "webhook", "config": {"url": hook_url, "secret": secret(&mut rand::rng())}}))
@@ -700,10 +442,10 @@ async fn measure(a: &AlertBenchArgs, run_id: &str, target: &Target, hook_url: &s
     timeline.sort_by_key(|(at, _)| *at);
     let first = timeline.first().map(|(at, _)| *at);
     let timeline: Vec<(f64, Option<f64>)> =
-        timeline.iter().map(|(at, l)| (ms(first.map_or(0.0, |f| at.duration_since(f).as_secs_f64() * 1000.0)), l.map(ms))).collect();
+        timeline.iter().map(|(at, l)| (round1(first.map_or(0.0, |f| at.duration_since(f).as_secs_f64() * 1000.0)), l.map(round1))).collect();
     let p99 = percentile(&lat, 0.99);
     Ok(LatencyReport {
-        mode: format!("{:?}", a.mode).to_lowercase(),
+        mode: a.mode.name().to_owned(),
         rules: a.rules,
         crossed: acks.len(),
         received: lat.len(),
@@ -713,11 +455,11 @@ async fn measure(a: &AlertBenchArgs, run_id: &str, target: &Target, hook_url: &s
         repeated_firing: r.repeated,
         other_notifications: r.other,
         wrong_value,
-        p50_ms: percentile(&lat, 0.5).map(ms),
-        p90_ms: percentile(&lat, 0.9).map(ms),
-        p99_ms: p99.map(ms),
-        max_ms: lat.last().copied().map(ms),
-        min_ms: lat.first().copied().map(ms),
+        p50_ms: percentile(&lat, 0.5).map(round1),
+        p90_ms: percentile(&lat, 0.9).map(round1),
+        p99_ms: p99.map(round1),
+        max_ms: lat.last().copied().map(round1),
+        min_ms: lat.first().copied().map(round1),
         aim_p99_ms: AIM_P99_MS,
         aim_met: p99.is_some_and(|p| p <= AIM_P99_MS) && lat.len() == a.rules,
         background_rate_target: a.background_rate,
@@ -812,16 +554,6 @@ pub async fn alert_bench(a: AlertBenchArgs) -> anyhow::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), Some(50.0));
-        assert_eq!(percentile(&v, 0.99), Some(99.0));
-        assert_eq!(percentile(&v, 1.0), Some(100.0));
-        assert_eq!(percentile(&[7.0], 0.99), Some(7.0));
-        assert_eq!(percentile(&[], 0.5), None);
-    }
 
     #[test]
     fn the_throughput_rules_compile_and_match_the_generated_events() {

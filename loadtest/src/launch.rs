@@ -359,6 +359,16 @@ impl Cluster {
         Ok(format!("http://127.0.0.1:{}", r.port))
     }
 
+    /// The process id of a running role (`setpriv` execs the binary: the same process).
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.roles
+            .iter()
+            .find(|r| r.name == name)?
+            .child
+            .as_ref()?
+            .id()
+    }
+
     /// Starts every role of the mode, each ready before the next.
     ///
     /// # Errors

@@ -10,11 +10,14 @@
 //! - `query-bench`: search and aggregation p50/p99 on Tantivy and OpenSearch over generated
 //!   events, and NexusLog's overhead over the same requests sent straight to OpenSearch;
 //! - `alert-bench`: ingest acknowledgment → webhook latency of alert rules (embedded and
-//!   distributed), and the processor's throughput with 0, 10 and 100 rules.
+//!   distributed), and the processor's throughput with 0, 10 and 100 rules;
+//! - `tail-bench`: ingest acknowledgment → live-tail subscriber latency with 1, 100 and 1000
+//!   subscribers on one API instance (embedded and distributed), and the API's CPU and RSS.
 
 mod alert_bench;
 mod bench;
 mod chaos;
+mod instance;
 mod launch;
 mod ledger;
 mod load;
@@ -23,6 +26,7 @@ mod query_bench;
 mod report;
 mod session;
 mod syslog_bench;
+mod tail_bench;
 mod verify;
 
 use std::path::PathBuf;
@@ -82,6 +86,12 @@ enum Command {
     /// core with 0, 10 and 100 rules as ratios to 0 rules. Exit status 1 when a notification
     /// is missing, repeated or carries a wrong value.
     AlertBench(alert_bench::AlertBenchArgs),
+    /// Live-tail latency, from the ingest acknowledgment of a probe event to its record
+    /// arriving at each Server-Sent Events subscriber (p50/p99/max with 1, 100 and 1000
+    /// subscribers on one API instance, under background load; starts its own NexusLog,
+    /// standalone embedded or distributed), with the CPU and RSS of the process serving the
+    /// tails. Exit status 1 when a probe is missing at any subscriber.
+    TailBench(tail_bench::TailBenchArgs),
 }
 
 /// The shape of the load.
@@ -185,6 +195,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::PipelineBench(a) => pipeline_bench::pipeline_bench(&a).map(|()| true),
         Command::QueryBench(a) => query_bench::query_bench(a).await,
         Command::AlertBench(a) => alert_bench::alert_bench(a).await,
+        Command::TailBench(a) => tail_bench::tail_bench(a).await,
     }
 }
 
