@@ -108,6 +108,9 @@ pub(crate) async fn search(
         "total_relation": if result.total_is_lower_bound { "gte" } else { "eq" },
         "hits": hits,
         "next_cursor": result.next.as_ref().map(cursor_text),
+        // The range searched, `now-…` resolved: what a client pairs with an aggregation.
+        "from": rfc3339_micros(search.from_micros),
+        "to": rfc3339_micros(search.to_micros),
     })))
 }
 

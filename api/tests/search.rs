@@ -76,6 +76,10 @@ async fn the_language_works_through_the_api() {
         assert_eq!(body["total_relation"], "eq");
     }
 
+    // The answer says which range it searched, date math resolved.
+    let (_, ranged) = h.call(Method::GET, "/v1/search?from=2024-03-12T10:00:00Z&to=2024-03-12T11:00:00Z", Some(&key), None).await;
+    assert_eq!((ranged["from"].as_str(), ranged["to"].as_str()), (Some("2024-03-12T10:00:00.000000Z"), Some("2024-03-12T11:00:00.000000Z")), "{ranged}");
+
     // Order and paging: ascending pages continue where the last one ended.
     let (_, desc) = search(&h, &key, "limit=5").await;
     let (_, asc) = search(&h, &key, "limit=5&sort=asc").await;
