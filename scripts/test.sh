@@ -19,6 +19,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 start=$SECONDS
 bash scripts/dev-deps.sh
 bash scripts/syslog-deps.sh  # rsyslog, syslog-ng, logger, openssl for nexuslog/tests/syslog.rs
+bash scripts/browser-deps.sh  # Chromium and a CJK font for the console's end-to-end test (nexuslog/tests/console.rs)
 bash scripts/python-deps.sh  # aiosmtpd (mail for nexuslog/tests/alerts.rs), openapi-spec-validator (api/tests/openapi.rs)
 bash scripts/web-build.sh --test  # the console's unit tests, and web/dist for the binary the tests run
 
