@@ -17,6 +17,8 @@ const Login = lazy(() => import('./pages/Login'));
 const AppLayout = lazy(() => import('./layout/AppLayout'));
 const Explore = lazy(() => import('./pages/explore/ExplorePage'));
 const Tail = lazy(() => import('./pages/tail/TailPage'));
+const Alerts = lazy(() => import('./pages/alerts/AlertsPage'));
+const Pipelines = lazy(() => import('./pages/pipelines/PipelinesPage'));
 const Coming = lazy(() => import('./pages/Coming'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
@@ -46,8 +48,8 @@ export const router = createBrowserRouter([
       { path: 'explore', element: lazyPage(<Explore />) },
       { path: 'tail', element: lazyPage(<Tail />) },
       { path: 'dashboards', element: lazyPage(<Coming page="dashboards" />) },
-      { path: 'alerts', element: lazyPage(<Coming page="alerts" />) },
-      { path: 'pipelines', element: lazyPage(<Coming page="pipelines" />) },
+      { path: 'alerts', element: lazyPage(<Alerts />) },
+      { path: 'pipelines', element: lazyPage(<Pipelines />) },
       { path: 'settings', element: lazyPage(<Coming page="settings" />) },
       { path: '*', element: lazyPage(<NotFound />) },
     ],

@@ -2,6 +2,9 @@ import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import en from './locales/en.json';
 import zhCN from './locales/zh-CN.json';
+// Page namespaces are registered by their lazily loaded pages (src/pages/*/i18n.ts); only their types are here.
+import type alertsEn from './locales/en/alerts.json';
+import type pipelinesEn from './locales/en/pipelines.json';
 
 export const LANGUAGES = ['en', 'zh-CN'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -11,7 +14,7 @@ export const LANGUAGE_KEY = 'nexuslog.language';
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    resources: { translation: typeof en };
+    resources: { translation: typeof en; alerts: typeof alertsEn; pipelines: typeof pipelinesEn };
   }
 }
 
