@@ -1,0 +1,97 @@
+import { useState } from 'react';
+import { Button, Card, Input, Descriptions, Empty, Select, Space, Steps, Tag, Typography } from 'antd';
+import { PlayCircleOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { dryRun, type RuleSpec } from './api';
+import { sampleLines, shapeResults, type ShapedResult, type Verdict } from './pipeline';
+
+const VERDICT_COLOR: Record<Verdict, string> = { ok: 'success', partial: 'warning', dropped: 'default', dead_letter: 'error' };
+
+export const SAMPLE = [
+  '{"service":"api","message":"lvl=warn user=bob took=12"}',
+  '127.0.0.1 - - [10/Oct/2024:13:55:36 +0000] "GET /index.html HTTP/1.1" 200 2326 "-" "curl/8.0"',
+].join('\n');
+
+/** Sample lines through `rules` (unsaved), or the saved pipeline when `rules` is undefined. */
+export function DryRunPanel({ project, rules, draftError }: { project: string; rules: RuleSpec[] | undefined; draftError?: string | null }) {
+  const { t } = useTranslation('pipelines');
+  const [text, setText] = useState(SAMPLE);
+  const [source, setSource] = useState<'http' | 'syslog'>('http');
+  const [results, setResults] = useState<ShapedResult[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [running, setRunning] = useState(false);
+
+  const run = async () => {
+    const lines = sampleLines(text);
+    setRunning(true);
+    setError(null);
+    try {
+      const answer = await dryRun(project, { lines, source, rules });
+      setResults(shapeResults(lines, answer.results));
+    } catch (e) {
+      setError(e);
+      setResults(null);
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  return (
+    <Card size="small" title={t('dry.title')} extra={<Typography.Text type="secondary">{rules ? t('dry.unsaved') : t('dry.saved')}</Typography.Text>}>
+      <Space direction="vertical" style={{ width: '100%' }}>
+        <Input.TextArea
+          aria-label={t('dry.lines')}
+          data-testid="dry-run-lines"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          autoSize={{ minRows: 4, maxRows: 12 }}
+          spellCheck={false}
+          style={{ fontFamily: 'monospace', fontSize: 12 }}
+          placeholder={t('dry.placeholder')}
+        />
+        <Space>
+          <Select value={source} onChange={setSource} options={[{ value: 'http', label: 'http' }, { value: 'syslog', label: 'syslog' }]} aria-label={t('dry.source')} />
+          <Button type="primary" icon={<PlayCircleOutlined />} loading={running} disabled={!!draftError || sampleLines(text).length === 0} onClick={() => void run()} data-testid="dry-run">
+            {t('dry.run')}
+          </Button>
+          {draftError && <Typography.Text type="danger">{draftError}</Typography.Text>}
+        </Space>
+        {error !== null && <ErrorAlert error={error} />}
+        {results && results.length === 0 && <Empty description={t('dry.noResults')} />}
+        {results?.map((r, i) => (
+          <Card key={i} size="small" type="inner" data-testid="dry-run-result" title={<Typography.Text code ellipsis style={{ maxWidth: '100%' }}>{r.line}</Typography.Text>}
+            extra={<Tag color={VERDICT_COLOR[r.verdict]}>{t(`verdict.${r.verdict}`)}</Tag>}>
+            {r.rule && <div><Typography.Text type="secondary">{t('dry.byRule', { rule: r.rule })}</Typography.Text>{r.reason && `: ${r.reason}`}</div>}
+            {r.summary.length > 0 && (
+              <Descriptions size="small" column={1} bordered items={[
+                ...r.summary.map(([k, v]) => ({ key: k, label: k, children: <Typography.Text style={{ fontSize: 12 }}>{String(v)}</Typography.Text> })),
+                ...Object.entries(r.fields).map(([k, v]) => ({ key: `f.${k}`, label: <Typography.Text strong>{k}</Typography.Text>, children: <Typography.Text code>{JSON.stringify(v)}</Typography.Text> })),
+              ]} />
+            )}
+            {r.errors.map((e) => <Typography.Paragraph key={e} type="warning" style={{ margin: '6px 0 0' }}>{e}</Typography.Paragraph>)}
+            <div style={{ marginTop: 8 }}>
+              <Typography.Text type="secondary">{t('dry.trace')}</Typography.Text>
+              {r.trace.length === 0 && <div><Typography.Text type="secondary">{t('dry.noRules')}</Typography.Text></div>}
+              {r.trace.map((rt, j) => (
+                <div key={j} style={{ marginTop: 4 }}>
+                  <Space size={4}>
+                    <Typography.Text strong>{rt.rule}</Typography.Text>
+                    <Tag color={!rt.matched ? 'default' : rt.failed ? 'warning' : 'success'}>{!rt.matched ? t('dry.notMatched') : rt.failed ? t('dry.failedStep') : t('dry.applied')}</Tag>
+                  </Space>
+                  {rt.steps.length > 0 && (
+                    <Steps size="small" direction="vertical" style={{ marginTop: 4 }} items={rt.steps.map((s) => ({
+                      title: s.step,
+                      status: s.ok ? 'finish' : 'error',
+                      description: s.error,
+                    }))} />
+                  )}
+                </div>
+              ))}
+            </div>
+          </Card>
+        ))}
+      </Space>
+    </Card>
+  );
+}
