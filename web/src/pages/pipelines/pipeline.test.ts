@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { RuleSpec } from './api';
 import { draftPipeline, formToSpec, moveUpdates, parseRuleJson, sampleLines, shapeResults, specToForm, StepJsonError, whenText } from './pipeline';
 
-const spec = {
+const spec: RuleSpec = {
   name: 'nginx',
   enabled: true,
   on_error: 'keep' as const,
@@ -32,7 +33,7 @@ describe('pipeline rule form', () => {
     expect('error' in parseRuleJson('{"name":"x"}')).toBe(true);
   });
   it('describes when', () => {
-    expect(whenText(spec.when)).toBe('service=nginx · message ~ /GET/');
+    expect(whenText(spec.when!)).toBe('service=nginx · message ~ /GET/');
     expect(whenText({})).toBeNull();
   });
 });
