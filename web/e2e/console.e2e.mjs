@@ -130,6 +130,8 @@ function checkProblems(step) {
   if (problems.length) fail(`browser errors during "${step}":\n  ${problems.join('\n  ')}`);
 }
 
+const slug = (name) => name.replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, '').toLowerCase();
+
 let shotNo = 0;
 async function shot(page, name) {
   shotNo += 1;
@@ -145,11 +147,11 @@ async function step(name, page, fn) {
   try {
     await fn();
   } catch (e) {
-    if (page) await shot(page, `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (page) await shot(page, `FAILED-${slug(name)}`).catch(() => undefined);
     fail(`step "${name}": ${e instanceof Error ? e.stack || e.message : e}`);
   }
   checkProblems(name);
-  if (page) await shot(page, name.replace(/\W+/g, '-').toLowerCase());
+  if (page) await shot(page, slug(name));
   const ms = Date.now() - t0;
   timings.push([name, ms]);
   console.log(`ok (${ms} ms)`);
@@ -304,7 +306,7 @@ try {
     const dialog = admin.getByRole('dialog');
     await dialog.getByLabel('Name').fill(keyName);
     await dialog.getByRole('button', { name: 'Create' }).click();
-    const secret = await dialog.getByTestId('key-secret').innerText();
+    const secret = await dialog.getByTestId('key-secret').inputValue();
     if (!/^\S{20,}$/.test(secret.trim())) throw new Error(`the secret is shown: got ${JSON.stringify(secret)}`);
     await dialog.getByRole('button', { name: /Copy/ }).waitFor();
     // The secret works: ingest with it.
@@ -312,7 +314,7 @@ try {
     await shot(admin, 'settings-key-secret');
     await dialog.getByRole('button', { name: 'Done' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    if ((await admin.getByText(secret.trim()).count()) > 0) throw new Error('the secret is still on the page after closing');
+    if ((await admin.content()).includes(secret.trim())) throw new Error('the secret is still on the page after closing');
     await admin.getByRole('row', { name: new RegExp(keyName) }).waitFor();
     // Keep it for the revocation check.
     admin.secret = secret.trim();
@@ -341,6 +343,7 @@ try {
     if (!/\d{4}年\d{1,2}月\d{1,2}日/.test(text)) throw new Error(`a date formatted in Chinese in the key's row: ${JSON.stringify(text)}`);
     const lang = await admin.evaluate(() => document.documentElement.lang);
     if (lang !== 'zh-CN') throw new Error(`<html lang> is ${lang}`);
+    await shot(admin, 'zh-CN-settings');
     // And Explore's table: year first (2025/05/01 12:00:00.000).
     await admin.getByRole('menuitem', { name: '日志查询' }).click();
     await admin.waitForURL(/\/explore/);
@@ -348,6 +351,7 @@ try {
     await until('rows in Explore', async () => (await times.count()) > 0);
     const first = await times.first().innerText();
     if (!/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d/.test(first)) throw new Error(`a Chinese date in the results: ${first}`);
+    await shot(admin, 'zh-CN-explore');
     // Back to English for the rest (remembered per browser).
     await admin.getByText('EN', { exact: true }).click();
     await admin.getByRole('menuitem', { name: 'Explore' }).waitFor();

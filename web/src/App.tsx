@@ -19,6 +19,7 @@ const Explore = lazy(() => import('./pages/explore/ExplorePage'));
 const Tail = lazy(() => import('./pages/tail/TailPage'));
 const Alerts = lazy(() => import('./pages/alerts/AlertsPage'));
 const Pipelines = lazy(() => import('./pages/pipelines/PipelinesPage'));
+const Settings = lazy(() => import('./pages/settings/SettingsPage'));
 const Coming = lazy(() => import('./pages/Coming'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
@@ -50,7 +51,7 @@ export const router = createBrowserRouter([
       { path: 'dashboards', element: lazyPage(<Coming page="dashboards" />) },
       { path: 'alerts', element: lazyPage(<Alerts />) },
       { path: 'pipelines', element: lazyPage(<Pipelines />) },
-      { path: 'settings', element: lazyPage(<Coming page="settings" />) },
+      { path: 'settings', element: lazyPage(<Settings />) },
       { path: '*', element: lazyPage(<NotFound />) },
     ],
   },

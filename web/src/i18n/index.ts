@@ -5,6 +5,7 @@ import zhCN from './locales/zh-CN.json';
 // Page namespaces are registered by their lazily loaded pages (src/pages/*/i18n.ts); only their types are here.
 import type alertsEn from './locales/en/alerts.json';
 import type pipelinesEn from './locales/en/pipelines.json';
+import type settingsEn from './locales/en/settings.json';
 
 export const LANGUAGES = ['en', 'zh-CN'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -14,7 +15,7 @@ export const LANGUAGE_KEY = 'nexuslog.language';
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    resources: { translation: typeof en; alerts: typeof alertsEn; pipelines: typeof pipelinesEn };
+    resources: { translation: typeof en; alerts: typeof alertsEn; pipelines: typeof pipelinesEn; settings: typeof settingsEn };
   }
 }
 
