@@ -21,18 +21,12 @@ fn web_dir() -> PathBuf {
 
 /// Fails with what to run when something the scenario needs is missing.
 fn check_prerequisites(web: &Path) {
-    assert!(
-        web.join("dist/index.html").is_file(),
-        "web/dist is missing: run `bash scripts/web-build.sh` first (scripts/test.sh does)"
-    );
+    assert!(web.join("dist/index.html").is_file(), "web/dist is missing: run `bash scripts/web-build.sh` first (scripts/test.sh does)");
     assert!(
         web.join("node_modules/playwright-core").is_dir(),
         "web/node_modules/playwright-core is missing: run `bash scripts/web-build.sh` (npm ci in web/)"
     );
-    assert!(
-        Path::new("/usr/bin/chromium").is_file(),
-        "/usr/bin/chromium is missing: run `bash scripts/browser-deps.sh`"
-    );
+    assert!(Path::new("/usr/bin/chromium").is_file(), "/usr/bin/chromium is missing: run `bash scripts/browser-deps.sh`");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

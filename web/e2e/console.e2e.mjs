@@ -332,11 +332,37 @@ try {
     });
   });
 
+  await step('settings: audit log, invitation and a role change', admin, async () => {
+    await admin.getByRole('tab', { name: 'Audit log' }).click();
+    await admin.getByText('Revoked an API key').first().waitFor();
+    await admin.getByText('Created an API key').first().waitFor();
+    await admin.getByRole('tab', { name: 'Members' }).click();
+    await admin.getByRole('button', { name: 'Invite' }).click();
+    const dialog = admin.getByRole('dialog');
+    const invitee = `invitee-${RUN}@example.com`;
+    await dialog.getByLabel('E-mail').fill(invitee);
+    await dialog.getByRole('button', { name: 'Create invitation' }).click();
+    const token = await dialog.getByTestId('invitation-token').inputValue();
+    if (token.length < 20) throw new Error(`the invitation token is shown: ${JSON.stringify(token)}`);
+    await call('POST', '/v1/invitations/accept', { body: { token, password: `invitee password ${RUN}`, name: 'Invitee' } });
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await admin.getByRole('button', { name: 'Refresh' }).click();
+    const row = admin.getByRole('row', { name: new RegExp(invitee) });
+    await row.waitFor();
+    await row.locator('.ant-select').click();
+    await admin.locator('.ant-select-dropdown:visible').getByText('Editor', { exact: true }).click();
+    await until('the role change to reach the API', async () => {
+      const { json } = await call('GET', `/v1/projects/${PROJECT}/members`, { token: adminToken });
+      return json.members.some((m) => m.email === invitee && m.role === 'editor');
+    });
+  });
+
   await step('简体中文: navigation and dates translated', admin, async () => {
     await admin.getByRole('radio', { name: '中文' }).click({ force: true }).catch(() => admin.getByText('中文', { exact: true }).click());
     await admin.getByRole('menuitem', { name: '日志查询' }).waitFor();
     await admin.getByRole('menuitem', { name: '设置' }).waitFor();
-    await admin.getByRole('tab', { name: 'API 密钥' }).waitFor();
+    await admin.getByRole('tab', { name: 'API 密钥' }).click();
     // The key's creation date in Chinese: 2025年5月1日 …
     const row = admin.getByRole('row', { name: new RegExp(keyName) });
     const text = await row.innerText();
