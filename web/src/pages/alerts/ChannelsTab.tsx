@@ -193,7 +193,7 @@ export function ChannelsTab({ project, canWrite }: { project: string; canWrite: 
       >
         {tested?.error !== undefined && <ErrorAlert error={tested.error} />}
         {tested?.answer && (
-          <Space direction="vertical" style={{ width: '100%' }} data-testid="channel-test-result">
+          <Space orientation="vertical" style={{ width: '100%' }} data-testid="channel-test-result">
             <Tag color={tested.answer.ok ? 'success' : 'error'}>{tested.answer.ok ? t('channels.testOk') : t('channels.testFailed')}</Tag>
             <Typography.Text type="secondary">{t('channels.receiverAnswered')}</Typography.Text>
             <Typography.Paragraph code copyable style={{ whiteSpace: 'pre-wrap' }}>

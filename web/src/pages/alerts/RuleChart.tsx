@@ -8,7 +8,7 @@ import { CanvasRenderer } from 'echarts/renderers';
 import { Alert, Spin, theme as antdTheme, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { isAbort } from '../../api';
-import { formatDateTime, formatNumber } from '../../i18n/format';
+import { formatNumber } from '../../i18n/format';
 import { errorText } from '../../components/errors';
 import { aggregate, type AggKind, type Op, type RuleKind } from './api';
 import {
@@ -23,6 +23,13 @@ import {
 } from './chartData';
 
 echarts.use([LineChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, CanvasRenderer]);
+
+const HHMM = new Map<string, Intl.DateTimeFormat>();
+function hhmm(ms: number, lang: string): string {
+  let f = HHMM.get(lang);
+  if (!f) HHMM.set(lang, (f = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
+  return f.format(ms);
+}
 
 export interface ChartInput {
   query: string;
@@ -102,7 +109,9 @@ export function RuleChart({ project, input }: { project: string; input: ChartInp
       run()
         .then((d) => setData(d))
         .catch((e: unknown) => {
-          if (!isAbort(e) && !ctl.signal.aborted) setError(e);
+          if (isAbort(e) || ctl.signal.aborted) return;
+          setError(e);
+          setData(null);
         })
         .finally(() => {
           if (!ctl.signal.aborted) setLoading(false);
@@ -129,7 +138,11 @@ export function RuleChart({ project, input }: { project: string; input: ChartInp
 
   useEffect(() => {
     const c = chart.current;
-    if (!c || !data) return;
+    if (!c) return;
+    if (!data) {
+      c.clear();
+      return;
+    }
     const lang = i18n.language;
     const line = thresholdLine(input.kind, input.op, input.threshold, t('chart.threshold'));
     c.setOption(
@@ -148,7 +161,7 @@ export function RuleChart({ project, input }: { project: string; input: ChartInp
           type: 'time',
           min: data.fromMs,
           max: data.toMs,
-          axisLabel: { color: token.colorTextSecondary, fontSize: 11, formatter: (v: number) => formatDateTime(v, lang, 'time') },
+          axisLabel: { color: token.colorTextSecondary, fontSize: 11, hideOverlap: true, formatter: (v: number) => hhmm(v, lang) },
           axisLine: { lineStyle: { color: token.colorBorder } },
         },
         yAxis: {

@@ -92,7 +92,10 @@ export function RuleEditor({
     } catch (e) {
       const field = e instanceof ApiError && e.status === 400 ? formFieldOf(e.field) : null;
       if (field === 'query' && e instanceof ApiError) {
-        setQueryError({ message: e.message.replace(/^query:\s*/, ''), position: e.position ?? queryErrorPosition(e.message) });
+        setQueryError({
+          message: e.message.replace(/^query:\s*/, '').replace(/\s*\(at character \d+\)\s*$/, ''),
+          position: e.position ?? queryErrorPosition(e.message),
+        });
       } else if (field && e instanceof ApiError) {
         form.setFields([{ name: field, errors: [e.message] }]);
         form.scrollToField(field);

@@ -106,7 +106,7 @@ export function RulesTab({ project, canWrite }: { project: string; canWrite: boo
             title: t('rules.name'),
             dataIndex: 'name',
             render: (name: string, r) => (
-              <Space direction="vertical" size={0}>
+              <Space orientation="vertical" size={0}>
                 {canWrite ? (
                   <Typography.Link onClick={() => setEditing({ rule: r })}>{name}</Typography.Link>
                 ) : (
@@ -154,15 +154,15 @@ export function RulesTab({ project, canWrite }: { project: string; canWrite: boo
                 r.channels.map((id) => <Tag key={id}>{channels.data?.find((c) => c.id === id)?.name ?? id.slice(0, 8)}</Tag>)
               ),
           },
-          {
-            title: t('rules.enabled'),
-            width: 90,
-            render: (_, r) => (
-              <Switch size="small" checked={r.enabled} disabled={!canWrite} onChange={(v) => void toggle(r, v)} aria-label={t('rules.enabled')} />
-            ),
-          },
           ...(canWrite
             ? [
+                {
+                  title: t('rules.enabled'),
+                  width: 90,
+                  render: (_: unknown, r: Rule) => (
+                    <Switch size="small" checked={r.enabled} onChange={(v) => void toggle(r, v)} aria-label={t('rules.enabled')} />
+                  ),
+                },
                 {
                   title: '',
                   width: 100,

@@ -1,6 +1,6 @@
-import { useState } from 'react';
-import { Button, Card, Input, Descriptions, Empty, Select, Space, Steps, Tag, Typography } from 'antd';
-import { PlayCircleOutlined } from '@ant-design/icons';
+import { useEffect, useRef, useState } from 'react';
+import { Button, Card, Input, Descriptions, Empty, Select, Space, Tag, Typography } from 'antd';
+import { CheckCircleFilled, CloseCircleFilled, PlayCircleOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { dryRun, type RuleSpec } from './api';
@@ -22,7 +22,10 @@ export function DryRunPanel({ project, rules, draftError }: { project: string; r
   const [error, setError] = useState<unknown>(null);
   const [running, setRunning] = useState(false);
 
+  const ran = useRef(false);
+  const rulesKey = JSON.stringify(rules ?? null);
   const run = async () => {
+    ran.current = true;
     const lines = sampleLines(text);
     setRunning(true);
     setError(null);
@@ -37,9 +40,17 @@ export function DryRunPanel({ project, rules, draftError }: { project: string; r
     }
   };
 
+  // Once run, the preview follows the edits.
+  useEffect(() => {
+    if (!ran.current || draftError) return;
+    const id = setTimeout(() => void run(), 600);
+    return () => clearTimeout(id);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [rulesKey, source]);
+
   return (
     <Card size="small" title={t('dry.title')} extra={<Typography.Text type="secondary">{rules ? t('dry.unsaved') : t('dry.saved')}</Typography.Text>}>
-      <Space direction="vertical" style={{ width: '100%' }}>
+      <Space orientation="vertical" style={{ width: '100%' }}>
         <Input.TextArea
           aria-label={t('dry.lines')}
           data-testid="dry-run-lines"
@@ -79,13 +90,13 @@ export function DryRunPanel({ project, rules, draftError }: { project: string; r
                     <Typography.Text strong>{rt.rule}</Typography.Text>
                     <Tag color={!rt.matched ? 'default' : rt.failed ? 'warning' : 'success'}>{!rt.matched ? t('dry.notMatched') : rt.failed ? t('dry.failedStep') : t('dry.applied')}</Tag>
                   </Space>
-                  {rt.steps.length > 0 && (
-                    <Steps size="small" direction="vertical" style={{ marginTop: 4 }} items={rt.steps.map((s) => ({
-                      title: s.step,
-                      status: s.ok ? 'finish' : 'error',
-                      description: s.error,
-                    }))} />
-                  )}
+                  {rt.steps.map((st, k) => (
+                    <div key={k} style={{ marginLeft: 16, fontSize: 12 }} data-testid="dry-run-step">
+                      {st.ok ? <CheckCircleFilled style={{ color: '#52c41a' }} /> : <CloseCircleFilled style={{ color: '#ff4d4f' }} />}{' '}
+                      <Typography.Text code>{st.step}</Typography.Text>
+                      {st.error && <Typography.Text type="danger">{` ${st.error}`}</Typography.Text>}
+                    </div>
+                  ))}
                 </div>
               ))}
             </div>

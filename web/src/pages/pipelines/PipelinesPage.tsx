@@ -42,7 +42,7 @@ function RuleEditor({
   onClose: () => void;
   onSaved: () => void;
 }) {
-  const { t, i18n } = useTranslation('pipelines');
+  const { t } = useTranslation('pipelines');
   const { message } = App.useApp();
   const [form] = Form.useForm<RuleForm>();
   const initial = useMemo(() => (rule ? specOf(rule) : NEW_RULE), [rule]);
@@ -142,17 +142,17 @@ function RuleEditor({
             children: (
               <Form form={form} layout="vertical" onValuesChange={publish} requiredMark="optional">
                 <Row gutter={12}>
-                  <Col span={12}>
+                  <Col span={10}>
                     <Form.Item name="name" label={t('editor.name')} rules={[{ required: true, whitespace: true, message: t('editor.required') }]}>
                       <Input />
                     </Form.Item>
                   </Col>
-                  <Col span={6}>
+                  <Col span={9}>
                     <Form.Item name="on_error" label={t('editor.onError')}>
                       <Select options={[{ value: 'keep', label: t('editor.keep') }, { value: 'dead_letter', label: t('editor.deadLetter') }]} />
                     </Form.Item>
                   </Col>
-                  <Col span={6}>
+                  <Col span={5}>
                     <Form.Item name="enabled" label={t('editor.enabled')} valuePropName="checked">
                       <Switch />
                     </Form.Item>
@@ -267,7 +267,6 @@ function RuleEditor({
           },
         ]}
       />
-      {i18n.language && null}
     </Card>
   );
 }
@@ -322,7 +321,7 @@ export default function PipelinesPage() {
       {pipeline.error !== null && <ErrorAlert error={pipeline.error} onRetry={pipeline.reload} style={{ marginBottom: 12 }} />}
       <Row gutter={16}>
         <Col xs={24} xl={13}>
-          <Space direction="vertical" style={{ width: '100%' }}>
+          <Space orientation="vertical" style={{ width: '100%' }}>
             {canWrite && !editing && (
               <Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing({ rule: null })} data-testid="pipeline-new">
                 {t('list.add')}
@@ -341,7 +340,7 @@ export default function PipelinesPage() {
                 {
                   title: t('list.rule'),
                   render: (_, r) => (
-                    <Space direction="vertical" size={0}>
+                    <Space orientation="vertical" size={0}>
                       <Space size={4}>
                         <Typography.Text strong delete={r.enabled === false}>{r.name}</Typography.Text>
                         {r.enabled === false && <Tag>{t('list.disabled')}</Tag>}
