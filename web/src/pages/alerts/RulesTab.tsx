@@ -25,11 +25,11 @@ export function RulesTab({ project, canWrite }: { project: string; canWrite: boo
   const { t, i18n } = useTranslation('alerts');
   const fmt = useFormat();
   const { message } = App.useApp();
-  // The list has no state: each rule's GET has it.
+  // Each rule's GET has its state; a list that carries it already saves those requests.
   const rules = useLoad(
     async (signal) => {
       const { rules } = await listRules(project, signal);
-      return pooled(rules.map((r) => () => getRule(project, r.id, signal).catch(() => r)), 4);
+      return pooled(rules.map((r) => () => (r.state ? Promise.resolve(r) : getRule(project, r.id, signal).catch(() => r))), 4);
     },
     [project],
   );

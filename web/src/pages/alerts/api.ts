@@ -1,6 +1,7 @@
 // The alerting endpoints: rules (with their live state), channels, silences, the transition history.
 
 import { api } from '../../api';
+import { normalizeRule } from './state';
 
 const p = (project: string) => `/v1/projects/${encodeURIComponent(project)}`;
 
@@ -119,9 +120,10 @@ export interface Silence extends SilenceBody {
   starts_at: string;
 }
 
-export const listRules = (project: string, signal?: AbortSignal) => api.get<{ rules: Rule[] }>(`${p(project)}/alert-rules`, undefined, signal);
+export const listRules = (project: string, signal?: AbortSignal) =>
+  api.get<{ rules: Rule[] }>(`${p(project)}/alert-rules`, undefined, signal).then((a) => ({ rules: (a.rules ?? []).map(normalizeRule) }));
 export const getRule = (project: string, id: string, signal?: AbortSignal) =>
-  api.get<Rule>(`${p(project)}/alert-rules/${encodeURIComponent(id)}`, undefined, signal);
+  api.get<Rule>(`${p(project)}/alert-rules/${encodeURIComponent(id)}`, undefined, signal).then(normalizeRule);
 export const createRule = (project: string, body: RuleBody) => api.post<Rule>(`${p(project)}/alert-rules`, body);
 export const updateRule = (project: string, id: string, body: RuleBody) => api.put<Rule>(`${p(project)}/alert-rules/${encodeURIComponent(id)}`, body);
 export const deleteRule = (project: string, id: string) => api.delete<unknown>(`${p(project)}/alert-rules/${encodeURIComponent(id)}`);

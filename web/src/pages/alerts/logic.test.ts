@@ -153,3 +153,14 @@ describe('page translations', () => {
     }
   });
 });
+
+describe('normalizeRule', () => {
+  it('fills what the server leaves out', async () => {
+    const { normalizeRule } = await import('./state');
+    const r = normalizeRule({ id: 'i', name: 'n', window: '1m', aggregation: { p95: { field: 'x' } } });
+    expect(r.group_by).toEqual([]);
+    expect(r.labels).toEqual({});
+    expect(r.channels).toEqual([]);
+    expect(r.aggregation).toEqual({ p95: { field: 'x' } });
+  });
+});

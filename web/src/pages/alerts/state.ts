@@ -36,3 +36,20 @@ export function groupText(group: string[] | Record<string, string> | null | unde
   const parts = Array.isArray(group) ? group : Object.entries(group).map(([k, v]) => `${k}=${v}`);
   return parts.length ? parts.join(', ') : '—';
 }
+
+/** A rule as the server answers it, with what it leaves out when empty filled in. */
+export function normalizeRule(r: Partial<Rule> & { id: string; name: string; window: string }): Rule {
+  return {
+    query: '',
+    aggregation: { count: {} },
+    group_by: [],
+    kind: 'threshold',
+    severity: 'warning',
+    channels: [],
+    labels: {},
+    enabled: true,
+    created_at: '',
+    updated_at: '',
+    ...r,
+  } as Rule;
+}

@@ -14,7 +14,18 @@ export const SAMPLE = [
 ].join('\n');
 
 /** Sample lines through `rules` (unsaved), or the saved pipeline when `rules` is undefined. */
-export function DryRunPanel({ project, rules, draftError }: { project: string; rules: RuleSpec[] | undefined; draftError?: string | null }) {
+export function DryRunPanel({
+  project,
+  rules,
+  draftError,
+  version,
+}: {
+  project: string;
+  rules: RuleSpec[] | undefined;
+  draftError?: string | null;
+  /** Changes when the saved pipeline does (a run then follows it). */
+  version?: string;
+}) {
   const { t } = useTranslation('pipelines');
   const [text, setText] = useState(SAMPLE);
   const [source, setSource] = useState<'http' | 'syslog'>('http');
@@ -46,7 +57,7 @@ export function DryRunPanel({ project, rules, draftError }: { project: string; r
     const id = setTimeout(() => void run(), 600);
     return () => clearTimeout(id);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rulesKey, source]);
+  }, [rulesKey, source, version]);
 
   return (
     <Card size="small" title={t('dry.title')} extra={<Typography.Text type="secondary">{rules ? t('dry.unsaved') : t('dry.saved')}</Typography.Text>}>

@@ -389,7 +389,7 @@ export default function PipelinesPage() {
           </Space>
         </Col>
         <Col xs={24} xl={11}>
-          <DryRunPanel project={project} rules={dryRules} draftError={editing ? draft.error : null} />
+          <DryRunPanel project={project} rules={dryRules} draftError={editing ? draft.error : null} version={rules.map((r) => `${r.id}@${r.position}@${r.updated_at}`).join(',')} />
         </Col>
       </Row>
     </div>
