@@ -198,6 +198,15 @@ export function RuleEditor({
                 </Row>
               </>
             )}
+            {kind === 'absence' && (
+              <Row gutter={12}>
+                <Col span={8}>
+                  <Form.Item name="for" label={t('form.for')} rules={[durationRule(false)]} tooltip={t('form.forHint')}>
+                    <Input placeholder="0s" />
+                  </Form.Item>
+                </Col>
+              </Row>
+            )}
             <Form.Item name="group_by" label={t('form.groupBy')} extra={t('form.groupByHint')}>
               <Select
                 mode="tags"
