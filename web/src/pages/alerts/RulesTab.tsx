@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { App, Badge, Button, Empty, Popconfirm, Popover, Space, Switch, Table, Tag, Typography } from 'antd';
 import { DeleteOutlined, EditOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -8,9 +8,11 @@ import { useFormat } from '../../i18n/format';
 import { deleteRule, getRule, listChannels, listRules, updateRule, type Rule } from './api';
 import { pooled } from './chartData';
 import { formToRule, ruleToForm } from './ruleForm';
-import { RuleEditor } from './RuleEditor';
 import { conditionText, groupText, summarizeState, type StateSummary } from './state';
 import { useLoad } from './useLoad';
+
+// The editor (query editor, chart) loads when first opened: the list needs neither.
+const RuleEditor = lazy(() => import('./RuleEditor').then((m) => ({ default: m.RuleEditor })));
 
 export const STATE_COLORS: Record<StateSummary['state'], string> = {
   ok: 'success',
@@ -185,18 +187,20 @@ export function RulesTab({ project, canWrite }: { project: string; canWrite: boo
             : []),
         ]}
       />
-      {canWrite && (
-        <RuleEditor
-          project={project}
-          open={editing !== null}
-          rule={editing?.rule}
-          channels={channels.data ?? []}
-          onClose={() => setEditing(null)}
-          onSaved={() => {
-            setEditing(null);
-            reload();
-          }}
-        />
+      {canWrite && editing !== null && (
+        <Suspense fallback={null}>
+          <RuleEditor
+            project={project}
+            open={editing !== null}
+            rule={editing?.rule}
+            channels={channels.data ?? []}
+            onClose={() => setEditing(null)}
+            onSaved={() => {
+              setEditing(null);
+              reload();
+            }}
+          />
+        </Suspense>
       )}
     </>
   );
