@@ -15,10 +15,13 @@ import { absoluteRange, checkRange, quickRange, rangeFromParams, type TimeRange 
 import { FieldSidebar, type SidebarField } from './FieldSidebar';
 import { Histogram } from './Histogram';
 import { ResultsTable } from './ResultsTable';
+import { SaveSearchButton } from '../searches/SaveSearchButton';
 
 const LIMITS = [100, 500, 1000, 5000, 10000];
 const LIMIT_KEY = 'nexuslog.explore.limit';
 const STANDARD_SIDEBAR = ['level', 'service', 'host', 'source'] as const;
+/** A Performance mark set when a search's answer is parsed (for the e2e's render budget). */
+const RECEIVED_MARK = 'nexuslog.explore.received';
 
 type Load<T> = { loading: boolean; data?: T; error?: unknown };
 
@@ -90,7 +93,11 @@ export default function ExplorePage() {
     const ctl = new AbortController();
     setResult((r) => ({ ...r, loading: true, error: undefined }));
     search(project, { q, from: range.from, to: range.to, limit, cursor }, ctl.signal)
-      .then((data) => setResult({ loading: false, data }))
+      .then((data) => {
+        // Parsed, about to render: ResultsTable marks RENDERED_MARK once the rows are painted.
+        performance.mark(RECEIVED_MARK, { detail: { rows: data.hits.length } });
+        setResult({ loading: false, data });
+      })
       .catch((error: unknown) => !isAbort(error) && setResult({ loading: false, error }));
     return () => ctl.abort();
   }, [project, q, range.from, range.to, limit, cursor, nonce, valid]);
@@ -177,6 +184,7 @@ export default function ExplorePage() {
             {t('explore.run')}
           </Button>
         </Tooltip>
+        <SaveSearchButton query={() => editor.current?.text() ?? draft} range={range} />
       </div>
 
       {rangeProblem && (

@@ -15,6 +15,8 @@ interface Props {
   resultKey: string;
 }
 
+/** A Performance mark set once a result's rows are on screen; the e2e's render budget reads it. */
+const RENDERED_MARK = 'nexuslog.explore.rendered';
 
 const Row = memo(function Row({
   record,
@@ -75,6 +77,18 @@ export function ResultsTable({ hits, onFilter, resultKey }: Props) {
     setExpanded(new Set());
     scroller.current?.scrollTo({ top: 0 });
   }, [resultKey]);
+
+  // After the commit, the next frame, then a task: the rows have been painted.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => performance.mark(RENDERED_MARK, { detail: { rows: hits.length } }));
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [hits]);
 
   const virtualizer = useVirtualizer({
     count: hits.length,
