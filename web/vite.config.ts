@@ -25,9 +25,11 @@ export default defineConfig({
         codeSplitting: {
           groups: [
             { name: 'react', test: /node_modules[\\/](react|react-dom|scheduler|react-router|cookie|set-cookie-parser)[\\/]/, priority: 30 },
-            // minShareCount: ECharts modules only one page uses (the alert chart's line and markLine)
-            // stay in that page's chunk, so Explore's first load does not carry them.
-            { name: 'echarts', test: /node_modules[\\/](echarts|zrender|tslib)[\\/]/, priority: 30, minShareCount: 2 },
+            // minShareCount: ECharts modules only one page uses (the alert chart's markLine) stay in
+            // that page's chunk; entriesAware: modules the pages share in different sets are chunked
+            // by set (the line, pie and legend Alerts and Dashboards share are not in the chunk
+            // Explore loads for its bar chart), so Explore's first load carries none of them.
+            { name: 'echarts', test: /node_modules[\\/](echarts|zrender|tslib)[\\/]/, priority: 30, minShareCount: 2, entriesAware: true },
             { name: 'codemirror', test: /node_modules[\\/](@codemirror|@lezer|crelt|style-mod|w3c-keyname|@marijn)[\\/]/, priority: 30 },
             { name: 'i18n', test: /node_modules[\\/](i18next|react-i18next|html-parse-stringify|void-elements|use-sync-external-store)[\\/]/, priority: 30 },
           ],

@@ -20,7 +20,8 @@ const Tail = lazy(() => import('./pages/tail/TailPage'));
 const Alerts = lazy(() => import('./pages/alerts/AlertsPage'));
 const Pipelines = lazy(() => import('./pages/pipelines/PipelinesPage'));
 const Settings = lazy(() => import('./pages/settings/SettingsPage'));
-const Coming = lazy(() => import('./pages/Coming'));
+const Dashboards = lazy(() => import('./pages/dashboards/DashboardsPage'));
+const SavedSearches = lazy(() => import('./pages/searches/SavedSearchesPage'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
 function Loading() {
@@ -48,7 +49,9 @@ export const router = createBrowserRouter([
       { index: true, element: <Navigate to="/explore" replace /> },
       { path: 'explore', element: lazyPage(<Explore />) },
       { path: 'tail', element: lazyPage(<Tail />) },
-      { path: 'dashboards', element: lazyPage(<Coming page="dashboards" />) },
+      { path: 'searches', element: lazyPage(<SavedSearches />) },
+      { path: 'dashboards', element: lazyPage(<Dashboards />) },
+      { path: 'dashboards/:id', element: lazyPage(<Dashboards />) },
       { path: 'alerts', element: lazyPage(<Alerts />) },
       { path: 'pipelines', element: lazyPage(<Pipelines />) },
       { path: 'settings', element: lazyPage(<Settings />) },

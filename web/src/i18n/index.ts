@@ -4,7 +4,9 @@ import en from './locales/en.json';
 import zhCN from './locales/zh-CN.json';
 // Page namespaces are registered by their lazily loaded pages (src/pages/*/i18n.ts); only their types are here.
 import type alertsEn from './locales/en/alerts.json';
+import type dashboardsEn from './locales/en/dashboards.json';
 import type pipelinesEn from './locales/en/pipelines.json';
+import type searchesEn from './locales/en/searches.json';
 import type settingsEn from './locales/en/settings.json';
 
 export const LANGUAGES = ['en', 'zh-CN'] as const;
@@ -15,7 +17,14 @@ export const LANGUAGE_KEY = 'nexuslog.language';
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    resources: { translation: typeof en; alerts: typeof alertsEn; pipelines: typeof pipelinesEn; settings: typeof settingsEn };
+    resources: {
+      translation: typeof en;
+      alerts: typeof alertsEn;
+      dashboards: typeof dashboardsEn;
+      pipelines: typeof pipelinesEn;
+      searches: typeof searchesEn;
+      settings: typeof settingsEn;
+    };
   }
 }
 

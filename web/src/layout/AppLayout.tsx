@@ -8,6 +8,7 @@ import {
   MoonOutlined,
   SearchOutlined,
   SettingOutlined,
+  StarOutlined,
   SunOutlined,
   ThunderboltOutlined,
   UserOutlined,
@@ -24,7 +25,7 @@ import { Notice } from '../components/Notice';
 
 interface NavItem {
   path: string;
-  key: 'explore' | 'tail' | 'dashboards' | 'alerts' | 'pipelines' | 'settings';
+  key: 'explore' | 'searches' | 'tail' | 'dashboards' | 'alerts' | 'pipelines' | 'settings';
   icon: React.ReactNode;
   /** Shown only to roles with this permission in the current project. */
   needs?: Permission;
@@ -32,6 +33,7 @@ interface NavItem {
 
 export const NAV: NavItem[] = [
   { path: '/explore', key: 'explore', icon: <SearchOutlined />, needs: 'logs_read' },
+  { path: '/searches', key: 'searches', icon: <StarOutlined />, needs: 'saved_queries_read' },
   { path: '/tail', key: 'tail', icon: <ThunderboltOutlined />, needs: 'logs_read' },
   { path: '/dashboards', key: 'dashboards', icon: <DashboardOutlined />, needs: 'dashboards_read' },
   { path: '/alerts', key: 'alerts', icon: <AlertOutlined />, needs: 'alert_rules_read' },
