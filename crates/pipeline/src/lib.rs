@@ -16,7 +16,7 @@ mod syslog;
 mod timestamp;
 
 pub use level::parse_level;
-pub use normalize::{normalize, NormalizeError};
+pub use normalize::{normalize, stamp_provenance, NormalizeError, RESERVED_FIELDS};
 pub use rules::{Outcome, Pipeline, RuleError, RuleSpec, RuleTrace};
 pub use timestamp::parse_timestamp;
 
@@ -28,5 +28,13 @@ use nexuslog_schemas::RawEvent;
 /// When the event cannot be normalized at all (not UTF-8, broken JSON): a dead letter.
 pub fn process(raw: &RawEvent, pipeline: &Pipeline, trace: Option<&mut Vec<RuleTrace>>) -> Result<Outcome, NormalizeError> {
     let record = normalize(raw)?;
-    Ok(pipeline.apply(record, trace))
+    // The receiver's fields are stamped again after the rules: a parse step reading event
+    // content (json, kv, logfmt, grok into `ingest.*`) must not be able to forge them.
+    Ok(match pipeline.apply(record, trace) {
+        Outcome::Record(mut r) => {
+            stamp_provenance(&mut r, raw);
+            Outcome::Record(r)
+        }
+        other => other,
+    })
 }

@@ -77,12 +77,27 @@ pub fn normalize(raw: &RawEvent) -> Result<LogRecord, NormalizeError> {
     } else {
         from_text(&mut record, trimmed);
     }
-    // What the receiver knows (the API key and data source, the syslog listener) overrides
-    // whatever the event claims under the same names.
+    stamp_provenance(&mut record, raw);
+    Ok(record)
+}
+
+/// Fields only a receiver sets: which key (and data source) sent an event, which syslog
+/// listener took it. Event content and pipeline rules cannot write them.
+pub const RESERVED_FIELDS: &[&str] = &["ingest.api_key", "ingest.data_source", "syslog.listener"];
+
+/// Whether `field` is one only receivers set (`ingest.*` is kept for them as a whole).
+pub fn is_reserved(field: &str) -> bool {
+    field.starts_with("ingest.") || RESERVED_FIELDS.contains(&field)
+}
+
+/// Sets the receiver's fields (the API key and data source, the syslog listener) from the raw
+/// event's metadata and removes any other reserved field the event claims. Done when the record
+/// is made, so rule conditions see them, and again after the rules, so no step can forge them.
+pub fn stamp_provenance(record: &mut LogRecord, raw: &RawEvent) {
+    record.fields.retain(|k, _| !is_reserved(k) || raw.metadata.contains_key(k));
     for (k, v) in &raw.metadata {
         record.fields.insert(k.clone(), FieldValue::String(v.clone()));
     }
-    Ok(record)
 }
 
 /// Removes the first present scalar under one of `keys` (also looking one level into `a.b`
@@ -269,10 +284,22 @@ mod tests {
     #[test]
     fn receiver_metadata_becomes_fields_and_wins_over_the_event() {
         let mut r = raw(r#"{"msg":"x","ingest.api_key":"spoofed"}"#);
-        r.metadata = [("ingest.api_key".to_owned(), "agent".to_owned()), ("ingest.data_source".to_owned(), "fluent-bit".to_owned())].into_iter().collect();
+        r.metadata = [("ingest.api_key".to_owned(), "agent".to_owned()), ("ingest.data_source".to_owned(), "fluent-bit".to_owned())]
+            .into_iter()
+            .collect();
         let rec = normalize(&r).expect("ok");
         assert_eq!(rec.fields["ingest.api_key"], FieldValue::String("agent".into()));
         assert_eq!(rec.fields["ingest.data_source"], FieldValue::String("fluent-bit".into()));
+    }
+
+    #[test]
+    fn reserved_fields_the_receiver_did_not_set_are_removed() {
+        // A syslog relay or a key without a data source: the event may not claim one.
+        let mut r = raw(r#"{"msg":"x","ingest.data_source":"spoofed","syslog.listener":"tls","ingest":{"other":"y"}}"#);
+        r.metadata = [("ingest.api_key".to_owned(), "agent".to_owned())].into_iter().collect();
+        let rec = normalize(&r).expect("ok");
+        let reserved: Vec<&String> = rec.fields.keys().filter(|k| is_reserved(k)).collect();
+        assert_eq!(reserved, ["ingest.api_key"], "{:?}", rec.fields);
     }
 
     #[test]

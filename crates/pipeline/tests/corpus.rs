@@ -58,7 +58,11 @@ fn web_rules() -> Pipeline {
 #[test]
 fn nginx_combined_lines_get_typed_fields() {
     let p = web_rules();
-    let r = record(&p, r#"93.184.216.34 - - [12/Mar/2024:10:15:32 +0000] "GET /index.html?q=1 HTTP/1.1" 200 612 "-" "Mozilla/5.0 (X11; Linux x86_64)""#, SourceKind::Http);
+    let r = record(
+        &p,
+        r#"93.184.216.34 - - [12/Mar/2024:10:15:32 +0000] "GET /index.html?q=1 HTTP/1.1" 200 612 "-" "Mozilla/5.0 (X11; Linux x86_64)""#,
+        SourceKind::Http,
+    );
     assert_eq!(r.fields["client.ip"], s("93.184.216.34"));
     assert_eq!(r.fields["http.status"], FieldValue::Long(200));
     assert_eq!(r.fields["bytes"], FieldValue::Long(612));
@@ -71,7 +75,11 @@ fn nginx_combined_lines_get_typed_fields() {
     assert_eq!(r.parse_status, ParseStatus::Ok, "{:?}", r.parse_errors);
 
     // IPv6 client, `-` for bytes: bytes absent rather than a string in a numeric field.
-    let r = record(&p, r#"2001:db8::1 - alice [12/Mar/2024:10:15:34 +0100] "HEAD /healthz HTTP/1.1" 304 - "-" "kube-probe/1.29""#, SourceKind::Http);
+    let r = record(
+        &p,
+        r#"2001:db8::1 - alice [12/Mar/2024:10:15:34 +0100] "HEAD /healthz HTTP/1.1" 304 - "-" "kube-probe/1.29""#,
+        SourceKind::Http,
+    );
     assert_eq!(r.fields["client.ip"], s("2001:db8::1"));
     assert_eq!(r.fields["http.status"], FieldValue::Long(304));
     assert_eq!(r.fields["auth"], s("alice"));
@@ -80,7 +88,8 @@ fn nginx_combined_lines_get_typed_fields() {
 
 #[test]
 fn apache_common_falls_back_to_the_second_pattern() {
-    let r = record(&web_rules(), r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#, SourceKind::Http);
+    let r =
+        record(&web_rules(), r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#, SourceKind::Http);
     assert_eq!(r.fields["http.status"], FieldValue::Long(200));
     assert_eq!(r.fields["bytes"], FieldValue::Long(2326));
     assert_eq!(r.timestamp, 971_211_336_000_000);
@@ -102,7 +111,9 @@ fn logfmt_values_are_typed_and_the_level_mapped() {
 
 #[test]
 fn firewall_key_value_lines_under_a_prefix() {
-    let line = json!({ "host": "fw01", "message": "[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.50 DST=10.0.0.5 LEN=60 PROTO=TCP SPT=51234 DPT=22" }).to_string();
+    let line =
+        json!({ "host": "fw01", "message": "[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.50 DST=10.0.0.5 LEN=60 PROTO=TCP SPT=51234 DPT=22" })
+            .to_string();
     let r = record(&web_rules(), &line, SourceKind::Http);
     assert_eq!(r.fields["fw.SRC"], s("203.0.113.50"));
     assert_eq!(r.fields["fw.LEN"], FieldValue::Long(60));
@@ -128,7 +139,11 @@ fn java_log_with_an_exception_keeps_the_stack_trace() {
 
 #[test]
 fn python_logging_lines() {
-    let r = record(&web_rules(), &json!({ "service": "worker", "message": "CRITICAL:__main__:worker 4242 died: exit code 137" }).to_string(), SourceKind::Http);
+    let r = record(
+        &web_rules(),
+        &json!({ "service": "worker", "message": "CRITICAL:__main__:worker 4242 died: exit code 137" }).to_string(),
+        SourceKind::Http,
+    );
     assert_eq!(r.level, Level::Fatal);
     assert_eq!(r.fields["logger"], s("__main__"));
     assert_eq!(r.message, "worker 4242 died: exit code 137");
@@ -140,7 +155,11 @@ fn syslog_records_can_be_refined_by_source() {
         { "name": "sshd", "when": { "source": "syslog", "service": "sshd" },
           "steps": [ { "parse": { "with": "grok", "patterns": ["Accepted %{WORD:auth_method} for %{USER:user} from %{IP:src_ip} port %{INT:src_port:int}"] } } ] }
     ]));
-    let r = record(&p, "<38>Mar  7 04:02:16 web-01 sshd[21458]: Accepted publickey for deploy from 192.0.2.44 port 52144 ssh2", SourceKind::Syslog);
+    let r = record(
+        &p,
+        "<38>Mar  7 04:02:16 web-01 sshd[21458]: Accepted publickey for deploy from 192.0.2.44 port 52144 ssh2",
+        SourceKind::Syslog,
+    );
     assert_eq!(r.host.as_deref(), Some("web-01"));
     assert_eq!(r.fields["user"], s("deploy"));
     assert_eq!(r.fields["src_port"], FieldValue::Long(52144));
@@ -213,14 +232,50 @@ fn mistakes_are_found_at_compile_time_and_named() {
         let specs: Vec<RuleSpec> = serde_json::from_value(rules).unwrap();
         Pipeline::compile(specs.iter().map(|s| ("x", s)), 1).unwrap_err()
     };
-    let e = bad(json!([{ "name": "a", "steps": [ { "set": { "field": "x", "value": 1 } }, { "parse": { "with": "grok", "patterns": ["%{NOPE}"] } } ] }]));
+    let e = bad(
+        json!([{ "name": "a", "steps": [ { "set": { "field": "x", "value": 1 } }, { "parse": { "with": "grok", "patterns": ["%{NOPE}"] } } ] }]),
+    );
     assert_eq!((e.rule.as_str(), e.step), ("a", Some(1)));
     assert!(e.message.contains("NOPE"), "{e}");
     assert!(bad(json!([{ "name": "b", "steps": [ { "parse": { "with": "regex", "pattern": "(" } } ] }])).message.contains("regex"));
     assert!(bad(json!([{ "name": "c", "steps": [ { "map_level": { "field": "x", "map": { "W": "loud" } } } ] }])).message.contains("loud"));
     assert!(bad(json!([{ "name": "d", "steps": [] }])).message.contains("at least one step"));
-    assert!(serde_json::from_value::<RuleSpec>(json!({ "name": "e", "steps": [ { "explode": {} } ] })).is_err(), "unknown steps are refused");
+    assert!(
+        serde_json::from_value::<RuleSpec>(json!({ "name": "e", "steps": [ { "explode": {} } ] })).is_err(),
+        "unknown steps are refused"
+    );
     assert!(serde_json::from_value::<RuleSpec>(json!({ "name": "f", "steps": [], "typo": 1 })).is_err(), "unknown keys are refused");
+}
+
+#[test]
+fn rules_cannot_write_the_fields_receivers_set() {
+    let bad = |rules: serde_json::Value| {
+        let specs: Vec<RuleSpec> = serde_json::from_value(rules).unwrap();
+        Pipeline::compile(specs.iter().map(|s| ("x", s)), 1).unwrap_err().message
+    };
+    for step in [
+        json!({ "set": { "field": "ingest.api_key", "value": "admin" } }),
+        json!({ "rename": { "from": "user", "to": "ingest.data_source" } }),
+        json!({ "remove": { "fields": ["syslog.listener"] } }),
+        json!({ "convert": { "field": "ingest.api_key", "to": "int" } }),
+        json!({ "parse": { "with": "logfmt", "prefix": "ingest." } }),
+    ] {
+        assert!(bad(json!([{ "name": "spoof", "steps": [step] }])).contains("receiver"), "{step}");
+    }
+
+    // At run time a parse step cannot forge them from content either: a json parse of a field
+    // holding `{"ingest.api_key": ...}` and a kv parse of `ingest.data_source=...`.
+    let p = pipeline(json!([
+        { "name": "inner json", "steps": [ { "parse": { "with": "json", "field": "payload" } }, { "parse": { "with": "kv" } } ] }
+    ]));
+    let mut event = raw(
+        r#"{"message":"ingest.data_source=forged syslog.listener=forged","payload":"{\"ingest.api_key\":\"forged\"}"}"#,
+        SourceKind::Http,
+    );
+    event.metadata = [("ingest.api_key".to_owned(), "real-key".to_owned())].into_iter().collect();
+    let Outcome::Record(r) = process(&event, &p, None).unwrap() else { panic!("a record") };
+    assert_eq!(r.fields["ingest.api_key"], s("real-key"));
+    assert!(!r.fields.contains_key("ingest.data_source") && !r.fields.contains_key("syslog.listener"), "{:?}", r.fields);
 }
 
 #[test]
@@ -232,7 +287,8 @@ fn syslog_lines_sent_as_text_parse_with_syslogbase() {
                      { "rename": { "from": "program", "to": "service" } },
                      { "convert": { "field": "pid", "to": "int" } } ] }
     ]));
-    let r = record(&p, "Mar  7 04:02:16 web-01 sshd[21458]: Accepted publickey for deploy from 192.0.2.44 port 52144 ssh2", SourceKind::Http);
+    let r =
+        record(&p, "Mar  7 04:02:16 web-01 sshd[21458]: Accepted publickey for deploy from 192.0.2.44 port 52144 ssh2", SourceKind::Http);
     assert_eq!((r.host.as_deref(), r.service.as_deref()), (Some("web-01"), Some("sshd")));
     assert_eq!(r.fields["pid"], FieldValue::Long(21458));
     assert_eq!(r.fields["src_ip"], s("192.0.2.44"));

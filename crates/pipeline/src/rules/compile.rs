@@ -175,23 +175,41 @@ fn parser(p: &ParseSpec) -> Result<Parser, String> {
 
 fn step(s: &Step) -> Result<CompiledStep, String> {
     let named = |f: &str, what: &str| if f.trim().is_empty() { Err(format!("`{what}` must name a field")) } else { Ok(()) };
+    // Said at save time; at run time the receiver's values are stamped after the rules anyway.
+    let writable = |f: &str| {
+        if crate::normalize::is_reserved(f) {
+            Err(format!("`{f}` is set by the receiver (ingest.*, syslog.listener) and cannot be written by a rule"))
+        } else {
+            Ok(())
+        }
+    };
     Ok(match s {
         Step::Parse(p) => {
             named(&p.field, "field")?;
+            if !p.prefix.is_empty() && crate::normalize::is_reserved(&p.prefix) {
+                return Err(format!("prefix `{}` would write fields set by the receiver (ingest.*, syslog.listener)", p.prefix));
+            }
             CompiledStep::Parse { field: p.field.clone(), parser: parser(p)?, prefix: p.prefix.clone(), infer: p.infer_types }
         }
         Step::Rename { from, to } => {
             named(from, "from")?;
             named(to, "to")?;
+            writable(to)?;
+            writable(from)?;
             CompiledStep::Rename { from: from.clone(), to: to.clone() }
         }
-        Step::Remove { fields } => CompiledStep::Remove(fields.clone()),
+        Step::Remove { fields } => {
+            fields.iter().try_for_each(|f| writable(f))?;
+            CompiledStep::Remove(fields.clone())
+        }
         Step::Set { field, value, if_absent } => {
             named(field, "field")?;
+            writable(field)?;
             CompiledStep::Set { field: field.clone(), value: scalar(value)?, if_absent: *if_absent }
         }
         Step::Convert { field, to, format } => {
             named(field, "field")?;
+            writable(field)?;
             if format.is_some() && *to != TargetType::Timestamp {
                 return Err("`format` only applies to `to: timestamp`".into());
             }
