@@ -6,6 +6,7 @@ mod backends;
 mod cli;
 mod server;
 mod syslog;
+mod telemetry;
 mod web;
 
 use std::process::ExitCode;

@@ -40,12 +40,14 @@ struct Deps {
     meta: Option<Arc<dyn MetaStore>>,
     state: Option<Arc<dyn StateStore>>,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The directory whose free space `/metrics` reports (embedded backends only).
+    data_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let metrics = crate::telemetry::install(role);
 
     let all = role == Role::Standalone;
     // The API reads the processed-records stream for the live tail.
@@ -54,7 +56,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let needs_meta = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
     let needs_state = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
 
-    let mut deps = Deps { metrics, ..Deps::default() };
+    let mut deps = Deps { metrics, data_dir: crate::telemetry::data_dir(&config), ..Deps::default() };
     if needs_meta {
         deps.meta = Some(backends::metastore(&config).await?);
     }
@@ -104,6 +106,16 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
 
     let mut tasks = JoinSet::new();
     let mut app = Router::new();
+    if let Some(bus) = deps.bus.clone() {
+        let groups = crate::telemetry::groups(role, &topics);
+        if !groups.is_empty() {
+            let s = shutdown.clone();
+            tasks.spawn(async move {
+                crate::telemetry::watch_lag(bus, groups, s).await;
+                Ok(())
+            });
+        }
+    }
     // One key cache per process: a revocation through the API is forgotten by this process's
     // gateway at once (other processes learn it through the cache's revocation poll).
     let key_cache = deps.meta.clone().map(nexuslog_metastore::KeyCache::new);
@@ -226,6 +238,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     let app = app
         .merge(Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics_text)).with_state(deps))
+        .layer(axum::middleware::from_fn(crate::telemetry::http_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(usize::try_from(config.http.max_body_bytes).unwrap_or(usize::MAX)));
 
     let listener = tokio::net::TcpListener::bind(config.http.addr).await.with_context(|| format!("cannot bind `http.addr` = {}", config.http.addr))?;
@@ -347,5 +360,6 @@ async fn readyz(State(deps): State<Deps>) -> (StatusCode, Json<Value>) {
 }
 
 async fn metrics_text(State(deps): State<Deps>) -> String {
+    crate::telemetry::refresh(deps.data_dir.as_deref());
     deps.metrics.map(|h| h.render()).unwrap_or_default()
 }

@@ -77,6 +77,7 @@ impl Indexer {
                     continue;
                 }
             };
+            let started = Instant::now();
             match self.handle(&batch, &shutdown).await {
                 Handled::Safe => {}
                 Handled::Interrupted => break,
@@ -87,6 +88,7 @@ impl Indexer {
                 consumer = None;
             } else {
                 backoff.reset();
+                metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
             }
         }
         tracing::info!("indexer stopped");
@@ -124,6 +126,8 @@ impl Indexer {
                 Err(e) => dead.push(Self::dead_letter(rec, "undecodable", format!("cannot decode log record: {e}"))),
             }
         }
+        // Freshness: how long the oldest record of the batch took from the gateway to the store.
+        let oldest_received = records.iter().map(|r| r.received_at).min();
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let started = Instant::now();
         while !records.is_empty() {
@@ -139,6 +143,9 @@ impl Indexer {
                         }
                     }
                     records.retain(|r| retry_ids.contains(&r.id));
+                    if !records.is_empty() {
+                        metrics::counter!("nexuslog_sink_retries_total", "reason" => "item").increment(records.len() as u64);
+                    }
                 }
                 Err(LogStoreError::Rejected(reason)) => {
                     // The request as a whole was refused: no item of it can be trusted to index.
@@ -148,7 +155,10 @@ impl Indexer {
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, pending = records.len(), "bulk failed; retrying"),
+                Err(e) => {
+                    metrics::counter!("nexuslog_sink_retries_total", "reason" => "request").increment(records.len() as u64);
+                    tracing::warn!(error = %e, pending = records.len(), "bulk failed; retrying");
+                }
             }
             if records.is_empty() {
                 break;
@@ -160,6 +170,10 @@ impl Indexer {
                 tracing::error!(pending = records.len(), "log store has refused writes for over a minute; still retrying");
             }
             backoff.pause(shutdown).await;
+        }
+        if let Some(received) = oldest_received {
+            let delay = (nexuslog_common::now_micros() - received).max(0) as f64 / 1e6;
+            metrics::histogram!("nexuslog_sink_event_delay_seconds").record(delay);
         }
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         while !dead.is_empty() {

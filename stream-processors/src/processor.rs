@@ -218,6 +218,7 @@ impl Processor {
                     continue;
                 }
             };
+            let started = std::time::Instant::now();
             let outputs = match process_batch(&self.codec, &self.topics, &self.pipelines.snapshot(), &rules, &batch).await {
                 Ok(o) => o,
                 Err(e) => {
@@ -232,6 +233,7 @@ impl Processor {
                 Ok(()) => {
                     backoff.reset();
                     metrics::counter!("nexuslog_processor_records_total").increment(batch.len() as u64);
+                    metrics::histogram!("nexuslog_processor_batch_duration_seconds").record(started.elapsed().as_secs_f64());
                 }
                 Err(e) => {
                     // Nothing of the batch is visible; a fresh consumer resumes from the

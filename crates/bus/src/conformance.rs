@@ -99,7 +99,13 @@ pub async fn committed_offsets_survive_a_consumer_restart(bus: &dyn Bus) {
         part.sort_by_key(|r| r.offset);
         handled.extend(part.iter().take(part.len() / 2).map(|r| (*r).clone()));
     }
+    let untouched = unique("g-none");
+    let lag: i64 = bus.lag(&untouched, &topic).await.expect("lag").iter().map(|l| l.records).sum();
+    assert_eq!(lag, 100, "a group that committed nothing lags by every record");
     first.commit(&positions(&handled)).await.expect("commit");
+    let lag = bus.lag(&group, &topic).await.expect("lag");
+    assert_eq!(lag.iter().map(|l| l.partition).collect::<Vec<_>>(), vec![0, 1, 2], "every partition");
+    assert_eq!(lag.iter().map(|l| l.records).sum::<i64>(), i64::try_from(100 - handled.len()).expect("small"), "{lag:?}");
     drop(first);
 
     let mut second = bus.consumer(&group, std::slice::from_ref(&topic)).await.expect("consumer");

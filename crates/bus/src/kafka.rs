@@ -21,7 +21,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::{Bus, BusError, Consumer, InRecord, OutRecord, Position};
+use crate::{Bus, BusError, Consumer, InRecord, OutRecord, PartitionLag, Position};
 
 /// How long librdkafka may take for one blocking call before we call the bus unavailable.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -225,6 +225,45 @@ impl Bus for KafkaBus {
         let producer = self.producer.clone();
         blocking(move || producer.client().fetch_metadata(None, Duration::from_secs(5)).map(|_| ())).await
     }
+
+    async fn lag(&self, group: &str, topic: &str) -> Result<Vec<PartitionLag>, BusError> {
+        // A client that names the group but never subscribes: it reads the group's committed
+        // offsets without joining it, so it cannot trigger a rebalance of the real members.
+        let consumer: BaseConsumer = self
+            .config
+            .client()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .create()
+            .map_err(|e| BusError::Config(e.to_string()))?;
+        let topic = topic.to_owned();
+        blocking(move || group_lag(&consumer, &topic)).await
+    }
+}
+
+/// Per partition of `topic`: the high watermark minus the group's committed offset (the low
+/// watermark when it committed nothing).
+fn group_lag(consumer: &BaseConsumer, topic: &str) -> Result<Vec<PartitionLag>, KafkaError> {
+    let metadata = consumer.fetch_metadata(Some(topic), CALL_TIMEOUT)?;
+    let mut list = TopicPartitionList::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            list.add_partition(topic, p.id());
+        }
+    }
+    let committed = consumer.committed_offsets(list, CALL_TIMEOUT)?;
+    let mut out = Vec::new();
+    for e in committed.elements() {
+        let (low, high) = consumer.fetch_watermarks(topic, e.partition(), CALL_TIMEOUT)?;
+        let from = match e.offset() {
+            Offset::Offset(o) => o,
+            _ => low,
+        };
+        out.push(PartitionLag { partition: e.partition(), records: (high - from).max(0) });
+    }
+    out.sort_by_key(|l| l.partition);
+    Ok(out)
 }
 
 /// Reads the tail of a partition and returns its last committed record. Transaction markers

@@ -154,6 +154,20 @@ pub trait Bus: Send + Sync + 'static {
     /// Deletes a partition's records before `offset`: retention for changelog topics, where
     /// only the newest record matters.
     async fn delete_before(&self, topic: &str, partition: i32, offset: i64) -> Result<(), BusError>;
+
+    /// How far `group` is behind on `topic`: per partition, the records past the group's
+    /// committed offset (from the partition's start when it committed nothing). A snapshot for
+    /// monitoring, never a position to act on; on Kafka a transaction's commit marker takes an
+    /// offset, so a group at the end of a transactional topic reads 1.
+    async fn lag(&self, group: &str, topic: &str) -> Result<Vec<PartitionLag>, BusError>;
+}
+
+/// One partition's consumer lag, from [`Bus::lag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub partition: i32,
+    /// Records written but not yet committed by the group.
+    pub records: i64,
 }
 
 /// A member of a consumer group.

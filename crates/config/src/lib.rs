@@ -22,6 +22,26 @@ use toml::Value;
 const NON_CONFIG_ENV: &[&str] = &["NEXUSLOG_CONFIG", "NEXUSLOG_CACHE_DIR", "NEXUSLOG_SERVICES_DIR"];
 const NON_CONFIG_ENV_PREFIXES: &[&str] = &["NEXUSLOG_TEST_"];
 
+/// Whether an unknown `NEXUSLOG_*` variable is one Kubernetes injects for a Service whose name
+/// starts with `nexuslog` (service links: `NEXUSLOG_SERVICE_HOST`, `NEXUSLOG_API_SERVICE_PORT_HTTP`,
+/// `NEXUSLOG_PORT=tcp://10.0.0.1:8000`, `NEXUSLOG_PORT_8000_TCP_ADDR`, ...). A pod in a
+/// namespace holding such a Service gets them whatever its own spec says, and refusing them
+/// would make every NexusLog pod there crash-loop; no configuration key has these shapes, and
+/// real keys are matched first, so a typo in a key is still an error.
+fn is_kubernetes_service_link(name: &str, value: &str) -> bool {
+    let Some(rest) = name.strip_prefix("NEXUSLOG") else { return false };
+    if rest.ends_with("_SERVICE_HOST") || rest.ends_with("_SERVICE_PORT") || rest.contains("_SERVICE_PORT_") {
+        return true;
+    }
+    // `<SVC>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]`, then `<SVC>_PORT=tcp://ip:port`.
+    let numbered = rest.rsplit_once("_PORT_").and_then(|(_, after)| after.split_once('_')).is_some_and(|(port, tail)| {
+        !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && matches!(tail, "TCP" | "UDP" | "SCTP" | "TCP_PROTO" | "UDP_PROTO" | "SCTP_PROTO" | "TCP_PORT" | "UDP_PORT" | "SCTP_PORT" | "TCP_ADDR" | "UDP_ADDR" | "SCTP_ADDR")
+    });
+    numbered || (rest.ends_with("_PORT") && ["tcp://", "udp://", "sctp://"].iter().any(|scheme| value.starts_with(scheme)))
+}
+
 /// Where a value came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -135,6 +155,9 @@ pub fn load(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Confi
             continue;
         }
         let Some((key, default)) = by_env.get(name) else {
+            if is_kubernetes_service_link(name, raw) {
+                continue;
+            }
             return Err(ConfigError::UnknownKey {
                 key: name.clone(),
                 origin: Origin::Env(name.clone()),

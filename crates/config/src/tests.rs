@@ -122,3 +122,32 @@ fn secrets_do_not_print() {
     assert_eq!(c.bootstrap.api_key.expose(), "nxl_supersecret");
     assert!(!format!("{c:?}").contains("supersecret"));
 }
+
+#[test]
+fn kubernetes_service_link_variables_are_ignored() {
+    // What the kubelet injects for Services `nexuslog` and `nexuslog-api` in the pod's namespace.
+    let injected = [
+        ("NEXUSLOG_SERVICE_HOST", "10.96.0.12"),
+        ("NEXUSLOG_SERVICE_PORT", "8000"),
+        ("NEXUSLOG_SERVICE_PORT_HTTP", "8000"),
+        ("NEXUSLOG_PORT", "tcp://10.96.0.12:8000"),
+        ("NEXUSLOG_PORT_8000_TCP", "tcp://10.96.0.12:8000"),
+        ("NEXUSLOG_PORT_8000_TCP_PROTO", "tcp"),
+        ("NEXUSLOG_PORT_8000_TCP_PORT", "8000"),
+        ("NEXUSLOG_PORT_8000_TCP_ADDR", "10.96.0.12"),
+        ("NEXUSLOG_API_SERVICE_HOST", "10.96.0.13"),
+        ("NEXUSLOG_API_PORT", "tcp://10.96.0.13:8000"),
+        ("NEXUSLOG_SYSLOG_PORT_514_UDP_ADDR", "10.96.0.14"),
+        ("NEXUSLOG_HTTP_ADDR", "127.0.0.1:9000"),
+    ];
+    let c = load(None, &env(&injected)).expect("service links are not configuration");
+    assert_eq!(c.http.addr.to_string(), "127.0.0.1:9000", "real keys still apply");
+    // Typos that merely look similar are still refused.
+    for name in ["NEXUSLOG_HTTP_PORT", "NEXUSLOG_PORT_HTTP_TCP", "NEXUSLOG_PORTS", "NEXUSLOG_HTTP_ADRR"] {
+        let err = load(None, &env(&[(name, "8000")])).expect_err(name);
+        assert!(matches!(err, ConfigError::UnknownKey { .. }), "{name}: {err}");
+    }
+    // A real key that happens to look like a service link keeps its meaning and its checks.
+    let err = load(None, &env(&[("NEXUSLOG_ALERTING_SMTP_PORT", "tcp://10.96.0.20:587")])).expect_err("not a port number");
+    assert_eq!(err.key(), Some("alerting.smtp.port"), "{err}");
+}

@@ -208,7 +208,7 @@ impl AlertEvaluator {
             // On failure nothing is visible: the session restarts from the last snapshot.
             consumer.commit_with_outputs(outputs, &positions(&owned)).await?;
             self.record_quiet(&quiet).await;
-            metrics::histogram!("nexuslog_alert_evaluation_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("nexuslog_alert_evaluation_duration_seconds").record(started.elapsed().as_secs_f64());
             metrics::gauge!("nexuslog_alert_open_windows").set(snap.evaluator.open_windows() as f64);
             if let Some(clock) = snap.evaluator.clock() {
                 metrics::gauge!("nexuslog_alert_watermark_lag_seconds").set((nexuslog_common::now_micros() - clock) as f64 / 1e6);

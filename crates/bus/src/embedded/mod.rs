@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 
 use self::store::Store;
 use self::writer::{WriteRequest, Writer};
-use crate::{Bus, BusError, Consumer, InRecord, OutRecord, Position};
+use crate::{Bus, BusError, Consumer, InRecord, OutRecord, PartitionLag, Position};
 
 /// Settings of the embedded bus.
 #[derive(Debug, Clone)]
@@ -179,6 +179,20 @@ impl Bus for EmbeddedBus {
 
     async fn health(&self) -> Result<(), BusError> {
         self.writer.health()
+    }
+
+    async fn lag(&self, group: &str, topic: &str) -> Result<Vec<PartitionLag>, BusError> {
+        let n = self.partitions_of(topic)?;
+        let (store, group, topic) = (self.store.clone(), group.to_owned(), topic.to_owned());
+        let (heads, committed) = tokio::task::spawn_blocking(move || Ok::<_, BusError>((store.heads(&topic)?, store.committed(&group, &topic)?)))
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))??;
+        Ok((0..n)
+            .map(|p| {
+                let behind = heads.get(&p).copied().unwrap_or(0).saturating_sub(committed.get(&p).copied().unwrap_or(0));
+                PartitionLag { partition: i32::try_from(p).unwrap_or(i32::MAX), records: i64::try_from(behind).unwrap_or(i64::MAX) }
+            })
+            .collect())
     }
 }
 
