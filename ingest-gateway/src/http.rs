@@ -65,10 +65,12 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
 }
 
 /// Ingest id of the `index`-th event of a request: random (time-ordered) normally; derived from
-/// the project, the client's idempotency key and the position when the client sent one.
-fn ingest_id(project: &str, idempotency_key: Option<&str>, index: usize) -> String {
+/// the project, the API key, the client's idempotency key and the position when the client sent
+/// one. The API key is part of it so that two clients of a project choosing the same
+/// idempotency value (`batch-1`) cannot overwrite each other's events.
+fn ingest_id(project: &str, key_id: &str, idempotency_key: Option<&str>, index: usize) -> String {
     match idempotency_key {
-        Some(k) => uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{project}\u{0}{k}\u{0}{index}").as_bytes()).to_string(),
+        Some(k) => uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{project}\u{0}{key_id}\u{0}{k}\u{0}{index}").as_bytes()).to_string(),
         None => nexuslog_common::new_ingest_id(),
     }
 }
@@ -82,6 +84,7 @@ pub fn presented_key(headers: &HeaderMap) -> &str {
 fn ingest_error(e: &IngestError) -> GatewayError {
     match e {
         IngestError::Bus(BusError::QueueFull) => GatewayError::Overloaded,
+        IngestError::TooLarge { .. } => GatewayError::BadRequest(e.to_string()),
         IngestError::Bus(BusError::Rejected(reason)) => GatewayError::BadRequest(format!("the bus refused the events: {reason}")),
         _ => GatewayError::Unavailable,
     }
@@ -139,7 +142,7 @@ async fn bulk(
         .into_iter()
         .enumerate()
         .map(|(index, e)| Event {
-            ingest_id: ingest_id(&key.project_id, idempotency, index),
+            ingest_id: ingest_id(&key.project_id, &key.id, idempotency, index),
             project_id: key.project_id.clone(),
             payload: e.bytes,
             metadata: metadata.clone(),
@@ -150,11 +153,18 @@ async fn bulk(
         metrics::counter!("nexuslog_gateway_produce_errors_total").increment(1);
         ingest_error(&e)
     })?;
-    dead_letter(&gw, &key.project_id, &rejected).await?;
     metrics::counter!("nexuslog_gateway_events_accepted_total", "source" => "http").increment(accepted as u64);
     metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "http").increment(rejected.len() as u64);
     let rejected_json: Vec<Value> = rejected.iter().map(|r| json!({ "line": r.line, "reason": r.reason })).collect();
-    Ok(Json(json!({ "accepted": accepted, "rejected": rejected_json })))
+    let mut answer = json!({ "accepted": accepted, "rejected": rejected_json });
+    // The events are written: the answer must say so even if keeping the refused lines fails,
+    // or a retrying client would write them twice.
+    if let Err(e) = dead_letter(&gw, &key.project_id, &rejected).await {
+        tracing::warn!(error = ?e, lines = rejected.len(), "accepted events written, but their refused lines could not be dead-lettered");
+        metrics::counter!("nexuslog_gateway_dead_letter_errors_total").increment(1);
+        answer["dead_lettered"] = Value::Bool(false);
+    }
+    Ok(Json(answer))
 }
 
 /// Writes refused lines to the dead-letter topic (acknowledged before the client is answered).
@@ -177,9 +187,14 @@ mod tests {
 
     #[test]
     fn idempotency_key_derives_stable_ids() {
-        assert_eq!(ingest_id("p", Some("req-1"), 3), ingest_id("p", Some("req-1"), 3));
-        assert_ne!(ingest_id("p", Some("req-1"), 3), ingest_id("p", Some("req-1"), 4));
-        assert_ne!(ingest_id("p", Some("req-1"), 3), ingest_id("q", Some("req-1"), 3));
-        assert_ne!(ingest_id("p", None, 0), ingest_id("p", None, 0));
+        assert_eq!(ingest_id("p", "k", Some("req-1"), 3), ingest_id("p", "k", Some("req-1"), 3));
+        assert_ne!(ingest_id("p", "k", Some("req-1"), 3), ingest_id("p", "k", Some("req-1"), 4));
+        assert_ne!(ingest_id("p", "k", Some("req-1"), 3), ingest_id("q", "k", Some("req-1"), 3));
+        assert_ne!(ingest_id("p", "k", None, 0), ingest_id("p", "k", None, 0));
+    }
+
+    #[test]
+    fn two_keys_of_a_project_reusing_an_idempotency_value_get_distinct_ids() {
+        assert_ne!(ingest_id("p", "key-a", Some("batch-1"), 0), ingest_id("p", "key-b", Some("batch-1"), 0));
     }
 }

@@ -33,6 +33,10 @@ pub enum IngestError {
     Bus(#[from] BusError),
     #[error("encoding: {0}")]
     Encode(#[from] SchemaError),
+    /// An event would make a record above `bus.max_record_bytes`; nothing of the call was
+    /// written (configuration keeps accepted events below it, so this is a last guard).
+    #[error("event {index} encodes to {size} bytes, above the bus record limit of {max} bytes (bus.max_record_bytes); nothing was written")]
+    TooLarge { index: usize, size: usize, max: usize },
 }
 
 /// Writes events and dead letters to the bus.
@@ -41,11 +45,13 @@ pub struct Ingest {
     bus: Arc<dyn Bus>,
     codec: Codec,
     topics: Topics,
+    max_record_bytes: usize,
 }
 
 impl Ingest {
-    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics) -> Self {
-        Self { bus, codec, topics }
+    /// `max_record_bytes`: the largest record the bus takes (`bus.max_record_bytes`).
+    pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, max_record_bytes: usize) -> Self {
+        Self { bus, codec, topics, max_record_bytes }
     }
 
     /// Writes `events` as raw events from `source`; returns once the bus acknowledged all.
@@ -69,6 +75,11 @@ impl Ingest {
                 metadata: e.metadata,
             };
             let payload = self.codec.encode(&self.topics.raw, &raw).await?;
+            // Checked before anything is produced: one record the bus refuses must not leave
+            // the others of the request written while the sender is told it failed.
+            if payload.len() > self.max_record_bytes {
+                return Err(IngestError::TooLarge { index: records.len(), size: payload.len(), max: self.max_record_bytes });
+            }
             records.push(OutRecord { topic: self.topics.raw.clone(), key: Some(raw.ingest_id.into_bytes()), payload });
         }
         let n = records.len();

@@ -36,6 +36,7 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
             let brokers = c.bus.kafka.brokers.join(",");
             let mut kc = KafkaBusConfig::new(brokers.clone());
             kc.replication_factor = i32::try_from(c.bus.kafka.replication_factor).context("bus.kafka.replication_factor")?;
+            kc.max_message_bytes = usize::try_from(c.bus.max_record_bytes + nexuslog_config::RECORD_HEADROOM_BYTES).context("bus.max_record_bytes")?;
             kc.instance_id = if c.bus.kafka.instance_id.is_empty() { host_name() } else { c.bus.kafka.instance_id.clone() };
             let bus = KafkaBus::new(kc).context("bus.kafka")?;
             reach("bus.kafka.brokers", &brokers, bus.health()).await?;

@@ -127,7 +127,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             events_per_sec_per_key: u32::try_from(config.http.rate_limit_events_per_sec).ok().and_then(std::num::NonZeroU32::new),
             max_in_flight: usize::try_from(config.http.max_in_flight).unwrap_or(usize::MAX),
         };
-        let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone());
+        let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX));
         let keys = key_cache.clone().ok_or_else(missing_deps)?;
         crate::syslog::spawn_listeners(&config, ingest.clone(), keys.clone(), meta, &shutdown, &mut tasks).await?;
         let gw = nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits);
@@ -150,7 +150,14 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             registry.run(s).await;
             Ok(())
         });
-        let p = nexuslog_stream_processors::Processor::new(bus.clone(), codec.clone(), topics.clone(), Default::default(), pipelines, alert_rules.clone());
+        let p = nexuslog_stream_processors::Processor::new(
+            bus.clone(),
+            codec.clone(),
+            topics.clone(),
+            nexuslog_stream_processors::ProcessorConfig { max_record_bytes: usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX), ..Default::default() },
+            pipelines,
+            alert_rules.clone(),
+        );
         let s = shutdown.clone();
         tasks.spawn(async move { p.run(s).await.context("processor") });
         let state = deps.state.clone().ok_or_else(missing_deps)?;

@@ -9,6 +9,7 @@
 //! dead letter in the same transaction.
 
 pub mod alerting;
+mod bound;
 mod pipelines;
 mod processor;
 

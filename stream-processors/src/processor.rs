@@ -8,12 +8,13 @@ use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topi
 use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_schemas::wire::Codec;
-use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, Stage};
+use nexuslog_schemas::{DeadLetter, LogRecord, RawEvent, SchemaError, Stage};
 
 use nexuslog_alerting::{Collector, PartialBatch};
 use nexuslog_pipeline::{Outcome, Pipeline};
 
 use crate::alerting::{AlertRuleRegistry, AlertRules};
+use crate::bound;
 use crate::pipelines::{PipelineRegistry, Snapshot};
 
 /// Longest an idle processor stays silent towards the alert evaluator: its heartbeat lets
@@ -30,11 +31,14 @@ pub struct ProcessorConfig {
     pub batch_max: usize,
     /// How long a poll waits for the first record.
     pub poll_wait: Duration,
+    /// Largest output record (`bus.max_record_bytes`): larger log records are shrunk to fit
+    /// (see `bound`), so none can abort a transaction again and again.
+    pub max_record_bytes: usize,
 }
 
 impl Default for ProcessorConfig {
     fn default() -> Self {
-        Self { group: "nexuslog-processors".into(), batch_max: 5_000, poll_wait: Duration::from_millis(100) }
+        Self { group: "nexuslog-processors".into(), batch_max: 5_000, poll_wait: Duration::from_millis(100), max_record_bytes: 4 << 20 }
     }
 }
 
@@ -54,9 +58,32 @@ fn no_rules() -> &'static Pipeline {
     EMPTY.get_or_init(Pipeline::default)
 }
 
+/// Longest dead-letter reason kept: reasons quote input, and a dead letter must fit the bus
+/// next to its original (a raw record, itself under the limit).
+const MAX_REASON_BYTES: usize = 4096;
+
+/// Encodes a log record no larger than `max` bytes, shrinking it if needed; `Ok(None)` when
+/// even the shrunk record does not fit.
+async fn encode_bounded(codec: &Codec, topic: &str, record: &mut LogRecord, max: usize) -> Result<Option<Vec<u8>>, SchemaError> {
+    let mut payload = codec.encode(topic, &*record).await?;
+    let mut attempts = 0;
+    while payload.len() > max {
+        attempts += 1;
+        if attempts > bound::FIT_ATTEMPTS || !bound::shrink(record, payload.len() - max) {
+            return Ok(None);
+        }
+        payload = codec.encode(topic, &*record).await?;
+    }
+    if attempts > 0 {
+        metrics::counter!("nexuslog_processor_records_truncated_total").increment(1);
+    }
+    Ok(Some(payload))
+}
+
 /// Turns one consumed raw record into its output: a log record, a dead letter saying why, or
 /// nothing when the project's pipeline drops it. A log record is also shown to `alerts`, when
-/// given: the alert rules in force and the batch's collector of partial aggregates.
+/// given: the alert rules in force and the batch's collector of partial aggregates. A log
+/// record is at most `max_record` bytes (shrunk to fit, see `bound`).
 ///
 /// # Errors
 /// Only when even the dead letter cannot be encoded (the schema registry is unreachable and
@@ -64,6 +91,7 @@ fn no_rules() -> &'static Pipeline {
 pub async fn process_record(
     codec: &Codec,
     topics: &Topics,
+    max_record: usize,
     pipelines: &Snapshot,
     rec: &InRecord,
     alerts: Option<(&AlertRules, &mut Collector)>,
@@ -72,13 +100,20 @@ pub async fn process_record(
         Ok(raw) => {
             let pipeline = pipelines.get(&raw.project_id).map_or(no_rules(), |p| p.as_ref());
             match nexuslog_pipeline::process(&raw, pipeline, None) {
-                Ok(Outcome::Record(record)) => match codec.encode(&topics.logs, &record).await {
-                    Ok(payload) => {
+                Ok(Outcome::Record(mut record)) => match encode_bounded(codec, &topics.logs, &mut record, max_record).await {
+                    Ok(Some(payload)) => {
                         if let Some((rules, collector)) = alerts {
                             collector.observe(&record, rules.of_project(&record.project_id));
                         }
                         return Ok(Some(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload }));
                     }
+                    Ok(None) => (
+                        Some(raw.ingest_id),
+                        Some(raw.project_id),
+                        "record_too_large",
+                        format!("the processed record does not fit bus.max_record_bytes ({max_record}) even shortened"),
+                        raw.payload,
+                    ),
                     Err(e) => (Some(raw.ingest_id), Some(raw.project_id), "encode_failed", e.to_string(), raw.payload),
                 },
                 Ok(Outcome::Dropped { .. }) => return Ok(None),
@@ -88,7 +123,15 @@ pub async fn process_record(
         }
         Err(e) => (None, None, "undecodable", format!("cannot decode raw event: {e}"), rec.payload.clone()),
     };
-    let (id, project_id, kind, reason, original) = failure;
+    let (id, project_id, kind, mut reason, original) = failure;
+    if reason.len() > MAX_REASON_BYTES {
+        let mut at = MAX_REASON_BYTES;
+        while !reason.is_char_boundary(at) {
+            at -= 1;
+        }
+        reason.truncate(at);
+        reason.push('…');
+    }
     metrics::counter!("nexuslog_processor_dead_letters_total", "kind" => kind).increment(1);
     let dl = DeadLetter {
         id: id.unwrap_or_else(|| format!("{}-{}-{}", rec.topic, rec.partition, rec.offset)),
@@ -116,6 +159,7 @@ const CHUNK: usize = 512;
 async fn process_batch(
     codec: &Codec,
     topics: &Topics,
+    max_record: usize,
     pipelines: &Snapshot,
     rules: &Arc<AlertRules>,
     batch: &[InRecord],
@@ -129,7 +173,7 @@ async fn process_batch(
             let mut collector = Collector::default();
             for rec in &chunk {
                 let alerts = alerting.then_some((rules.as_ref(), &mut collector));
-                out.extend(process_record(&codec, &topics, &pipelines, rec, alerts).await?);
+                out.extend(process_record(&codec, &topics, max_record, &pipelines, rec, alerts).await?);
             }
             Ok::<_, SchemaError>((out, collector))
         }));
@@ -219,7 +263,7 @@ impl Processor {
                 }
             };
             let started = std::time::Instant::now();
-            let outputs = match process_batch(&self.codec, &self.topics, &self.pipelines.snapshot(), &rules, &batch).await {
+            let outputs = match process_batch(&self.codec, &self.topics, self.config.max_record_bytes, &self.pipelines.snapshot(), &rules, &batch).await {
                 Ok(o) => o,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot encode output; retrying the batch");

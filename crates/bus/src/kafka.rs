@@ -35,18 +35,22 @@ pub struct KafkaBusConfig {
     /// from it, so a restarted processor fences its crashed predecessor at once and aborts its
     /// open transaction, instead of readers waiting for the transaction timeout.
     pub instance_id: String,
+    /// Largest record the client may produce, framing included; also the `max.message.bytes`
+    /// of topics NexusLog creates, so what the client accepts the broker accepts too.
+    pub max_message_bytes: usize,
     /// Extra librdkafka properties (e.g. `linger.ms`), applied last.
     pub extra: Vec<(String, String)>,
 }
 
 impl KafkaBusConfig {
     pub fn new(brokers: impl Into<String>) -> Self {
-        Self { brokers: brokers.into(), replication_factor: 1, instance_id: "nexuslog".into(), extra: Vec::new() }
+        Self { brokers: brokers.into(), replication_factor: 1, instance_id: "nexuslog".into(), max_message_bytes: (4 << 20) + (64 << 10), extra: Vec::new() }
     }
 
     fn client(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
+        c.set("message.max.bytes", self.max_message_bytes.to_string());
         for (k, v) in &self.extra {
             c.set(k, v);
         }
@@ -136,7 +140,8 @@ async fn send_all(producer: &FutureProducer, records: &[OutRecord]) -> Result<()
 #[async_trait]
 impl Bus for KafkaBus {
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BusError> {
-        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(self.config.replication_factor));
+        let max = self.config.max_message_bytes.to_string();
+        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(self.config.replication_factor)).set("max.message.bytes", &max);
         let opts = AdminOptions::new().operation_timeout(Some(CALL_TIMEOUT));
         let results = self.admin.create_topics([&new], &opts).await.map_err(|e| classify(&e))?;
         for r in results {

@@ -94,12 +94,21 @@ pub struct BusConfig {
     pub kind: BusKind,
     /// Prefix of every topic name: `<prefix>raw`, `<prefix>logs`, `<prefix>alerts`, `<prefix>deadletter`.
     pub topic_prefix: String,
+    /// Largest record NexusLog writes to the bus. Topics NexusLog creates and the Kafka client
+    /// allow this plus 64 KiB of framing; a processed record that would be larger has its
+    /// message (then its largest fields) truncated with a marker, so no record can stall a
+    /// partition. Must leave 64 KiB above `http.max_event_bytes` and `syslog.max_message_bytes`.
+    pub max_record_bytes: u64,
     pub kafka: KafkaConfig,
 }
 
+/// Room above `bus.max_record_bytes` for a record's key, headers and batch framing, and room
+/// below it for the envelope of a raw event around its payload.
+pub const RECORD_HEADROOM_BYTES: u64 = 64 * 1024;
+
 impl Default for BusConfig {
     fn default() -> Self {
-        Self { kind: BusKind::Embedded, topic_prefix: "nexuslog.".into(), kafka: KafkaConfig::default() }
+        Self { kind: BusKind::Embedded, topic_prefix: "nexuslog.".into(), max_record_bytes: 4 << 20, kafka: KafkaConfig::default() }
     }
 }
 
@@ -480,6 +489,15 @@ impl Config {
         }
         if self.http.max_in_flight == 0 {
             return Err(("http.max_in_flight", "must not be 0".into(), "a positive number of requests"));
+        }
+        for (key, payload) in [("http.max_event_bytes", self.http.max_event_bytes), ("syslog.max_message_bytes", self.syslog.max_message_bytes)] {
+            if payload.saturating_add(RECORD_HEADROOM_BYTES) > self.bus.max_record_bytes {
+                return Err((
+                    "bus.max_record_bytes",
+                    format!("{} leaves less than 64 KiB above {key} ({payload})", self.bus.max_record_bytes),
+                    "at least 64 KiB more than http.max_event_bytes and syslog.max_message_bytes",
+                ));
+            }
         }
         if self.bus.kind == BusKind::Kafka {
             if self.bus.kafka.brokers.is_empty() {

@@ -49,8 +49,7 @@ fn defaults_are_standalone_on_port_8000() {
 #[test]
 fn file_then_env_layering() {
     let f = file("[bus]\nkind = \"kafka\"\n[bus.kafka]\nbrokers = [\"a:1\"]\npartitions = 3\n");
-    let c = load(Some(&f.0), &env(&[("NEXUSLOG_BUS_KAFKA_BROKERS", "b:2, c:3"), ("NEXUSLOG_HTTP_ADDR", "127.0.0.1:9000")]))
-        .expect("valid");
+    let c = load(Some(&f.0), &env(&[("NEXUSLOG_BUS_KAFKA_BROKERS", "b:2, c:3"), ("NEXUSLOG_HTTP_ADDR", "127.0.0.1:9000")])).expect("valid");
     assert_eq!(c.bus.kind, BusKind::Kafka);
     assert_eq!(c.bus.kafka.brokers, vec!["b:2".to_owned(), "c:3".to_owned()]);
     assert_eq!(c.bus.kafka.partitions, 3);
@@ -102,6 +101,27 @@ fn semantic_validation_names_key() {
     assert_eq!(err.key(), Some("logstore.opensearch.url"), "{err}");
     let err = load(None, &env(&[("NEXUSLOG_HTTP_MAX_EVENT_BYTES", "99999999999")])).expect_err("event > body");
     assert_eq!(err.key(), Some("http.max_event_bytes"), "{err}");
+}
+
+#[test]
+fn the_bus_record_limit_leaves_room_above_every_accepted_event() {
+    // A 4 MiB event cannot fit a 4 MiB record once wrapped as a raw event.
+    let err = load(None, &env(&[("NEXUSLOG_HTTP_MAX_BODY_BYTES", "16777216"), ("NEXUSLOG_HTTP_MAX_EVENT_BYTES", "4194304")]))
+        .expect_err("event as large as a record");
+    assert_eq!(err.key(), Some("bus.max_record_bytes"), "{err}");
+    let err =
+        load(None, &env(&[("NEXUSLOG_BUS_MAX_RECORD_BYTES", "100000")])).expect_err("record smaller than the syslog limit + headroom");
+    assert_eq!(err.key(), Some("bus.max_record_bytes"), "{err}");
+    let c = load(
+        None,
+        &env(&[
+            ("NEXUSLOG_BUS_MAX_RECORD_BYTES", "8388608"),
+            ("NEXUSLOG_HTTP_MAX_BODY_BYTES", "16777216"),
+            ("NEXUSLOG_HTTP_MAX_EVENT_BYTES", "4194304"),
+        ]),
+    )
+    .expect("a larger record limit admits larger events");
+    assert_eq!(c.bus.max_record_bytes, 8 << 20);
 }
 
 #[test]

@@ -1,0 +1,82 @@
+//! Scenarios from the hardening review (issue #16), each on the Kafka/OpenSearch path and the
+//! embedded one: input that used to stall a partition or could spoof provenance.
+
+#[allow(dead_code)] // each test binary uses part of the shared helpers
+mod support;
+
+use std::time::Duration;
+
+use nexuslog_common::testing::{unique_name, wait_until};
+use serde_json::Value;
+
+/// A record limit a little above the 1 MiB event limit, so that a processed record (about
+/// twice its raw event) must be shortened.
+const RECORD_LIMIT: &str = "1200000";
+
+async fn search(node: &support::Node, q: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/v1/search", node.url))
+        .query(&[("q", q), ("from", "now-1d"), ("limit", "100")])
+        .bearer_auth(&node.api_key)
+        .send()
+        .await
+        .expect("search answers")
+        .json()
+        .await
+        .expect("json")
+}
+
+async fn bulk(node: &support::Node, body: String) -> (u16, Value) {
+    let resp =
+        reqwest::Client::new().post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body).send().await.expect("post");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A JSON object without `message` just under the 1 MiB event limit: its processed record holds
+/// the whole text twice (as message and as a field), about 2 MB. Then ordinary events, on every
+/// partition: all of them, and the big one shortened, must become searchable.
+async fn oversized_record_does_not_stall(node: &support::Node) {
+    let run = unique_name("big");
+    let blob = "x".repeat(1_000_000);
+    let big = format!(r#"{{"run":"{run}","kind":"big","blob":"{blob}"}}"#);
+    assert!(big.len() < 1 << 20 && big.len() > 1_000_000, "between librdkafka's default limit and the gateway's");
+    let (status, ack) = bulk(node, big).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(1)), "{ack}");
+
+    let small: Vec<String> = (0..60).map(|i| format!(r#"{{"run":"{run}","kind":"small","message":"after the big one {i}"}}"#)).collect();
+    let (status, ack) = bulk(node, small.join("\n")).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(60)), "{ack}");
+
+    let found = wait_until("the big event and the 60 after it searchable", Duration::from_secs(90), || async {
+        let v = search(node, &format!("run:{run}")).await;
+        (v["total"].as_u64() == Some(61)).then_some(v)
+    })
+    .await;
+    let big = found["hits"].as_array().expect("hits").iter().find(|h| h["fields"]["kind"] == "big").expect("the big event").clone();
+    let message = big["message"].as_str().expect("message");
+    assert!(message.starts_with(&format!(r#"{{"run":"{run}""#)), "keeps its start");
+    let blob_field = big["fields"]["blob"].as_str().map_or(0, str::len);
+    assert!(message.len() + blob_field < 1_200_000, "fits the record limit: message {} + blob {blob_field}", message.len());
+    let notes = big["parse_errors"].to_string();
+    assert!(notes.contains("bus.max_record_bytes"), "says why it was cut: {notes}");
+    assert!(message.ends_with("bytes removed]") || big["fields"]["blob"].as_str().is_some_and(|b| b.ends_with("bytes removed]")), "marked");
+}
+
+#[tokio::test]
+async fn distributed_an_oversized_record_never_stalls_a_partition() {
+    let prefix = unique_name("harden");
+    let mut env = support::distributed_env(&prefix);
+    env.push(("NEXUSLOG_BUS_MAX_RECORD_BYTES".into(), RECORD_LIMIT.into()));
+    let node = support::start(&[], env, &support::test_key()).await;
+    oversized_record_does_not_stall(&node).await;
+}
+
+#[tokio::test]
+async fn standalone_an_oversized_record_never_stalls_a_partition() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_BUS_MAX_RECORD_BYTES".into(), RECORD_LIMIT.into()));
+    let node = support::start(&[], env, &support::test_key()).await;
+    oversized_record_does_not_stall(&node).await;
+}
