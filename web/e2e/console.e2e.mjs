@@ -428,19 +428,22 @@ async function budgetSteps(adminToken, bulk) {
     const scroller = page.getByTestId('results-scroller');
     const firstMessage = await scroller.locator('.nl-c-message').first().innerText();
     if (firstMessage !== `${marker} row ${BULK - 1} GET /api/items/${BULK - 1} answered in ${(BULK - 1) % 997} ms`) throw new Error(`the newest event first: ${firstMessage}`);
-    // Scroll to the end in about 40 frames, as a dragged scrollbar would: each frame lands
-    // on rows not rendered yet.
+    // Scroll to the end in 40 frames, as a dragged scrollbar would: each frame lands on rows
+    // not rendered yet. The time between frames is what a user would see.
     const frames = await scroller.evaluate(
       (el) =>
         new Promise((resolve) => {
+          const STEPS = 40;
           const gaps = [];
+          let k = 0;
           let last = performance.now();
           const tick = () => {
             const now = performance.now();
-            gaps.push(now - last);
+            if (k > 0) gaps.push(now - last);
             last = now;
-            if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1) return resolve(gaps.slice(1));
-            el.scrollTop += Math.max(el.clientHeight, el.scrollHeight / 40);
+            if (k === STEPS) return resolve(gaps);
+            k += 1;
+            el.scrollTop = k === STEPS ? el.scrollHeight : Math.round(((el.scrollHeight - el.clientHeight) * k) / STEPS);
             requestAnimationFrame(tick);
           };
           requestAnimationFrame(tick);

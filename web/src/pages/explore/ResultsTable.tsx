@@ -7,6 +7,7 @@ import { Highlighted } from '../../components/Highlighted';
 import { formatDateTime } from '../../i18n/format';
 import { LevelBadge } from '../../components/Level';
 import { RecordDetail } from './RecordDetail';
+import { ROW_HEIGHT } from './record';
 
 interface Props {
   hits: LogRecord[];
@@ -93,7 +94,7 @@ export function ResultsTable({ hits, onFilter, resultKey }: Props) {
   const virtualizer = useVirtualizer({
     count: hits.length,
     getScrollElement: () => scroller.current,
-    estimateSize: () => 30,
+    estimateSize: () => ROW_HEIGHT,
     overscan: 15,
     getItemKey: (i) => hits[i]?.id ?? i,
   });

@@ -1,5 +1,10 @@
 import type { LogRecord } from '../../api';
 
+/** A collapsed row of the virtualized tables (Explore, Live tail): `.nl-row-main`'s fixed 28px and
+ * the row's 1px border. Exact, so measuring a row never corrects the scroll position: the
+ * virtualizer corrects from the offset it last saw, which pulled a dragged scrollbar back. */
+export const ROW_HEIGHT = 29;
+
 /** The fields of a record to show and filter on: the standard ones, then the extracted ones. */
 export function recordFields(r: LogRecord): [string, unknown][] {
   const rows: [string, unknown][] = [

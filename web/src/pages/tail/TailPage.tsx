@@ -12,7 +12,7 @@ import { useSession } from '../../session';
 import { RateMeter } from '../../tail/rate';
 import { readTail, type TailItem } from '../../tail/sse';
 import { LevelBadge } from '../../components/Level';
-import { recordJson } from '../explore/record';
+import { recordJson, ROW_HEIGHT } from '../explore/record';
 
 /** Rows kept on screen; older ones are dropped. */
 export const MAX_ROWS = 5000;
@@ -261,7 +261,7 @@ export default function TailPage() {
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: () => 28,
+    estimateSize: () => ROW_HEIGHT,
     overscan: 20,
     getItemKey: (i) => rows[i]?.id ?? i,
   });
