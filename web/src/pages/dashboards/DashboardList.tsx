@@ -76,7 +76,7 @@ export function DashboardList({ project }: { project: string }) {
   };
 
   return (
-    <div style={{ padding: 16 }}>
+    <div className="nl-page">
       <div className="nl-page-head">
         <Typography.Title level={4} style={{ margin: 0 }}>
           {t('title')}

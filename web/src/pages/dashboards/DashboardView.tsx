@@ -3,7 +3,7 @@
 // every widget's data from one render call.
 
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Alert, App, Button, Dropdown, Empty, Popconfirm, Select, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { Alert, App, Button, Dropdown, Empty, Popconfirm, Select, Space, Spin, Tag, theme as antdTheme, Tooltip, Typography } from 'antd';
 import { ArrowLeftOutlined, DeleteOutlined, DownloadOutlined, EditOutlined, MoreOutlined, PlusOutlined, ReloadOutlined, SettingOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useSearchParams } from 'react-router';
@@ -130,7 +130,6 @@ export default function DashboardView({ project, id }: { project: string; id: st
 
   const [editing, setEditing] = useState<{ widget?: Widget } | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
-  const { width, containerRef, mounted } = useContainerWidth();
 
   const onLayoutStop = (layout: Layout) => {
     if (!doc || !canEdit) return;
@@ -171,7 +170,6 @@ export default function DashboardView({ project, id }: { project: string; id: st
     );
   }
 
-  const results = new Map((render.data?.widgets ?? []).map((r) => [r.id, r]));
   const variables = doc.variables ?? [];
 
   return (
@@ -256,7 +254,7 @@ export default function DashboardView({ project, id }: { project: string; id: st
         </Typography.Text>
       )}
 
-      <div ref={containerRef} className="nl-dashboard-grid">
+      <div className="nl-dashboard-grid">
         {doc.widgets.length === 0 ? (
           <Empty className="nl-empty" description={canEdit ? t('view.emptyWrite') : t('view.empty')}>
             {canEdit && (
@@ -266,49 +264,14 @@ export default function DashboardView({ project, id }: { project: string; id: st
             )}
           </Empty>
         ) : (
-          mounted && (
-            <ReactGridLayout
-              width={width}
-              layout={toLayout(doc.widgets)}
-              gridConfig={{ cols: GRID_COLS, rowHeight: ROW_HEIGHT, margin: [12, 12] }}
-              dragConfig={{ enabled: canEdit, handle: '.nl-widget-drag', cancel: '.nl-widget-actions' }}
-              resizeConfig={{ enabled: canEdit }}
-              onDragStop={(layout) => onLayoutStop(layout)}
-              onResizeStop={(layout) => onLayoutStop(layout)}
-            >
-              {doc.widgets.map((w) => {
-                const r = w.id ? results.get(w.id) : undefined;
-                // A widget the last render did not know (just added or changed): its data is coming.
-                const stale = !r || r.type !== w.type;
-                return (
-                  <div key={w.id} className="nl-widget" data-testid="widget" data-widget-id={w.id} data-type={w.type} data-title={w.title}>
-                    <div className={canEdit ? 'nl-widget-head nl-widget-drag' : 'nl-widget-head'}>
-                      <Typography.Text strong ellipsis className="nl-widget-title">
-                        {w.title}
-                      </Typography.Text>
-                      {canEdit && (
-                        <span className="nl-widget-actions">
-                          <Button size="small" type="text" icon={<EditOutlined />} aria-label={t('widget.edit', { title: w.title })} onClick={() => setEditing({ widget: w })} />
-                          <Popconfirm
-                            title={t('widget.deleteConfirm', { title: w.title })}
-                            okText={t('common.delete')}
-                            cancelText={t('common.cancel')}
-                            okButtonProps={{ danger: true }}
-                            onConfirm={() => removeWidget(w)}
-                          >
-                            <Button size="small" type="text" danger icon={<DeleteOutlined />} aria-label={t('widget.delete', { title: w.title })} />
-                          </Popconfirm>
-                        </span>
-                      )}
-                    </div>
-                    <div className="nl-widget-body">
-                      <WidgetBody widget={w} data={stale ? undefined : r?.data} error={stale ? null : r?.error} loading={render.loading || stale} />
-                    </div>
-                  </div>
-                );
-              })}
-            </ReactGridLayout>
-          )
+          <WidgetGrid
+            widgets={doc.widgets}
+            render={render}
+            canEdit={canEdit}
+            onLayout={onLayoutStop}
+            onEdit={(w) => setEditing({ widget: w })}
+            onDelete={removeWidget}
+          />
         )}
       </div>
 
@@ -342,6 +305,75 @@ export default function DashboardView({ project, id }: { project: string; id: st
             }}
           />
         </Suspense>
+      )}
+    </div>
+  );
+}
+
+/** The widgets on the grid; mounted once there are widgets, so it measures its own width. */
+function WidgetGrid({
+  widgets,
+  render,
+  canEdit,
+  onLayout,
+  onEdit,
+  onDelete,
+}: {
+  widgets: Widget[];
+  render: Render;
+  canEdit: boolean;
+  onLayout: (layout: Layout) => void;
+  onEdit: (w: Widget) => void;
+  onDelete: (w: Widget) => void;
+}) {
+  const { t } = useTranslation('dashboards');
+  const { token } = antdTheme.useToken();
+  const { width, containerRef, mounted } = useContainerWidth();
+  const results = new Map((render.data?.widgets ?? []).map((r) => [r.id, r]));
+  return (
+    <div ref={containerRef}>
+      {mounted && (
+        <ReactGridLayout
+          width={width}
+          layout={toLayout(widgets)}
+          gridConfig={{ cols: GRID_COLS, rowHeight: ROW_HEIGHT, margin: [12, 12] }}
+          dragConfig={{ enabled: canEdit, handle: '.nl-widget-drag', cancel: '.nl-widget-actions' }}
+          resizeConfig={{ enabled: canEdit }}
+          onDragStop={(layout) => onLayout(layout)}
+          onResizeStop={(layout) => onLayout(layout)}
+        >
+          {widgets.map((w) => {
+            const r = w.id ? results.get(w.id) : undefined;
+            // A widget the last render did not know (just added or changed type): its data is coming.
+            const stale = !r || r.type !== w.type;
+            return (
+              <div key={w.id} className="nl-widget" style={{ background: token.colorBgContainer }} data-testid="widget" data-widget-id={w.id} data-type={w.type} data-title={w.title}>
+                <div className={canEdit ? 'nl-widget-head nl-widget-drag' : 'nl-widget-head'}>
+                  <Typography.Text strong ellipsis className="nl-widget-title">
+                    {w.title}
+                  </Typography.Text>
+                  {canEdit && (
+                    <span className="nl-widget-actions">
+                      <Button size="small" type="text" icon={<EditOutlined />} aria-label={t('widget.edit', { title: w.title })} onClick={() => onEdit(w)} />
+                      <Popconfirm
+                        title={t('widget.deleteConfirm', { title: w.title })}
+                        okText={t('common.delete')}
+                        cancelText={t('common.cancel')}
+                        okButtonProps={{ danger: true }}
+                        onConfirm={() => onDelete(w)}
+                      >
+                        <Button size="small" type="text" danger icon={<DeleteOutlined />} aria-label={t('widget.delete', { title: w.title })} />
+                      </Popconfirm>
+                    </span>
+                  )}
+                </div>
+                <div className="nl-widget-body">
+                  <WidgetBody widget={w} data={stale ? undefined : r?.data} error={stale ? null : r?.error} loading={render.loading || stale} />
+                </div>
+              </div>
+            );
+          })}
+        </ReactGridLayout>
       )}
     </div>
   );

@@ -156,7 +156,7 @@ export default function WidgetEditor({
       {error !== null && <ErrorAlert error={error} style={{ marginBottom: 16 }} />}
       <Row gutter={24}>
         <Col xs={24} lg={11}>
-          <Form form={form} layout="vertical" requiredMark="optional" initialValues={initial} data-testid="widget-form">
+          <Form form={form} layout="vertical" initialValues={initial} data-testid="widget-form">
             <Form.Item name="type" label={t('editor.type')}>
               <Radio.Group optionType="button" buttonStyle="solid" options={WIDGET_TYPES.map((w) => ({ value: w, label: t(`type.${w}`) }))} />
             </Form.Item>
@@ -180,13 +180,13 @@ export default function WidgetEditor({
             )}
             {agg === 'date_histogram' && (
               <Row gutter={12}>
-                <Col span={8}>
+                <Col span={7}>
                   <Form.Item name="interval" label={t('editor.interval')} rules={[{ pattern: /^(auto|\d+[smhd])$/, message: t('editor.intervalHint') }]}>
                     <AutoComplete options={INTERVALS.map((v) => ({ value: v }))} />
                   </Form.Item>
                 </Col>
-                <Col span={10}>
-                  <Form.Item name="splitBy" label={t('editor.splitBy')} tooltip={t('editor.splitByHint')}>
+                <Col span={11}>
+                  <Form.Item name="splitBy" label={t('editor.splitBy')} extra={t('editor.splitByHint')}>
                     <AutoComplete options={fieldOptions} filterOption={(input, o) => String(o?.value ?? '').includes(input)} allowClear />
                   </Form.Item>
                 </Col>

@@ -93,13 +93,13 @@ describe('shaping render results', () => {
 });
 
 describe('chart options', () => {
-  it('line: a time axis, a stepped series per value, a legend when there are several', () => {
+  it('line: a time axis, a series per value, a legend when there are several', () => {
     const o = chartOption('line', shape('line', undefined, undefined, split, labels), style) as Record<string, any>;
     expect(o.xAxis.type).toBe('time');
-    expect(o.series.map((s: any) => [s.type, s.name, s.step])).toEqual([
-      ['line', 'checkout', 'start'],
-      ['line', 'payments', 'start'],
-      ['line', 'Other', 'start'],
+    expect(o.series.map((s: any) => [s.type, s.name])).toEqual([
+      ['line', 'checkout'],
+      ['line', 'payments'],
+      ['line', 'Other'],
     ]);
     expect(o.series[0].data).toEqual([[0, 1], [60_000, 2]]);
     expect(o.legend).toBeDefined();
@@ -124,7 +124,9 @@ describe('chart options', () => {
     const o = chartOption('pie', shape('pie', undefined, undefined, terms, labels), style, { unit: 'req' }) as Record<string, any>;
     expect(o.series[0].type).toBe('pie');
     expect(o.series[0].data).toEqual(categories(terms, 'Other'));
-    expect(o.series[0].label.formatter({ name: 'info', value: 12 })).toBe('info: 12');
+    expect(o.series[0].label.formatter({ name: 'info', value: 12 })).toBe('12');
+    expect(o.legend.formatter('warn')).toBe('warn: 9');
+    expect(o.legend.formatter('Other')).toBe('Other: 4');
     expect(o.tooltip.valueFormatter(12)).toBe('12 req');
   });
 

@@ -139,9 +139,8 @@ export function chartOption(type: WidgetType, s: Shaped, style: ChartStyle, opti
         type,
         name: x.name,
         data: x.points,
-        showSymbol: false,
+        showSymbol: x.points.length <= 2,
         ...(type === 'bar' && options?.stack ? { stack: 'all' } : {}),
-        ...(type === 'line' ? { step: 'start' } : {}),
       })),
     };
   }
@@ -156,17 +155,25 @@ export function chartOption(type: WidgetType, s: Shaped, style: ChartStyle, opti
     };
   }
   if (type === 'pie' && s.kind === 'categories') {
+    const values = new Map(s.items.map((i) => [i.name, i.value]));
     return {
       animation: false,
-      legend: { type: 'scroll', orient: 'vertical', right: 0, top: 'middle', textStyle: { color: style.textSecondary } },
+      legend: {
+        type: 'scroll',
+        orient: 'vertical',
+        right: 0,
+        top: 'middle',
+        textStyle: { color: style.textSecondary },
+        formatter: (name: string) => `${name}: ${style.number(values.get(name) ?? 0)}`,
+      },
       tooltip: { ...tooltip, trigger: 'item' },
       series: [
         {
           type: 'pie',
-          radius: ['40%', '70%'],
-          center: ['40%', '50%'],
+          radius: ['35%', '70%'],
+          center: ['35%', '50%'],
           data: s.items,
-          label: { color: style.text, formatter: (p: { name: string; value: number }) => `${p.name}: ${style.number(p.value)}` },
+          label: { show: true, position: 'inside', color: '#fff', formatter: (p: { value: number }) => style.number(p.value) },
         },
       ],
     };

@@ -119,8 +119,14 @@ describe('layout', () => {
     expect(widgets[0].position.y).toBe(0);
   });
 
-  it('places a new widget below the others with a fresh id', () => {
-    expect(nextPosition(widgets, 'pie')).toEqual({ x: 0, y: 7, w: 8, h: 7 });
+  it('places a new widget in the first free place, else below the others, with a fresh id', () => {
+    // Beside the single value (x 18 to 24, from the top), where a 6 × 4 fits.
+    expect(nextPosition(widgets, 'single_value')).toEqual({ x: 18, y: 0, w: 6, h: 4 });
+    // An 8 wide pie fits under the single value, right of the line.
+    expect(nextPosition(widgets, 'pie')).toEqual({ x: 12, y: 4, w: 8, h: 7 });
+    // A 12 wide line fits nowhere beside them: first place below the line, at the left.
+    expect(nextPosition([...widgets, { ...widgets[1], id: 'w3', position: { x: 12, y: 4, w: 12, h: 3 } }], 'line')).toEqual({ x: 0, y: 7, w: 12, h: 7 });
+    expect(nextPosition([{ ...widgets[0], position: { x: 0, y: 0, w: 24, h: 5 } }], 'bar')).toEqual({ x: 0, y: 5, w: 12, h: 7 });
     expect(nextPosition([], 'single_value')).toEqual({ x: 0, y: 0, w: 6, h: 4 });
     expect(newWidgetId(widgets)).toBe('w3');
     expect(newWidgetId([{ ...widgets[0], id: 'w2' }, { ...widgets[1], id: 'w3' }])).toBe('w4');

@@ -184,10 +184,22 @@ export function applyLayout(widgets: Widget[], layout: readonly LayoutItem[]): W
   return changed ? next : widgets;
 }
 
-/** Where a new widget goes: below everything, at the left. */
-export function nextPosition(widgets: Widget[], type: WidgetType): Position {
-  const bottom = widgets.reduce((y, w) => Math.max(y, w.position.y + w.position.h), 0);
-  return { x: 0, y: bottom, ...DEFAULT_SIZE[type] };
+/** Where a new widget goes: the first place, row by row from the top left, where it fits
+ * without covering another; below everything when there is none. */
+export function nextPosition(widgets: Widget[], type: WidgetType, cols: number = GRID_COLS): Position {
+  const { w, h } = DEFAULT_SIZE[type];
+  const bottom = widgets.reduce((y, x) => Math.max(y, x.position.y + x.position.h), 0);
+  const free = (x: number, y: number) =>
+    widgets.every((o) => {
+      const p = o.position;
+      return x + w <= p.x || p.x + p.w <= x || y + h <= p.y || p.y + p.h <= y;
+    });
+  for (let y = 0; y < bottom; y += 1) {
+    for (let x = 0; x + w <= cols; x += 1) {
+      if (free(x, y)) return { x, y, w, h };
+    }
+  }
+  return { x: 0, y: bottom, w, h };
 }
 
 /** An id no widget has (`w1`, `w2`, … as the server names them). */

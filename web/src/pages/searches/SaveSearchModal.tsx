@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { App, Button, Checkbox, Form, Input, Modal, Switch, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { Link } from 'react-router';
+import { useNavigate } from 'react-router';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useRangeLabel } from '../../components/TimePicker';
 import type { TimeRange } from '../../time/range';
@@ -20,6 +20,7 @@ interface Values {
 export default function SaveSearchModal({ project, query, range, onClose }: { project: string; query: string; range: TimeRange; onClose: () => void }) {
   const { t } = useTranslation('searches');
   const { message } = App.useApp();
+  const navigate = useNavigate();
   const [form] = Form.useForm<Values>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -36,9 +37,10 @@ export default function SaveSearchModal({ project, query, range, onClose }: { pr
     setError(null);
     try {
       const s = await createSearch(project, newSearch(v.name, query, v.keepRange ? range : null, v.shared));
+      // Messages render outside the router: a link navigates through this page's hook.
       message.success(
         <span>
-          {t('saved', { name: s.name })} <Link to="/searches">{t('seeAll')}</Link>
+          {t('saved', { name: s.name })} <Typography.Link onClick={() => void navigate('/searches')}>{t('seeAll')}</Typography.Link>
         </span>,
       );
       onClose();

@@ -73,7 +73,7 @@ export default function SavedSearchesPage() {
   };
 
   return (
-    <div style={{ padding: 16 }}>
+    <div style={{ padding: 16, flex: 1, minHeight: 0, overflow: 'auto' }}>
       <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', marginBottom: 12, gap: 12, flexWrap: 'wrap' }}>
         <Typography.Title level={4} style={{ margin: 0 }}>
           {t('title')}
