@@ -69,6 +69,9 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Exit 0 when this instance answers `GET /healthz` on `http.addr` within 3 s, else 1: the
+    /// container image's HEALTHCHECK (the image holds no curl or shell).
+    Healthcheck,
     /// Operator commands on the configured metadata store.
     Admin {
         #[command(subcommand)]
@@ -99,7 +102,7 @@ pub enum ConfigAction {
 impl Cli {
     pub fn role(&self) -> Role {
         match self.command {
-            None | Some(Command::Standalone) | Some(Command::Config { .. }) | Some(Command::Admin { .. }) => Role::Standalone,
+            None | Some(Command::Standalone) | Some(Command::Config { .. }) | Some(Command::Admin { .. }) | Some(Command::Healthcheck) => Role::Standalone,
             Some(Command::Gateway) => Role::Gateway,
             Some(Command::Processor) => Role::Processor,
             Some(Command::Sink) => Role::Sink,
@@ -123,6 +126,9 @@ impl Cli {
 
 /// Runs `config ...` commands, which need no runtime; `None` for every other command.
 pub fn run_offline_command(cli: &Cli, config: &Config) -> Option<ExitCode> {
+    if let Some(Command::Healthcheck) = &cli.command {
+        return Some(healthcheck(config.http.addr));
+    }
     let Some(Command::Config { action }) = &cli.command else { return None };
     match action {
         ConfigAction::Check => println!("configuration is valid"),
@@ -161,4 +167,36 @@ fn redacted(config: &Config) -> Config {
     hide(&mut c.metastore.postgres.url);
     hide(&mut c.state.redis.url);
     c
+}
+
+/// `GET /healthz` on the local listener with plain HTTP/1.0: no runtime, no client library.
+fn healthcheck(addr: std::net::SocketAddr) -> ExitCode {
+    use std::io::{Read, Write};
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+    // A wildcard bind address is reached on loopback.
+    let target = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
+    };
+    let answer = (|| -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect_timeout(&target, TIMEOUT)?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        stream.set_write_timeout(Some(TIMEOUT))?;
+        stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut head = [0u8; 64];
+        let n = stream.read(&mut head)?;
+        Ok(String::from_utf8_lossy(&head[..n]).into_owned())
+    })();
+    match answer {
+        Ok(line) if line.starts_with("HTTP/1.0 200") || line.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(line) => {
+            eprintln!("unhealthy: {target} answered {:?}", line.lines().next().unwrap_or_default());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {target}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
