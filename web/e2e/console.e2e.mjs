@@ -16,6 +16,7 @@
 // the failed-resource messages of requests the scenario makes fail on purpose.
 
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -459,6 +460,192 @@ async function budgetSteps(adminToken, bulk) {
   await context.close();
 }
 
+// ---------------------------------------------------------------- dashboards, saved searches
+// Steps of their own, with events under marker words of their own.
+
+/** The numbers a widget shows: its chart's summary (name → value), its table's rows, or its single value. */
+async function widgetNumbers(widget) {
+  const value = widget.getByTestId('widget-value');
+  if ((await value.count()) > 0) return { value: (await value.innerText()).trim() };
+  const rows = widget.getByTestId('widget-table').locator('tbody tr.ant-table-row');
+  if ((await rows.count()) > 0) {
+    const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
+    return Object.fromEntries(cells);
+  }
+  const items = await widget.getByTestId('widget-summary').locator('li').evaluateAll((lis) => lis.map((li) => [li.dataset.name, Number(li.dataset.value)]));
+  return Object.fromEntries(items);
+}
+
+const countBy = (events, key, as = (v) => v) => {
+  const out = {};
+  for (const e of events) out[as(e[key])] = (out[as(e[key])] ?? 0) + 1;
+  return out;
+};
+// The pipeline stores levels in capitals (INFO, WARN, ERROR).
+const levelCounts = (events) => countBy(events, 'level', (l) => l.toUpperCase());
+const same = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+
+/** One widget through the editor: type, title, query, what it shows; the live preview must show
+ * `want` before it is saved, and the grid after. */
+async function addWidget(page, { type, title, query, shows, field, splitBy, stat, unit }, want) {
+  await page.getByTestId('widget-add').click();
+  const drawer = page.getByRole('dialog').filter({ hasText: 'New widget' });
+  await drawer.waitFor();
+  await drawer.getByTestId('widget-form').getByText(type, { exact: true }).click();
+  await drawer.getByLabel('Title', { exact: true }).fill(title);
+  await drawer.getByTestId('query-editor').locator('.cm-content').click();
+  await page.keyboard.insertText(query);
+  // Clicking another field closes the completion popup (Escape would close the drawer).
+  await drawer.getByLabel('Title', { exact: true }).click();
+  if (shows) await drawer.getByTestId('widget-form').getByText(shows, { exact: true }).click();
+  if (field) await drawer.getByLabel('Field', { exact: true }).fill(field);
+  if (splitBy) await drawer.getByLabel('Split by', { exact: true }).fill(splitBy);
+  if (stat) await drawer.getByTestId('widget-form').getByText(stat, { exact: true }).click();
+  if (unit) await drawer.getByLabel('Unit', { exact: true }).fill(unit);
+  await drawer.getByLabel('Title', { exact: true }).click();
+  const preview = drawer.getByTestId('widget-preview');
+  await until(`the preview of "${title}" to show ${JSON.stringify(want)}`, async () => same(await widgetNumbers(preview), want));
+  await shot(page, `dashboard-editor-${slug(title)}`);
+  await page.getByTestId('widget-save').click();
+  await drawer.waitFor({ state: 'hidden' });
+  const widget = page.locator(`[data-testid=widget][data-title="${title}"]`);
+  await until(`"${title}" on the grid to show ${JSON.stringify(want)}`, async () => same(await widgetNumbers(widget), want));
+  return widget;
+}
+
+/** Dashboards: one with all five widget types made in the page over events of its own, each
+ * showing the numbers those events give; a variable narrowing a widget; a widget dragged;
+ * exported, imported back. */
+async function dashboardSteps(page, adminToken) {
+  const marker = `dash${RUN}`;
+  const name = `ops ${RUN}`;
+  const now = Date.now();
+  const svc = ['checkout', 'checkout', 'checkout', 'payments', 'payments', 'search'];
+  const events = Array.from({ length: 24 }, (_, i) => ({
+    timestamp: new Date(now - (24 - i) * 15_000).toISOString(),
+    level: i < 12 ? 'info' : i < 19 ? 'warn' : 'error',
+    service: svc[i % 6],
+    host: i % 3 === 0 ? 'web-a' : 'web-b',
+    message: `${marker} request ${i}`,
+    latency_ms: i * 10,
+  }));
+  const avg = (es) => es.reduce((n, e) => n + e.latency_ms, 0) / es.length;
+  await ingest(events);
+  await until('the dashboard events to be searchable', async () => {
+    const { json } = await call('GET', `/v1/projects/${PROJECT}/search?q=${marker}&from=now-1h&to=now%2B5m&limit=1`, { token: adminToken });
+    return json.total === events.length;
+  });
+  let id;
+
+  await step('dashboards: create one', page, async () => {
+    await page.getByRole('menuitem', { name: 'Dashboards' }).click();
+    await page.waitForURL(/\/dashboards$/);
+    await page.getByTestId('dashboard-new').click();
+    const dialog = page.getByRole('dialog').filter({ hasText: 'New dashboard' });
+    await dialog.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByTestId('dashboard-create').click();
+    await page.waitForURL(/\/dashboards\/[^/?]+/);
+    id = new URL(page.url()).pathname.split('/').pop();
+    await page.getByTestId('dashboard-name').getByText(name).waitFor();
+  });
+
+  await step('dashboards: a variable in the settings', page, async () => {
+    await page.getByTestId('dashboard-more').click();
+    await page.getByRole('menuitem', { name: 'Settings and variables' }).click();
+    const drawer = page.getByRole('dialog').filter({ hasText: 'Dashboard settings' });
+    await page.getByTestId('var-add').click();
+    await drawer.getByLabel('Name', { exact: true }).last().fill('service');
+    await drawer.getByLabel('Field', { exact: true }).fill('service');
+    await page.getByTestId('settings-save').click();
+    await drawer.waitFor({ state: 'hidden' });
+    await page.getByTestId('var-service').waitFor();
+  });
+
+  await step('dashboards: line, bar, pie, single value and table widgets', page, async () => {
+    const bySvc = countBy(events, 'service');
+    await addWidget(page, { type: 'Line', title: 'Events by service', query: marker, splitBy: 'service' }, bySvc);
+    await addWidget(page, { type: 'Bar', title: 'Levels', query: marker, shows: 'Top values', field: 'level' }, levelCounts(events));
+    await addWidget(page, { type: 'Pie', title: 'Hosts', query: marker, field: 'host' }, countBy(events, 'host'));
+    await addWidget(page, { type: 'Single value', title: 'Average latency', query: `${marker} service:$service`, shows: 'Statistic', field: 'latency_ms', stat: 'Average', unit: 'ms' }, { value: `${avg(events)} ms` });
+    const table = Object.fromEntries(Object.entries(bySvc).map(([k, v]) => [k, String(v)]));
+    await addWidget(page, { type: 'Table', title: 'Top services', query: marker, field: 'service' }, table);
+    // Saved: the API has the five widget types.
+    const { json } = await call('GET', `/v1/projects/${PROJECT}/dashboards/${id}`, { token: adminToken });
+    const types = json.widgets.map((w) => w.type).sort().join(',');
+    if (types !== 'bar,line,pie,single_value,table') throw new Error(`the saved dashboard's widget types: ${types}`);
+  });
+
+  await step('dashboards: a variable narrows a widget', page, async () => {
+    await page.getByTestId('var-service').click();
+    await page.locator('.ant-select-dropdown:visible').getByTitle('payments', { exact: true }).click();
+    await page.waitForURL((u) => u.searchParams.get('var-service') === 'payments');
+    const widget = page.locator('[data-testid=widget][data-title="Average latency"]');
+    const want = `${avg(events.filter((e) => e.service === 'payments'))} ms`;
+    await until(`the average latency of payments (${want})`, async () => (await widgetNumbers(widget)).value === want);
+    // The others did not change.
+    const levels = await widgetNumbers(page.locator('[data-testid=widget][data-title="Levels"]'));
+    if (!same(levels, levelCounts(events))) throw new Error(`a widget without $service kept its numbers: ${JSON.stringify(levels)}`);
+  });
+
+  await step('dashboards: drag a widget, the layout is saved', page, async () => {
+    const before = (await call('GET', `/v1/projects/${PROJECT}/dashboards/${id}`, { token: adminToken })).json.widgets.find((w) => w.title === 'Average latency').position;
+    const head = page.locator('[data-testid=widget][data-title="Average latency"] .nl-widget-drag');
+    await head.scrollIntoViewIfNeeded();
+    const box = await head.boundingBox();
+    const grid = await page.locator('.nl-dashboard-grid').boundingBox();
+    await page.mouse.move(box.x + 20, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 40, box.y + box.height / 2, { steps: 4 });
+    // To the bottom left of the grid (whatever is there moves aside).
+    await page.mouse.move(grid.x + 40, box.y + 300, { steps: 12 });
+    await page.mouse.up();
+    await until('the new position saved', async () => {
+      const after = (await call('GET', `/v1/projects/${PROJECT}/dashboards/${id}`, { token: adminToken })).json.widgets.find((w) => w.title === 'Average latency').position;
+      return after.x !== before.x || after.y !== before.y ? after : false;
+    });
+  });
+
+  await step('dashboards: export and import JSON', page, async () => {
+    await page.getByTestId('dashboard-more').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'Export JSON' }).click()]);
+    const exported = JSON.parse(await readFile(await download.path(), 'utf8'));
+    if (exported.nexuslog_dashboard !== 1 || exported.dashboard.widgets.length !== 5) throw new Error(`the export: ${JSON.stringify(exported).slice(0, 300)}`);
+    exported.dashboard.name = `${name} copy`;
+    await page.getByRole('button', { name: 'All dashboards' }).click();
+    await page.waitForURL(/\/dashboards$/);
+    await page.getByTestId('dashboard-import').click();
+    await page.getByTestId('import-text').fill(JSON.stringify(exported));
+    await page.getByTestId('import-submit').click();
+    await page.waitForURL((u) => /\/dashboards\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith(id));
+    await page.getByTestId('dashboard-name').getByText(`${name} copy`).waitFor();
+    await until('the imported dashboard to render its five widgets', async () => (await page.getByTestId('widget').count()) === 5);
+    const levels = page.locator('[data-testid=widget][data-title="Levels"]');
+    await until('the imported copy to show the same numbers', async () => same(await widgetNumbers(levels), levelCounts(events)));
+  });
+}
+
+/** Saved searches: Explore's query and range saved from Explore, then opened from the list. */
+async function savedSearchSteps(page, query, expected) {
+  const name = `slow checkout ${RUN}`;
+  await step('saved searches: save the search from Explore', page, async () => {
+    await page.goto(`${BASE}/explore?${new URLSearchParams({ q: query, from: 'now-1h', to: 'now', project: PROJECT })}`);
+    await until(`"${expected} events"`, async () => (await hitCount(page)) === `${expected} events`);
+    await page.getByTestId('save-search').click();
+    await page.getByTestId('save-search-name').fill(name);
+    await page.getByTestId('save-search-submit').click();
+    await page.getByText(`Saved “${name}”.`).waitFor();
+  });
+  await step('saved searches: reopen it from the list', page, async () => {
+    await page.getByRole('menuitem', { name: 'Saved searches' }).click();
+    await page.waitForURL(/\/searches/);
+    await page.getByTestId('saved-searches').getByRole('link', { name }).click();
+    await page.waitForURL(/\/explore/);
+    const url = new URL(page.url());
+    if (url.searchParams.get('q') !== query || url.searchParams.get('from') !== 'now-1h') throw new Error(`the saved search opens its query and range: ${url.search}`);
+    await until(`"${expected} events" from the saved search`, async () => (await hitCount(page)) === `${expected} events`);
+  });
+}
+
 // ---------------------------------------------------------------- the scenario
 
 try {
@@ -680,6 +867,8 @@ try {
   bulk.catch(() => undefined); // awaited (and its failure reported) by budgetSteps
   await alertSteps(admin, adminToken);
   await pipelineSteps(admin, adminToken);
+  await dashboardSteps(admin, adminToken);
+  await savedSearchSteps(admin, query, expected);
   await budgetSteps(adminToken, bulk);
 
   await browser.close();
