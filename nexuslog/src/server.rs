@@ -1,6 +1,7 @@
 //! Runs a role (or all of them): connects backends, bootstraps, spawns the role loops, serves
 //! HTTP, and shuts down in order on SIGINT/SIGTERM.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,8 @@ const STATE_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// How long shutdown waits for role loops to finish their current batch.
+/// How long in-flight HTTP requests may take to finish after a stop signal.
+const HTTP_DRAIN_DEADLINE: Duration = Duration::from_secs(20);
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The backends a process holds, for readiness checks.
@@ -42,11 +45,18 @@ struct Deps {
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The directory whose free space `/metrics` reports (embedded backends only).
     data_dir: Option<std::path::PathBuf>,
+    /// Triggered when the process begins to stop: `/readyz` then answers 503, so load
+    /// balancers stop sending while in-flight requests finish.
+    stopping: Shutdown,
 }
 
 pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
+    // Two stages, so a signal never cuts an acknowledged request short: `stop` (the signal)
+    // ends accepting and lets in-flight HTTP requests finish; only then `shutdown` drains the
+    // roles, which those requests may still be producing through.
+    let stop = Shutdown::new();
+    stop.trigger_on_signals();
     let shutdown = Shutdown::new();
-    shutdown.trigger_on_signals();
     let metrics = crate::telemetry::install(role);
 
     let all = role == Role::Standalone;
@@ -56,7 +66,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let needs_meta = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
     let needs_state = all || matches!(role, Role::Gateway | Role::Api | Role::Processor);
 
-    let mut deps = Deps { metrics, data_dir: crate::telemetry::data_dir(&config), ..Deps::default() };
+    let mut deps = Deps { metrics, data_dir: crate::telemetry::data_dir(&config), stopping: stop.clone(), ..Deps::default() };
     if needs_meta {
         deps.meta = Some(backends::metastore(&config).await?);
     }
@@ -214,7 +224,9 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         };
         let hub = nexuslog_api::tail::TailHub::new(limits);
         let bus = deps.bus.clone().ok_or_else(missing_deps)?;
-        let (reader, logs, c, s) = (hub.clone(), topics.logs.clone(), codec.clone(), shutdown.clone());
+        // Live tails are endless responses: they end when stopping begins, or the HTTP server
+        // would wait for them until its deadline.
+        let (reader, logs, c, s) = (hub.clone(), topics.logs.clone(), codec.clone(), stop.clone());
         tasks.spawn(async move {
             reader.run(bus, c, logs, s).await;
             Ok(())
@@ -250,22 +262,35 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.http.addr).await.with_context(|| format!("cannot bind `http.addr` = {}", config.http.addr))?;
     tracing::info!(role = role.name(), addr = %config.http.addr, "nexuslog started");
-    let s = shutdown.clone();
+    let s = stop.clone();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move { s.wait().await });
-    let served = tokio::select! {
-        r = server => r.context("http server"),
-        Some(r) = tasks.join_next() => {
-            // A task that ends before shutdown was asked for is fatal for the process.
-            let asked = shutdown.is_triggered();
-            shutdown.trigger();
-            match r {
-                Ok(Ok(())) if asked => Ok(()),
-                Ok(Ok(())) => Err(anyhow::anyhow!("a role stopped unexpectedly")),
-                Ok(Err(e)) => Err(e),
-                Err(e) => Err(e.into()),
+    let mut server = std::pin::pin!(server.into_future());
+    let mut server_done = false;
+    let mut served = loop {
+        tokio::select! {
+            r = &mut server => {
+                server_done = true;
+                break r.context("http server");
+            }
+            Some(r) = tasks.join_next() => match r {
+                // What ends with stopping (the live-tail reader) while requests finish.
+                Ok(Ok(())) if stop.is_triggered() => {}
+                // A role that ends while the process is not stopping is fatal for the process.
+                Ok(Ok(())) => break Err(anyhow::anyhow!("a role stopped unexpectedly")),
+                Ok(Err(e)) => break Err(e),
+                Err(e) => break Err(e.into()),
             }
         }
     };
+    // Stop accepting and let in-flight requests finish (with a deadline) before the roles stop.
+    stop.trigger();
+    if !server_done {
+        match tokio::time::timeout(HTTP_DRAIN_DEADLINE, &mut server).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => served = served.and(Err(anyhow::Error::from(e).context("http server"))),
+            Err(_) => tracing::warn!("in-flight HTTP requests did not finish within {HTTP_DRAIN_DEADLINE:?}; stopping anyway"),
+        }
+    }
     shutdown.trigger();
     let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
         while let Some(r) = tasks.join_next().await {
@@ -341,25 +366,36 @@ async fn healthz() -> &'static str {
 /// 200 when every backend this process uses answers, 503 with the failing ones otherwise.
 async fn readyz(State(deps): State<Deps>) -> (StatusCode, Json<Value>) {
     const T: Duration = Duration::from_secs(2);
-    async fn check<E: std::fmt::Display>(f: impl std::future::Future<Output = Result<(), E>>) -> String {
+    // Anyone may ask, so the answer names the backend and never its error text (addresses,
+    // user names): that goes to the log.
+    async fn check<E: std::fmt::Display>(name: &str, f: impl std::future::Future<Output = Result<(), E>>) -> &'static str {
         match tokio::time::timeout(T, f).await {
-            Ok(Ok(())) => "ok".into(),
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "timeout".into(),
+            Ok(Ok(())) => "ok",
+            Ok(Err(e)) => {
+                tracing::warn!(backend = name, error = %e, "readiness check failed");
+                "unavailable"
+            }
+            Err(_) => {
+                tracing::warn!(backend = name, "readiness check timed out");
+                "timeout"
+            }
         }
     }
     let mut checks = serde_json::Map::new();
     if let Some(b) = &deps.bus {
-        checks.insert("bus".into(), check(b.health()).await.into());
+        checks.insert("bus".into(), check("bus", b.health()).await.into());
     }
     if let Some(s) = &deps.logstore {
-        checks.insert("logstore".into(), check(s.health()).await.into());
+        checks.insert("logstore".into(), check("logstore", s.health()).await.into());
     }
     if let Some(m) = &deps.meta {
-        checks.insert("metastore".into(), check(m.health()).await.into());
+        checks.insert("metastore".into(), check("metastore", m.health()).await.into());
     }
     if let Some(s) = &deps.state {
-        checks.insert("state".into(), check(s.health()).await.into());
+        checks.insert("state".into(), check("state", s.health()).await.into());
+    }
+    if deps.stopping.is_triggered() {
+        checks.insert("process".into(), "stopping".into());
     }
     let ready = checks.values().all(|v| v == "ok");
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

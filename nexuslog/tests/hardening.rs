@@ -80,3 +80,52 @@ async fn standalone_an_oversized_record_never_stalls_a_partition() {
     let node = support::start(&[], env, &support::test_key()).await;
     oversized_record_does_not_stall(&node).await;
 }
+
+/// SIGTERM while a bulk request is being uploaded: the request still completes and is
+/// acknowledged, the process then exits cleanly, and the events are there after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_sigterm_finishes_in_flight_requests_before_stopping() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = support::test_key();
+    let mut node = support::start(&[], support::standalone_env(dir.path()), &key).await;
+    let run = unique_name("term");
+    let body: String = (0..200).map(|i| format!("{{\"run\":\"{run}\",\"message\":\"in flight {i}\"}}\n")).collect();
+    let (head, tail) = body.as_bytes().split_at(body.len() / 2);
+
+    let addr = node.url.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let headers = format!(
+        "POST /v1/logs/bulk HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(headers.as_bytes()).await.expect("headers");
+    conn.write_all(head).await.expect("first half");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let pid = node.child.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    // The roles stop within milliseconds; the request is still uploading.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    conn.write_all(tail).await.expect("second half after SIGTERM");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "the in-flight request completes: {answer}");
+    assert!(answer.contains("\"accepted\":200"), "{answer}");
+
+    let status = wait_until("nexuslog exits after SIGTERM", Duration::from_secs(60), || {
+        let status = node.child.try_wait().ok().flatten();
+        async move { status }
+    })
+    .await;
+    assert!(status.success(), "clean exit: {status:?}");
+
+    let node = support::start(&[], support::standalone_env(dir.path()), &key).await;
+    wait_until("the 200 acknowledged events searchable after the restart", Duration::from_secs(60), || async {
+        let v = search(&node, &format!("run:{run}")).await;
+        (v["total"].as_u64() == Some(200)).then_some(())
+    })
+    .await;
+}

@@ -60,6 +60,8 @@ struct Subscribers {
     next_id: u64,
     by_id: HashMap<u64, Sub>,
     per_caller: HashMap<String, usize>,
+    /// The process is stopping: no new tails.
+    closed: bool,
 }
 
 pub struct TailHub {
@@ -109,7 +111,7 @@ impl TailHub {
     /// When the caller or the instance is at its limit.
     pub fn subscribe(self: &Arc<Self>, project_id: &str, query: Query, caller: &str) -> Result<Subscription, Refused> {
         let mut subs = self.lock();
-        if subs.by_id.len() >= self.limits.per_instance {
+        if subs.closed || subs.by_id.len() >= self.limits.per_instance {
             return Err(Refused::PerInstance(self.limits.per_instance));
         }
         let mine = subs.per_caller.get(caller).copied().unwrap_or(0);
@@ -185,13 +187,23 @@ impl TailHub {
 
     /// Reads the processed-records stream from its end until `shutdown`, publishing each batch.
     pub async fn run(self: Arc<Self>, bus: Arc<dyn Bus>, codec: Codec, topic: String, shutdown: Shutdown) {
+        self.read(bus, codec, topic, &shutdown).await;
+        // Every open tail ends (its channel closes), so the HTTP server's graceful stop does not
+        // wait on endless responses; new ones are refused as the instance is full.
+        let mut subs = self.lock();
+        subs.by_id.clear();
+        subs.per_caller.clear();
+        subs.closed = true;
+    }
+
+    async fn read(&self, bus: Arc<dyn Bus>, codec: Codec, topic: String, shutdown: &Shutdown) {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         while !shutdown.is_triggered() {
             let mut reader = match bus.tail(std::slice::from_ref(&topic)).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(error = %e, "live tail cannot read the stream; retrying");
-                    backoff.pause(&shutdown).await;
+                    backoff.pause(shutdown).await;
                     continue;
                 }
             };
@@ -215,7 +227,7 @@ impl TailHub {
                     Err(e) => {
                         // A fresh reader starts at the end again: a tail shows what happens now.
                         tracing::warn!(error = %e, "live tail read failed; reopening");
-                        backoff.pause(&shutdown).await;
+                        backoff.pause(shutdown).await;
                         break;
                     }
                 }
