@@ -635,14 +635,49 @@ async function savedSearchSteps(page, query, expected) {
     await page.getByTestId('save-search-submit').click();
     await page.getByText(`Saved “${name}”.`).waitFor();
   });
-  await step('saved searches: reopen it from the list', page, async () => {
+  await step('saved searches: share it, reopen it from the list', page, async () => {
     await page.getByRole('menuitem', { name: 'Saved searches' }).click();
     await page.waitForURL(/\/searches/);
-    await page.getByTestId('saved-searches').getByRole('link', { name }).click();
+    const row = page.getByRole('row', { name: new RegExp(name) });
+    await row.getByRole('switch', { name: 'Shared' }).click();
+    await page.getByText(`“${name}” is now shared with the project`).waitFor();
+    await shot(page, 'saved-searches-list');
+    await row.getByRole('link', { name, exact: true }).click();
     await page.waitForURL(/\/explore/);
     const url = new URL(page.url());
     if (url.searchParams.get('q') !== query || url.searchParams.get('from') !== 'now-1h') throw new Error(`the saved search opens its query and range: ${url.search}`);
     await until(`"${expected} events" from the saved search`, async () => (await hitCount(page)) === `${expected} events`);
+  });
+}
+
+/** A viewer sees the shared dashboard's numbers and the shared search, and none of the controls
+ * that change them (the API would refuse them). */
+async function viewerDocumentSteps(viewer, query, expected) {
+  await step('viewer: dashboards and saved searches read-only', viewer, async () => {
+    await viewer.getByRole('menuitem', { name: 'Dashboards' }).click();
+    await viewer.waitForURL(/\/dashboards$/);
+    await viewer.getByTestId('dashboard-list').getByRole('link', { name: `ops ${RUN}`, exact: true }).waitFor();
+    for (const id of ['dashboard-new', 'dashboard-import']) {
+      if ((await viewer.getByTestId(id).count()) > 0) throw new Error(`a viewer sees ${id}`);
+    }
+    if ((await viewer.getByTestId('dashboard-list').getByRole('button', { name: 'Delete' }).count()) > 0) throw new Error('a viewer sees Delete on a dashboard');
+    await viewer.getByTestId('dashboard-list').getByRole('link', { name: `ops ${RUN}`, exact: true }).click();
+    await until('the five widgets for the viewer', async () => (await viewer.getByTestId('widget').count()) === 5);
+    const table = viewer.locator('[data-testid=widget][data-title="Top services"]');
+    await until('the viewer to see the numbers', async () => Object.keys(await widgetNumbers(table)).length === 3);
+    if ((await viewer.getByTestId('widget-add').count()) > 0) throw new Error('a viewer sees Add widget');
+    if ((await viewer.locator('.nl-widget-drag').count()) > 0) throw new Error('a viewer can drag widgets');
+    if ((await viewer.getByRole('button', { name: /^(Edit|Delete) “/ }).count()) > 0) throw new Error('a viewer sees widget Edit or Delete');
+    await viewer.getByRole('menuitem', { name: 'Saved searches' }).click();
+    const row = viewer.getByRole('row', { name: new RegExp(`slow checkout ${RUN}`) });
+    await row.waitFor();
+    const controls = (await row.getByRole('switch').count()) + (await row.getByRole('button', { name: /Rename|Delete/ }).count());
+    if (controls > 0) throw new Error('a viewer sees rename, delete or share on a saved search');
+    await row.getByRole('link', { name: `slow checkout ${RUN}`, exact: true }).click();
+    await viewer.waitForURL(/\/explore/);
+    await until(`"${expected} events" for the viewer from the saved search`, async () => (await hitCount(viewer)) === `${expected} events`);
+    if (new URL(viewer.url()).searchParams.get('q') !== query) throw new Error(`the viewer's Explore has the saved query: ${viewer.url()}`);
+    if ((await viewer.getByTestId('save-search').count()) > 0) throw new Error('a viewer sees Save in Explore');
   });
 }
 
@@ -869,6 +904,7 @@ try {
   await pipelineSteps(admin, adminToken);
   await dashboardSteps(admin, adminToken);
   await savedSearchSteps(admin, query, expected);
+  await viewerDocumentSteps(viewer, query, expected);
   await budgetSteps(adminToken, bulk);
 
   await browser.close();
