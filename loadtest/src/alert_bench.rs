@@ -178,7 +178,7 @@ async fn throughput_pass(records: &[InRecord], rules: &AlertRules) -> anyhow::Re
             let mut collector = Collector::default();
             for rec in chunk {
                 let alerts = alerting.then_some((rules, &mut collector));
-                let out = nexuslog_stream_processors::process_record(&codec, &topics, usize::MAX, &pipelines, rec, alerts).await?;
+                let out = nexuslog_stream_processors::process_record(&codec, &topics, &Default::default(), &pipelines, rec, alerts).await?;
                 ensure!(out.as_ref().is_some_and(|o| o.topic == topics.logs), "record {} did not become a log record", rec.offset);
                 std::hint::black_box(out);
             }

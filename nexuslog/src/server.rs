@@ -164,7 +164,13 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             bus.clone(),
             codec.clone(),
             topics.clone(),
-            nexuslog_stream_processors::ProcessorConfig { max_record_bytes: usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX), ..Default::default() },
+            nexuslog_stream_processors::ProcessorConfig {
+                limits: nexuslog_stream_processors::OutputLimits {
+                    max_record_bytes: usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX),
+                    time_window: nexuslog_stream_processors::TimeWindow::new(config.max_event_age_days(), config.logstore.max_event_ahead_secs),
+                },
+                ..Default::default()
+            },
             pipelines,
             alert_rules.clone(),
         );

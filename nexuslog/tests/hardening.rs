@@ -129,3 +129,50 @@ async fn standalone_sigterm_finishes_in_flight_requests_before_stopping() {
     })
     .await;
 }
+
+/// Events stamped 2000-01-01 (a reset clock) and 2099-12-31: acknowledged, searchable now at
+/// their receipt time with their own time kept, and still there after a restart (when the
+/// embedded store's retention has run).
+async fn out_of_window_times_are_indexed_at_receipt(node: &support::Node) -> String {
+    let run = unique_name("clock");
+    let body = format!(
+        "{{\"run\":\"{run}\",\"message\":\"reset clock\",\"timestamp\":\"2000-01-01T00:00:00Z\"}}\n{{\"run\":\"{run}\",\"message\":\"far future\",\"timestamp\":\"2099-12-31T00:00:00Z\"}}\n{{\"run\":\"{run}\",\"message\":\"on time\"}}"
+    );
+    let (status, ack) = bulk(node, body).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(3)), "{ack}");
+    let found = wait_until("the three events searchable in the last day", Duration::from_secs(60), || async {
+        let v = search(node, &format!("run:{run}")).await;
+        (v["total"].as_u64() == Some(3)).then_some(v)
+    })
+    .await;
+    for h in found["hits"].as_array().expect("hits") {
+        let kept = &h["fields"]["event.original_timestamp"];
+        match h["message"].as_str() {
+            Some("reset clock") => assert_eq!(kept, "2000-01-01T00:00:00Z", "{h}"),
+            Some("far future") => assert_eq!(kept, "2099-12-31T00:00:00Z", "{h}"),
+            _ => assert!(kept.is_null(), "{h}"),
+        }
+        assert_eq!(h["timestamp_source"], "received", "{h}");
+    }
+    run
+}
+
+#[tokio::test]
+async fn distributed_event_times_outside_the_window_are_indexed_at_receipt() {
+    let node = support::start(&[], support::distributed_env(&unique_name("clock")), &support::test_key()).await;
+    out_of_window_times_are_indexed_at_receipt(&node).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_event_times_outside_the_window_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = support::test_key();
+    let node = support::start(&[], support::standalone_env(dir.path()), &key).await;
+    let run = out_of_window_times_are_indexed_at_receipt(&node).await;
+    drop(node);
+    let node = support::start(&[], support::standalone_env(dir.path()), &key).await;
+    // Retention runs at start; give it a moment, then the events must all still be there.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let v = search(&node, &format!("run:{run}")).await;
+    assert_eq!(v["total"], 3, "{v}");
+}

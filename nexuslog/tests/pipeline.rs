@@ -92,7 +92,7 @@ fn assert_broken_line_dead_lettered(letters: &[DeadLetter]) {
 #[tokio::test]
 async fn distributed_events_become_searchable_normalized_and_bad_lines_are_dead_lettered() {
     let prefix = unique_name("e2e");
-    let node = support::start(&["standalone"], support::distributed_env(&prefix), &support::test_key()).await;
+    let node = support::start(&["standalone"], support::keeping_history(support::distributed_env(&prefix)), &support::test_key()).await;
     ingest_and_search(&node).await;
 
     // The broken line is in the dead-letter topic with its reason and original bytes.
@@ -113,7 +113,7 @@ async fn distributed_events_become_searchable_normalized_and_bad_lines_are_dead_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_events_become_searchable_and_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = support::standalone_env(dir.path());
+    let env = support::keeping_history(support::standalone_env(dir.path()));
     let key = support::test_key();
     let mut node = support::start(&[], env.clone(), &key).await;
     ingest_and_search(&node).await;

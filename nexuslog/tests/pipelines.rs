@@ -159,7 +159,7 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD);
+    let env = support::with_admin_password(support::keeping_history(support::standalone_env(dir.path())), ADMIN_PASSWORD);
     let key = support::test_key();
     let node = support::start(&[], env, &key).await;
     let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
@@ -169,7 +169,7 @@ async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_pipelines_parse_real_lines_and_change_on_every_replica_without_restart() {
     let prefix = unique_name("pipe");
-    let env = support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await;
+    let env = support::with_own_metastore(support::keeping_history(support::distributed_env(&prefix)), ADMIN_PASSWORD).await;
     let key = support::test_key();
     let node = support::start(&["standalone"], env.clone(), &key).await;
     // A second processor replica: the raw topic's partitions are shared between the two.

@@ -14,4 +14,5 @@ mod pipelines;
 mod processor;
 
 pub use pipelines::{PipelineRegistry, Snapshot, PIPELINE_POLL};
-pub use processor::{process_record, Processor, ProcessorConfig};
+pub use nexuslog_pipeline::TimeWindow;
+pub use processor::{process_record, OutputLimits, Processor, ProcessorConfig};

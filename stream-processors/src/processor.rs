@@ -11,7 +11,7 @@ use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{DeadLetter, LogRecord, RawEvent, SchemaError, Stage};
 
 use nexuslog_alerting::{Collector, PartialBatch};
-use nexuslog_pipeline::{Outcome, Pipeline};
+use nexuslog_pipeline::{Outcome, Pipeline, TimeWindow};
 
 use crate::alerting::{AlertRuleRegistry, AlertRules};
 use crate::bound;
@@ -31,14 +31,28 @@ pub struct ProcessorConfig {
     pub batch_max: usize,
     /// How long a poll waits for the first record.
     pub poll_wait: Duration,
-    /// Largest output record (`bus.max_record_bytes`): larger log records are shrunk to fit
-    /// (see `bound`), so none can abort a transaction again and again.
-    pub max_record_bytes: usize,
+    pub limits: OutputLimits,
 }
 
 impl Default for ProcessorConfig {
     fn default() -> Self {
-        Self { group: "nexuslog-processors".into(), batch_max: 5_000, poll_wait: Duration::from_millis(100), max_record_bytes: 4 << 20 }
+        Self { group: "nexuslog-processors".into(), batch_max: 5_000, poll_wait: Duration::from_millis(100), limits: OutputLimits::default() }
+    }
+}
+
+/// What every log record is held to on its way out.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputLimits {
+    /// Largest output record (`bus.max_record_bytes`): larger log records are shrunk to fit
+    /// (see `bound`), so none can abort a transaction again and again.
+    pub max_record_bytes: usize,
+    /// Event times outside it are indexed at receipt (`logstore.max_event_age_days`, …).
+    pub time_window: TimeWindow,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        Self { max_record_bytes: 4 << 20, time_window: TimeWindow::new(14, 86_400) }
     }
 }
 
@@ -62,6 +76,15 @@ fn no_rules() -> &'static Pipeline {
 /// next to its original (a raw record, itself under the limit).
 const MAX_REASON_BYTES: usize = 4096;
 
+/// Holds a log record to `limits` (time window, then size) and encodes it; `Ok(None)` when
+/// even the shortened record does not fit.
+async fn finish(codec: &Codec, topic: &str, limits: &OutputLimits, record: &mut LogRecord) -> Result<Option<Vec<u8>>, SchemaError> {
+    if limits.time_window.apply(record) {
+        metrics::counter!("nexuslog_processor_timestamps_out_of_window_total").increment(1);
+    }
+    encode_bounded(codec, topic, record, limits.max_record_bytes).await
+}
+
 /// Encodes a log record no larger than `max` bytes, shrinking it if needed; `Ok(None)` when
 /// even the shrunk record does not fit.
 async fn encode_bounded(codec: &Codec, topic: &str, record: &mut LogRecord, max: usize) -> Result<Option<Vec<u8>>, SchemaError> {
@@ -83,7 +106,8 @@ async fn encode_bounded(codec: &Codec, topic: &str, record: &mut LogRecord, max:
 /// Turns one consumed raw record into its output: a log record, a dead letter saying why, or
 /// nothing when the project's pipeline drops it. A log record is also shown to `alerts`, when
 /// given: the alert rules in force and the batch's collector of partial aggregates. A log
-/// record is at most `max_record` bytes (shrunk to fit, see `bound`).
+/// record is at most `limits.max_record_bytes` (shrunk to fit, see `bound`), and indexed at
+/// receipt time when its own time is outside `limits.time_window`.
 ///
 /// # Errors
 /// Only when even the dead letter cannot be encoded (the schema registry is unreachable and
@@ -91,7 +115,7 @@ async fn encode_bounded(codec: &Codec, topic: &str, record: &mut LogRecord, max:
 pub async fn process_record(
     codec: &Codec,
     topics: &Topics,
-    max_record: usize,
+    limits: &OutputLimits,
     pipelines: &Snapshot,
     rec: &InRecord,
     alerts: Option<(&AlertRules, &mut Collector)>,
@@ -100,7 +124,7 @@ pub async fn process_record(
         Ok(raw) => {
             let pipeline = pipelines.get(&raw.project_id).map_or(no_rules(), |p| p.as_ref());
             match nexuslog_pipeline::process(&raw, pipeline, None) {
-                Ok(Outcome::Record(mut record)) => match encode_bounded(codec, &topics.logs, &mut record, max_record).await {
+                Ok(Outcome::Record(mut record)) => match finish(codec, &topics.logs, limits, &mut record).await {
                     Ok(Some(payload)) => {
                         if let Some((rules, collector)) = alerts {
                             collector.observe(&record, rules.of_project(&record.project_id));
@@ -111,7 +135,7 @@ pub async fn process_record(
                         Some(raw.ingest_id),
                         Some(raw.project_id),
                         "record_too_large",
-                        format!("the processed record does not fit bus.max_record_bytes ({max_record}) even shortened"),
+                        format!("the processed record does not fit bus.max_record_bytes ({}) even shortened", limits.max_record_bytes),
                         raw.payload,
                     ),
                     Err(e) => (Some(raw.ingest_id), Some(raw.project_id), "encode_failed", e.to_string(), raw.payload),
@@ -159,7 +183,7 @@ const CHUNK: usize = 512;
 async fn process_batch(
     codec: &Codec,
     topics: &Topics,
-    max_record: usize,
+    limits: OutputLimits,
     pipelines: &Snapshot,
     rules: &Arc<AlertRules>,
     batch: &[InRecord],
@@ -173,7 +197,7 @@ async fn process_batch(
             let mut collector = Collector::default();
             for rec in &chunk {
                 let alerts = alerting.then_some((rules.as_ref(), &mut collector));
-                out.extend(process_record(&codec, &topics, max_record, &pipelines, rec, alerts).await?);
+                out.extend(process_record(&codec, &topics, &limits, &pipelines, rec, alerts).await?);
             }
             Ok::<_, SchemaError>((out, collector))
         }));
@@ -263,7 +287,7 @@ impl Processor {
                 }
             };
             let started = std::time::Instant::now();
-            let outputs = match process_batch(&self.codec, &self.topics, self.config.max_record_bytes, &self.pipelines.snapshot(), &rules, &batch).await {
+            let outputs = match process_batch(&self.codec, &self.topics, self.config.limits, &self.pipelines.snapshot(), &rules, &batch).await {
                 Ok(o) => o,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot encode output; retrying the batch");

@@ -151,12 +151,26 @@ pub struct LogStoreConfig {
     pub index_prefix: String,
     /// Days of logs kept before whole daily indices are deleted.
     pub retention_days: i64,
+    /// Events stamped further back than this many days (0: `retention_days`) keep their time as
+    /// the field `event.original_timestamp` but are indexed at their receipt time: a reset
+    /// device clock must not land in a day retention deletes next hour, nor open one daily
+    /// partition per distinct date.
+    pub max_event_age_days: i64,
+    /// Likewise for events stamped more than this many seconds ahead of their receipt.
+    pub max_event_ahead_secs: i64,
     pub opensearch: OpenSearchConfig,
 }
 
 impl Default for LogStoreConfig {
     fn default() -> Self {
-        Self { kind: LogStoreKind::Tantivy, index_prefix: "nexuslog-".into(), retention_days: 14, opensearch: OpenSearchConfig::default() }
+        Self {
+            kind: LogStoreKind::Tantivy,
+            index_prefix: "nexuslog-".into(),
+            retention_days: 14,
+            max_event_age_days: 0,
+            max_event_ahead_secs: 86_400,
+            opensearch: OpenSearchConfig::default(),
+        }
     }
 }
 
@@ -475,6 +489,15 @@ pub(crate) fn expected_hint(key: &str) -> Option<&'static str> {
 type Invalid = (&'static str, String, &'static str);
 
 impl Config {
+    /// The oldest an event's own time may be, in days, before it is indexed at receipt time.
+    pub fn max_event_age_days(&self) -> i64 {
+        if self.logstore.max_event_age_days > 0 {
+            self.logstore.max_event_age_days
+        } else {
+            self.logstore.retention_days
+        }
+    }
+
     /// Checks what types alone cannot: ranges, URL schemes, and values the chosen backends need.
     pub(crate) fn validate(&self) -> Result<(), Invalid> {
         if self.http.max_body_bytes == 0 {
@@ -521,6 +544,12 @@ impl Config {
         }
         if self.logstore.retention_days < 1 {
             return Err(("logstore.retention_days", format!("{} < 1", self.logstore.retention_days), "at least 1 day"));
+        }
+        if self.logstore.max_event_age_days < 0 {
+            return Err(("logstore.max_event_age_days", format!("{} < 0", self.logstore.max_event_age_days), "days, or 0 for logstore.retention_days"));
+        }
+        if self.logstore.max_event_ahead_secs < 0 {
+            return Err(("logstore.max_event_ahead_secs", format!("{} < 0", self.logstore.max_event_ahead_secs), "a number of seconds"));
         }
         if self.metastore.kind == MetaStoreKind::Postgres {
             let url = self.metastore.postgres.url.expose();

@@ -14,11 +14,13 @@ pub mod normalize;
 pub mod rules;
 mod syslog;
 mod timestamp;
+mod window;
 
 pub use level::parse_level;
 pub use normalize::{normalize, stamp_provenance, NormalizeError, RESERVED_FIELDS};
 pub use rules::{Outcome, Pipeline, RuleError, RuleSpec, RuleTrace};
 pub use timestamp::parse_timestamp;
+pub use window::{TimeWindow, ORIGINAL_TIMESTAMP_FIELD};
 
 use nexuslog_schemas::RawEvent;
 

@@ -46,6 +46,13 @@ pub fn distributed_env(prefix: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// `env` keeping a century of data: for tests whose events carry fixed dates (2023, 2024),
+/// which the default window (`logstore.retention_days`) would index at their receipt time.
+pub fn keeping_history(mut env: Vec<(String, String)>) -> Vec<(String, String)> {
+    env.push(("NEXUSLOG_LOGSTORE_RETENTION_DAYS".into(), "36500".into()));
+    env
+}
+
 /// The environment of standalone mode on embedded storage in `data_dir`.
 pub fn standalone_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
     vec![("NEXUSLOG_DATA_DIR".into(), data_dir.display().to_string())]
