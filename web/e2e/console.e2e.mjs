@@ -258,14 +258,14 @@ async function alertSteps(page, adminToken) {
       return false;
     });
     await page.getByRole('tab', { name: 'History' }).click();
-    const row = page.getByRole('row', { name: new RegExp(ruleName) });
+    // The transition's row (the Rules tab's row may still be on the page while the tab switches).
+    const row = page.getByRole('row', { name: new RegExp(ruleName) }).filter({ has: page.getByRole('button', { name: 'Acknowledge' }) });
     await until('the firing transition in History', async () => {
       if ((await row.count()) === 0) await page.getByRole('button', { name: 'Refresh' }).click();
       return (await row.count()) > 0;
     });
     const text = await row.first().innerText();
     if (!/OK[\s\S]*Firing/.test(text)) throw new Error(`History shows OK → Firing: ${JSON.stringify(text)}`);
-    await row.first().getByRole('button', { name: 'Acknowledge' }).waitFor();
   });
 }
 
