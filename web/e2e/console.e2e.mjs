@@ -608,7 +608,7 @@ async function dashboardSteps(page, adminToken) {
     if (!same(levels, levelCounts(events))) throw new Error(`a widget without $service kept its numbers: ${JSON.stringify(levels)}`);
   });
 
-  await step('dashboards: drag a widget, the layout is saved', page, async () => {
+  await step('dashboards: drag and resize a widget, the layout is saved', page, async () => {
     const before = (await call('GET', `/v1/projects/${PROJECT}/dashboards/${id}`, { token: adminToken })).json.widgets.find((w) => w.title === 'Average latency').position;
     const head = page.locator('[data-testid=widget][data-title="Average latency"] .nl-widget-drag');
     await head.scrollIntoViewIfNeeded();
@@ -624,6 +624,23 @@ async function dashboardSteps(page, adminToken) {
       const after = (await call('GET', `/v1/projects/${PROJECT}/dashboards/${id}`, { token: adminToken })).json.widgets.find((w) => w.title === 'Average latency').position;
       return after.x !== before.x || after.y !== before.y ? after : false;
     });
+    // Resize by the corner handle: wider and taller by a few grid cells.
+    const moved = (await call('GET', `/v1/projects/${PROJECT}/dashboards/${id}`, { token: adminToken })).json.widgets.find((w) => w.title === 'Average latency').position;
+    const handle = page.locator('[data-testid=widget][data-title="Average latency"] .react-resizable-handle');
+    await handle.scrollIntoViewIfNeeded();
+    const h = await handle.boundingBox();
+    await page.mouse.move(h.x + h.width / 2, h.y + h.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(h.x + 60, h.y + 30, { steps: 4 });
+    await page.mouse.move(h.x + 160, h.y + 120, { steps: 8 });
+    await page.mouse.up();
+    const resized = await until('the new size saved', async () => {
+      const after = (await call('GET', `/v1/projects/${PROJECT}/dashboards/${id}`, { token: adminToken })).json.widgets.find((w) => w.title === 'Average latency').position;
+      return after.w > moved.w && after.h > moved.h ? after : false;
+    });
+    // The value is still there, at its new size.
+    const value = await widgetNumbers(page.locator('[data-testid=widget][data-title="Average latency"]'));
+    if (!value.value) throw new Error(`the resized widget still shows its value: ${JSON.stringify(value)} at ${JSON.stringify(resized)}`);
   });
 
   await step('dashboards: export and import JSON', page, async () => {
