@@ -368,7 +368,7 @@ function WidgetGrid({
                   )}
                 </div>
                 <div className="nl-widget-body">
-                  <WidgetBody widget={w} data={stale ? undefined : r?.data} error={stale ? null : r?.error} loading={render.loading || stale} />
+                  <WidgetBody widget={w} data={stale ? undefined : r?.data} error={stale ? null : r?.error} loading={render.loading || (stale && render.error === undefined)} />
                 </div>
               </div>
             );
