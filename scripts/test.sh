@@ -21,6 +21,7 @@ bash scripts/dev-deps.sh
 bash scripts/syslog-deps.sh  # rsyslog, syslog-ng, logger, openssl for nexuslog/tests/syslog.rs
 bash scripts/browser-deps.sh  # Chromium and a CJK font for the console's end-to-end test (nexuslog/tests/console.rs)
 bash scripts/python-deps.sh  # aiosmtpd (mail for nexuslog/tests/alerts.rs), openapi-spec-validator (api/tests/openapi.rs)
+bash scripts/ops-deps.sh  # helm, kubernetes-validate, hadolint, opscheck, promtool and prometheus for scripts/ops-test.sh
 bash scripts/web-build.sh --test  # the console's unit tests, and web/dist for the binary the tests run
 
 if [[ "${KEEP_SERVICES:-0}" != 1 ]]; then
@@ -44,4 +45,10 @@ cargo clippy --workspace --all-targets --locked -q -- -D warnings
 
 log "running tests (setup took $((SECONDS - start))s)"
 cargo test --workspace --locked "$@"
+# The Helm chart, the image's entrypoint, the Compose file and the observability files (pytest),
+# with the binary the cargo tests built; only for the whole suite (or OPS_TESTS=1).
+if [[ $# -eq 0 || "${OPS_TESTS:-0}" == 1 ]]; then
+  log "operations tests (helm/tests, infra/observability/tests)"
+  NEXUSLOG_BIN="$CARGO_TARGET_DIR/debug/nexuslog" bash scripts/ops-test.sh
+fi
 log "all tests passed in $((SECONDS - start))s"

@@ -30,6 +30,9 @@ const STATE_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 /// How often the log store's retention runs.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
+/// Attempts at registering the schemas at start-up before giving up.
+const SCHEMA_ATTEMPTS: u32 = 5;
+
 /// How long shutdown waits for role loops to finish their current batch.
 /// How long in-flight HTTP requests may take to finish after a stop signal.
 const HTTP_DRAIN_DEADLINE: Duration = Duration::from_secs(20);
@@ -82,7 +85,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         deps.state = Some(state);
         checkpointed = memory;
     }
-    let codec = backends::codec(&config)?;
+    let mut codec = backends::codec(&config)?;
     let topics = Topics::with_prefix(&config.bus.topic_prefix);
 
     if let Some(bus) = &deps.bus {
@@ -93,11 +96,21 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         for t in topics.single_partition() {
             bus.create_topic(t, 1).await.with_context(|| format!("creating topic {t}"))?;
         }
-        let reach = |e| anyhow::anyhow!("cannot register schemas at `schema_registry.url` = {}: {e}", config.schema_registry.url);
-        codec.prepare::<RawEvent>(&topics.raw).await.map_err(reach)?;
-        codec.prepare::<LogRecord>(&topics.logs).await.map_err(reach)?;
-        codec.prepare::<AlertEvent>(&topics.alerts).await.map_err(reach)?;
-        codec.prepare::<DeadLetter>(&topics.deadletter).await.map_err(reach)?;
+        // Replicas starting together race to register the same subjects, and a registry may
+        // answer the loser 409; the converter caches that answer, so a retry needs a new codec.
+        let mut attempt = 1;
+        loop {
+            match prepare_schemas(&codec, &topics).await {
+                Ok(()) => break,
+                Err(e) if attempt < SCHEMA_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "schema registration failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
+                    codec = backends::codec(&config)?;
+                    attempt += 1;
+                }
+                Err(e) => anyhow::bail!("cannot register schemas at `schema_registry.url` = {}: {e}", config.schema_registry.url),
+            }
+        }
     }
     if let Some(store) = &deps.logstore {
         store.prepare().await.context("installing the log store's index template")?;
@@ -311,6 +324,14 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("nexuslog stopped");
     served
+}
+
+/// Registers (or finds) the schema of every topic's records.
+async fn prepare_schemas(codec: &nexuslog_schemas::wire::Codec, topics: &Topics) -> Result<(), nexuslog_schemas::SchemaError> {
+    codec.prepare::<RawEvent>(&topics.raw).await?;
+    codec.prepare::<LogRecord>(&topics.logs).await?;
+    codec.prepare::<AlertEvent>(&topics.alerts).await?;
+    codec.prepare::<DeadLetter>(&topics.deadletter).await
 }
 
 /// What sends notifications: the notifier's and the API's (channel tests) from one configuration.
