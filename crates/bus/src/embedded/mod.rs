@@ -13,7 +13,9 @@
 //! Consumer groups: this bus lives in one process, so a group has one member; a second
 //! consumer of the same group would read the same records (standalone never does that).
 //! Retention: records older than `retention` are deleted by the writer thread, whole
-//! partitions prefix by prefix.
+//! partitions prefix by prefix — never past the slowest consumer group's committed offset on a
+//! topic that groups consume, so an acknowledged event waits for its processor however long
+//! the node was down (the lag is reported instead).
 
 mod store;
 mod writer;

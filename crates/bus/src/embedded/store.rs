@@ -201,20 +201,32 @@ impl Store {
     }
 
     /// Deletes records appended before `cutoff_micros`, at most `budget` of them per call so the
-    /// writer thread is never blocked for long.
-    pub(super) fn expire(&self, cutoff_micros: u64, budget: usize) -> Result<usize, BusError> {
+    /// writer thread is never blocked for long — but never a record a consumer group has not
+    /// committed yet: on a topic some group consumes, a partition keeps everything from the
+    /// slowest group's committed offset (a node back after a week offline still processes
+    /// what it acknowledged). Topics no group has committed on (dead letters) expire by age.
+    pub(super) fn expire(&self, cutoff_micros: u64, budget: usize) -> Result<Expired, BusError> {
         let topics = self.topics()?;
         let txn = self.db.begin_write().map_err(err)?;
-        let mut deleted = 0;
+        let mut out = Expired::default();
         {
+            let floors = consumed_floors(&txn.open_table(OFFSETS).map_err(err)?)?;
             let mut log = txn.open_table(LOG).map_err(err)?;
             for (topic, partitions) in &topics {
                 for p in 0..*partitions {
+                    let floor = floors.get(topic.as_str()).map(|(groups, committed)| {
+                        groups.iter().map(|g| committed.get(&(g.clone(), p)).copied().unwrap_or(0)).min().unwrap_or(0)
+                    });
                     let mut expired = Vec::new();
                     for row in log.range((topic.as_str(), p, 0)..(topic.as_str(), p, u64::MAX)).map_err(err)? {
                         let (k, v) = row.map_err(err)?;
                         let at = decode(v.value()).map_or(0, |(at, _, _)| at);
-                        if at >= cutoff_micros || deleted + expired.len() >= budget {
+                        if at >= cutoff_micros || out.deleted + expired.len() >= budget {
+                            break;
+                        }
+                        if floor.is_some_and(|f| k.value().2 >= f) {
+                            // Old enough, but not yet consumed: kept, and reported.
+                            out.held += 1;
                             break;
                         }
                         expired.push(k.value().2);
@@ -222,13 +234,38 @@ impl Store {
                     for off in &expired {
                         log.remove((topic.as_str(), p, *off)).map_err(err)?;
                     }
-                    deleted += expired.len();
+                    out.deleted += expired.len();
                 }
             }
         }
         txn.commit().map_err(err)?;
-        Ok(deleted)
+        Ok(out)
     }
+}
+
+/// What a retention pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Expired {
+    pub deleted: usize,
+    /// Partitions whose oldest record is past retention but not yet committed by every group.
+    pub held: usize,
+}
+
+/// topic → (the groups that committed on it, (group, partition) → committed next offset).
+type Floors = HashMap<String, (Vec<String>, HashMap<(String, u32), u64>)>;
+
+fn consumed_floors(offsets: &impl ReadableTable<(&'static str, &'static str, u32), u64>) -> Result<Floors, BusError> {
+    let mut floors: Floors = HashMap::new();
+    for row in offsets.iter().map_err(err)? {
+        let (k, v) = row.map_err(err)?;
+        let (group, topic, partition) = k.value();
+        let (groups, committed) = floors.entry(topic.to_owned()).or_default();
+        if !groups.iter().any(|g| g == group) {
+            groups.push(group.to_owned());
+        }
+        committed.insert((group.to_owned(), partition), v.value());
+    }
+    Ok(floors)
 }
 
 #[cfg(test)]
@@ -242,5 +279,26 @@ mod tests {
             assert_eq!(decode(&encode(42, &r)), Some((42, key, b"payload".to_vec())));
         }
         assert_eq!(decode(b"short"), None);
+    }
+
+    #[test]
+    fn retention_keeps_what_a_group_has_not_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("log.redb")).expect("open");
+        store.create_topic("raw", 1).expect("topic");
+        store.create_topic("deadletter", 1).expect("topic");
+        let raw: Vec<OutRecord> = (0..10).map(|i| OutRecord { topic: "raw".into(), key: None, payload: vec![i] }).collect();
+        let dead: Vec<OutRecord> = (0..3).map(|i| OutRecord { topic: "deadletter".into(), key: None, payload: vec![i] }).collect();
+        let records: Vec<(u32, &OutRecord)> = raw.iter().chain(&dead).map(|r| (0, r)).collect();
+        // The processors committed up to offset 4 of 10; a second group only up to 6.
+        let (slow, fast) = (("raw".to_owned(), 0, 4), ("raw".to_owned(), 0, 6));
+        store.write(&records, &[("processors", &slow), ("other", &fast)], 1_000).expect("write");
+
+        // A week later every record is past retention.
+        let out = store.expire(u64::MAX, 1000).expect("expire");
+        assert_eq!(out, Expired { deleted: 4 + 3, held: 1 });
+        let left = store.read_many(&[("raw".to_owned(), 0, 0)], 100).expect("read");
+        assert_eq!(left.iter().map(|r| r.offset).collect::<Vec<_>>(), (4..10).collect::<Vec<_>>(), "from the slowest group's offset on");
+        assert!(store.read_many(&[("deadletter".to_owned(), 0, 0)], 100).expect("read").is_empty(), "unconsumed topics expire by age");
     }
 }

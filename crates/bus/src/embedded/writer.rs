@@ -106,8 +106,16 @@ fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &A
             last_retention = Instant::now();
             let cutoff = now_micros().saturating_sub(u64::try_from(retention.as_micros()).unwrap_or(u64::MAX));
             match store.expire(cutoff, RETENTION_BUDGET) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "embedded log retention"),
+                Ok(out) => {
+                    if out.deleted > 0 {
+                        tracing::info!(deleted = out.deleted, "embedded log retention");
+                    }
+                    if out.held > 0 {
+                        // Not deleted: acknowledged events wait for their consumers (see the
+                        // consumer lag metric) however old they are.
+                        tracing::warn!(partitions = out.held, "embedded log retention kept records past retention that a consumer group has not processed yet");
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "embedded log retention failed"),
             }
         }
