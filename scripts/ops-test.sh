@@ -17,4 +17,4 @@ export NEXUSLOG_BIN="${NEXUSLOG_BIN:-${CARGO_TARGET_DIR:-$NEXUSLOG_CACHE_DIR/tar
 [[ -x "$NEXUSLOG_BIN" ]] || die "no nexuslog binary at $NEXUSLOG_BIN (cargo build -p nexuslog first)"
 eval "$(infra/services env)"
 export PYTHONDONTWRITEBYTECODE=1
-exec python3 -m pytest -q -p no:cacheprovider helm/tests infra/observability/tests "$@"
+exec python3 -m pytest -q -p no:cacheprovider helm/tests infra/tests infra/observability/tests "$@"
