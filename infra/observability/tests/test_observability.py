@@ -245,3 +245,9 @@ def test_prometheus_scrapes_nexuslog_and_every_dashboard_query_returns_data(nexu
         prom.terminate()
         prom.wait(timeout=30)
         prom_log.close()
+
+
+def test_readme_lists_every_metric():
+    readme = (ROOT / "README.md").read_text()
+    listed = set(re.findall(r"^\| `((?:nexuslog|process)_[a-z0-9_]+)` \| (\w+) \|", readme, re.M))
+    assert listed == {(name, kind.lower()) for name, kind in catalogue().items()}, "README's metric table (Operating) differs from nexuslog/src/telemetry.rs"
