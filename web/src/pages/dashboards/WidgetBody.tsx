@@ -103,7 +103,7 @@ export function WidgetBody({ widget, data, error, loading }: { widget: WidgetLik
     );
   }
   return (
-    <Spin spinning={loading} delay={300} wrapperClassName="nl-widget-spin">
+    <Spin spinning={loading} delay={300} classNames={{ root: 'nl-widget-spin' }}>
       {body}
     </Spin>
   );
