@@ -10,7 +10,9 @@
 // Settings (secret once), revoke it; switch to 简体中文 (navigation and a date); a viewer sees no
 // editing controls; an alert rule made in the Alerts page fires on errors crossing it (History);
 // a pipeline rule edited in the Pipelines page, its dry run's per-step trace, and a new event
-// parsed by it in Explore; budgets, printed: Explore's first-load JavaScript (gzip) under 700 KB,
+// parsed by it in Explore; a dashboard built with the five widget types, each showing the numbers
+// its events give, a variable, drag and resize, export and import; a search saved from Explore,
+// shared, reopened from Saved searches; a viewer sees both read-only; budgets, printed: Explore's first-load JavaScript (gzip) under 700 KB,
 // 10 000 rows on screen within 1 s of their answer, and the last row after scrolling to the end.
 // A screenshot per step. Any console error or page error fails the run, except
 // the failed-resource messages of requests the scenario makes fail on purpose.
