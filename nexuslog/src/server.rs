@@ -421,6 +421,9 @@ async fn readyz(State(deps): State<Deps>) -> (StatusCode, Json<Value>) {
     if let Some(s) = &deps.state {
         checks.insert("state".into(), check("state", s.health()).await.into());
     }
+    for dependency in nexuslog_common::health::waiting() {
+        checks.insert(dependency.into(), "unavailable".into());
+    }
     if deps.stopping.is_triggered() {
         checks.insert("process".into(), "stopping".into());
     }

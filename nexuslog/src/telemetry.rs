@@ -59,6 +59,7 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_syslog_connections_refused_total", Kind::Counter, "listener", "syslog connections refused above `syslog.max_connections`"),
     // Processor
     ("nexuslog_processor_records_total", Kind::Counter, "", "raw events processed (committed with their outputs)"),
+    ("nexuslog_processor_batch_retries_total", Kind::Counter, "", "batches processed again from the committed offsets because an output could not be made (schema registry unavailable)"),
     ("nexuslog_processor_batch_duration_seconds", Kind::Histogram, "", "time from a polled batch to its committed transaction"),
     ("nexuslog_processor_records_truncated_total", Kind::Counter, "", "processed records cut to fit `bus.max_record_bytes` (marked in `parse_errors`)"),
     ("nexuslog_processor_timestamps_out_of_window_total", Kind::Counter, "", "events whose own time was outside `logstore.max_event_age_days`/`max_event_ahead_secs`, indexed at receipt time"),

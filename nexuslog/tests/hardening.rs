@@ -176,3 +176,71 @@ async fn standalone_event_times_outside_the_window_survive_a_restart() {
     let v = search(&node, &format!("run:{run}")).await;
     assert_eq!(v["total"], 3, "{v}");
 }
+
+/// A TCP proxy in front of the real schema registry that a test can cut (connections refused
+/// and open ones closed) and restore: an outage of the registry alone.
+struct CuttableProxy {
+    url: String,
+    down: tokio::sync::watch::Sender<bool>,
+}
+
+async fn cuttable_registry() -> CuttableProxy {
+    let real = nexuslog_common::testing::service_env("SCHEMA_REGISTRY_URL");
+    let rest = real.strip_prefix("http://").expect("http registry url");
+    let (target, path) = rest.split_once('/').map_or((rest.to_owned(), String::new()), |(h, p)| (h.to_owned(), format!("/{p}")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}{path}", listener.local_addr().expect("addr"));
+    let (down, watch) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            if *watch.borrow() {
+                continue; // dropped: the connection is closed at once
+            }
+            let (target, mut watch) = (target.clone(), watch.clone());
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = watch.wait_for(|down| *down) => {}
+                }
+            });
+        }
+    });
+    CuttableProxy { url, down }
+}
+
+/// The registry goes away after start-up, before the processor has decoded anything: the
+/// acknowledged events wait (readiness says why) and are all indexed once it is back — none
+/// is dead-lettered as undecodable.
+#[tokio::test]
+async fn distributed_a_registry_outage_delays_events_and_never_dead_letters_them() {
+    let proxy = cuttable_registry().await;
+    let mut env = support::distributed_env(&unique_name("registry"));
+    env.retain(|(k, _)| k != "NEXUSLOG_SCHEMA_REGISTRY_URL");
+    env.push(("NEXUSLOG_SCHEMA_REGISTRY_URL".into(), proxy.url.clone()));
+    let node = support::start(&[], env, &support::test_key()).await;
+
+    proxy.down.send_replace(true);
+    let run = unique_name("outage");
+    let body: Vec<String> = (0..20).map(|i| format!(r#"{{"run":"{run}","message":"during the outage {i}"}}"#)).collect();
+    let (status, ack) = bulk(&node, body.join("\n")).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(20)), "the gateway's schema id is cached: {ack}");
+
+    let client = reqwest::Client::new();
+    let ready = wait_until("readiness reports the registry", Duration::from_secs(30), || async {
+        let r = client.get(format!("{}/readyz", node.url)).send().await.ok()?;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.ok()?;
+        (status == 503 && body["checks"]["schema_registry"] == "unavailable").then_some(body)
+    })
+    .await;
+    assert!(!ready.to_string().contains("127.0.0.1"), "no addresses for anonymous callers: {ready}");
+    assert_eq!(search(&node, &format!("run:{run}")).await["total"], 0, "nothing indexed while the registry is away");
+
+    proxy.down.send_replace(false);
+    wait_until("all 20 events indexed after the registry is back", Duration::from_secs(90), || async {
+        let v = search(&node, &format!("run:{run}")).await;
+        (v["total"].as_u64() == Some(20)).then_some(())
+    })
+    .await;
+}

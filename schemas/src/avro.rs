@@ -20,6 +20,17 @@ pub enum SchemaError {
     UnknownSchemaId(u32),
     #[error("schema registry: {0}")]
     Registry(String),
+    /// The registry did not answer (connection, timeout, 5xx): nothing is wrong with the
+    /// record, so it is retried, never dead-lettered.
+    #[error("schema registry unavailable: {0}")]
+    RegistryUnavailable(String),
+}
+
+impl SchemaError {
+    /// Whether the same call may succeed later: the record must then wait, not be given up on.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SchemaError::RegistryUnavailable(_))
+    }
 }
 
 impl From<apache_avro::Error> for SchemaError {

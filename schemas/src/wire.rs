@@ -122,6 +122,18 @@ impl std::fmt::Debug for RegistryCodec {
     }
 }
 
+/// A registry error as ours: a 4xx answer (no such id, incompatible schema) is about the
+/// record or schema, and final; anything else (connection refused, timeout, 5xx) is the
+/// registry being away, and transient.
+fn registry_error(e: &schema_registry_converter::error::SRCError, context: String) -> SchemaError {
+    let text = format!("{} {}", e.error, e.cause.as_deref().unwrap_or_default());
+    if !e.retriable && text.contains("failed with status 4") {
+        SchemaError::Registry(format!("{context}: {e}"))
+    } else {
+        SchemaError::RegistryUnavailable(format!("{context}: {e}"))
+    }
+}
+
 impl RegistryCodec {
     /// `url` is the registry's base URL (for Apicurio: `http://host:port/apis/ccompat/v7`).
     ///
@@ -155,11 +167,13 @@ impl RegistryCodec {
             get_supplied_schema(T::schema()),
         );
         let subject = strategy.get_subject().map_err(|e| SchemaError::Registry(e.to_string()))?;
-        let schema = self
-            .encoder
-            .get_schema_and_id(&subject, strategy)
-            .await
-            .map_err(|e| SchemaError::Registry(e.to_string()))?;
+        let schema = self.encoder.get_schema_and_id(&subject, strategy).await.map_err(|e| {
+            let e = registry_error(&e, format!("subject {subject}"));
+            if e.is_transient() {
+                self.encoder.remove_errors_from_cache();
+            }
+            e
+        })?;
         self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, schema.id);
         Ok(schema.id)
     }
@@ -177,11 +191,14 @@ impl RegistryCodec {
     /// When the framing is wrong, the id unknown to the registry, or the datum does not decode.
     pub async fn decode<T: AvroRecord>(&self, bytes: &[u8]) -> Result<T, SchemaError> {
         let (id, datum) = unframe(bytes)?;
-        let writer = self
-            .decoder
-            .get_schema(id)
-            .await
-            .map_err(|e| SchemaError::Registry(format!("schema id {id}: {e}")))?;
+        let writer = self.decoder.get_schema(id).await.map_err(|e| {
+            let e = registry_error(&e, format!("schema id {id}"));
+            if e.is_transient() {
+                // The converter caches some failures as answers; the registry being away is not one.
+                self.decoder.remove_errors_from_cache();
+            }
+            e
+        })?;
         let key = (id, T::NAME);
         let cached = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).copied();
         let is_current = match cached {

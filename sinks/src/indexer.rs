@@ -117,15 +117,30 @@ impl Indexer {
         let mut records = Vec::with_capacity(batch.len());
         let mut origin: HashMap<String, &InRecord> = HashMap::with_capacity(batch.len());
         let mut dead = Vec::new();
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         for rec in batch {
-            match self.codec.decode::<LogRecord>(&rec.payload).await {
-                Ok(r) => {
-                    origin.insert(r.id.clone(), rec);
-                    records.push(r);
+            loop {
+                match self.codec.decode::<LogRecord>(&rec.payload).await {
+                    Ok(r) => {
+                        origin.insert(r.id.clone(), rec);
+                        records.push(r);
+                    }
+                    // The registry being away says nothing about the record: wait for it.
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(error = %e, "cannot decode a log record; retrying");
+                        nexuslog_common::health::waiting_on("schema_registry", true);
+                        if shutdown.is_triggered() {
+                            return Handled::Interrupted;
+                        }
+                        backoff.pause(shutdown).await;
+                        continue;
+                    }
+                    Err(e) => dead.push(Self::dead_letter(rec, "undecodable", format!("cannot decode log record: {e}"))),
                 }
-                Err(e) => dead.push(Self::dead_letter(rec, "undecodable", format!("cannot decode log record: {e}"))),
+                break;
             }
         }
+        nexuslog_common::health::waiting_on("schema_registry", false);
         // Freshness: how long the oldest record of the batch took from the gateway to the store.
         let oldest_received = records.iter().map(|r| r.received_at).min();
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));

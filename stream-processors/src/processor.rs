@@ -110,8 +110,8 @@ async fn encode_bounded(codec: &Codec, topic: &str, record: &mut LogRecord, max:
 /// receipt time when its own time is outside `limits.time_window`.
 ///
 /// # Errors
-/// Only when even the dead letter cannot be encoded (the schema registry is unreachable and
-/// the dead-letter schema not yet cached): the batch is then retried, not skipped.
+/// When the schema registry is unreachable (to decode the event, encode its record, or encode
+/// a dead letter): the batch is then retried, not skipped or dead-lettered.
 pub async fn process_record(
     codec: &Codec,
     topics: &Topics,
@@ -138,6 +138,7 @@ pub async fn process_record(
                         format!("the processed record does not fit bus.max_record_bytes ({}) even shortened", limits.max_record_bytes),
                         raw.payload,
                     ),
+                    Err(e) if e.is_transient() => return Err(e),
                     Err(e) => (Some(raw.ingest_id), Some(raw.project_id), "encode_failed", e.to_string(), raw.payload),
                 },
                 Ok(Outcome::Dropped { .. }) => return Ok(None),
@@ -145,6 +146,8 @@ pub async fn process_record(
                 Err(e) => (Some(raw.ingest_id), Some(raw.project_id), e.kind(), e.to_string(), raw.payload),
             }
         }
+        // The registry being away says nothing about the record: the batch waits for it.
+        Err(e) if e.is_transient() => return Err(e),
         Err(e) => (None, None, "undecodable", format!("cannot decode raw event: {e}"), rec.payload.clone()),
     };
     let (id, project_id, kind, mut reason, original) = failure;
@@ -288,9 +291,15 @@ impl Processor {
             };
             let started = std::time::Instant::now();
             let outputs = match process_batch(&self.codec, &self.topics, self.config.limits, &self.pipelines.snapshot(), &rules, &batch).await {
-                Ok(o) => o,
+                Ok(o) => {
+                    nexuslog_common::health::waiting_on("schema_registry", false);
+                    o
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot encode output; retrying the batch");
+                    // Nothing is committed: the batch is read again once the registry answers.
+                    tracing::warn!(error = %e, records = batch.len(), "cannot process the batch; retrying it");
+                    metrics::counter!("nexuslog_processor_batch_retries_total").increment(1);
+                    nexuslog_common::health::waiting_on("schema_registry", e.is_transient());
                     consumer = None;
                     backoff.pause(&shutdown).await;
                     continue;

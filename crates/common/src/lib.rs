@@ -2,6 +2,7 @@
 //! helpers integration tests use to find the real services.
 
 pub mod backoff;
+pub mod health;
 pub mod shutdown;
 pub mod testing;
 
