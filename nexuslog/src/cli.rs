@@ -77,6 +77,54 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// List dead letters, or re-submit them through the normal path (idempotently: each keeps
+    /// its id, so a replayed event that was indexed before is not indexed twice). With the
+    /// embedded log, stop the server first (the log is one process's file).
+    Deadletter {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum DeadLetterAction {
+    /// Print the matching dead letters, one JSON object per line (newest last).
+    List {
+        #[command(flatten)]
+        filter: DeadLetterFilter,
+        /// Most letters printed.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Re-submit the matching dead letters: events go back to the raw topic for the current
+    /// pipeline, whole records back to the topic they came from.
+    Replay {
+        #[command(flatten)]
+        filter: DeadLetterFilter,
+        /// Count what would be re-submitted, and submit nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Which dead letters a command takes; all of them by default.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeadLetterFilter {
+    /// Only this project (its id).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Only this stage: gateway, processor or sink.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Only letters whose error kind or reason contains this text (case-insensitive).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Only letters that failed at or after this time: RFC 3339, or an age like 24h or 7d.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only letters that failed before this time: RFC 3339, or an age like 1h.
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -102,7 +150,7 @@ pub enum ConfigAction {
 impl Cli {
     pub fn role(&self) -> Role {
         match self.command {
-            None | Some(Command::Standalone) | Some(Command::Config { .. }) | Some(Command::Admin { .. }) | Some(Command::Healthcheck) => Role::Standalone,
+            None | Some(Command::Standalone) | Some(Command::Config { .. }) | Some(Command::Admin { .. }) | Some(Command::Deadletter { .. }) | Some(Command::Healthcheck) => Role::Standalone,
             Some(Command::Gateway) => Role::Gateway,
             Some(Command::Processor) => Role::Processor,
             Some(Command::Sink) => Role::Sink,

@@ -4,6 +4,7 @@
 mod admin;
 mod backends;
 mod cli;
+mod deadletter;
 mod server;
 mod syslog;
 mod telemetry;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
     };
     let outcome = match &cli.command {
         Some(cli::Command::Admin { action }) => runtime.block_on(admin::run(action, &config)),
+        Some(cli::Command::Deadletter { action }) => runtime.block_on(deadletter::run(action, &config)),
         _ => runtime.block_on(server::run(cli.role(), config)),
     };
     match outcome {
