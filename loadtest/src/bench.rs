@@ -288,7 +288,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
     let pb = report::progress(0, true);
     let say = |l: &str| report::note(&pb, l);
     let (mut cluster, api_key, dir) =
-        crate::deploy(Mode::Distributed, &run_id, &pb, &mut rng).await?;
+        crate::deploy(Mode::Distributed, &run_id, &pb, &mut rng, None).await?;
     let services = crate::launch::ensure_services(&crate::launch::repo_root()?, &dir).await?;
     let brokers = services
         .get("NEXUSLOG_TEST_KAFKA_BROKERS")

@@ -152,6 +152,10 @@ struct ChaosArgs {
     /// Seed of the chaos schedule (random when absent; printed for replay).
     #[arg(long)]
     seed: Option<u64>,
+    /// The nexuslog binary to run (default: build it with `cargo build --release`). The test
+    /// suite passes its debug build: chaos checks what is lost or duplicated, not speed.
+    #[arg(long)]
+    nexuslog_bin: Option<PathBuf>,
     #[command(flatten)]
     load: LoadArgs,
 }
@@ -269,6 +273,7 @@ async fn deploy(
     run_id: &str,
     pb: &indicatif::ProgressBar,
     rng: &mut impl Rng,
+    nexuslog_bin: Option<&std::path::Path>,
 ) -> anyhow::Result<(Cluster, String, PathBuf)> {
     let root = launch::repo_root()?;
     let dir = run_dir(run_id)?;
@@ -278,7 +283,7 @@ async fn deploy(
         "starting the services (infra/services up) and building nexuslog (release)",
     );
     let services = launch::ensure_services(&root, &dir).await?;
-    let bin = launch::ensure_binary(&root, &dir).await?;
+    let bin = instance::binary(nexuslog_bin, &dir).await?;
     let api_key = new_api_key(rng);
     let mut cluster = Cluster::new(&ClusterSpec {
         mode,
@@ -306,7 +311,7 @@ async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
     let seed = a.seed.unwrap_or_else(|| rand::rng().random());
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let pb = report::progress(a.load.events, a.load.json);
-    let (cluster, api_key, dir) = deploy(a.mode, &run_id, &pb, &mut rng).await?;
+    let (cluster, api_key, dir) = deploy(a.mode, &run_id, &pb, &mut rng, a.nexuslog_bin.as_deref()).await?;
     let (ingest, search) = (
         cluster.url(a.mode.ingest_role())?,
         cluster.url(a.mode.search_role())?,
