@@ -264,3 +264,14 @@ def test_notes_say_how_to_reach_the_console_and_get_a_key():
         notes = p.stdout.split("NOTES:", 1)[1]
         assert "bootstrap-api-key" in notes or "api-key" in notes, name
         assert "/v1/logs/bulk" in notes and "admin@localhost" in notes, name
+
+
+def test_network_policy_lets_the_ingress_and_prometheus_in():
+    docs = render(VALUE_SETS["production"])
+    (policy,) = of_kind(docs, "NetworkPolicy")
+    http = policy["spec"]["ingress"][0]
+    assert http["ports"] == [{"port": 8000, "protocol": "TCP"}]
+    namespaces = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in http["from"]}
+    assert namespaces == {"ingress-nginx", "monitoring"}
+    syslog = policy["spec"]["ingress"][1]
+    assert "from" not in syslog and {p["port"] for p in syslog["ports"]} == {1601, 1514, 6514}
