@@ -48,7 +48,7 @@ cargo test --workspace --locked "$@"
 # The Helm chart, the image's entrypoint, the Compose file and the observability files (pytest),
 # with the binary the cargo tests built; only for the whole suite (or OPS_TESTS=1).
 if [[ $# -eq 0 || "${OPS_TESTS:-0}" == 1 ]]; then
-  log "operations tests (helm/tests, infra/observability/tests)"
+  log "operations tests (helm/tests, infra/tests, infra/observability/tests)"
   NEXUSLOG_BIN="$CARGO_TARGET_DIR/debug/nexuslog" bash scripts/ops-test.sh
 fi
 # Every landing re-proves the delivery promise: a short chaos run in each mode (SIGKILLs under

@@ -365,6 +365,12 @@ fn auth_settings(config: &Config) -> nexuslog_api::AuthSettings {
         max_failed_logins_per_ip: a.max_failed_logins_per_ip,
         lockout: Duration::from_secs(a.lockout_secs),
         invitation_ttl: Duration::from_secs(a.invitation_ttl_hours.saturating_mul(3600)),
+        max_password_checks: match a.max_password_checks {
+            0 => nexuslog_api::default_max_password_checks(),
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        },
+        password_check_wait: Duration::from_millis(a.password_check_wait_ms),
+        refresh_grace: Duration::from_secs(a.refresh_grace_secs),
     }
 }
 

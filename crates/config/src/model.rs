@@ -340,14 +340,27 @@ pub struct AuthConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a login session (its refresh token), in days; each refresh extends it.
     pub session_ttl_days: u64,
-    /// Failed logins for one e-mail address before it is locked out for `lockout_secs`.
+    /// Failed sign-ins (and invitation acceptances) for one account from one client address
+    /// before that client is locked out of that account for `lockout_secs`. Counted per client,
+    /// so nobody can lock a well-known account (`admin@localhost`) out for everyone.
     pub max_failed_logins: u32,
-    /// Failed logins from one client address before it is locked out for `lockout_secs`.
+    /// Failed sign-ins from one client address, whatever the account, before that client is
+    /// locked out for `lockout_secs`.
     pub max_failed_logins_per_ip: u32,
     /// How long a lockout lasts, in seconds (failures are counted over the same window).
     pub lockout_secs: u64,
     /// How long an invitation can be accepted, in hours.
     pub invitation_ttl_hours: u64,
+    /// Argon2 password checks (sign-in, invitation, password change) running at once in one
+    /// API process; each holds ~19 MiB and a core for tens of milliseconds. 0: one per CPU core.
+    pub max_password_checks: u32,
+    /// How long a sign-in waits for a password-check slot before it is answered 503 with
+    /// `Retry-After`, in milliseconds.
+    pub password_check_wait_ms: u64,
+    /// Seconds during which the refresh token that a refresh replaced still works, answering
+    /// with the same new refresh token, so two browser tabs refreshing at once keep the session.
+    /// Presented after this window it is a replay: the session ends. 0: no grace.
+    pub refresh_grace_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -360,6 +373,9 @@ impl Default for AuthConfig {
             max_failed_logins_per_ip: 50,
             lockout_secs: 900,
             invitation_ttl_hours: 72,
+            max_password_checks: 0,
+            password_check_wait_ms: 2000,
+            refresh_grace_secs: 30,
         }
     }
 }
@@ -573,6 +589,22 @@ impl Config {
         }
         if !self.syslog.tls_addr.is_empty() && (self.syslog.tls_cert.is_empty() || self.syslog.tls_key.is_empty()) {
             return Err(("syslog.tls_cert", "the TLS listener needs a certificate and key".into(), "paths to PEM files in syslog.tls_cert and syslog.tls_key"));
+        }
+        let key = self.bootstrap.api_key.expose();
+        if !key.is_empty() {
+            let body = key.strip_prefix("nxl_").unwrap_or_default();
+            let problem = if !key.starts_with("nxl_") {
+                Some("does not start with nxl_".to_owned())
+            } else if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                Some("has characters other than letters and digits after nxl_".to_owned())
+            } else if body.len() != 32 {
+                Some(format!("has {} characters after nxl_, not 32", body.len()))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(("bootstrap.api_key", problem, "nxl_ followed by 32 letters or digits, like generated keys: nxl_$(openssl rand -hex 16)"));
+            }
         }
         let secret = self.auth.jwt_secret.expose();
         if !secret.is_empty() && secret.len() < 32 {
