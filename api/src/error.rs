@@ -33,6 +33,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// Every password-check slot is busy (sign-in flood): 503 with `Retry-After`.
+    #[error("too many sign-ins at once; retry in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
     #[error("log store unavailable")]
     Store(#[from] LogStoreError),
     #[error("metadata store unavailable")]
@@ -67,7 +70,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) | ApiError::Query(_) | ApiError::Invalid { .. } | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } | ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -99,7 +102,7 @@ impl IntoResponse for ApiError {
             _ => json!({ "error": message }),
         };
         let mut resp = (status, Json(body)).into_response();
-        if let ApiError::TooManyAttempts { retry_after_secs } = self {
+        if let ApiError::TooManyAttempts { retry_after_secs } | ApiError::Overloaded { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }

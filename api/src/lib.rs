@@ -27,6 +27,7 @@ use nexuslog_metastore::{KeyCache, MetaStore, SessionCache};
 use nexuslog_state::StateStore;
 
 pub use error::ApiError;
+pub use search::check_search_query_string;
 pub use nexuslog_query::time::parse_time;
 pub use routes::{endpoints, router, Endpoint};
 
@@ -41,6 +42,20 @@ pub struct AuthSettings {
     pub max_failed_logins_per_ip: u32,
     pub lockout: Duration,
     pub invitation_ttl: Duration,
+    /// Argon2 hashes or verifications running at once in this process (each holds ~19 MiB and
+    /// a core for tens of milliseconds); at least 1.
+    pub max_password_checks: usize,
+    /// How long a sign-in waits for one of those before answering 503 with `Retry-After`.
+    pub password_check_wait: Duration,
+    /// How long the refresh token a rotation replaced still answers (with the same new token),
+    /// so two tabs refreshing together keep the session; zero: never.
+    pub refresh_grace: Duration,
+}
+
+/// Default of [`AuthSettings::max_password_checks`]: one per core, so hashing saturates the CPU
+/// at most and its memory stays at ~19 MiB per core.
+pub fn default_max_password_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 impl Default for AuthSettings {
@@ -53,6 +68,9 @@ impl Default for AuthSettings {
             max_failed_logins_per_ip: 50,
             lockout: Duration::from_secs(900),
             invitation_ttl: Duration::from_secs(72 * 3600),
+            max_password_checks: default_max_password_checks(),
+            password_check_wait: Duration::from_secs(2),
+            refresh_grace: Duration::from_secs(30),
         }
     }
 }
@@ -70,6 +88,8 @@ pub struct Api {
     pub(crate) projects: project_cache::ProjectCache,
     pub(crate) tokens: tokens::Tokens,
     pub(crate) auth: AuthSettings,
+    /// Permits for Argon2 work: [`AuthSettings::max_password_checks`].
+    pub(crate) password_checks: tokio::sync::Semaphore,
     /// Sends channel tests; its settings also say whether private targets are allowed.
     pub(crate) sender: nexuslog_notify::Sender,
     /// The live tail's fan-out; `None` where no stream reader runs (then tails answer 503).
@@ -103,6 +123,7 @@ impl Api {
         };
         let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
         let sessions = SessionCache::new(meta.clone());
-        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth, sender, tail }))
+        let password_checks = tokio::sync::Semaphore::new(auth.max_password_checks.max(1));
+        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth, password_checks, sender, tail }))
     }
 }

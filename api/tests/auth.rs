@@ -180,3 +180,102 @@ async fn keys_are_shown_once_work_and_stop_when_revoked_and_everything_is_audite
     }
     assert!(!audit.to_string().contains(&secret), "no secret in the audit log");
 }
+
+/// Wrong-password logins for `email` sent all at once from `ip`; the statuses, in any order.
+async fn parallel_logins(h: &Arc<Harness>, n: usize, email: &str, ip: &str) -> Vec<StatusCode> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (h, email, ip) = (h.clone(), email.to_owned(), ip.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "email": email, "password": format!("wrong password {i}") });
+            h.call_from(Some(&ip), Method::POST, "/v1/auth/login", None, Some(body)).await.0 .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
+
+fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_get_no_more_verifications_than_the_lockout_allows() {
+    let (h, _d) = h().await;
+    user(h.meta.as_ref(), "ann@example.com", false).await;
+    let h = Arc::new(h);
+    // Every guess is in flight before any verification ends: the count is taken before the
+    // Argon2 check, atomically, so only the allowed attempts are verified (401); the rest are
+    // refused unverified (429).
+    let statuses = parallel_logins(&h, 20, "ann@example.com", "198.51.100.7").await;
+    assert_eq!(count(&statuses, StatusCode::UNAUTHORIZED), 5, "verified guesses: {statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 15, "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_holds_one_client_and_not_the_account_for_everyone() {
+    let (h, _d) = h().await;
+    user(h.meta.as_ref(), "admin@localhost", true).await;
+    let login = |ip: &'static str, password: &'static str| {
+        let h = &h;
+        async move { h.call_from(Some(ip), Method::POST, "/v1/auth/login", None, Some(json!({ "email": "admin@localhost", "password": password }))).await }
+    };
+    // A third party guesses until it is locked out...
+    for _ in 0..5 {
+        assert_eq!(login("203.0.113.66", "guess guess").await.0 .0, StatusCode::UNAUTHORIZED);
+    }
+    let ((s, _), retry_after) = login("203.0.113.66", PASSWORD).await;
+    assert_eq!((s, retry_after.as_deref()), (StatusCode::TOO_MANY_REQUESTS, Some("900")));
+    // ...which does not lock the administrator out from their own address.
+    let ((s, body), _) = login("192.0.2.10", PASSWORD).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_guessing_across_accounts_is_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(nexuslog_logstore::TantivyLogStore::open(dir.path()).unwrap());
+    let h = common::harness_with(store, nexuslog_api::AuthSettings { max_failed_logins_per_ip: 3, ..Default::default() }).await;
+    for i in 0..3 {
+        let body = json!({ "email": format!("user{i}@example.com"), "password": "guess guess" });
+        assert_eq!(h.call_from(Some("203.0.113.9"), Method::POST, "/v1/auth/login", None, Some(body)).await.0 .0, StatusCode::UNAUTHORIZED);
+    }
+    let body = json!({ "email": "user9@example.com", "password": "guess guess" });
+    assert_eq!(h.call_from(Some("203.0.113.9"), Method::POST, "/v1/auth/login", None, Some(body.clone())).await.0 .0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(h.call_from(Some("203.0.113.10"), Method::POST, "/v1/auth/login", None, Some(body)).await.0 .0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_checks_are_bounded_and_the_excess_is_shed_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(nexuslog_logstore::TantivyLogStore::open(dir.path()).unwrap());
+    let auth = nexuslog_api::AuthSettings { max_password_checks: 1, password_check_wait: std::time::Duration::ZERO, ..Default::default() };
+    let h = Arc::new(common::harness_with(store, auth).await);
+    user(h.meta.as_ref(), "ann@example.com", false).await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "email": format!("guess{i}@example.com"), "password": "guess guess" });
+            h.call_from(Some("198.51.100.20"), Method::POST, "/v1/auth/login", None, Some(body)).await
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let shed: Vec<_> = answers.iter().filter(|((s, _), _)| *s == StatusCode::SERVICE_UNAVAILABLE).collect();
+    assert!(!shed.is_empty(), "one permit, eight sign-ins at once: some are shed");
+    assert!(shed.iter().all(|(_, retry_after)| retry_after.as_deref() == Some("1")), "{shed:?}");
+    assert!(answers.iter().any(|((s, _), _)| *s == StatusCode::UNAUTHORIZED), "the admitted ones are verified");
+    // Shed attempts were never verified, so they do not count towards a lockout.
+    for _ in 0..4 {
+        let body = json!({ "email": "ann@example.com", "password": "wrong password" });
+        assert_eq!(h.call_from(Some("198.51.100.20"), Method::POST, "/v1/auth/login", None, Some(body)).await.0 .0, StatusCode::UNAUTHORIZED);
+    }
+    let body = json!({ "email": "ann@example.com", "password": PASSWORD });
+    assert_eq!(h.call_from(Some("198.51.100.20"), Method::POST, "/v1/auth/login", None, Some(body)).await.0 .0, StatusCode::OK);
+}

@@ -89,7 +89,7 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_alert_notifications_retried_total", Kind::Counter, "type", "notification attempts that will be retried, by channel type"),
     ("nexuslog_alert_notifications_throttled_total", Kind::Counter, "", "notifications not sent because of `alerting.throttle_per_minute`"),
     // API
-    ("nexuslog_auth_logins_total", Kind::Counter, "outcome", "sign-in attempts by outcome (success, bad_credentials, locked_out)"),
+    ("nexuslog_auth_logins_total", Kind::Counter, "outcome", "sign-in attempts by outcome (success, bad_credentials, locked_out, overloaded)"),
     ("nexuslog_audit_write_failures_total", Kind::Counter, "", "audit entries that could not be written"),
     ("nexuslog_tail_subscribers", Kind::Gauge, "", "open live-tail streams on this API instance"),
     ("nexuslog_tail_skipped_total", Kind::Counter, "", "live-tail records skipped for subscribers slower than the stream"),

@@ -68,6 +68,6 @@ fn config_keys_lists_every_environment_variable_and_hides_secrets() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("NEXUSLOG_HTTP_ADDR") && text.contains("NEXUSLOG_BUS_KAFKA_BROKERS"));
-    let shown = nexuslog(&["config", "show"], &[("NEXUSLOG_BOOTSTRAP_API_KEY", "nxl_secretsecretsecretsecret")]);
+    let shown = nexuslog(&["config", "show"], &[("NEXUSLOG_BOOTSTRAP_API_KEY", "nxl_secretsecretsecretsecretsecretxy")]);
     assert!(!String::from_utf8_lossy(&shown.stdout).contains("secretsecret"));
 }

@@ -25,15 +25,34 @@ pub struct LoginBody {
     password: String,
 }
 
-/// Argon2 verification takes tens of milliseconds of CPU: off the async runtime.
-pub(crate) async fn password_matches(password: &str, hash: &str) -> bool {
-    let (p, h) = (password.to_owned(), hash.to_owned());
-    tokio::task::spawn_blocking(move || passwords::verify(&p, &h)).await.unwrap_or(false)
+/// Runs Argon2 work (tens of milliseconds of CPU, ~19 MiB) on the blocking pool under one of
+/// the process's permits ([`crate::AuthSettings::max_password_checks`]), so a flood of sign-ins
+/// neither fills the blocking pool nor the memory. Waits at most `password_check_wait` for a
+/// permit; then [`ApiError::Overloaded`] (503 with `Retry-After`).
+async fn argon2<T: Send + 'static>(api: &Api, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let wait = api.auth.password_check_wait;
+    // `timeout` polls the acquisition once before looking at the clock: a free permit is taken
+    // even with a zero wait.
+    let Ok(Ok(permit)) = tokio::time::timeout(wait, api.password_checks.acquire()).await else {
+        return Err(ApiError::Overloaded { retry_after_secs: wait.as_secs().max(1) });
+    };
+    let out = tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::Internal(format!("password check task: {e}")));
+    drop(permit);
+    out
 }
 
-pub(crate) async fn hash_password(password: &str) -> Result<String, ApiError> {
+/// Whether `password` matches the Argon2 `hash`.
+///
+/// # Errors
+/// [`ApiError::Overloaded`] when no password-check permit frees up in time.
+pub(crate) async fn password_matches(api: &Api, password: &str, hash: &str) -> Result<bool, ApiError> {
+    let (p, h) = (password.to_owned(), hash.to_owned());
+    argon2(api, move || passwords::verify(&p, &h)).await
+}
+
+pub(crate) async fn hash_password(api: &Api, password: &str) -> Result<String, ApiError> {
     let p = password.to_owned();
-    tokio::task::spawn_blocking(move || passwords::hash(&p)).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::from)
+    argon2(api, move || passwords::hash(&p)).await?.map_err(ApiError::from)
 }
 
 pub(crate) fn check_password_strength(password: &str) -> Result<(), ApiError> {
@@ -50,13 +69,36 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| passwords::hash("decoy password, never matches").unwrap_or_default())
 }
 
+/// Failed sign-ins are counted per (account, client address) — the lockout a user meets, so
+/// a third party guessing at `admin@localhost` locks out only itself — and per client address
+/// across accounts (one client spraying many accounts).
 fn failure_keys(email: &str, ip: &str) -> (String, String) {
-    (format!("auth:fail:email:{}", nexuslog_metastore::keys::hash(email)), format!("auth:fail:ip:{ip}"))
+    (format!("auth:fail:account:{}:{ip}", nexuslog_metastore::keys::hash(email)), format!("auth:fail:ip:{ip}"))
 }
 
-async fn failures(api: &Api, key: &str) -> Result<u32, ApiError> {
-    let raw = api.state.get(key).await?;
-    Ok(raw.and_then(|v| String::from_utf8(v).ok()).and_then(|s| s.trim().parse().ok()).unwrap_or(0))
+/// Takes one attempt from both budgets *before* any password is verified: the counters are
+/// incremented first (an atomic increment in the shared state store, so it holds across API
+/// replicas and parallel requests), and an attempt over either limit is refused unverified.
+/// N guesses in parallel therefore get at most `max_failed_logins` verifications.
+///
+/// # Errors
+/// [`ApiError::TooManyAttempts`] over a limit; the state store's error when it is down.
+async fn take_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), ApiError> {
+    let window = Some(api.auth.lockout);
+    let account = api.state.incr(by_account, 1, window).await?;
+    let ip = api.state.incr(by_ip, 1, window).await?;
+    if account > i64::from(api.auth.max_failed_logins) || ip > i64::from(api.auth.max_failed_logins_per_ip) {
+        return Err(ApiError::TooManyAttempts { retry_after_secs: api.auth.lockout.as_secs() });
+    }
+    Ok(())
+}
+
+/// Gives back an attempt taken by [`take_attempt`] that was not a failure (success, or no
+/// password check ran).
+async fn give_back_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), ApiError> {
+    api.state.incr(by_account, -1, None).await?;
+    api.state.incr(by_ip, -1, None).await?;
+    Ok(())
 }
 
 /// New session for a user: its refresh token and an access token.
@@ -92,36 +134,41 @@ fn tokens_json(api: &Api, user: &User, session_id: &str, secret: &str) -> Result
 
 pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<LoginBody>) -> Result<Json<Value>, ApiError> {
     let email = body.email.trim().to_lowercase();
-    let (by_email, by_ip) = failure_keys(&email, &caller.ip);
-    let lockout = api.auth.lockout;
-    if failures(&api, &by_email).await? >= api.auth.max_failed_logins || failures(&api, &by_ip).await? >= api.auth.max_failed_logins_per_ip {
-        metrics::counter!("nexuslog_auth_logins_total", "outcome" => "locked_out").increment(1);
-        api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "locked out" })).await;
-        return Err(ApiError::TooManyAttempts { retry_after_secs: lockout.as_secs() });
+    let (by_account, by_ip) = failure_keys(&email, &caller.ip);
+    if let Err(e) = take_attempt(&api, &by_account, &by_ip).await {
+        if matches!(e, ApiError::TooManyAttempts { .. }) {
+            metrics::counter!("nexuslog_auth_logins_total", "outcome" => "locked_out").increment(1);
+            api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "locked out" })).await;
+        }
+        return Err(e);
     }
     let user = api.meta.user_by_email(&email).await?;
-    let matches = {
-        let hash: &str = match &user {
-            Some(u) => &u.password_hash,
-            None => decoy_hash(),
-        };
-        password_matches(&body.password, hash).await
+    let hash = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let matches = match password_matches(&api, &body.password, &hash).await {
+        Ok(m) => m,
+        Err(e) => {
+            // Nothing was verified: the attempt does not count.
+            give_back_attempt(&api, &by_account, &by_ip).await?;
+            metrics::counter!("nexuslog_auth_logins_total", "outcome" => "overloaded").increment(1);
+            return Err(e);
+        }
     };
     let user = match user {
         Some(u) if matches => u,
         _ => {
-            api.state.incr(&by_email, 1, Some(lockout)).await?;
-            api.state.incr(&by_ip, 1, Some(lockout)).await?;
             metrics::counter!("nexuslog_auth_logins_total", "outcome" => "bad_credentials").increment(1);
             api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "bad credentials" })).await;
             return Err(ApiError::Unauthenticated("invalid e-mail or password".into()));
         }
     };
+    // The right password: this client's failures on this account are forgiven, and the
+    // attempt does not count against the address.
+    api.state.delete(&by_account).await?;
+    api.state.incr(&by_ip, -1, None).await?;
     if user.disabled_at.is_some() {
         api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "account disabled" })).await;
         return Err(ApiError::Forbidden("this account is disabled".into()));
     }
-    api.state.delete(&by_email).await?;
     let answer = open_session(&api, &user).await?;
     metrics::counter!("nexuslog_auth_logins_total", "outcome" => "success").increment(1);
     api.audit_as(&caller, &format!("user:{}", user.id), &user.email, "auth.login", None, &user.id, Outcome::Success, json!({})).await;
@@ -220,12 +267,12 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let (user_id, _, _, session_id) = caller.user()?;
     let mut user = api.meta.user_by_id(user_id).await?.ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
-    if !password_matches(&body.current_password, &user.password_hash).await {
+    if !password_matches(&api, &body.current_password, &user.password_hash).await? {
         api.audit_outcome(&caller, "auth.password_change", None, user_id, Outcome::Failure, json!({ "reason": "wrong current password" })).await;
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     check_password_strength(&body.new_password)?;
-    user.password_hash = hash_password(&body.new_password).await?;
+    user.password_hash = hash_password(&api, &body.new_password).await?;
     api.meta.update_user(&user).await?;
     // Other sessions may be an attacker's: they end; this one goes on.
     let ended = api.meta.revoke_user_sessions(user_id, Some(session_id), nexuslog_metastore::now()).await?;

@@ -145,7 +145,7 @@ pub async fn accept(
     }
     let user = match api.meta.user_by_email(&inv.email).await? {
         Some(existing) => {
-            if !password_matches(&body.password, &existing.password_hash).await {
+            if !password_matches(&api, &body.password, &existing.password_hash).await? {
                 api.audit_anonymous(&caller, &inv.email, "invitation.accept", Outcome::Failure, json!({ "reason": "wrong password" })).await;
                 return Err(ApiError::Forbidden("an account with this e-mail exists: give its password".into()));
             }

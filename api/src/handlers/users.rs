@@ -48,7 +48,7 @@ pub(crate) async fn create_account(api: &Api, email: &str, name: &str, password:
         id: nexuslog_metastore::new_id(),
         email: normalize_email(email)?,
         name: name.trim().to_owned(),
-        password_hash: hash_password(password).await?,
+        password_hash: hash_password(api, password).await?,
         is_admin,
         created_at: nexuslog_metastore::now(),
         disabled_at: None,

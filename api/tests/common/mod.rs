@@ -57,7 +57,17 @@ pub async fn user(meta: &dyn MetaStore, email: &str, is_admin: bool) -> User {
 
 impl Harness {
     pub async fn call(&self, method: Method, uri: &str, bearer: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_from(None, method, uri, bearer, body).await.0
+    }
+
+    /// [`Self::call`] from a given client address (what the server's `ConnectInfo` would carry);
+    /// also returns the `Retry-After` header.
+    pub async fn call_from(&self, ip: Option<&str>, method: Method, uri: &str, bearer: Option<&str>, body: Option<Value>) -> ((StatusCode, Value), Option<String>) {
         let mut req = Request::builder().method(method).uri(uri);
+        if let Some(ip) = ip {
+            let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("an IPv4 address");
+            req = req.extension(axum::extract::ConnectInfo(addr));
+        }
         if let Some(t) = bearer {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
@@ -68,12 +78,13 @@ impl Harness {
         .expect("request");
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
+        let retry_after = resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         // A live tail streams until the client leaves: its status is the answer here.
         if resp.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream")) {
-            return (status, Value::Null);
+            return ((status, Value::Null), retry_after);
         }
         let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        ((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)), retry_after)
     }
 
     /// Logs in through the API; returns (access token, refresh token).

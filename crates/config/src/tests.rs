@@ -138,8 +138,8 @@ fn every_key_has_a_distinct_env_var() {
 
 #[test]
 fn secrets_do_not_print() {
-    let c = load(None, &env(&[("NEXUSLOG_BOOTSTRAP_API_KEY", "nxl_supersecret")])).expect("valid");
-    assert_eq!(c.bootstrap.api_key.expose(), "nxl_supersecret");
+    let c = load(None, &env(&[("NEXUSLOG_BOOTSTRAP_API_KEY", "nxl_supersecretXXXXXXXXXXXXXXXXXXXXX")])).expect("valid");
+    assert_eq!(c.bootstrap.api_key.expose(), "nxl_supersecretXXXXXXXXXXXXXXXXXXXXX");
     assert!(!format!("{c:?}").contains("supersecret"));
 }
 
@@ -170,4 +170,18 @@ fn kubernetes_service_link_variables_are_ignored() {
     // A real key that happens to look like a service link keeps its meaning and its checks.
     let err = load(None, &env(&[("NEXUSLOG_ALERTING_SMTP_PORT", "tcp://10.96.0.20:587")])).expect_err("not a port number");
     assert_eq!(err.key(), Some("alerting.smtp.port"), "{err}");
+}
+
+#[test]
+fn the_bootstrap_key_must_look_like_a_generated_key() {
+    for (bad, why) in [("nlk_test_123", "does not start with nxl_"), ("nxl_short", "has 5 characters after nxl_, not 32"), ("nxl_0123456789abcdef0123456789abcdef-x", "letters and digits")] {
+        let err = load(None, &env(&[("NEXUSLOG_BOOTSTRAP_API_KEY", bad)])).expect_err(bad);
+        assert_eq!(err.key(), Some("bootstrap.api_key"), "{err}");
+        assert!(err.to_string().contains(why), "{err}");
+        assert!(!err.to_string().contains(bad), "the key itself is never printed: {err}");
+    }
+    let good = "nxl_0123456789abcdef0123456789abcdef";
+    let c = load(None, &env(&[("NEXUSLOG_BOOTSTRAP_API_KEY", good)])).expect("a generated-looking key");
+    assert_eq!(c.bootstrap.api_key.expose(), good);
+    load(None, &BTreeMap::new()).expect("no key: one is generated");
 }
