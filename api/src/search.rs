@@ -71,13 +71,9 @@ pub(crate) fn record_json(r: &LogRecord) -> Value {
     })
 }
 
-pub(crate) async fn search(
-    State(api): State<Arc<Api>>,
-    Extension(caller): Extension<Caller>,
-    QueryParams(p): QueryParams<SearchParams>,
-) -> Result<Json<Value>, ApiError> {
-    // The project was established (and access checked) by the authorization layer.
-    let project_id = caller.project()?.id.clone();
+/// A search request's parameters, checked and resolved (date math against now) into what the
+/// store runs.
+fn search_query(project_id: String, p: &SearchParams) -> Result<SearchQuery, ApiError> {
     let (from, to) = range(p.from.as_deref(), p.to.as_deref())?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
@@ -90,7 +86,32 @@ pub(crate) async fn search(
     };
     let query = parse_q(p.q.as_deref())?;
     let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
-    let search = SearchQuery { project_id, query, after, from_micros: from, to_micros: to, limit, order };
+    Ok(SearchQuery { project_id, query, after, from_micros: from, to_micros: to, limit, order })
+}
+
+/// Reads a `/v1/search` query string exactly as the handler does, without running the search:
+/// for the fuzz target (`api/fuzz`). Never panics; a bad parameter is the handler's 400.
+///
+/// # Errors
+/// What the handler would answer 400 with.
+#[doc(hidden)]
+pub fn check_search_query_string(query: &str) -> Result<(), ApiError> {
+    let uri: axum::http::Uri = format!("/v1/search?{query}").parse().map_err(|_| ApiError::BadRequest("not a URI".into()))?;
+    let axum::extract::Query(p) = axum::extract::Query::<SearchParams>::try_from_uri(&uri).map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let search = search_query("project".into(), &p)?;
+    if search.from_micros >= search.to_micros || search.limit == 0 || search.limit > MAX_LIMIT {
+        return Err(ApiError::Internal(format!("checked parameters out of range: {query:?}")));
+    }
+    Ok(())
+}
+
+pub(crate) async fn search(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    QueryParams(p): QueryParams<SearchParams>,
+) -> Result<Json<Value>, ApiError> {
+    // The project was established (and access checked) by the authorization layer.
+    let search = search_query(caller.project()?.id.clone(), &p)?;
     let result = api.store.search(&search).await?;
     let hits: Vec<Value> = result
         .hits

@@ -13,7 +13,7 @@ mod http;
 mod ingest;
 pub mod syslog;
 
-pub use body::{split_events, EventLine, LineError};
+pub use body::{decompress, split_events, EventLine, LineError};
 pub use error::GatewayError;
 pub use http::{presented_key, router, Gateway, GatewayLimits};
 pub use ingest::{Event, Ingest, IngestError, Refused};
