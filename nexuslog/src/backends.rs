@@ -61,7 +61,8 @@ pub async fn logstore(c: &Config) -> anyhow::Result<Arc<dyn LogStore>> {
                 password: os.password.is_set().then(|| os.password.expose().to_owned()),
                 index_prefix: c.logstore.index_prefix.clone(),
             })
-            .context("logstore.opensearch.url")?;
+            .context("logstore.opensearch.url")?
+            .with_bulk_max_bytes(usize::try_from(c.logstore.bulk_max_bytes).unwrap_or(usize::MAX));
             reach("logstore.opensearch.url", &os.url, store.health()).await?;
             Ok(Arc::new(store))
         }

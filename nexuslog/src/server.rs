@@ -228,7 +228,12 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
                 }
             }
         });
-        let i = nexuslog_sinks::Indexer::new(bus, store, codec.clone(), topics.clone(), Default::default());
+        let batches = nexuslog_sinks::IndexerConfig {
+            batch_max: usize::try_from(config.logstore.bulk_max_records).unwrap_or(usize::MAX),
+            batch_max_bytes: usize::try_from(config.logstore.bulk_max_bytes).unwrap_or(usize::MAX),
+            ..Default::default()
+        };
+        let i = nexuslog_sinks::Indexer::new(bus, store, codec.clone(), topics.clone(), batches);
         let s = shutdown.clone();
         tasks.spawn(async move { i.run(s).await.context("indexer") });
     }

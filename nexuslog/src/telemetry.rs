@@ -72,7 +72,7 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_sink_indexed_total", Kind::Counter, "", "log records indexed into the log store"),
     ("nexuslog_sink_batch_duration_seconds", Kind::Histogram, "", "time from a full batch to its committed offsets (bulk index, retries, dead letters)"),
     ("nexuslog_sink_event_delay_seconds", Kind::Histogram, "", "freshness: time from the gateway's acceptance of a batch's oldest record to its indexing"),
-    ("nexuslog_sink_retries_total", Kind::Counter, "reason", "records sent again to the log store: `item` (429/5xx items), `request` (the bulk request failed)"),
+    ("nexuslog_sink_retries_total", Kind::Counter, "reason", "records sent again to the log store: `item` (429/5xx items), `request` (the bulk request failed), `refused` (the store refused the request as a whole, e.g. 401/403: readiness reports `logstore`)"),
     ("nexuslog_sink_dead_letters_total", Kind::Counter, "", "log records the store refused for good, dead-lettered"),
     // Alerting
     ("nexuslog_alert_rules_enabled", Kind::Gauge, "", "enabled alert rules in force"),

@@ -15,16 +15,25 @@ use nexuslog_schemas::{DeadLetter, LogRecord, Stage};
 #[derive(Debug, Clone)]
 pub struct IndexerConfig {
     pub group: String,
-    /// Most records per bulk request.
+    /// Most records per bulk write.
     pub batch_max: usize,
+    /// A batch stops filling once its records (as read from the bus) reach this many bytes, so
+    /// a run of large records cannot hold thousands of megabytes in one batch. The log store
+    /// bounds each request by its own serialized size as well (OpenSearch: `with_bulk_max_bytes`).
+    pub batch_max_bytes: usize,
     /// Longest a batch waits to fill up after its first record: the freshness/throughput dial.
     pub linger: Duration,
 }
 
 impl Default for IndexerConfig {
     fn default() -> Self {
-        Self { group: "nexuslog-indexers".into(), batch_max: 5_000, linger: Duration::from_millis(200) }
+        Self { group: "nexuslog-indexers".into(), batch_max: 5_000, batch_max_bytes: 10 << 20, linger: Duration::from_millis(200) }
     }
+}
+
+/// Bytes of a batch's records as read from the bus.
+fn payload_bytes(batch: &[InRecord]) -> usize {
+    batch.iter().map(|r| r.payload.len()).sum()
 }
 
 /// Logs topic → log store.
@@ -101,12 +110,18 @@ impl Indexer {
             () = shutdown.wait() => return Ok(Vec::new()),
         };
         let started = Instant::now();
-        while !batch.is_empty() && batch.len() < self.config.batch_max && started.elapsed() < self.config.linger {
+        let mut bytes = payload_bytes(&batch);
+        while !batch.is_empty()
+            && batch.len() < self.config.batch_max
+            && bytes < self.config.batch_max_bytes
+            && started.elapsed() < self.config.linger
+        {
             let left = self.config.linger.saturating_sub(started.elapsed());
             let more = c.poll(self.config.batch_max - batch.len(), left).await?;
             if more.is_empty() {
                 break;
             }
+            bytes += payload_bytes(&more);
             batch.extend(more);
         }
         Ok(batch)
@@ -148,6 +163,7 @@ impl Indexer {
         while !records.is_empty() {
             match self.store.index(&records).await {
                 Ok(outcome) => {
+                    nexuslog_common::health::waiting_on("logstore", false);
                     metrics::counter!("nexuslog_sink_indexed_total").increment(outcome.indexed as u64);
                     let mut retry_ids = std::collections::HashSet::new();
                     for f in outcome.failures {
@@ -163,12 +179,13 @@ impl Indexer {
                     }
                 }
                 Err(LogStoreError::Rejected(reason)) => {
-                    // The request as a whole was refused: no item of it can be trusted to index.
-                    for r in records.drain(..) {
-                        if let Some(rec) = origin.get(&r.id) {
-                            dead.push(Self::dead_letter(rec, "bulk_rejected", reason.clone()));
-                        }
-                    }
+                    // The request as a whole was refused (401/403: credentials; 404/405: the URL
+                    // or a proxy): that says nothing about the records, which wait, and the
+                    // process reports not ready until the store takes them. A document too
+                    // large for the store comes back as an item failure, not here.
+                    nexuslog_common::health::waiting_on("logstore", true);
+                    metrics::counter!("nexuslog_sink_retries_total", "reason" => "refused").increment(records.len() as u64);
+                    tracing::warn!(error = %reason, pending = records.len(), "the log store refuses bulk requests; retrying");
                 }
                 Err(e) => {
                     metrics::counter!("nexuslog_sink_retries_total", "reason" => "request").increment(records.len() as u64);

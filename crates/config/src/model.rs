@@ -162,6 +162,15 @@ pub struct LogStoreConfig {
 }
 
 impl Default for LogStoreConfig {
+    /// Most records the sink writes to the log store in one bulk write.
+    pub bulk_max_records: u64,
+    /// Largest bulk write, in bytes: the sink stops filling a batch at this many bytes of
+    /// records, and OpenSearch gets requests whose body is at most this large (a batch goes as
+    /// several requests; a document larger than this alone). A request OpenSearch or a proxy
+    /// refuses with 413 is halved until it passes; a single document still refused is
+    /// dead-lettered with the reason. Keep it below OpenSearch's `http.max_content_length`
+    /// (100 MiB) and any proxy's body limit.
+    pub bulk_max_bytes: u64,
     fn default() -> Self {
         Self {
             kind: LogStoreKind::Tantivy,
@@ -173,6 +182,8 @@ impl Default for LogStoreConfig {
         }
     }
 }
+            bulk_max_records: 5_000,
+            bulk_max_bytes: 10 << 20,
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -568,6 +579,12 @@ impl Config {
             return Err(("logstore.max_event_ahead_secs", format!("{} < 0", self.logstore.max_event_ahead_secs), "a number of seconds"));
         }
         if self.metastore.kind == MetaStoreKind::Postgres {
+        if self.logstore.bulk_max_records == 0 {
+            return Err(("logstore.bulk_max_records", "must not be 0".into(), "a positive number of records"));
+        }
+        if self.logstore.bulk_max_bytes == 0 {
+            return Err(("logstore.bulk_max_bytes", "must not be 0".into(), "a positive number of bytes"));
+        }
             let url = self.metastore.postgres.url.expose();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(("metastore.postgres.url", "does not start with postgres://".into(), "postgres://user:password@host:port/db"));

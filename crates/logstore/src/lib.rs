@@ -29,7 +29,7 @@ pub use crate::aggs::{
     auto_interval, AggregateQuery, Aggregation, AggregationResult, HistogramBucket, Series, TermBucket, TermKey, MAX_BUCKETS, TERMS_FETCH,
 };
 pub use crate::document::{day_of, id_rank, index_name, rfc3339_micros};
-pub use crate::opensearch::{OpenSearchConfig, OpenSearchLogStore};
+pub use crate::opensearch::{OpenSearchConfig, OpenSearchLogStore, DEFAULT_BULK_MAX_BYTES};
 pub use crate::tantivy_store::TantivyLogStore;
 
 /// Why a log store operation failed as a whole.
@@ -166,7 +166,14 @@ pub trait LogStore: Send + Sync + 'static {
     /// Installs index templates and mappings (idempotent).
     async fn prepare(&self) -> Result<(), LogStoreError>;
 
-    /// Indexes (inserts or replaces) records by id.
+    /// Indexes (inserts or replaces) records by id. A record the store refuses (including one
+    /// too large for it) is an item failure; an error means the write as a whole failed and
+    /// should be retried (part of it may be indexed already, which the retry overwrites).
+    ///
+    /// # Errors
+    /// [`LogStoreError::Unavailable`] when the store cannot take writes now (connection, 429,
+    /// 5xx); [`LogStoreError::Rejected`] when it refuses the request as a whole for a reason
+    /// that is not about the records (401/403 credentials, a wrong URL).
     async fn index(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError>;
 
     /// Makes everything indexed so far searchable.

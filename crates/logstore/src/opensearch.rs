@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use nexuslog_schemas::LogRecord;
 use opensearch::auth::Credentials;
-use opensearch::http::request::JsonBody;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use opensearch::http::Url;
 use opensearch::indices::{IndicesGetMappingParts, IndicesPutIndexTemplateParts, IndicesRefreshParts};
@@ -46,22 +45,78 @@ pub struct OpenSearchConfig {
 pub struct OpenSearchLogStore {
     client: OpenSearch,
     prefix: String,
+    bulk_max_bytes: usize,
 }
+
+/// Largest `_bulk` request body by default. OpenSearch's guidance is 5–15 MiB per request;
+/// its own limit (`http.max_content_length`) is 100 MiB, and proxies in front of it often
+/// allow much less, which is why a request refused as too large is split (see `index`).
+pub const DEFAULT_BULK_MAX_BYTES: usize = 10 << 20;
+
+/// How much of an error body goes into an error message: enough to name the cause, never a
+/// whole HTML page from a proxy.
+const ERROR_BODY_EXCERPT: usize = 300;
 
 fn unavailable(e: impl std::fmt::Display) -> LogStoreError {
     LogStoreError::Unavailable(e.to_string())
 }
 
+/// The start of an error body, whatever it is (JSON, HTML from a proxy, nothing).
+fn excerpt(body: &str) -> String {
+    let body = body.trim();
+    match body.char_indices().nth(ERROR_BODY_EXCERPT) {
+        Some((end, _)) => format!("{}…", &body[..end]),
+        None if body.is_empty() => "(empty body)".to_owned(),
+        None => body.to_owned(),
+    }
+}
+
+/// A request's JSON answer, or its failure classified by status alone: the body of an error
+/// may not be JSON (a proxy's HTML page, a load balancer's text), and must not decide whether
+/// the request is retried. 429 and 5xx are transient; other 4xx are refusals.
 async fn json_of(resp: opensearch::http::response::Response) -> Result<Value, LogStoreError> {
     let status = resp.status_code();
-    let body: Value = resp.json().await.map_err(unavailable)?;
+    let text = resp.text().await.map_err(unavailable)?;
     if status.is_server_error() || status.as_u16() == 429 {
-        return Err(LogStoreError::Unavailable(format!("{status}: {body}")));
+        return Err(LogStoreError::Unavailable(format!("{status}: {}", excerpt(&text))));
     }
-    if status.is_client_error() {
-        return Err(LogStoreError::Rejected(format!("{status}: {body}")));
+    if !status.is_success() {
+        return Err(LogStoreError::Rejected(format!("{status}: {}", excerpt(&text))));
     }
-    Ok(body)
+    serde_json::from_str(&text)
+        .map_err(|e| LogStoreError::Unavailable(format!("{status} with a body that is not JSON ({e}): {}", excerpt(&text))))
+}
+
+/// One document of a bulk write, serialized once: action line and source, each ending in a
+/// newline, so a request's size is known before it is sent.
+struct BulkItem {
+    id: String,
+    ndjson: Vec<u8>,
+}
+
+/// What one `_bulk` request came back with, short of failing.
+enum BulkAnswer {
+    /// Item results, in request order.
+    Items(Vec<Value>),
+    /// 413: the request as a whole is larger than OpenSearch (or a proxy) accepts.
+    TooLarge(String),
+}
+
+/// Consecutive runs of `items` of at most `max_bytes` each (an item larger than that alone).
+fn chunks_by_bytes(items: &[BulkItem], max_bytes: usize) -> Vec<&[BulkItem]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        if i > start && bytes + item.ndjson.len() > max_bytes {
+            chunks.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += item.ndjson.len();
+    }
+    if start < items.len() {
+        chunks.push(&items[start..]);
+    }
+    chunks
 }
 
 impl OpenSearchLogStore {
@@ -74,7 +129,31 @@ impl OpenSearchLogStore {
             builder = builder.auth(Credentials::Basic(user.clone(), config.password.clone().unwrap_or_default()));
         }
         let transport = builder.build().map_err(|e| LogStoreError::Config(e.to_string()))?;
-        Ok(Self { client: OpenSearch::new(transport), prefix: config.index_prefix.clone() })
+        Ok(Self { client: OpenSearch::new(transport), prefix: config.index_prefix.clone(), bulk_max_bytes: DEFAULT_BULK_MAX_BYTES })
+    }
+
+    /// Bounds each `_bulk` request body to `max_bytes` (default [`DEFAULT_BULK_MAX_BYTES`]): a
+    /// larger write is sent as several requests, a document larger than that alone.
+    #[must_use]
+    pub fn with_bulk_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.bulk_max_bytes = max_bytes.max(1);
+        self
+    }
+
+    /// Sends one `_bulk` request.
+    async fn bulk_request(&self, items: &[BulkItem]) -> Result<BulkAnswer, LogStoreError> {
+        let body: Vec<&[u8]> = items.iter().map(|i| i.ndjson.as_slice()).collect();
+        let resp = self.client.bulk(BulkParts::None).body(body).send().await.map_err(unavailable)?;
+        if resp.status_code().as_u16() == 413 {
+            let text = resp.text().await.unwrap_or_default();
+            return Ok(BulkAnswer::TooLarge(format!("413 Payload Too Large: {}", excerpt(&text))));
+        }
+        let json = json_of(resp).await?;
+        let items_answered = json.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+        if items_answered.len() != items.len() {
+            return Err(LogStoreError::Unavailable(format!("bulk answered {} items for {} documents", items_answered.len(), items.len())));
+        }
+        Ok(BulkAnswer::Items(items_answered))
     }
 
     fn template(&self) -> Value {
@@ -290,30 +369,59 @@ impl LogStore for OpenSearchLogStore {
         json_of(resp).await.map(|_| ())
     }
 
+    /// Sends the records in requests of at most `bulk_max_bytes`. A request answered 413 (too
+    /// large for OpenSearch or a proxy in front of it) is halved and the halves sent, down to a
+    /// single document, which is then reported as a failure that is not retryable (the caller
+    /// dead-letters it with the reason); the rest of the batch is indexed. Any other failure of
+    /// a request as a whole is returned: requests sent before it may have been indexed, which a
+    /// retry of the whole write overwrites by id.
     async fn index(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError> {
         if records.is_empty() {
             return Ok(BulkOutcome::default());
         }
-        let mut body: Vec<JsonBody<Value>> = Vec::with_capacity(records.len() * 2);
+        let mut items = Vec::with_capacity(records.len());
         for r in records {
             let index = index_name(&self.prefix, &r.project_id, r.timestamp);
-            body.push(json!({ "index": { "_index": index, "_id": r.id } }).into());
-            body.push(search_document(r).into());
+            let mut ndjson = serde_json::to_vec(&json!({ "index": { "_index": index, "_id": r.id } })).map_err(unavailable)?;
+            ndjson.push(b'\n');
+            serde_json::to_writer(&mut ndjson, &search_document(r)).map_err(unavailable)?;
+            ndjson.push(b'\n');
+            items.push(BulkItem { id: r.id.clone(), ndjson });
         }
-        let resp = self.client.bulk(BulkParts::None).body(body).send().await.map_err(unavailable)?;
-        let json = json_of(resp).await?;
         let mut outcome = BulkOutcome::default();
-        let items = json.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-        for (item, record) in items.iter().zip(records) {
-            let result = item.get("index").unwrap_or(&Value::Null);
-            let status = result.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-            match result.get("error") {
-                None if (200..300).contains(&status) => outcome.indexed += 1,
-                error => outcome.failures.push(classify_item(record.id.clone(), status, error.unwrap_or(&Value::Null))),
+        // A stack, so the halves of a refused request go first and in order.
+        let mut pending: Vec<&[BulkItem]> = chunks_by_bytes(&items, self.bulk_max_bytes);
+        pending.reverse();
+        while let Some(chunk) = pending.pop() {
+            match self.bulk_request(chunk).await? {
+                BulkAnswer::Items(answered) => {
+                    for (item, sent) in answered.iter().zip(chunk) {
+                        let result = item.get("index").unwrap_or(&Value::Null);
+                        let status = result.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+                        match result.get("error") {
+                            None if (200..300).contains(&status) => outcome.indexed += 1,
+                            error => outcome.failures.push(classify_item(sent.id.clone(), status, error.unwrap_or(&Value::Null))),
+                        }
+                    }
+                }
+                BulkAnswer::TooLarge(reason) if chunk.len() == 1 => {
+                    let bytes = chunk[0].ndjson.len();
+                    tracing::warn!(id = %chunk[0].id, bytes, %reason, "the log store refused a document as too large");
+                    outcome.failures.push(ItemFailure {
+                        id: chunk[0].id.clone(),
+                        status: 413,
+                        reason: format!("a request holding only this document ({bytes} bytes) was refused as too large: {reason}"),
+                        retryable: false,
+                    });
+                }
+                BulkAnswer::TooLarge(reason) => {
+                    let bytes: usize = chunk.iter().map(|i| i.ndjson.len()).sum();
+                    tracing::info!(documents = chunk.len(), bytes, %reason, "bulk request refused as too large; splitting it");
+                    let (first, second) = chunk.split_at(chunk.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
             }
-        }
-        if items.len() != records.len() {
-            return Err(LogStoreError::Unavailable(format!("bulk answered {} items for {} documents", items.len(), records.len())));
         }
         Ok(outcome)
     }
@@ -427,5 +535,29 @@ impl LogStore for OpenSearchLogStore {
             Some("green" | "yellow") => Ok(()),
             other => Err(LogStoreError::Unavailable(format!("cluster status {other:?}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(sizes: &[usize]) -> Vec<BulkItem> {
+        sizes.iter().enumerate().map(|(i, &n)| BulkItem { id: i.to_string(), ndjson: vec![b'x'; n] }).collect()
+    }
+
+    #[test]
+    fn requests_stay_within_the_byte_bound_and_a_larger_document_goes_alone() {
+        let all = items(&[40, 40, 40, 150, 10, 90, 5]);
+        let sizes: Vec<Vec<usize>> = chunks_by_bytes(&all, 100).iter().map(|c| c.iter().map(|i| i.ndjson.len()).collect()).collect();
+        assert_eq!(sizes, vec![vec![40, 40], vec![40], vec![150], vec![10, 90], vec![5]]);
+        assert!(chunks_by_bytes(&[], 100).is_empty());
+    }
+
+    #[test]
+    fn error_bodies_are_cut_to_an_excerpt() {
+        assert_eq!(excerpt("  "), "(empty body)");
+        assert_eq!(excerpt("<html>denied</html>"), "<html>denied</html>");
+        assert_eq!(excerpt(&"é".repeat(1000)).chars().count(), ERROR_BODY_EXCERPT + 1);
     }
 }

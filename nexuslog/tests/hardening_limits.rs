@@ -1,0 +1,256 @@
+//! Scenarios from the hardening review (issue #16) about limits of shared resources: sink
+//! batches against a log store that refuses requests (3), ingest that authenticates before it
+//! reads and bounds connections (10), syslog batches and certificate projects (11), pipeline
+//! rules (9).
+
+#[allow(dead_code)] // each test binary uses part of the shared helpers
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use nexuslog_bus::{Bus, KafkaBus, KafkaBusConfig, Topics};
+use nexuslog_common::testing::{service_env, unique_name, wait_until};
+use nexuslog_schemas::wire::{Codec, RegistryCodec};
+use nexuslog_schemas::DeadLetter;
+use serde_json::Value;
+
+async fn search(node: &support::Node, q: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/v1/search", node.url))
+        .query(&[("q", q), ("from", "now-1d"), ("limit", "200")])
+        .bearer_auth(&node.api_key)
+        .send()
+        .await
+        .expect("search answers")
+        .json()
+        .await
+        .expect("json")
+}
+
+async fn bulk(node: &support::Node, body: String) -> (u16, Value) {
+    let resp =
+        reqwest::Client::new().post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body).send().await.expect("post");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The value of an unlabelled counter in the node's `/metrics` (0 when not yet reported).
+async fn counter(node: &support::Node, name: &str) -> f64 {
+    let text = reqwest::get(format!("{}/metrics", node.url)).await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Every dead letter in the node's Kafka dead-letter topic, read for `wait`.
+async fn kafka_dead_letters(node: &support::Node, wait: Duration) -> Vec<DeadLetter> {
+    let bus = KafkaBus::new(KafkaBusConfig::new(service_env("KAFKA_BROKERS"))).expect("kafka");
+    let topics = Topics::with_prefix(&node.topic_prefix);
+    let codec = Codec::Registry(RegistryCodec::new(&service_env("SCHEMA_REGISTRY_URL")).expect("registry"));
+    let mut consumer = bus.consumer(&unique_name("dlq-reader"), std::slice::from_ref(&topics.deadletter)).await.expect("consumer");
+    let mut letters = Vec::new();
+    let deadline = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < deadline {
+        for r in consumer.poll(100, Duration::from_millis(500)).await.expect("poll") {
+            letters.push(codec.decode(&r.payload).await.expect("dead letter decodes"));
+        }
+    }
+    letters
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Sink batches against a log store that refuses whole requests
+// ---------------------------------------------------------------------------------------------
+
+/// What the proxy in front of OpenSearch does with `_bulk` requests.
+#[derive(Default)]
+struct ProxyRules {
+    /// Answer every `_bulk` with this status and body (content type, body) instead of forwarding.
+    refuse: Option<(u16, &'static str, &'static str)>,
+    /// Answer 413 with a proxy's HTML page to `_bulk` bodies larger than this.
+    too_large_above: Option<usize>,
+    /// Body sizes of the `_bulk` requests forwarded.
+    forwarded: Vec<usize>,
+    /// Statuses answered instead of forwarding.
+    refused: Vec<u16>,
+}
+
+/// An HTTP proxy in front of the real OpenSearch, playing a proxy or security plugin that
+/// refuses bulk requests (401/403 for a while, 413 above a body size) with non-JSON bodies.
+#[derive(Clone)]
+struct StoreProxy {
+    url: String,
+    rules: Arc<Mutex<ProxyRules>>,
+}
+
+impl StoreProxy {
+    fn rules(&self) -> std::sync::MutexGuard<'_, ProxyRules> {
+        self.rules.lock().expect("proxy rules")
+    }
+}
+
+async fn store_proxy() -> StoreProxy {
+    let real = service_env("OPENSEARCH_URL").trim_end_matches('/').to_owned();
+    let rules = Arc::new(Mutex::new(ProxyRules::default()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let state = (real, rules.clone(), reqwest::Client::new());
+    let app = axum::Router::new().fallback(forward).with_state(Arc::new(state));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    StoreProxy { url, rules }
+}
+
+type ProxyState = Arc<(String, Arc<Mutex<ProxyRules>>, reqwest::Client)>;
+
+async fn forward(State(state): State<ProxyState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let (real, rules, client) = &*state;
+    if uri.path().ends_with("/_bulk") {
+        let mut r = rules.lock().expect("proxy rules");
+        let refusal = match (r.refuse, r.too_large_above) {
+            (Some(refusal), _) => Some(refusal),
+            (None, Some(max)) if body.len() > max => {
+                Some((413, "text/html", "<html><head><title>413 Request Entity Too Large</title></head><body>nginx</body></html>"))
+            }
+            _ => None,
+        };
+        if let Some((status, content_type, text)) = refusal {
+            r.refused.push(status);
+            return (StatusCode::from_u16(status).expect("status"), [("content-type", content_type)], text).into_response();
+        }
+        r.forwarded.push(body.len());
+    }
+    let target = format!("{real}{}", uri.path_and_query().map_or("/", |p| p.as_str()));
+    let mut request = client.request(method, target).body(body);
+    if let Some(ct) = headers.get("content-type") {
+        request = request.header("content-type", ct);
+    }
+    match request.send().await {
+        Ok(resp) => {
+            let status = StatusCode::from_u16(resp.status().as_u16()).expect("status");
+            let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
+            let bytes = resp.bytes().await.unwrap_or_default();
+            (status, [("content-type", ct)], bytes).into_response()
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+fn env_behind(proxy: &StoreProxy, prefix: &str) -> Vec<(String, String)> {
+    let mut env = support::distributed_env(prefix);
+    env.retain(|(k, _)| k != "NEXUSLOG_LOGSTORE_OPENSEARCH_URL");
+    env.push(("NEXUSLOG_LOGSTORE_OPENSEARCH_URL".into(), proxy.url.clone()));
+    env
+}
+
+/// `n` events of the run, each with a message of about `size` bytes.
+fn events(run: &str, n: usize, size: usize) -> String {
+    let filler = "y".repeat(size);
+    (0..n).map(|i| format!(r#"{{"run":"{run}","message":"event {i} {filler}"}}"#)).collect::<Vec<_>>().join("\n")
+}
+
+/// `logstore.bulk_max_bytes` bounds every `_bulk` request: 60 events of about 1 KiB each go as
+/// many requests of at most 8 KiB, and all are indexed.
+#[tokio::test]
+async fn distributed_bulk_requests_are_bounded_by_bytes() {
+    const BOUND: usize = 8 * 1024;
+    let proxy = store_proxy().await;
+    let mut env = env_behind(&proxy, &unique_name("bulkbytes"));
+    env.push(("NEXUSLOG_LOGSTORE_BULK_MAX_BYTES".into(), BOUND.to_string()));
+    let node = support::start(&[], env, &support::test_key()).await;
+
+    let run = unique_name("bytes");
+    let (status, ack) = bulk(&node, events(&run, 60, 1000)).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(60)), "{ack}");
+    wait_until("the 60 events searchable", Duration::from_secs(60), || async {
+        (search(&node, &format!("run:{run}")).await["total"].as_u64() == Some(60)).then_some(())
+    })
+    .await;
+    let sizes = proxy.rules().forwarded.clone();
+    assert!(sizes.iter().all(|&s| s <= BOUND), "every bulk request within {BOUND} bytes: {sizes:?}");
+    assert!(sizes.len() >= 60_000 / BOUND, "the events went as several requests: {sizes:?}");
+    assert_eq!(counter(&node, "nexuslog_sink_dead_letters_total").await, 0.0);
+}
+
+/// A proxy in front of OpenSearch refuses bodies over 32 KiB with 413 and an HTML page: the
+/// batch is halved until its requests pass, so 100 ordinary events are indexed, and the one
+/// event too large to pass alone is dead-lettered with the reason — not the batch.
+#[tokio::test]
+async fn distributed_a_413_splits_the_batch_and_dead_letters_only_what_never_fits() {
+    const PROXY_LIMIT: usize = 32 * 1024;
+    let proxy = store_proxy().await;
+    proxy.rules().too_large_above = Some(PROXY_LIMIT);
+    let node = support::start(&[], env_behind(&proxy, &unique_name("bulk413")), &support::test_key()).await;
+
+    let run = unique_name("split");
+    let body = format!("{}\n{}", events(&run, 100, 1000), events(&format!("{run}-big"), 1, 60_000));
+    let (status, ack) = bulk(&node, body).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(101)), "{ack}");
+    wait_until("the 100 ordinary events searchable", Duration::from_secs(60), || async {
+        (search(&node, &format!("run:{run}")).await["total"].as_u64() == Some(100)).then_some(())
+    })
+    .await;
+    let letters = wait_until("the big event dead-lettered", Duration::from_secs(60), || async {
+        let letters = kafka_dead_letters(&node, Duration::from_secs(2)).await;
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    assert_eq!(letters.len(), 1, "only the event that never fits: {:?}", letters.iter().map(|l| &l.reason).collect::<Vec<_>>());
+    assert!(letters[0].reason.contains("413"), "the reason says why: {}", letters[0].reason);
+    assert!(String::from_utf8_lossy(&letters[0].original).contains("-big"), "it is the big event");
+    assert_eq!(search(&node, &format!("run:{run}-big")).await["total"], 0);
+    let r = proxy.rules();
+    assert!(r.refused.contains(&413) && r.forwarded.iter().all(|&s| s <= PROXY_LIMIT), "split below the proxy's limit: {:?}", r.forwarded);
+}
+
+/// OpenSearch (its security plugin, or a proxy) answers bulk requests 401 with an HTML page,
+/// then 403 with JSON: the events wait, `/readyz` reports the log store, nothing is
+/// dead-lettered, and everything is indexed once the store accepts again.
+#[tokio::test]
+async fn distributed_auth_refusals_hold_the_batch_and_report_not_ready() {
+    let proxy = store_proxy().await;
+    let node = support::start(&[], env_behind(&proxy, &unique_name("bulkauth")), &support::test_key()).await;
+    proxy.rules().refuse = Some((401, "text/html", "<html><body><h1>401 Authorization Required</h1></body></html>"));
+
+    let run = unique_name("auth");
+    let (status, ack) = bulk(&node, events(&run, 20, 100)).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(20)), "{ack}");
+
+    let client = reqwest::Client::new();
+    let ready_while = |expect: u16| {
+        let (client, url) = (client.clone(), node.url.clone());
+        async move {
+            let r = client.get(format!("{url}/readyz")).send().await.ok()?;
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.ok()?;
+            (status == expect).then_some(body)
+        }
+    };
+    let body = wait_until("readiness reports the log store", Duration::from_secs(30), || ready_while(503)).await;
+    assert_eq!(body["checks"]["logstore"], "unavailable", "{body}");
+
+    proxy.rules().refuse = Some((
+        403,
+        "application/json",
+        r#"{"error":{"type":"security_exception","reason":"no permissions for [indices:data/write/bulk]"},"status":403}"#,
+    ));
+    let refused_401 = proxy.rules().refused.len();
+    wait_until("403 answered too", Duration::from_secs(30), || async { (proxy.rules().refused.len() > refused_401 + 1).then_some(()) })
+        .await;
+    assert_eq!(search(&node, &format!("run:{run}")).await["total"], 0, "nothing indexed while refused");
+    assert_eq!(counter(&node, "nexuslog_sink_dead_letters_total").await, 0.0, "nothing dead-lettered");
+
+    proxy.rules().refuse = None;
+    wait_until("all 20 events indexed once the store accepts", Duration::from_secs(60), || async {
+        (search(&node, &format!("run:{run}")).await["total"].as_u64() == Some(20)).then_some(())
+    })
+    .await;
+    wait_until("ready again", Duration::from_secs(30), || ready_while(200)).await;
+    assert_eq!(counter(&node, "nexuslog_sink_dead_letters_total").await, 0.0, "nothing dead-lettered");
+    assert!(kafka_dead_letters(&node, Duration::from_secs(2)).await.is_empty());
+}
