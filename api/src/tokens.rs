@@ -26,6 +26,8 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    /// The signing secret again, to derive rotated refresh tokens.
+    refresh_key: Vec<u8>,
 }
 
 impl Tokens {
@@ -33,7 +35,15 @@ impl Tokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation, ttl, refresh_key: secret.to_vec() }
+    }
+
+    /// The refresh secret that rotating `presented` issues. Derived (an HMAC under the signing
+    /// secret) rather than random, so a second refresh racing the rotation within the grace
+    /// window gets the very same token back, without the store keeping any token in clear; and
+    /// nobody without the secret can compute it.
+    pub fn next_refresh_secret(&self, session_id: &str, presented: &str) -> String {
+        nexuslog_metastore::keys::hmac_hex(&self.refresh_key, format!("refresh\0{session_id}\0{presented}").as_bytes())
     }
 
     pub fn ttl(&self) -> Duration {

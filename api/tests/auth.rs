@@ -51,7 +51,12 @@ async fn refresh_rotates_reuse_ends_the_session_and_logout_revokes() {
     assert_ne!(refresh2, refresh, "refresh tokens rotate");
     assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&access2), None).await.0, StatusCode::OK);
 
-    // The old refresh token again: someone copied it. The whole session ends.
+    // One more rotation, then the first refresh token again (outside any grace: the token it
+    // was replaced by was itself replaced): someone copied it. The whole session ends.
+    let (s, third) = h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh2 }))).await;
+    assert_eq!(s, StatusCode::OK, "{third}");
+    let refresh2 = third["refresh_token"].as_str().unwrap().to_owned();
+    let access2 = third["access_token"].as_str().unwrap().to_owned();
     let (s, _) = h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(&access2), None).await.0, StatusCode::UNAUTHORIZED);
@@ -278,4 +283,47 @@ async fn password_checks_are_bounded_and_the_excess_is_shed_with_retry_after() {
     }
     let body = json!({ "email": "ann@example.com", "password": PASSWORD });
     assert_eq!(h.call_from(Some("198.51.100.20"), Method::POST, "/v1/auth/login", None, Some(body)).await.0 .0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_tabs_refreshing_at_once_keep_the_session() {
+    let (h, _d) = h().await;
+    user(h.meta.as_ref(), "ann@example.com", false).await;
+    let h = Arc::new(h);
+    let (_, refresh) = h.login("ann@example.com").await;
+    // Two tabs (and a third, for good measure) refresh with the same token at the same moment.
+    let mut tabs = Vec::new();
+    for _ in 0..3 {
+        let (h, refresh) = (h.clone(), refresh.clone());
+        tabs.push(tokio::spawn(async move { h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await }));
+    }
+    let mut answers = Vec::new();
+    for t in tabs {
+        answers.push(t.await.unwrap());
+    }
+    assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK), "{answers:?}");
+    let next: Vec<&str> = answers.iter().map(|(_, b)| b["refresh_token"].as_str().unwrap()).collect();
+    assert!(next.iter().all(|t| *t == next[0] && *t != refresh), "every tab gets the same new refresh token: {next:?}");
+    for (_, body) in &answers {
+        assert_eq!(h.call(Method::GET, "/v1/auth/me", Some(body["access_token"].as_str().unwrap()), None).await.0, StatusCode::OK);
+    }
+    // The session goes on: the new token refreshes, and nothing was taken for a replay.
+    let (s, body) = h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": next[0] }))).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(!actions(&h).await.iter().any(|(a, _)| a == "auth.refresh_reuse"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_refresh_token_after_the_grace_window_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(nexuslog_logstore::TantivyLogStore::open(dir.path()).unwrap());
+    let h = common::harness_with(store, nexuslog_api::AuthSettings { refresh_grace: std::time::Duration::ZERO, ..Default::default() }).await;
+    user(h.meta.as_ref(), "ann@example.com", false).await;
+    let (_, refresh) = h.login("ann@example.com").await;
+    let (s, next) = h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await;
+    assert_eq!(s, StatusCode::OK);
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    assert_eq!(h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": next["refresh_token"] }))).await.0, StatusCode::UNAUTHORIZED, "the session ended");
+    assert!(actions(&h).await.contains(&("auth.refresh_reuse".into(), "failure".into())));
 }

@@ -112,6 +112,8 @@ async fn open_session(api: &Api, user: &User) -> Result<Value, ApiError> {
         created_at: now,
         expires_at: now + micros(api.auth.session_ttl),
         revoked_at: None,
+        previous_refresh_hash: None,
+        rotated_at: None,
     };
     api.meta.create_session(&session).await?;
     tokens_json(api, user, &session.id, &secret)
@@ -181,28 +183,49 @@ pub struct RefreshBody {
     refresh_token: String,
 }
 
+/// Rotates the refresh token: each one works once. The next token is derived from the presented
+/// one ([`crate::tokens::Tokens::next_refresh_secret`]), so a refresh that loses the race to
+/// another refresh with the same token (two browser tabs) is answered, within
+/// `auth.refresh_grace`, with the same new token the winner got. Any other reuse — the replaced
+/// token after the window, or one older still — was copied: the session ends for both holders.
 pub async fn refresh(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<RefreshBody>) -> Result<Json<Value>, ApiError> {
     let invalid = || ApiError::Unauthenticated("invalid or expired refresh token; sign in again".into());
     let (session_id, secret) = body.refresh_token.split_once('.').ok_or_else(invalid)?;
-    let session = api.meta.session_by_id(session_id).await?.ok_or_else(invalid)?;
+    let mut session = api.meta.session_by_id(session_id).await?.ok_or_else(invalid)?;
     let now = nexuslog_metastore::now();
     if session.revoked_at.is_some() || session.expires_at <= now {
         return Err(invalid());
     }
     let presented = nexuslog_metastore::keys::hash(secret);
-    let next = nexuslog_metastore::keys::generate().secret;
-    let rotated = presented == session.refresh_hash
-        && api.meta.rotate_session(session_id, &presented, &nexuslog_metastore::keys::hash(&next), now + micros(api.auth.session_ttl)).await?;
-    if !rotated {
-        // A refresh token used twice was copied: end the session for both holders.
-        api.meta.revoke_session(session_id, now).await?;
-        api.sessions.forget(session_id);
-        let actor = format!("user:{}", session.user_id);
-        api.audit_as(&caller, &actor, "", "auth.refresh_reuse", None, session_id, Outcome::Failure, json!({ "session": session_id })).await;
-        return Err(invalid());
+    let next = api.tokens.next_refresh_secret(session_id, secret);
+    let next_hash = nexuslog_metastore::keys::hash(&next);
+    if presented == session.refresh_hash {
+        if api.meta.rotate_session(session_id, &presented, &next_hash, now + micros(api.auth.session_ttl), now).await? {
+            return refreshed(&api, &session.user_id, session_id, &next).await;
+        }
+        // Another refresh with this token rotated it a moment ago: see what it left.
+        session = api.meta.session_by_id(session_id).await?.ok_or_else(invalid)?;
     }
-    let user = api.meta.user_by_id(&session.user_id).await?.filter(|u| u.disabled_at.is_none()).ok_or_else(invalid)?;
-    Ok(Json(tokens_json(&api, &user, session_id, &next)?))
+    let within_grace = session.previous_refresh_hash.as_deref() == Some(presented.as_str())
+        && session.refresh_hash == next_hash
+        && session.rotated_at.is_some_and(|at| now.saturating_sub(at) <= micros(api.auth.refresh_grace))
+        && session.revoked_at.is_none();
+    if within_grace {
+        return refreshed(&api, &session.user_id, session_id, &next).await;
+    }
+    // A refresh token used again outside the grace window was copied: end the session for both holders.
+    api.meta.revoke_session(session_id, now).await?;
+    api.sessions.forget(session_id);
+    let actor = format!("user:{}", session.user_id);
+    api.audit_as(&caller, &actor, "", "auth.refresh_reuse", None, session_id, Outcome::Failure, json!({ "session": session_id })).await;
+    Err(invalid())
+}
+
+/// The answer to a successful refresh: a new access token and the session's current refresh token.
+async fn refreshed(api: &Api, user_id: &str, session_id: &str, refresh_secret: &str) -> Result<Json<Value>, ApiError> {
+    let invalid = || ApiError::Unauthenticated("invalid or expired refresh token; sign in again".into());
+    let user = api.meta.user_by_id(user_id).await?.filter(|u| u.disabled_at.is_none()).ok_or_else(invalid)?;
+    Ok(Json(tokens_json(api, &user, session_id, refresh_secret)?))
 }
 
 pub async fn logout(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<StatusCode, ApiError> {

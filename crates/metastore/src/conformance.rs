@@ -338,7 +338,16 @@ async fn sessions(store: &dyn MetaStore) {
     let u = user("sessions@example.com");
     store.create_user(&u).await.expect("user");
     let now = crate::now();
-    let s = Session { id: crate::new_id(), user_id: u.id.clone(), refresh_hash: "h1".into(), created_at: now, expires_at: now + 60_000_000, revoked_at: None };
+    let s = Session {
+        id: crate::new_id(),
+        user_id: u.id.clone(),
+        refresh_hash: "h1".into(),
+        created_at: now,
+        expires_at: now + 60_000_000,
+        revoked_at: None,
+        previous_refresh_hash: None,
+        rotated_at: None,
+    };
     let other = Session { id: crate::new_id(), refresh_hash: "o1".into(), ..s.clone() };
     store.create_session(&s).await.expect("session");
     store.create_session(&other).await.expect("session");
@@ -346,16 +355,28 @@ async fn sessions(store: &dyn MetaStore) {
     let live: Vec<String> = store.live_sessions(&u.id, now).await.expect("live").into_iter().map(|s| s.id).collect();
     assert_eq!(live.len(), 2);
     assert!(store.live_sessions(&u.id, now + 60_000_001).await.expect("live").is_empty(), "expired ones are not live");
-    assert!(store.rotate_session(&s.id, "h1", "h2", now + 120_000_000).await.expect("rotate"));
-    assert!(!store.rotate_session(&s.id, "h1", "h3", now + 120_000_000).await.expect("reuse"), "an old refresh token does not rotate");
-    assert_eq!(store.session_by_id(&s.id).await.expect("q").map(|s| s.refresh_hash), Some("h2".into()));
+    assert!(store.rotate_session(&s.id, "h1", "h2", now + 120_000_000, now + 5).await.expect("rotate"));
+    assert!(!store.rotate_session(&s.id, "h1", "h3", now + 120_000_000, now + 6).await.expect("reuse"), "an old refresh token does not rotate");
+    let rotated = store.session_by_id(&s.id).await.expect("q").expect("session");
+    assert_eq!(
+        (rotated.refresh_hash.as_str(), rotated.previous_refresh_hash.as_deref(), rotated.rotated_at, rotated.expires_at),
+        ("h2", Some("h1"), Some(now + 5), now + 120_000_000),
+        "the replaced hash and the rotation time are kept for the grace window"
+    );
+    // Two rotations racing with the same token: exactly one wins.
+    let racers: Vec<_> = (0..8).map(|i| store.rotate_session(&s.id, "h2", if i == 0 { "h2a" } else { "h2b" }, now + 120_000_000, now + 7)).collect();
+    let won = futures::future::join_all(racers).await.into_iter().filter(|r| *r.as_ref().expect("rotate")).count();
+    assert_eq!(won, 1, "one rotation per token");
+    let raced = store.session_by_id(&s.id).await.expect("q").expect("session");
+    assert_eq!(raced.previous_refresh_hash.as_deref(), Some("h2"));
+    assert!(store.rotate_session(&s.id, &raced.refresh_hash, "h2", now + 120_000_000, now + 8).await.expect("rotate back"));
 
     let at = crate::now();
     assert_eq!(store.revoke_user_sessions(&u.id, Some(&s.id), at).await.expect("revoke others"), 1);
     assert_eq!(store.sessions_revoked_since(at).await.expect("since"), vec![other.id.clone()]);
     assert!(store.revoke_session(&s.id, at + 1).await.expect("logout"));
     assert!(!store.revoke_session(&s.id, at + 2).await.expect("twice"));
-    assert!(!store.rotate_session(&s.id, "h2", "h4", now + 120_000_000).await.expect("revoked"), "a revoked session cannot refresh");
+    assert!(!store.rotate_session(&s.id, "h2", "h4", now + 120_000_000, now + 9).await.expect("revoked"), "a revoked session cannot refresh");
     assert!(store.live_sessions(&u.id, now).await.expect("live").is_empty(), "revoked ones are not live");
     let mut since = store.sessions_revoked_since(at).await.expect("since");
     since.sort();

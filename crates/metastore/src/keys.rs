@@ -53,6 +53,21 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// HMAC-SHA-256 (RFC 2104) of `message` under `key`, hex: for values that must be derivable
+/// again by the server and by nobody else.
+pub fn hmac_hex(key: &[u8], message: &[u8]) -> String {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    hex::encode(Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize())
+}
+
 fn prefix_of(secret: &str) -> &str {
     secret.get(..PREFIX_LEN).unwrap_or(secret)
 }
@@ -147,6 +162,16 @@ mod tests {
         assert_eq!(presented(None, Some(" nxl_abc ")), "nxl_abc");
         assert_eq!(presented(Some("Bearer nxl_xyz"), Some("nxl_abc")), "nxl_xyz");
         assert_eq!(presented(Some("Basic dXNlcg=="), Some("nxl_abc")), "nxl_abc");
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        assert_eq!(hmac_hex(b"Jefe", b"what do ya want for nothing?"), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        // Test case 6: a key longer than the block is hashed first.
+        assert_eq!(
+            hmac_hex(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First"),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "key_expiry", sql: include_str!("../migrations/0005_key_expiry.sql") },
     Migration { version: 6, name: "alerting", sql: include_str!("../migrations/0006_alerting.sql") },
     Migration { version: 7, name: "documents", sql: include_str!("../migrations/0007_documents.sql") },
+    Migration { version: 8, name: "refresh_grace", sql: include_str!("../migrations/0008_refresh_grace.sql") },
 ];
 
 /// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass
@@ -111,9 +112,10 @@ pub trait MetaStore: AlertStore + DocumentStore + Send + Sync + 'static {
     async fn session_by_id(&self, id: &str) -> Result<Option<Session>, MetaStoreError>;
     /// A user's sessions that are neither revoked nor expired at `now`, newest first.
     async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, MetaStoreError>;
-    /// Replaces the refresh hash if it still is `old_hash` and the session is live; false means
-    /// the refresh token was already used (or the session ended).
-    async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64) -> Result<bool, MetaStoreError>;
+    /// Replaces the refresh hash if it still is `old_hash` and the session is live at `at`,
+    /// keeping `old_hash` as the previous one with `at` as the rotation time (for the grace
+    /// window); false means the refresh token was already used (or the session ended).
+    async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64, at: i64) -> Result<bool, MetaStoreError>;
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, MetaStoreError>;
     /// Revokes every live session of the user except `keep`; returns how many.
     async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>, at: i64) -> Result<u64, MetaStoreError>;

@@ -90,6 +90,10 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The refresh hash the last rotation replaced, and when it did: within a short grace
+    /// window that token is answered again rather than taken for a replay.
+    pub previous_refresh_hash: Option<String>,
+    pub rotated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -94,6 +94,8 @@ fn session(mut r: Row) -> Result<Session, MetaStoreError> {
         created_at: r.int()?,
         expires_at: r.int()?,
         revoked_at: r.opt_int()?,
+        previous_refresh_hash: r.opt_text()?,
+        rotated_at: r.opt_int()?,
     })
 }
 
@@ -347,20 +349,26 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
 
     async fn create_session(&self, s: &Session) -> Result<(), MetaStoreError> {
         self.exec(
-            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![&s.id, &s.user_id, &s.refresh_hash, s.created_at, s.expires_at, s.revoked_at],
+            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, revoked_at, previous_refresh_hash, rotated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![&s.id, &s.user_id, &s.refresh_hash, s.created_at, s.expires_at, s.revoked_at, s.previous_refresh_hash.as_deref(), s.rotated_at],
         )
         .await
         .map(drop)
     }
 
     async fn session_by_id(&self, id: &str) -> Result<Option<Session>, MetaStoreError> {
-        self.one("SELECT id, user_id, refresh_hash, created_at, expires_at, revoked_at FROM sessions WHERE id = ?1", params![id], session).await
+        self.one(
+            "SELECT id, user_id, refresh_hash, created_at, expires_at, revoked_at, previous_refresh_hash, rotated_at FROM sessions WHERE id = ?1",
+            params![id],
+            session,
+        )
+        .await
     }
 
     async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, MetaStoreError> {
         self.all(
-            "SELECT id, user_id, refresh_hash, created_at, expires_at, revoked_at FROM sessions \
+            "SELECT id, user_id, refresh_hash, created_at, expires_at, revoked_at, previous_refresh_hash, rotated_at FROM sessions \
              WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at DESC, id DESC",
             params![user_id, now],
             session,
@@ -368,11 +376,13 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
         .await
     }
 
-    async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64) -> Result<bool, MetaStoreError> {
+    async fn rotate_session(&self, id: &str, old_hash: &str, new_hash: &str, expires_at: i64, at: i64) -> Result<bool, MetaStoreError> {
+        // One conditional UPDATE: of two refreshes racing with the same token, exactly one rotates.
         let n = self
             .exec(
-                "UPDATE sessions SET refresh_hash = ?3, expires_at = ?4 WHERE id = ?1 AND refresh_hash = ?2 AND revoked_at IS NULL AND expires_at > ?5",
-                params![id, old_hash, new_hash, expires_at, crate::now()],
+                "UPDATE sessions SET previous_refresh_hash = refresh_hash, rotated_at = ?5, refresh_hash = ?3, expires_at = ?4 \
+                 WHERE id = ?1 AND refresh_hash = ?2 AND revoked_at IS NULL AND expires_at > ?5",
+                params![id, old_hash, new_hash, expires_at, at],
             )
             .await?;
         Ok(n > 0)
