@@ -51,6 +51,13 @@ const WRITER_MEMORY: usize = 64_000_000;
 const WRITER_THREADS: usize = 2;
 /// A day index whose writer saw no write for this long releases it.
 const WRITER_IDLE: Duration = Duration::from_secs(120);
+/// Writers open at once: a batch spread over many days (late events, many projects) reuses
+/// these instead of holding `WRITER_MEMORY` per day; the least recently written closes first
+/// (every writer is committed after each batch, so closing one loses nothing).
+const MAX_OPEN_WRITERS: usize = 4;
+/// Day indices kept open (readers, memory maps); past it, those without a writer are dropped
+/// and reopened when next needed.
+const MAX_OPEN_DAYS: usize = 256;
 
 /// Sort position of a hit: (timestamp µs, id rank), newest first.
 type SortKey = (i64, i64);
@@ -217,6 +224,9 @@ impl Inner {
         let f = Fields::of(&index.schema())?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
         let d = Arc::new(DayIndex { index, f, reader, writer: Mutex::new(None) });
+        if days.len() >= MAX_OPEN_DAYS {
+            days.retain(|_, d| d.writer.try_lock().is_ok_and(|w| w.is_some()));
+        }
         days.insert(key, d.clone());
         Ok(Some(d))
     }
@@ -301,20 +311,39 @@ impl Inner {
             self.catalog.note(&safe(&project), &recs)?;
             writer.commit().map_err(err)?;
             *last = Instant::now();
+            drop(guard);
             d.reader.reload().map_err(err)?;
+            self.close_writers(MAX_OPEN_WRITERS);
         }
-        self.close_idle_writers();
+        self.close_writers(MAX_OPEN_WRITERS);
         Ok(BulkOutcome { indexed: records.len(), failures: Vec::new() })
     }
 
-    fn close_idle_writers(&self) {
+    /// Closes writers idle past `WRITER_IDLE`, then the least recently written ones beyond
+    /// `keep`.
+    fn close_writers(&self, keep: usize) {
         let days: Vec<Arc<DayIndex>> = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect();
+        let mut open: Vec<(Instant, Arc<DayIndex>)> = Vec::new();
         for d in days {
             let mut w = d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if w.as_ref().is_some_and(|(_, last)| last.elapsed() > WRITER_IDLE) {
-                *w = None;
+            match w.as_ref() {
+                Some((_, last)) if last.elapsed() > WRITER_IDLE => *w = None,
+                Some((_, last)) => open.push((*last, d.clone())),
+                None => {}
             }
         }
+        if open.len() > keep {
+            open.sort_by_key(|(last, _)| std::cmp::Reverse(*last));
+            for (_, d) in open.drain(keep..) {
+                *d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn open_writers(&self) -> usize {
+        let days = self.days.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        days.values().filter(|d| d.writer.lock().is_ok_and(|w| w.is_some())).count()
     }
 
     fn search_blocking(&self, q: &SearchQuery) -> Result<SearchResult, LogStoreError> {
@@ -461,5 +490,51 @@ impl LogStore for TantivyLogStore {
 
     async fn health(&self) -> Result<(), LogStoreError> {
         std::fs::metadata(&self.inner.root).map(|_| ()).map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: usize, day: i64) -> LogRecord {
+        LogRecord {
+            id: format!("r{id}"),
+            project_id: "p".into(),
+            timestamp: 1_700_000_000_000_000 + day * 86_400_000_000,
+            timestamp_source: nexuslog_schemas::TimestampSource::Event,
+            received_at: 1_700_000_000_000_000,
+            level: nexuslog_schemas::Level::Info,
+            message: format!("event {id}"),
+            host: None,
+            service: None,
+            source: nexuslog_schemas::SourceKind::Http,
+            fields: BTreeMap::new(),
+            parse_status: nexuslog_schemas::ParseStatus::Ok,
+            parse_errors: Vec::new(),
+            trace_id: None,
+            span_id: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_over_many_days_keeps_a_bounded_number_of_writers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = TantivyLogStore::open(dir.path()).expect("open");
+        let records: Vec<LogRecord> = (0..20).map(|i| record(i, i as i64)).collect();
+        let out = store.inner.index_blocking(&records).expect("index");
+        assert_eq!(out.indexed, 20);
+        assert!(store.inner.open_writers() <= MAX_OPEN_WRITERS, "{} writers open", store.inner.open_writers());
+        // Every day is searchable although most writers were closed.
+        let q = SearchQuery {
+            project_id: "p".into(),
+            query: nexuslog_query::parse("").expect("query"),
+            after: None,
+            from_micros: 0,
+            to_micros: i64::MAX,
+            limit: 100,
+            order: SortOrder::NewestFirst,
+        };
+        assert_eq!(store.inner.search_blocking(&q).expect("search").total, 20);
     }
 }
