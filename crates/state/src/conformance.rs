@@ -10,6 +10,7 @@ pub async fn run_all(store: &dyn StateStore, prefix: &str) {
     set_get_delete(store, prefix).await;
     expiry(store, prefix).await;
     counters(store, prefix).await;
+    first_writer_wins(store, prefix).await;
     store.health().await.expect("health");
 }
 
@@ -49,4 +50,27 @@ async fn counters(s: &dyn StateStore, p: &str) {
     }
     assert_eq!(s.incr(&k, 2, None).await.expect("incr after expiry"), 2);
     assert!(s.delete(&k).await.expect("cleanup"));
+}
+
+async fn first_writer_wins(s: &dyn StateStore, p: &str) {
+    let k = format!("{p}:first");
+    assert_eq!(s.get_or_set(&k, b"first", Some(Duration::from_millis(400))).await.expect("set"), None, "absent: set");
+    assert_eq!(s.get_or_set(&k, b"second", None).await.expect("get"), Some(b"first".to_vec()), "present: kept");
+    assert_eq!(s.get(&k).await.expect("get"), Some(b"first".to_vec()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while s.get(&k).await.expect("get").is_some() {
+        assert!(std::time::Instant::now() < deadline, "the first value did not expire");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.get_or_set(&k, b"third", None).await.expect("set after expiry"), None);
+    // Concurrent callers: exactly one sets, the rest see its value.
+    let k = format!("{p}:race");
+    let results = futures::future::join_all((0..8).map(|i| {
+        let k = k.clone();
+        async move { s.get_or_set(&k, format!("v{i}").as_bytes(), Some(Duration::from_secs(60))).await.expect("get_or_set") }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_none()).count(), 1, "{results:?}");
+    let winner = s.get(&k).await.expect("get").expect("set");
+    assert!(results.iter().flatten().all(|v| *v == winner));
 }

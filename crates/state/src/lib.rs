@@ -37,5 +37,9 @@ pub trait StateStore: Send + Sync + 'static {
     /// applied when the counter is created, so a fixed window expires as a whole.
     async fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, StateError>;
 
+    /// Sets `key` to `value` (expiring after `ttl`) unless it holds a value, atomically; returns
+    /// the value it already held, or `None` when this call set it. The first writer wins.
+    async fn get_or_set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<Option<Vec<u8>>, StateError>;
+
     async fn health(&self) -> Result<(), StateError>;
 }

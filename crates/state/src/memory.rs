@@ -149,6 +149,19 @@ impl StateStore for MemoryState {
         Ok(self.with(|m| m.remove(key).is_some_and(|e| live(Some(&e)).is_some())))
     }
 
+    async fn get_or_set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.with(|m| {
+            if let Some(v) = live(m.get(key)) {
+                return Some(match v {
+                    Stored::Bytes(b) => b.clone(),
+                    Stored::Counter(n) => n.to_string().into_bytes(),
+                });
+            }
+            m.insert(key.to_owned(), (Stored::Bytes(value.to_vec()), ttl.map(|t| Instant::now() + t)));
+            None
+        }))
+    }
+
     async fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, StateError> {
         self.with(|m| {
             let current = match live(m.get(key)) {

@@ -48,6 +48,17 @@ if tonumber(ARGV[2]) > 0 and v == tonumber(ARGV[1]) then
 end
 return v";
 
+/// GET, or SET when absent, in one step: the first writer's value stays.
+const GET_OR_SET_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return false";
+
 #[async_trait]
 impl StateStore for RedisState {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StateError> {
@@ -79,6 +90,11 @@ impl StateStore for RedisState {
             .invoke_async(&mut c)
             .await
             .map_err(unavailable)
+    }
+
+    async fn get_or_set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<Option<Vec<u8>>, StateError> {
+        let mut c = self.conn.clone();
+        redis::Script::new(GET_OR_SET_SCRIPT).key(key).arg(value).arg(ttl.map_or(0, millis)).invoke_async(&mut c).await.map_err(unavailable)
     }
 
     async fn health(&self) -> Result<(), StateError> {
