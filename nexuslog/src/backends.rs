@@ -1,6 +1,7 @@
 //! Configuration → backend instances. The only place that names concrete backends: role crates
 //! receive trait objects.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
             let mut kc = KafkaBusConfig::new(brokers.clone());
             kc.replication_factor = i32::try_from(c.bus.kafka.replication_factor).context("bus.kafka.replication_factor")?;
             kc.max_message_bytes = usize::try_from(c.bus.max_record_bytes + nexuslog_config::RECORD_HEADROOM_BYTES).context("bus.max_record_bytes")?;
-            kc.instance_id = if c.bus.kafka.instance_id.is_empty() { host_name() } else { c.bus.kafka.instance_id.clone() };
+            kc.instance_id = if c.bus.kafka.instance_id.is_empty() { default_instance_id(&c.data_dir)? } else { c.bus.kafka.instance_id.clone() };
             let bus = KafkaBus::new(kc).context("bus.kafka")?;
             reach("bus.kafka.brokers", &brokers, bus.health()).await?;
             Ok(Arc::new(bus))
@@ -112,7 +113,66 @@ pub async fn state(c: &Config) -> anyhow::Result<(Arc<dyn StateStore>, Option<Ar
     }
 }
 
-/// This machine's name, for the default instance id.
+/// Processes that may share one data directory at once, each with a default instance id of its own.
+const INSTANCE_SLOTS: usize = 64;
+
+/// The default `bus.kafka.instance_id` of this process, claimed once (every bus it opens uses it).
+fn default_instance_id(data_dir: &Path) -> anyhow::Result<String> {
+    static CLAIMED: std::sync::Mutex<Option<(String, std::fs::File)>> = std::sync::Mutex::new(None);
+    let mut claimed = CLAIMED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((id, _)) = claimed.as_ref() {
+        return Ok(id.clone());
+    }
+    let (id, lock) = claim_instance_id(data_dir)?;
+    tracing::info!(instance_id = %id, "no bus.kafka.instance_id configured: using this data directory's");
+    *claimed = Some((id.clone(), lock));
+    Ok(id)
+}
+
+/// A default instance id: `<host name>-<8 random characters>`, generated once per slot and kept
+/// in `data_dir/instance/slot-<n>`; the slot's file stays locked while the returned file is
+/// open. Processors derive their Kafka transactional id from the instance id, so:
+/// - a restart on the same data directory gets the same id back (its producer fences the
+///   unfinished transactions of the process it replaces);
+/// - a second process on the same host — another data directory, or the same one while the
+///   first holds slot 0 — gets another id, so the two never fence each other (with the bare
+///   host name they did, each start aborting the other's transactions).
+///
+/// # Errors
+/// When the directory cannot be written, or every slot is held.
+fn claim_instance_id(data_dir: &Path) -> anyhow::Result<(String, std::fs::File)> {
+    use std::io::{Read, Seek, Write};
+    let dir = data_dir.join("instance");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {} (`data_dir`) for the default `bus.kafka.instance_id`", dir.display()))?;
+    for slot in 0..INSTANCE_SLOTS {
+        let path = dir.join(format!("slot-{slot}"));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open {} (`data_dir`)", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => continue,
+            Err(std::fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {} (`data_dir`)", path.display())),
+        }
+        let mut kept = String::new();
+        file.read_to_string(&mut kept).with_context(|| format!("cannot read {}", path.display()))?;
+        let kept = kept.trim();
+        if !kept.is_empty() && kept.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Ok((kept.to_owned(), file));
+        }
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let id = format!("{}-{}", host_name(), &suffix[..8]);
+        file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(id.as_bytes())).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {} (`data_dir`)", path.display()))?;
+        return Ok((id, file));
+    }
+    bail!("{INSTANCE_SLOTS} NexusLog processes already use `data_dir` = {}: give this one its own `data_dir` or set `bus.kafka.instance_id`", data_dir.display())
+}
+
+/// This machine's name, the readable part of the default instance id.
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -127,4 +187,27 @@ pub fn codec(c: &Config) -> anyhow::Result<Codec> {
         return Ok(Codec::Embedded(EmbeddedCodec));
     }
     Ok(Codec::Registry(RegistryCodec::new(&c.schema_registry.url).context("schema_registry.url")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_on_one_host_get_distinct_instance_ids_and_a_restart_gets_its_own_back() {
+        let (a_dir, b_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+        let (first, first_lock) = claim_instance_id(a_dir.path()).expect("claim");
+        assert!(first.starts_with(&format!("{}-", host_name())) && first.len() == host_name().len() + 9, "{first}");
+        // A second process on the same data directory while the first runs: another id.
+        let (second, _second_lock) = claim_instance_id(a_dir.path()).expect("claim");
+        assert_ne!(first, second, "two live processes on one data directory must not share a transactional identity");
+        // A process on the same host with a data directory of its own: another id too.
+        let (other, _other_lock) = claim_instance_id(b_dir.path()).expect("claim");
+        assert_ne!(other, first);
+        assert_ne!(other, second);
+        // The first process restarts: it gets its id back, so its producer fences its own zombie.
+        drop(first_lock);
+        let (again, _again_lock) = claim_instance_id(a_dir.path()).expect("claim");
+        assert_eq!(again, first);
+    }
 }
