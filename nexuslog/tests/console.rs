@@ -1,7 +1,11 @@
 //! The web console end to end in real Chromium: starts a standalone NexusLog, then runs the
-//! Playwright scenario `web/e2e/console.e2e.mjs` against it (sign-in, ingest, Explore with a
-//! boolean and range query, histogram drag-zoom, live tail, API keys, 简体中文, a viewer's
-//! read-only view). Screenshots of each step go to `<CARGO_TARGET_TMPDIR>/console-screenshots`.
+//! Playwright scenario `web/e2e/console.e2e.mjs` against it: sign-in, ingest, Explore with a
+//! boolean and range query, histogram drag-zoom, live tail, API keys, audit log and invitations,
+//! 简体中文, a viewer's read-only view, a saved search, a dashboard with all five widget types
+//! checked against the events sent, an alert rule that fires, a pipeline edited with its dry run,
+//! and the budgets (Explore's first-load JavaScript, 10 000 rows painted within 1 s). Screenshots
+//! of each step go to `<CARGO_TARGET_TMPDIR>/console-screenshots`; any browser console error
+//! fails it.
 //!
 //! Needs `web/dist` (`bash scripts/web-build.sh`), Node with `web/node_modules`, and Chromium at
 //! `/usr/bin/chromium` (`bash scripts/browser-deps.sh`); `scripts/test.sh` prepares all three.
