@@ -80,7 +80,7 @@ impl Ingest {
             if payload.len() > self.max_record_bytes {
                 return Err(IngestError::TooLarge { index: records.len(), size: payload.len(), max: self.max_record_bytes });
             }
-            records.push(OutRecord { topic: self.topics.raw.clone(), key: Some(raw.ingest_id.into_bytes()), payload });
+            records.push(OutRecord { topic: self.topics.raw.clone(), key: Some(raw.ingest_id.into_bytes()), payload, ..Default::default() });
         }
         let n = records.len();
         self.bus.produce(records).await?;
@@ -110,7 +110,7 @@ impl Ingest {
                 failed_at: nexuslog_common::now_micros(),
             };
             let payload = self.codec.encode(&self.topics.deadletter, &dl).await?;
-            records.push(OutRecord { topic: self.topics.deadletter.clone(), key: None, payload });
+            records.push(OutRecord { topic: self.topics.deadletter.clone(), payload, ..Default::default() });
         }
         self.bus.produce(records).await?;
         Ok(())

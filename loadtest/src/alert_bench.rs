@@ -157,7 +157,7 @@ fn throughput_records(n: usize) -> anyhow::Result<Vec<InRecord>> {
                 payload: throughput_line(i).into_bytes(),
                 metadata: BTreeMap::default(),
             };
-            Ok(InRecord { topic: "bench.raw".into(), partition: 0, offset: i as i64, key: None, payload: EmbeddedCodec.encode(&raw)? })
+            Ok(InRecord { topic: "bench.raw".into(), partition: 0, offset: i as i64, key: None, payload: EmbeddedCodec.encode(&raw)?, headers: Vec::new() })
         })
         .collect()
 }

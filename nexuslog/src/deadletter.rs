@@ -163,7 +163,7 @@ async fn replay_records(letters: &[DeadLetter], topics: &Topics, codec: &nexuslo
     for dl in letters {
         if holds_a_record(dl) {
             let topic = dl.topic.clone().unwrap_or_else(|| if dl.stage == Stage::Sink { topics.logs.clone() } else { topics.raw.clone() });
-            out.push(OutRecord { topic, key: Some(dl.id.clone().into_bytes()), payload: dl.original.clone() });
+            out.push(OutRecord { topic, key: Some(dl.id.clone().into_bytes()), payload: dl.original.clone(), ..Default::default() });
             continue;
         }
         let Some(project_id) = dl.project_id.clone() else {
@@ -181,7 +181,7 @@ async fn replay_records(letters: &[DeadLetter], topics: &Topics, codec: &nexuslo
             metadata: [("ingest.replayed".to_owned(), "deadletter".to_owned())].into_iter().collect(),
         };
         let payload = codec.encode(&topics.raw, &raw).await.context("encoding a raw event")?;
-        out.push(OutRecord { topic: topics.raw.clone(), key: Some(dl.id.clone().into_bytes()), payload });
+        out.push(OutRecord { topic: topics.raw.clone(), key: Some(dl.id.clone().into_bytes()), payload, ..Default::default() });
     }
     Ok((out, skipped))
 }

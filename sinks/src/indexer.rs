@@ -212,7 +212,7 @@ impl Indexer {
             let mut out = Vec::with_capacity(dead.len());
             for dl in &dead {
                 match self.codec.encode(&self.topics.deadletter, dl).await {
-                    Ok(payload) => out.push(OutRecord { topic: self.topics.deadletter.clone(), key: None, payload }),
+                    Ok(payload) => out.push(OutRecord { topic: self.topics.deadletter.clone(), payload, ..Default::default() }),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot encode dead letter; retrying");
                         break;

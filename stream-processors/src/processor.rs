@@ -129,7 +129,7 @@ pub async fn process_record(
                         if let Some((rules, collector)) = alerts {
                             collector.observe(&record, rules.of_project(&record.project_id));
                         }
-                        return Ok(Some(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload }));
+                        return Ok(Some(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload, ..Default::default() }));
                     }
                     Ok(None) => (
                         Some(raw.ingest_id),
@@ -173,7 +173,7 @@ pub async fn process_record(
         failed_at: nexuslog_common::now_micros(),
     };
     let payload = codec.encode(&topics.deadletter, &dl).await?;
-    Ok(Some(OutRecord { topic: topics.deadletter.clone(), key: None, payload }))
+    Ok(Some(OutRecord { topic: topics.deadletter.clone(), payload, ..Default::default() }))
 }
 
 /// Records per parallel chunk: large enough that spawning is noise, small enough that a
@@ -226,7 +226,7 @@ async fn process_batch(
 fn partials_record(topics: &Topics, batch: &PartialBatch) -> OutRecord {
     // Serializing plain structs of numbers and strings cannot fail.
     let payload = serde_json::to_vec(batch).unwrap_or_default();
-    OutRecord { topic: topics.alert_partials.clone(), key: None, payload }
+    OutRecord { topic: topics.alert_partials.clone(), payload, ..Default::default() }
 }
 
 impl Processor {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{positions, Bus, Consumer, InRecord, OutRecord};
+use crate::{positions, Bus, Consumer, Headers, InRecord, OutRecord};
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
@@ -11,7 +11,7 @@ fn unique(prefix: &str) -> String {
 
 fn records(topic: &str, range: std::ops::Range<u32>) -> Vec<OutRecord> {
     range
-        .map(|i| OutRecord { topic: topic.into(), key: Some(i.to_be_bytes().to_vec()), payload: format!("event-{i}").into_bytes() })
+        .map(|i| OutRecord { topic: topic.into(), key: Some(i.to_be_bytes().to_vec()), payload: format!("event-{i}").into_bytes(), ..Default::default() })
         .collect()
 }
 
@@ -38,6 +38,53 @@ pub async fn run_all(bus: &dyn Bus) {
     same_key_keeps_order(bus).await;
     the_last_committed_record_survives_truncation(bus).await;
     a_tail_starts_at_the_end(bus).await;
+    headers_round_trip(bus).await;
+}
+
+/// Headers come back as written, in order, through `produce`, through a transaction and
+/// through `last_record`; a record without headers reads without any (the trace context rides
+/// in headers and must survive every path a record takes).
+pub async fn headers_round_trip(bus: &dyn Bus) {
+    let input = unique("t-headers");
+    let output = unique("t-headers-out");
+    bus.create_topic(&input, 2).await.expect("create");
+    bus.create_topic(&output, 1).await.expect("create");
+    let traced = |i: u32| -> Headers {
+        vec![
+            ("traceparent".into(), format!("00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b{i}-01").into_bytes()),
+            ("tracestate".into(), b"congo=t61rcWkgMzE".to_vec()),
+            ("empty".into(), Vec::new()),
+        ]
+    };
+    let mut batch = records(&input, 0..6);
+    for (i, r) in (0u32..).zip(batch.iter_mut()) {
+        if i % 2 == 0 {
+            r.headers = traced(i);
+        }
+    }
+    bus.produce(batch).await.expect("produce");
+    let mut c = bus.consumer(&unique("g-headers"), std::slice::from_ref(&input)).await.expect("consumer");
+    let got = drain(c.as_mut(), 6).await;
+    assert_eq!(got.len(), 6);
+    for r in &got {
+        let i: u32 = String::from_utf8_lossy(&r.payload).trim_start_matches("event-").parse().expect("event number");
+        let want = if i % 2 == 0 { traced(i) } else { Vec::new() };
+        assert_eq!(r.headers, want, "headers of event-{i}");
+        assert_eq!(r.header("traceparent"), want.first().map(|(_, v)| v.as_slice()));
+    }
+    let outputs: Vec<OutRecord> =
+        got.iter().map(|r| OutRecord { topic: output.clone(), payload: r.payload.clone(), headers: r.headers.clone(), ..Default::default() }).collect();
+    c.commit_with_outputs(outputs, &positions(&got)).await.expect("transaction commits");
+    let mut reader = bus.consumer(&unique("g-headers-read"), std::slice::from_ref(&output)).await.expect("reader");
+    let out = drain(reader.as_mut(), 6).await;
+    let mut pairs: Vec<(Vec<u8>, Headers)> = out.iter().map(|r| (r.payload.clone(), r.headers.clone())).collect();
+    let mut want: Vec<(Vec<u8>, Headers)> = got.iter().map(|r| (r.payload.clone(), r.headers.clone())).collect();
+    pairs.sort();
+    want.sort();
+    assert_eq!(pairs, want, "a transaction keeps headers");
+    let last = bus.last_record(&output, 0).await.expect("last").expect("a record");
+    let same = out.iter().find(|r| r.offset == last.offset).expect("the last record was read");
+    assert_eq!(last.headers, same.headers, "last_record keeps headers");
 }
 
 /// A tail reader sees only what is written after it started, on every partition.
@@ -68,7 +115,7 @@ pub async fn the_last_committed_record_survives_truncation(bus: &dyn Bus) {
     let mut c = bus.consumer(&unique("g-snap"), std::slice::from_ref(&input)).await.expect("consumer");
     let got = drain(c.as_mut(), 3).await;
     for (i, r) in got.iter().enumerate() {
-        let snapshot = OutRecord { topic: changelog.clone(), key: Some(b"state".to_vec()), payload: format!("snapshot-{i}").into_bytes() };
+        let snapshot = OutRecord { topic: changelog.clone(), key: Some(b"state".to_vec()), payload: format!("snapshot-{i}").into_bytes(), ..Default::default() };
         c.commit_with_outputs(vec![snapshot], &positions(std::slice::from_ref(r))).await.expect("commit");
     }
     let last = bus.last_record(&changelog, 0).await.expect("last").expect("a snapshot");
@@ -130,7 +177,7 @@ pub async fn transactional_output_and_offsets_are_atomic(bus: &dyn Bus) {
     assert_eq!(got.len(), 20);
     let outputs: Vec<OutRecord> = got
         .iter()
-        .map(|r| OutRecord { topic: output.clone(), key: r.key.clone(), payload: [b"processed:", r.payload.as_slice()].concat() })
+        .map(|r| OutRecord { topic: output.clone(), key: r.key.clone(), payload: [b"processed:", r.payload.as_slice()].concat(), ..Default::default() })
         .collect();
     c.commit_with_outputs(outputs, &positions(&got)).await.expect("transaction commits");
     let committed = c.committed(&input).await.expect("committed");
@@ -152,7 +199,7 @@ pub async fn same_key_keeps_order(bus: &dyn Bus) {
     let topic = unique("t-order");
     bus.create_topic(&topic, 4).await.expect("create");
     let batch: Vec<OutRecord> =
-        (0..50u32).map(|i| OutRecord { topic: topic.clone(), key: Some(b"same".to_vec()), payload: i.to_be_bytes().to_vec() }).collect();
+        (0..50u32).map(|i| OutRecord { topic: topic.clone(), key: Some(b"same".to_vec()), payload: i.to_be_bytes().to_vec(), ..Default::default() }).collect();
     bus.produce(batch).await.expect("produce");
     let mut c = bus.consumer(&unique("g-order"), std::slice::from_ref(&topic)).await.expect("consumer");
     let got = drain(c.as_mut(), 50).await;

@@ -17,7 +17,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Header, Headers as _, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -115,7 +115,30 @@ fn future_record<'a>(r: &'a OutRecord) -> FutureRecord<'a, [u8], [u8]> {
     if let Some(k) = &r.key {
         fr = fr.key(k.as_slice());
     }
+    // No header list at all for records without headers: librdkafka then allocates nothing.
+    if !r.headers.is_empty() {
+        let mut headers = OwnedHeaders::new_with_capacity(r.headers.len());
+        for (name, value) in &r.headers {
+            headers = headers.insert(Header { key: name, value: Some(value.as_slice()) });
+        }
+        fr = fr.headers(headers);
+    }
     fr
+}
+
+/// A consumed message as an [`InRecord`]; a header without a value reads as an empty one.
+fn in_record(m: &BorrowedMessage<'_>) -> InRecord {
+    let headers = m.headers().map_or_else(Vec::new, |hs| {
+        hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec).unwrap_or_default())).collect()
+    });
+    InRecord {
+        topic: m.topic().to_owned(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers,
+    }
 }
 
 /// Enqueues every record, then awaits every delivery report.
@@ -292,13 +315,7 @@ fn last_committed(consumer: &BaseConsumer, topic: &str, partition: i32) -> Resul
             match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
                     let done = m.offset() + 1 >= high;
-                    last = Some(InRecord {
-                        topic: m.topic().to_owned(),
-                        partition: m.partition(),
-                        offset: m.offset(),
-                        key: m.key().map(<[u8]>::to_vec),
-                        payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                    });
+                    last = Some(in_record(&m));
                     if done {
                         break;
                     }
@@ -371,13 +388,7 @@ impl Consumer for KafkaConsumer {
                 Ok(Err(e)) => return Err(classify(&e)),
                 Ok(Ok(m)) => m,
             };
-            out.push(InRecord {
-                topic: msg.topic().to_owned(),
-                partition: msg.partition(),
-                offset: msg.offset(),
-                key: msg.key().map(<[u8]>::to_vec),
-                payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-            });
+            out.push(in_record(&msg));
             // After the first record, take only what is already buffered.
             timeout = Duration::from_millis(1);
         }

@@ -60,26 +60,39 @@ impl Topics {
     }
 }
 
-/// A record to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Record headers: (name, value) pairs in order, names may repeat (Kafka's model). NexusLog
+/// writes only the W3C trace context (`traceparent`, `tracestate`; see [`trace`]), and only
+/// when tracing is on: an empty `Vec` costs no allocation, so records without headers (every
+/// record when tracing is off) pay nothing.
+pub type Headers = Vec<(String, Vec<u8>)>;
+
+/// A record to write. Build with `..Default::default()` for the fields you do not set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutRecord {
     pub topic: String,
     /// Partitioning key; records with the same key keep their order.
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
+    pub headers: Headers,
 }
 
 /// A record read by a consumer, with its position.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InRecord {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
+    pub headers: Headers,
 }
 
 impl InRecord {
+    /// The value of the first header named `name`.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+
     /// The position to commit once this record is handled.
     pub fn next_position(&self) -> Position {
         Position { topic: self.topic.clone(), partition: self.partition, next_offset: self.offset + 1 }
@@ -191,7 +204,7 @@ mod tests {
     use super::*;
 
     fn rec(topic: &str, partition: i32, offset: i64) -> InRecord {
-        InRecord { topic: topic.into(), partition, offset, key: None, payload: vec![] }
+        InRecord { topic: topic.into(), partition, offset, ..Default::default() }
     }
 
     #[test]

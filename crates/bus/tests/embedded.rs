@@ -19,7 +19,7 @@ async fn records_and_offsets_survive_reopen() {
     {
         let bus = EmbeddedBus::open(&path, EmbeddedBusConfig::default()).expect("open");
         bus.create_topic("t", 2).await.expect("create");
-        let recs = (0..10u8).map(|i| OutRecord { topic: "t".into(), key: Some(vec![i]), payload: vec![i] }).collect();
+        let recs = (0..10u8).map(|i| OutRecord { topic: "t".into(), key: Some(vec![i]), payload: vec![i], ..Default::default() }).collect();
         bus.produce(recs).await.expect("produce");
         let mut c = bus.consumer("g", &["t".into()]).await.expect("consumer");
         let got = c.poll(4, Duration::from_millis(100)).await.expect("poll");

@@ -197,13 +197,13 @@ impl AlertEvaluator {
                     {
                         let event = alert_event(rule, &t);
                         let payload = self.codec.encode(&self.topics.alerts, &event).await.map_err(|e| StepError::Encode(e.to_string()))?;
-                        outputs.push(OutRecord { topic: self.topics.alerts.clone(), key: Some(rule.id.clone().into_bytes()), payload });
+                        outputs.push(OutRecord { topic: self.topics.alerts.clone(), key: Some(rule.id.clone().into_bytes()), payload, ..Default::default() });
                     }
                 }
             }
             snap.next_offset = next_offset;
             let state = serde_json::to_vec(&snap).map_err(|e| StepError::Encode(e.to_string()))?;
-            outputs.push(OutRecord { topic: self.topics.alert_state.clone(), key: Some(b"evaluator".to_vec()), payload: state });
+            outputs.push(OutRecord { topic: self.topics.alert_state.clone(), key: Some(b"evaluator".to_vec()), payload: state, ..Default::default() });
             let owned: Vec<InRecord> = fresh.into_iter().cloned().collect();
             // On failure nothing is visible: the session restarts from the last snapshot.
             consumer.commit_with_outputs(outputs, &positions(&owned)).await?;

@@ -5,9 +5,11 @@ use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::{BusError, InRecord, OutRecord};
+use crate::{BusError, Headers, InRecord, OutRecord};
 
-/// (topic, partition, offset) → `[append time µs: u64][key length: u32, u32::MAX for none][key][payload]`.
+/// (topic, partition, offset) → `[append time µs: u64][key length: u32, u32::MAX for none][key][payload]`,
+/// or, for a record with headers, the append time's top bit set (`HEADERS_FLAG`) and
+/// `[count: u16]([name length: u16][name][value length: u32][value])*` between key and payload.
 const LOG: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("log");
 /// (topic, partition) → next offset.
 const HEADS: TableDefinition<(&str, u32), u64> = TableDefinition::new("heads");
@@ -27,28 +29,78 @@ pub(super) struct Store {
     db: Database,
 }
 
+/// Set in the append time of a value that carries headers. Append times are microseconds since
+/// 1970 (below 2^53 for the next 200 000 years), so values written before headers existed
+/// never have it and read as before.
+const HEADERS_FLAG: u64 = 1 << 63;
+
 fn encode(append_micros: u64, r: &OutRecord) -> Vec<u8> {
     let key_len = r.key.as_ref().map_or(u32::MAX, |k| u32::try_from(k.len()).unwrap_or(u32::MAX - 1));
-    let mut v = Vec::with_capacity(12 + r.key.as_ref().map_or(0, Vec::len) + r.payload.len());
-    v.extend_from_slice(&append_micros.to_be_bytes());
+    let headers_len: usize = r.headers.iter().map(|(n, v)| 6 + n.len() + v.len()).sum();
+    let mut v = Vec::with_capacity(12 + r.key.as_ref().map_or(0, Vec::len) + headers_len + 2 + r.payload.len());
+    let at = if r.headers.is_empty() { append_micros } else { append_micros | HEADERS_FLAG };
+    v.extend_from_slice(&at.to_be_bytes());
     v.extend_from_slice(&key_len.to_be_bytes());
     if let Some(k) = &r.key {
         v.extend_from_slice(k);
+    }
+    if !r.headers.is_empty() {
+        // Header names are short (`traceparent`) and few; longer ones are cut, never written wrong.
+        let count = u16::try_from(r.headers.len()).unwrap_or(u16::MAX);
+        v.extend_from_slice(&count.to_be_bytes());
+        for (name, value) in r.headers.iter().take(usize::from(count)) {
+            let name = &name.as_bytes()[..name.len().min(usize::from(u16::MAX))];
+            let value = &value[..value.len().min(u32::MAX as usize)];
+            v.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            v.extend_from_slice(name);
+            v.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            v.extend_from_slice(value);
+        }
     }
     v.extend_from_slice(&r.payload);
     v
 }
 
-/// (append time, key, payload) of a stored value; `None` for a value this code did not write.
-fn decode(v: &[u8]) -> Option<(u64, Option<Vec<u8>>, Vec<u8>)> {
-    let at = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
-    let key_len = u32::from_be_bytes(v.get(8..12)?.try_into().ok()?);
-    let rest = v.get(12..)?;
-    if key_len == u32::MAX {
-        return Some((at, None, rest.to_vec()));
+/// A stored value, decoded.
+#[derive(Debug, PartialEq, Eq)]
+struct Stored {
+    append_micros: u64,
+    key: Option<Vec<u8>>,
+    headers: Headers,
+    payload: Vec<u8>,
+}
+
+/// The append time of a stored value, without decoding the rest.
+fn append_micros(v: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(v.get(..8)?.try_into().ok()?) & !HEADERS_FLAG)
+}
+
+/// Takes `n` bytes off the front of `rest`.
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, tail) = (rest.get(..n)?, rest.get(n..)?);
+    *rest = tail;
+    Some(head)
+}
+
+/// A stored value in either format (with or without headers); `None` for a value this code did
+/// not write.
+fn decode(v: &[u8]) -> Option<Stored> {
+    let mut rest = v;
+    let at = u64::from_be_bytes(take(&mut rest, 8)?.try_into().ok()?);
+    let key_len = u32::from_be_bytes(take(&mut rest, 4)?.try_into().ok()?);
+    let key = if key_len == u32::MAX { None } else { Some(take(&mut rest, key_len as usize)?.to_vec()) };
+    let mut headers = Vec::new();
+    if at & HEADERS_FLAG != 0 {
+        let count = u16::from_be_bytes(take(&mut rest, 2)?.try_into().ok()?);
+        headers.reserve(usize::from(count));
+        for _ in 0..count {
+            let name_len = u16::from_be_bytes(take(&mut rest, 2)?.try_into().ok()?);
+            let name = String::from_utf8(take(&mut rest, usize::from(name_len))?.to_vec()).ok()?;
+            let value_len = u32::from_be_bytes(take(&mut rest, 4)?.try_into().ok()?);
+            headers.push((name, take(&mut rest, value_len as usize)?.to_vec()));
+        }
     }
-    let n = key_len as usize;
-    Some((at, Some(rest.get(..n)?.to_vec()), rest.get(n..)?.to_vec()))
+    Some(Stored { append_micros: at & !HEADERS_FLAG, key, headers, payload: rest.to_vec() })
 }
 
 impl Store {
@@ -148,10 +200,10 @@ impl Store {
             for row in range.take(want) {
                 let (k, v) = row.map_err(err)?;
                 let (_, _, off) = k.value();
-                let Some((_, key, payload)) = decode(v.value()) else {
+                let Some(Stored { key, headers, payload, .. }) = decode(v.value()) else {
                     return Err(err(format!("corrupt record at {topic}/{partition}/{off}")));
                 };
-                out.push(InRecord { topic: topic.clone(), partition: *partition as i32, offset: off as i64, key, payload });
+                out.push(InRecord { topic: topic.clone(), partition: *partition as i32, offset: off as i64, key, payload, headers });
             }
         }
         Ok(out)
@@ -176,8 +228,8 @@ impl Store {
         let Some(row) = range.next_back() else { return Ok(None) };
         let (k, v) = row.map_err(err)?;
         let offset = k.value().2;
-        let (_, key, payload) = decode(v.value()).ok_or_else(|| err(format!("corrupt record at {topic}/{partition}/{offset}")))?;
-        Ok(Some(InRecord { topic: topic.to_owned(), partition: partition as i32, offset: offset as i64, key, payload }))
+        let Stored { key, headers, payload, .. } = decode(v.value()).ok_or_else(|| err(format!("corrupt record at {topic}/{partition}/{offset}")))?;
+        Ok(Some(InRecord { topic: topic.to_owned(), partition: partition as i32, offset: offset as i64, key, payload, headers }))
     }
 
     pub(super) fn delete_before(&self, topic: &str, partition: u32, offset: u64) -> Result<(), BusError> {
@@ -220,7 +272,7 @@ impl Store {
                     let mut expired = Vec::new();
                     for row in log.range((topic.as_str(), p, 0)..(topic.as_str(), p, u64::MAX)).map_err(err)? {
                         let (k, v) = row.map_err(err)?;
-                        let at = decode(v.value()).map_or(0, |(at, _, _)| at);
+                        let at = append_micros(v.value()).unwrap_or(0);
                         if at >= cutoff_micros || out.deleted + expired.len() >= budget {
                             break;
                         }
@@ -274,11 +326,35 @@ mod tests {
 
     #[test]
     fn value_encoding_roundtrips() {
+        let with_headers = vec![("traceparent".to_owned(), b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec()), ("empty".to_owned(), vec![])];
         for key in [None, Some(vec![]), Some(b"k".to_vec())] {
-            let r = OutRecord { topic: "t".into(), key: key.clone(), payload: b"payload".to_vec() };
-            assert_eq!(decode(&encode(42, &r)), Some((42, key, b"payload".to_vec())));
+            for headers in [vec![], with_headers.clone()] {
+                let r = OutRecord { topic: "t".into(), key: key.clone(), payload: b"payload".to_vec(), headers: headers.clone() };
+                let want = Stored { append_micros: 42, key: key.clone(), headers, payload: b"payload".to_vec() };
+                assert_eq!(decode(&encode(42, &r)), Some(want));
+            }
         }
         assert_eq!(decode(b"short"), None);
+        let mut cut = encode(42, &OutRecord { headers: with_headers, ..Default::default() });
+        cut.truncate(20);
+        assert_eq!(decode(&cut), None, "a header running past the value is corrupt, not a payload");
+    }
+
+    /// Values written before headers existed (the format of 8acd3c0 and earlier) read unchanged.
+    #[test]
+    fn values_without_the_headers_flag_read_as_before() {
+        let mut old = Vec::new();
+        old.extend_from_slice(&1_733_000_000_000_000u64.to_be_bytes());
+        old.extend_from_slice(&3u32.to_be_bytes());
+        old.extend_from_slice(b"keypayload");
+        let want = Stored { append_micros: 1_733_000_000_000_000, key: Some(b"key".to_vec()), headers: vec![], payload: b"payload".to_vec() };
+        assert_eq!(decode(&old), Some(want));
+        let mut no_key = Vec::new();
+        no_key.extend_from_slice(&7u64.to_be_bytes());
+        no_key.extend_from_slice(&u32::MAX.to_be_bytes());
+        no_key.extend_from_slice(b"p");
+        assert_eq!(decode(&no_key).map(|s| (s.key, s.payload)), Some((None, b"p".to_vec())));
+        assert_eq!(append_micros(&encode(9, &OutRecord { headers: vec![("a".into(), vec![1])], ..Default::default() })), Some(9));
     }
 
     #[test]
@@ -287,8 +363,8 @@ mod tests {
         let store = Store::open(&dir.path().join("log.redb")).expect("open");
         store.create_topic("raw", 1).expect("topic");
         store.create_topic("deadletter", 1).expect("topic");
-        let raw: Vec<OutRecord> = (0..10).map(|i| OutRecord { topic: "raw".into(), key: None, payload: vec![i] }).collect();
-        let dead: Vec<OutRecord> = (0..3).map(|i| OutRecord { topic: "deadletter".into(), key: None, payload: vec![i] }).collect();
+        let raw: Vec<OutRecord> = (0..10).map(|i| OutRecord { topic: "raw".into(), payload: vec![i], ..Default::default() }).collect();
+        let dead: Vec<OutRecord> = (0..3).map(|i| OutRecord { topic: "deadletter".into(), payload: vec![i], ..Default::default() }).collect();
         let records: Vec<(u32, &OutRecord)> = raw.iter().chain(&dead).map(|r| (0, r)).collect();
         // The processors committed up to offset 4 of 10; a second group only up to 6.
         let (slow, fast) = (("raw".to_owned(), 0, 4), ("raw".to_owned(), 0, 6));
