@@ -72,7 +72,7 @@ fn decoy_hash() -> &'static str {
 /// Failed sign-ins are counted per (account, client address) — the lockout a user meets, so
 /// a third party guessing at `admin@localhost` locks out only itself — and per client address
 /// across accounts (one client spraying many accounts).
-fn failure_keys(email: &str, ip: &str) -> (String, String) {
+pub(crate) fn failure_keys(email: &str, ip: &str) -> (String, String) {
     (format!("auth:fail:account:{}:{ip}", nexuslog_metastore::keys::hash(email)), format!("auth:fail:ip:{ip}"))
 }
 
@@ -83,7 +83,7 @@ fn failure_keys(email: &str, ip: &str) -> (String, String) {
 ///
 /// # Errors
 /// [`ApiError::TooManyAttempts`] over a limit; the state store's error when it is down.
-async fn take_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), ApiError> {
+pub(crate) async fn take_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), ApiError> {
     let window = Some(api.auth.lockout);
     let account = api.state.incr(by_account, 1, window).await?;
     let ip = api.state.incr(by_ip, 1, window).await?;
@@ -95,7 +95,7 @@ async fn take_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), Ap
 
 /// Gives back an attempt taken by [`take_attempt`] that was not a failure (success, or no
 /// password check ran).
-async fn give_back_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), ApiError> {
+pub(crate) async fn give_back_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), ApiError> {
     api.state.incr(by_account, -1, None).await?;
     api.state.incr(by_ip, -1, None).await?;
     Ok(())

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use nexuslog_metastore::{Invitation, Role};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::password_matches;
+use super::auth::{failure_keys, give_back_attempt, take_attempt};
 use super::users::{create_account, normalize_email};
 use crate::audit::Outcome;
-use crate::authz::Caller;
+use crate::authz::{authenticate, Caller, Principal};
 use crate::extract::JsonBody;
 use crate::{Api, ApiError};
 
@@ -91,6 +91,11 @@ pub struct InviteBody {
     role: String,
 }
 
+/// Invites an address to the project. With a mail server configured the token is e-mailed to
+/// the invitee and never shown to the inviter: only the invitee can then accept it, and, for an
+/// address without an account, choose the new account's password. Without one, the token is
+/// returned for the inviter to pass on, and accepting it needs the invitee signed in (an
+/// instance admin creates accounts), so an inviter can never set someone else's password.
 pub async fn invite(
     State(api): State<Arc<Api>>,
     Extension(caller): Extension<Caller>,
@@ -103,59 +108,117 @@ pub async fn invite(
     let token = nexuslog_metastore::keys::generate().secret;
     let now = nexuslog_metastore::now();
     let ttl: Duration = api.auth.invitation_ttl;
+    let (inviter, inviter_name) = caller.principal.as_ref().map(|p| p.actor()).unwrap_or_default();
+    let emailed = api.sender.can_mail();
+    if emailed {
+        let subject = format!("You are invited to the NexusLog project {}", project.slug);
+        let text = format!(
+            "{inviter_name} invited you to the NexusLog project {} ({}) as {}.\n\n\
+             Accept in the NexusLog console, or with POST /v1/invitations/accept and this body (the password is the one \
+             your new account will have; if you already have an account, it is not changed):\n\n  \
+             {{\"token\": \"{token}\", \"password\": \"...\", \"name\": \"...\"}}\n\n\
+             The invitation expires in {} hours. If you did not expect it, ignore this mail.\n",
+            project.slug,
+            project.name,
+            role.as_str(),
+            ttl.as_secs() / 3600
+        );
+        api.sender.send_text_mail(&email, &subject, &text).await.map_err(|e| {
+            tracing::warn!(error = %e.detail(), "invitation mail not sent");
+            ApiError::Unavailable("the invitation e-mail could not be sent; retry later".into())
+        })?;
+    }
     let invitation = Invitation {
         id: nexuslog_metastore::new_id(),
         token_hash: nexuslog_metastore::keys::hash(&token),
         email: email.clone(),
         project_id: project.id.clone(),
         role,
-        invited_by: caller.principal.as_ref().map(|p| p.actor().0).unwrap_or_default(),
+        invited_by: inviter,
         created_at: now,
         expires_at: now + i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX),
         accepted_at: None,
+        emailed,
     };
     api.meta.create_invitation(&invitation).await?;
-    api.audit(&caller, "invitation.create", Some(&project.id), &email, json!({ "role": role.as_str(), "invitation": invitation.id })).await;
-    // The token is returned once, to be sent to the invitee (no mail provider is configured here).
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": invitation.id, "email": email, "role": role.as_str(), "token": token, "expires_in": ttl.as_secs() })),
-    ))
+    api.audit(&caller, "invitation.create", Some(&project.id), &email, json!({ "role": role.as_str(), "invitation": invitation.id, "emailed": emailed }))
+        .await;
+    let mut answer = json!({ "id": invitation.id, "email": email, "role": role.as_str(), "expires_in": ttl.as_secs() });
+    if emailed {
+        answer["delivered"] = json!("email");
+    } else {
+        // No mail server: the token is returned once, for the inviter to give to the invitee,
+        // who accepts it signed in.
+        answer["delivered"] = json!("inviter");
+        answer["token"] = json!(token);
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptBody {
     token: String,
-    /// The new account's password, or the existing account's (to prove it is theirs).
-    password: String,
+    /// The new account's password, when the invitation was e-mailed and the address has no
+    /// account yet; ignored otherwise (an existing account's password is never asked for here).
+    #[serde(default)]
+    password: Option<String>,
     #[serde(default)]
     name: String,
 }
 
+/// Accepts an invitation, in one of two ways that never check a password, so this endpoint is
+/// no password oracle and answers the same whether the address has an account:
+/// - signed in (`Authorization: Bearer <access token>`) as the invited address: joins;
+/// - anonymously, with a token that was e-mailed (so only the invitee holds it): joins the
+///   address's account, or creates it with the given password.
+///
+/// Anonymous acceptance of a token the inviter was shown is refused the same way for every
+/// address. Attempts are throttled like sign-in, counted per client before the token is looked up.
 pub async fn accept(
     State(api): State<Arc<Api>>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<AcceptBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let (by_client, by_ip) = failure_keys("invitation", &caller.ip);
+    if let Err(e) = take_attempt(&api, &by_client, &by_ip).await {
+        api.audit_anonymous(&caller, "", "invitation.accept", Outcome::Failure, json!({ "reason": "locked out" })).await;
+        return Err(e);
+    }
     let invalid = || ApiError::NotFound("invalid, used or expired invitation".into());
     let inv = api.meta.invitation_by_token_hash(&nexuslog_metastore::keys::hash(&body.token)).await?.ok_or_else(invalid)?;
     if inv.accepted_at.is_some() || inv.expires_at <= nexuslog_metastore::now() {
         return Err(invalid());
     }
-    let user = match api.meta.user_by_email(&inv.email).await? {
-        Some(existing) => {
-            if !password_matches(&api, &body.password, &existing.password_hash).await? {
-                api.audit_anonymous(&caller, &inv.email, "invitation.accept", Outcome::Failure, json!({ "reason": "wrong password" })).await;
-                return Err(ApiError::Forbidden("an account with this e-mail exists: give its password".into()));
-            }
-            existing
+    // A session proves who is accepting; an API key proves nothing about a person, so a key
+    // (like no credential) gets the anonymous path.
+    let presented = nexuslog_metastore::keys::presented(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()), None);
+    let user = if presented.is_empty() || presented.starts_with(nexuslog_metastore::keys::KEY_PREFIX) {
+        if !inv.emailed {
+            api.audit_anonymous(&caller, &inv.email, "invitation.accept", Outcome::Failure, json!({ "reason": "not signed in" })).await;
+            return Err(ApiError::Unauthenticated("sign in as the invited e-mail address to accept this invitation".into()));
         }
-        None => create_account(&api, &inv.email, &body.name, &body.password, false).await?,
+        // The token reached only the invitee's mailbox: it proves the address.
+        match api.meta.user_by_email(&inv.email).await? {
+            Some(existing) => existing,
+            None => create_account(&api, &inv.email, &body.name, body.password.as_deref().unwrap_or_default(), false).await?,
+        }
+    } else {
+        let Principal::User { id, .. } = authenticate(&api, presented).await? else {
+            return Err(ApiError::Unauthenticated("sign in as the invited e-mail address to accept this invitation".into()));
+        };
+        let user = api.meta.user_by_id(&id).await?.ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+        if user.email != inv.email {
+            api.audit_anonymous(&caller, &user.email, "invitation.accept", Outcome::Failure, json!({ "reason": "another address" })).await;
+            return Err(ApiError::Forbidden("this invitation is for another e-mail address".into()));
+        }
+        user
     };
     if !api.meta.accept_invitation(&inv.id, nexuslog_metastore::now()).await? {
         return Err(invalid());
     }
+    give_back_attempt(&api, &by_client, &by_ip).await?;
     api.meta.set_member(&inv.project_id, &user.id, inv.role).await?;
     let actor = format!("user:{}", user.id);
     api.audit_as(&caller, &actor, &user.email, "invitation.accept", Some(&inv.project_id), &user.id, Outcome::Success, json!({ "role": inv.role.as_str() }))

@@ -27,11 +27,16 @@ pub async fn harness(store: Arc<dyn LogStore>) -> Harness {
 }
 
 pub async fn harness_with(store: Arc<dyn LogStore>, auth: AuthSettings) -> Harness {
+    harness_full(store, auth, Default::default()).await
+}
+
+/// With a given notification sender (a mail server for invitations).
+pub async fn harness_full(store: Arc<dyn LogStore>, auth: AuthSettings, sender: nexuslog_notify::Sender) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let meta: Arc<dyn MetaStore> = Arc::new(SqliteMetaStore::open(&dir.path().join("meta.sqlite")).expect("sqlite"));
     meta.migrate().await.expect("migrate");
     let state = Arc::new(nexuslog_state::MemoryState::new());
-    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), auth, Default::default(), Some(nexuslog_api::tail::TailHub::new(Default::default()))).await.expect("api");
+    let api = Api::new(store.clone(), meta.clone(), state, KeyCache::new(meta.clone()), auth, sender, Some(nexuslog_api::tail::TailHub::new(Default::default()))).await.expect("api");
     Harness { router: nexuslog_api::router(api), meta, store, _dir: dir }
 }
 

@@ -397,6 +397,7 @@ async fn invitations_audit_settings(store: &dyn MetaStore, project_id: &str) {
         created_at: now,
         expires_at: now + 1,
         accepted_at: None,
+        emailed: true,
     };
     store.create_invitation(&inv).await.expect("invite");
     assert_eq!(store.invitation_by_token_hash("tokenhash").await.expect("q"), Some(inv.clone()));

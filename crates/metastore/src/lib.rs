@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, name: "alerting", sql: include_str!("../migrations/0006_alerting.sql") },
     Migration { version: 7, name: "documents", sql: include_str!("../migrations/0007_documents.sql") },
     Migration { version: 8, name: "refresh_grace", sql: include_str!("../migrations/0008_refresh_grace.sql") },
+    Migration { version: 9, name: "invitation_delivery", sql: include_str!("../migrations/0009_invitation_delivery.sql") },
 ];
 
 /// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass

@@ -107,6 +107,9 @@ pub struct Invitation {
     pub created_at: i64,
     pub expires_at: i64,
     pub accepted_at: Option<i64>,
+    /// The token was e-mailed to the invitee, not shown to the inviter: holding it proves the
+    /// address, so it may create the account (its password chosen by the invitee).
+    pub emailed: bool,
 }
 
 /// One security-relevant action.

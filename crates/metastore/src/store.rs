@@ -110,6 +110,7 @@ fn invitation(mut r: Row) -> Result<Invitation, MetaStoreError> {
         created_at: r.int()?,
         expires_at: r.int()?,
         accepted_at: r.opt_int()?,
+        emailed: r.bool()?,
     })
 }
 
@@ -406,9 +407,9 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
 
     async fn create_invitation(&self, i: &Invitation) -> Result<(), MetaStoreError> {
         self.exec(
-            "INSERT INTO invitations (id, token_hash, email, project_id, role, invited_by, created_at, expires_at, accepted_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![&i.id, &i.token_hash, &i.email, &i.project_id, i.role.as_str(), &i.invited_by, i.created_at, i.expires_at, i.accepted_at],
+            "INSERT INTO invitations (id, token_hash, email, project_id, role, invited_by, created_at, expires_at, accepted_at, emailed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![&i.id, &i.token_hash, &i.email, &i.project_id, i.role.as_str(), &i.invited_by, i.created_at, i.expires_at, i.accepted_at, i.emailed],
         )
         .await
         .map(drop)
@@ -416,7 +417,7 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
 
     async fn invitation_by_token_hash(&self, token_hash: &str) -> Result<Option<Invitation>, MetaStoreError> {
         self.one(
-            "SELECT id, token_hash, email, project_id, role, invited_by, created_at, expires_at, accepted_at FROM invitations WHERE token_hash = ?1",
+            "SELECT id, token_hash, email, project_id, role, invited_by, created_at, expires_at, accepted_at, emailed FROM invitations WHERE token_hash = ?1",
             params![token_hash],
             invitation,
         )

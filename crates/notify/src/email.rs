@@ -55,6 +55,11 @@ pub fn render_mail(n: &Notification) -> (String, String) {
 /// Sends one notification to `to`; `Err` says why (worth a retry: connection, 4xx/5xx answers).
 pub(crate) async fn send_mail(smtp: &SmtpSettings, to: &[String], n: &Notification) -> Result<String, String> {
     let (subject, body) = render_mail(n);
+    send_text(smtp, to, subject, body).await
+}
+
+/// Sends a plain-text mail to `to`; `Err` says why.
+pub(crate) async fn send_text(smtp: &SmtpSettings, to: &[String], subject: String, body: String) -> Result<String, String> {
     let mut message = Message::builder().from(smtp.from.parse().map_err(|e| format!("alerting.smtp.from: {e}"))?).subject(subject).header(ContentType::TEXT_PLAIN);
     for address in to {
         message = message.to(address.parse().map_err(|e| format!("recipient {address}: {e}"))?);

@@ -54,6 +54,22 @@ impl Sender {
         self.allow_private
     }
 
+    /// Whether a mail server is configured (`alerting.smtp.host`).
+    pub fn can_mail(&self) -> bool {
+        self.smtp.is_some()
+    }
+
+    /// Sends a plain-text mail to one address through the configured mail server.
+    ///
+    /// # Errors
+    /// [`Failure::Refused`] without a mail server, [`Failure::Retry`] when sending failed.
+    pub async fn send_text_mail(&self, to: &str, subject: &str, body: &str) -> Result<String, Failure> {
+        match &self.smtp {
+            Some(smtp) => email::send_text(smtp, &[to.to_owned()], subject.to_owned(), body.to_owned()).await.map_err(Failure::Retry),
+            None => Err(Failure::Refused("e-mail needs a mail server: set alerting.smtp.host".into())),
+        }
+    }
+
     /// Sends `n` through `channel`; `Ok` carries the receiver's answer (`HTTP 200`, `SMTP 250`).
     ///
     /// # Errors
