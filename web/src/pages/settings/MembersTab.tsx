@@ -189,9 +189,13 @@ export function MembersTab({ project, actor }: { project: string; actor: Actor }
             <Alert
               type="info"
               showIcon
-              title={t('members.inviteHint', { email: invitation.email, role: roleLabel(invitation.role), hours: Math.round(invitation.expires_in / 3600) })}
+              title={t(invitation.token ? 'members.inviteHint' : 'members.inviteEmailed', {
+                email: invitation.email,
+                role: roleLabel(invitation.role),
+                hours: Math.round(invitation.expires_in / 3600),
+              })}
             />
-            <Secret value={invitation.token} testId="invitation-token" label={t('members.inviteToken')} />
+            {invitation.token ? <Secret value={invitation.token} testId="invitation-token" label={t('members.inviteToken')} /> : null}
           </Space>
         ) : (
           <Form form={form} layout="vertical" onFinish={(v) => void submitInvite(v)} initialValues={{ role: 'viewer' }} requiredMark={false}>

@@ -16,8 +16,10 @@ export interface Invitation {
   id: string;
   email: string;
   role: Role;
-  /** The one-time token (no mail is sent: it is handed over by hand). */
-  token: string;
+  /** The one-time token, when no mail server is configured (handed over by hand); absent when e-mailed. */
+  token?: string;
+  /** `email`: the token went to the invitee's mailbox; `inviter`: it is `token`. */
+  delivered: 'email' | 'inviter';
   expires_in: number;
 }
 
