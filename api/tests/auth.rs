@@ -329,3 +329,32 @@ async fn a_replaced_refresh_token_after_the_grace_window_ends_the_session() {
     assert_eq!(h.call(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": next["refresh_token"] }))).await.0, StatusCode::UNAUTHORIZED, "the session ended");
     assert!(actions(&h).await.contains(&("auth.refresh_reuse".into(), "failure".into())));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_across_api_replicas_share_one_budget_in_redis() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(nexuslog_logstore::TantivyLogStore::open(dir.path()).unwrap());
+    let redis = nexuslog_state::RedisState::connect(&nexuslog_common::testing::service_env("REDIS_URL")).await.expect("redis reachable");
+    let (replicas, _meta_dir) = common::replicas(store, Arc::new(redis), 2).await;
+    // Fresh names: the counters live in a Redis that outlives this test.
+    let email = format!("{}@example.com", nexuslog_common::testing::unique_name("guessed"));
+    let h = nexuslog_metastore::keys::hash(&email);
+    let octet = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).unwrap();
+    let ip = format!("10.{}.{}.{}", octet(0), octet(2), octet(4));
+    user(replicas[0].meta.as_ref(), &email, false).await;
+    let replicas: Vec<Arc<Harness>> = replicas.into_iter().map(Arc::new).collect();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (h, email, ip) = (replicas[i % 2].clone(), email.clone(), ip.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "email": email, "password": format!("wrong password {i}") });
+            h.call_from(Some(&ip), Method::POST, "/v1/auth/login", None, Some(body)).await.0 .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(count(&statuses, StatusCode::UNAUTHORIZED), 5, "verified guesses over two replicas: {statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 15, "{statuses:?}");
+}

@@ -40,6 +40,20 @@ pub async fn harness_full(store: Arc<dyn LogStore>, auth: AuthSettings, sender: 
     Harness { router: nexuslog_api::router(api), meta, store, _dir: dir }
 }
 
+/// `n` API replicas over one metadata store (SQLite) and one shared state store, as a
+/// distributed deployment runs them over PostgreSQL and Redis.
+pub async fn replicas(store: Arc<dyn LogStore>, state: Arc<dyn nexuslog_state::StateStore>, n: usize) -> (Vec<Harness>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let meta: Arc<dyn MetaStore> = Arc::new(SqliteMetaStore::open(&dir.path().join("meta.sqlite")).expect("sqlite"));
+    meta.migrate().await.expect("migrate");
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let api = Api::new(store.clone(), meta.clone(), state.clone(), KeyCache::new(meta.clone()), AuthSettings::default(), Default::default(), None).await.expect("api");
+        out.push(Harness { router: nexuslog_api::router(api), meta: meta.clone(), store: store.clone(), _dir: tempfile::tempdir().expect("tempdir") });
+    }
+    (out, dir)
+}
+
 /// One Argon2 hash of [`PASSWORD`] for every test user: hashing is deliberately slow.
 pub fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
