@@ -96,8 +96,11 @@ pub(crate) async fn take_attempt(api: &Api, by_account: &str, by_ip: &str) -> Re
 /// Gives back an attempt taken by [`take_attempt`] that was not a failure (success, or no
 /// password check ran).
 pub(crate) async fn give_back_attempt(api: &Api, by_account: &str, by_ip: &str) -> Result<(), ApiError> {
-    api.state.incr(by_account, -1, None).await?;
-    api.state.incr(by_ip, -1, None).await?;
+    // With the window as expiry: should the counter have expired meanwhile, the one this
+    // recreates expires too, rather than staying forever.
+    let window = Some(api.auth.lockout);
+    api.state.incr(by_account, -1, window).await?;
+    api.state.incr(by_ip, -1, window).await?;
     Ok(())
 }
 
@@ -166,7 +169,7 @@ pub async fn login(State(api): State<Arc<Api>>, Extension(caller): Extension<Cal
     // The right password: this client's failures on this account are forgiven, and the
     // attempt does not count against the address.
     api.state.delete(&by_account).await?;
-    api.state.incr(&by_ip, -1, None).await?;
+    api.state.incr(&by_ip, -1, Some(api.auth.lockout)).await?;
     if user.disabled_at.is_some() {
         api.audit_anonymous(&caller, &email, "auth.login", Outcome::Failure, json!({ "reason": "account disabled" })).await;
         return Err(ApiError::Forbidden("this account is disabled".into()));
