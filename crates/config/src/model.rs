@@ -121,8 +121,12 @@ pub struct KafkaConfig {
     pub partitions: i64,
     /// Replication factor of topics NexusLog creates.
     pub replication_factor: i64,
-    /// Name of this process among the replicas of its role, stable across restarts (a pod or
-    /// host name). Empty: the host name. Two processors on one host need distinct values.
+    /// Name of this process among the replicas of its role, stable across restarts (a pod
+    /// name): processors derive their Kafka transactional id from it, so a restarted process
+    /// fences its own unfinished transactions, and two live processes with the same value fence
+    /// each other. Empty: `<host name>-<random suffix>`, the suffix generated once and kept in
+    /// `data_dir/instance/`, one per process running on that data directory at a time (a
+    /// restart gets its id back; a second process beside it gets another).
     pub instance_id: String,
 }
 
