@@ -162,10 +162,6 @@ pub struct LogStoreConfig {
     pub max_event_age_days: i64,
     /// Likewise for events stamped more than this many seconds ahead of their receipt.
     pub max_event_ahead_secs: i64,
-    pub opensearch: OpenSearchConfig,
-}
-
-impl Default for LogStoreConfig {
     /// Most records the sink writes to the log store in one bulk write.
     pub bulk_max_records: u64,
     /// Largest bulk write, in bytes: the sink stops filling a batch at this many bytes of
@@ -175,6 +171,10 @@ impl Default for LogStoreConfig {
     /// dead-lettered with the reason. Keep it below OpenSearch's `http.max_content_length`
     /// (100 MiB) and any proxy's body limit.
     pub bulk_max_bytes: u64,
+    pub opensearch: OpenSearchConfig,
+}
+
+impl Default for LogStoreConfig {
     fn default() -> Self {
         Self {
             kind: LogStoreKind::Tantivy,
@@ -182,12 +182,12 @@ impl Default for LogStoreConfig {
             retention_days: 14,
             max_event_age_days: 0,
             max_event_ahead_secs: 86_400,
+            bulk_max_records: 5_000,
+            bulk_max_bytes: 10 << 20,
             opensearch: OpenSearchConfig::default(),
         }
     }
 }
-            bulk_max_records: 5_000,
-            bulk_max_bytes: 10 << 20,
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
