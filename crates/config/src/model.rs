@@ -582,13 +582,13 @@ impl Config {
         if self.logstore.max_event_ahead_secs < 0 {
             return Err(("logstore.max_event_ahead_secs", format!("{} < 0", self.logstore.max_event_ahead_secs), "a number of seconds"));
         }
-        if self.metastore.kind == MetaStoreKind::Postgres {
         if self.logstore.bulk_max_records == 0 {
             return Err(("logstore.bulk_max_records", "must not be 0".into(), "a positive number of records"));
         }
         if self.logstore.bulk_max_bytes == 0 {
             return Err(("logstore.bulk_max_bytes", "must not be 0".into(), "a positive number of bytes"));
         }
+        if self.metastore.kind == MetaStoreKind::Postgres {
             let url = self.metastore.postgres.url.expose();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(("metastore.postgres.url", "does not start with postgres://".into(), "postgres://user:password@host:port/db"));
