@@ -12,6 +12,8 @@ pub enum GatewayError {
     Unauthorized(KeyError),
     #[error("request body larger than {0} bytes")]
     TooLarge(u64),
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
     #[error("{0}")]
     BadRequest(String),
     #[error("rate limit exceeded")]
@@ -29,6 +31,7 @@ impl IntoResponse for GatewayError {
             GatewayError::Unauthorized(KeyError::Store(_)) => (StatusCode::SERVICE_UNAVAILABLE, Some(5)),
             GatewayError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
             GatewayError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
+            GatewayError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, None),
             GatewayError::BadRequest(_) => (StatusCode::BAD_REQUEST, None),
             GatewayError::RateLimited { retry_after_secs } => (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after_secs)),
             GatewayError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, Some(1)),

@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
 use axum::routing::post;
@@ -14,6 +15,7 @@ use nexuslog_bus::BusError;
 use nexuslog_metastore::keys::Scope;
 use nexuslog_metastore::KeyCache;
 use nexuslog_schemas::SourceKind;
+use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
@@ -28,13 +30,22 @@ pub struct GatewayLimits {
     pub max_event_bytes: u64,
     /// Events per second per API key (bursts up to one second's worth); `None`: no limit.
     pub events_per_sec_per_key: Option<NonZeroU32>,
-    /// Requests being produced at once; more are answered 503 instead of queueing.
+    /// Requests being read and produced at once; more are answered 503 instead of queueing.
     pub max_in_flight: usize,
+    /// Longest a request body may take to arrive, counted from when the key was accepted; a
+    /// slower body is answered 408 and its connection closed.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for GatewayLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 10 << 20, max_event_bytes: 1 << 20, events_per_sec_per_key: None, max_in_flight: 256 }
+        Self {
+            max_body_bytes: 10 << 20,
+            max_event_bytes: 1 << 20,
+            events_per_sec_per_key: None,
+            max_in_flight: 256,
+            body_read_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -90,11 +101,39 @@ fn ingest_error(e: &IngestError) -> GatewayError {
     }
 }
 
+/// Reads a request body of at most `limit` bytes within `timeout`. A declared length over the
+/// limit is refused before anything is read.
+async fn read_body(headers: &HeaderMap, body: Body, limit: u64, timeout: Duration) -> Result<Bytes, GatewayError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(GatewayError::TooLarge(limit));
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = bytes::BytesMut::with_capacity(usize::try_from(declared.unwrap_or(0)).unwrap_or(0));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| GatewayError::BadRequest(format!("cannot read the request body: {e}")))?;
+            if (buf.len() + chunk.len()) as u64 > limit {
+                return Err(GatewayError::TooLarge(limit));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    };
+    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
+        metrics::counter!("nexuslog_gateway_body_timeouts_total").increment(1);
+        Err(GatewayError::BodyTimeout(timeout.as_secs()))
+    })
+}
+
+/// The key is checked from the headers before a byte of the body is read, so an unknown
+/// caller cannot make the gateway buffer (or wait for) a body: its request is answered 401 and
+/// the connection closed with the body unread.
 async fn bulk(
     State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, GatewayError> {
     let key = gw.keys.verify(presented_key(&headers), Scope::Ingest).await.map_err(|e| {
         if let nexuslog_metastore::keys::KeyError::Store(err) = &e {
@@ -106,6 +145,7 @@ async fn bulk(
         metrics::counter!("nexuslog_gateway_shed_total").increment(1);
         return Err(GatewayError::Overloaded);
     };
+    let body = read_body(&headers, body, gw.limits.max_body_bytes, gw.limits.body_read_timeout).await?;
 
     let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
     let body = decompress(encoding, &body, gw.limits.max_body_bytes).map_err(|e| match e {

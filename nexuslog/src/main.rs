@@ -5,6 +5,7 @@ mod admin;
 mod backends;
 mod cli;
 mod deadletter;
+mod http_server;
 mod server;
 mod syslog;
 mod telemetry;

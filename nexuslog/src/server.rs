@@ -1,8 +1,6 @@
 //! Runs a role (or all of them): connects backends, bootstraps, spawns the role loops, serves
 //! HTTP, and shuts down in order on SIGINT/SIGTERM.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -149,6 +147,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             max_event_bytes: config.http.max_event_bytes,
             events_per_sec_per_key: u32::try_from(config.http.rate_limit_events_per_sec).ok().and_then(std::num::NonZeroU32::new),
             max_in_flight: usize::try_from(config.http.max_in_flight).unwrap_or(usize::MAX),
+            body_read_timeout: Duration::from_secs(config.http.body_read_timeout_secs),
         };
         let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX));
         let keys = key_cache.clone().ok_or_else(missing_deps)?;
@@ -286,9 +285,12 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.http.addr).await.with_context(|| format!("cannot bind `http.addr` = {}", config.http.addr))?;
     tracing::info!(role = role.name(), addr = %config.http.addr, "nexuslog started");
-    let s = stop.clone();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move { s.wait().await });
-    let mut server = std::pin::pin!(server.into_future());
+    let connections = crate::http_server::ConnectionLimits {
+        max_connections: usize::try_from(config.http.max_connections).unwrap_or(usize::MAX),
+        header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+    };
+    let server = crate::http_server::serve(listener, app, connections, stop.clone());
+    let mut server = std::pin::pin!(server);
     let mut server_done = false;
     let mut served = loop {
         tokio::select! {

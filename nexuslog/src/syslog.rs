@@ -35,8 +35,9 @@ pub async fn spawn_listeners(
     };
     let ctx = Arc::new(SyslogContext {
         ingest,
-        projects: ProjectResolver::new(keys, meta, default_project),
+        projects: ProjectResolver::new(keys, meta, default_project).with_cache_ttl(Duration::from_secs(s.project_cache_ttl_secs)),
         max_message: usize::try_from(s.max_message_bytes).unwrap_or(usize::MAX),
+        max_batch_bytes: usize::try_from(s.max_batch_bytes).unwrap_or(usize::MAX),
         idle_timeout: Duration::from_secs(s.idle_timeout_secs.max(1)),
         connections: Arc::new(tokio::sync::Semaphore::new(usize::try_from(s.max_connections).unwrap_or(usize::MAX).max(1))),
     });

@@ -28,6 +28,9 @@ const LAG_EVERY: Duration = Duration::from_secs(15);
 /// request retried against a struggling store).
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
+/// Buckets of batch sizes in bytes: 4 KiB to 64 MiB.
+const BATCH_BYTES_BUCKETS: &[f64] = &[4096.0, 16384.0, 65536.0, 131072.0, 262144.0, 1048576.0, 4194304.0, 8388608.0, 16777216.0, 67108864.0];
+
 /// Buckets of the ingest → indexed delay, in seconds: 50 ms to 1 h (a sink catching up).
 const DELAY_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
 
@@ -44,6 +47,7 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     // HTTP (every role)
     ("nexuslog_http_requests_total", Kind::Counter, "route, method, status", "HTTP requests answered, by route template and status code"),
     ("nexuslog_http_request_duration_seconds", Kind::Histogram, "route, method", "time to answer an HTTP request (for streams: until the response starts)"),
+    ("nexuslog_http_open_connections", Kind::Gauge, "", "HTTP connections open now; at `http.max_connections` new ones wait to be accepted"),
     ("nexuslog_build_info", Kind::Gauge, "version, role", "always 1; the version and role of this process"),
     // Gateway
     ("nexuslog_gateway_events_accepted_total", Kind::Counter, "source", "events acknowledged by the bus and answered as accepted (http, syslog)"),
@@ -51,8 +55,10 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_gateway_shed_total", Kind::Counter, "", "ingest requests answered 503 because `http.max_in_flight` requests were in progress"),
     ("nexuslog_gateway_dead_letter_errors_total", Kind::Counter, "", "requests whose events were written but whose refused lines could not be dead-lettered"),
     ("nexuslog_gateway_produce_errors_total", Kind::Counter, "", "ingest requests answered 503 because the bus did not acknowledge"),
+    ("nexuslog_gateway_body_timeouts_total", Kind::Counter, "", "ingest requests answered 408 because the body did not arrive within `http.body_read_timeout_secs`"),
     ("nexuslog_syslog_messages_total", Kind::Counter, "listener", "syslog frames received (tcp, tls, udp)"),
     ("nexuslog_syslog_bytes_total", Kind::Counter, "listener", "syslog bytes received"),
+    ("nexuslog_syslog_batch_bytes", Kind::Histogram, "listener", "bytes of the syslog messages written to the bus at once (bounded by `syslog.max_batch_bytes`)"),
     ("nexuslog_syslog_parse_failures_total", Kind::Counter, "listener", "syslog frames that are not syslog, dead-lettered"),
     ("nexuslog_syslog_refused_total", Kind::Counter, "listener", "syslog messages without a project (no key, CN or default), dead-lettered"),
     ("nexuslog_syslog_connections_total", Kind::Counter, "listener", "syslog TCP/TLS connections accepted"),
@@ -110,7 +116,8 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
 pub fn install(role: Role) -> Option<PrometheusHandle> {
     let builder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full("nexuslog_sink_event_delay_seconds".into()), DELAY_BUCKETS)
-        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_duration_seconds".into()), LATENCY_BUCKETS));
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_duration_seconds".into()), LATENCY_BUCKETS))
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Full("nexuslog_syslog_batch_bytes".into()), BATCH_BYTES_BUCKETS));
     let handle = match builder.and_then(PrometheusBuilder::install_recorder) {
         Ok(h) => h,
         Err(e) => {

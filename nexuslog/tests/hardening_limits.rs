@@ -254,3 +254,169 @@ async fn distributed_auth_refusals_hold_the_batch_and_report_not_ready() {
     assert_eq!(counter(&node, "nexuslog_sink_dead_letters_total").await, 0.0, "nothing dead-lettered");
     assert!(kafka_dead_letters(&node, Duration::from_secs(2)).await.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. Ingest: authenticate before reading, read timeouts, connection cap
+// ---------------------------------------------------------------------------------------------
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn addr_of(node: &support::Node) -> String {
+    node.url.trim_start_matches("http://").to_owned()
+}
+
+/// Reads what the server sends until it closes the connection or `wait` passes; returns the
+/// text and whether the connection was closed.
+async fn read_until_closed(conn: &mut tokio::net::TcpStream, wait: Duration) -> (String, bool) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, conn.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+/// A bad key with a 5 MB body that trickles in: answered 401 at once from the headers, the
+/// connection closed with the body unread. A good key with a body that stops coming: 408 after
+/// `http.body_read_timeout_secs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_ingest_authenticates_before_reading_and_bounds_body_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_HTTP_BODY_READ_TIMEOUT_SECS".into(), "2".into()));
+    let node = support::start(&[], env, &support::test_key()).await;
+    let addr = addr_of(&node);
+
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/logs/bulk HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer nxl_{}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 5000000\r\n\r\n",
+        "0".repeat(32)
+    );
+    conn.write_all(head.as_bytes()).await.expect("headers");
+    conn.write_all(&[b'x'; 1024]).await.expect("first KiB of the body");
+    let started = std::time::Instant::now();
+    let (answer, closed) = read_until_closed(&mut conn, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "a bad key is refused from its headers: {answer:?}");
+    assert!(closed && started.elapsed() < Duration::from_secs(3), "at once, the connection closed: {:?}", started.elapsed());
+
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/logs/bulk HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1000\r\n\r\n{{\"message\":",
+        node.api_key
+    );
+    conn.write_all(head.as_bytes()).await.expect("headers and a little body");
+    let started = std::time::Instant::now();
+    let (answer, closed) = read_until_closed(&mut conn, Duration::from_secs(8)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "a body that stops coming times out: {answer:?}");
+    assert!(closed && started.elapsed() >= Duration::from_millis(1500), "after the body timeout: {:?}", started.elapsed());
+
+    // Ordinary requests still work.
+    let (status, ack) = bulk(&node, r#"{"message":"still fine"}"#.to_owned()).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(1)), "{ack}");
+}
+
+/// Slow loris: headers sent a line at a time, never finished. The connection is closed after
+/// `http.header_read_timeout_secs`, while the client is still sending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_a_slow_loris_connection_is_closed_after_the_header_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_HTTP_HEADER_READ_TIMEOUT_SECS".into(), "2".into()));
+    let node = support::start(&[], env, &support::test_key()).await;
+
+    let conn = tokio::net::TcpStream::connect(addr_of(&node)).await.expect("connect");
+    let (mut reader, mut writer) = conn.into_split();
+    let started = std::time::Instant::now();
+    let trickle = tokio::spawn(async move {
+        writer.write_all(b"POST /v1/logs/bulk HTTP/1.1\r\n").await.ok()?;
+        for i in 0..40 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            writer.write_all(format!("X-Slow-{i}: a\r\n").as_bytes()).await.ok()?;
+        }
+        Some(())
+    });
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the slow connection was closed within 8 s");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(6), "after the 2 s header timeout: {elapsed:?}");
+    trickle.abort();
+    // Still serving.
+    assert_eq!(reqwest::get(format!("{}/healthz", node.url)).await.expect("healthz").status(), 200);
+}
+
+/// `http.max_connections` = 3: with three idle connections open, a fourth waits unanswered;
+/// it is served as soon as one of the three closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_connections_beyond_the_cap_wait_until_one_closes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_HTTP_MAX_CONNECTIONS".into(), "3".into()));
+    let node = support::start(&[], env, &support::test_key()).await;
+    let addr = addr_of(&node);
+    // The readiness client's pooled connections close with it; give the server a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.expect("connect"));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut fourth = tokio::net::TcpStream::connect(&addr).await.expect("the kernel queues the fourth");
+    fourth.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.expect("request");
+    let (answer, _) = read_until_closed(&mut fourth, Duration::from_secs(2)).await;
+    assert!(answer.is_empty(), "not served while three connections are open: {answer:?}");
+
+    drop(idle.pop());
+    let (answer, _) = read_until_closed(&mut fourth, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "served once one closed: {answer:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Syslog batches bounded by bytes
+// ---------------------------------------------------------------------------------------------
+
+/// `syslog.max_batch_bytes` = 64 KiB: 2 MiB of messages sent at once over one TCP connection are
+/// written to the bus in batches that stay near the bound (at most one 64 KiB read and one
+/// message past it), every message arriving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_syslog_batches_are_bounded_by_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let mut env = support::standalone_env(dir.path());
+    env.push(("NEXUSLOG_SYSLOG_TCP_ADDR".into(), format!("127.0.0.1:{tcp}")));
+    env.push(("NEXUSLOG_SYSLOG_DEFAULT_PROJECT".into(), "default".into()));
+    env.push(("NEXUSLOG_SYSLOG_MAX_BATCH_BYTES".into(), "65536".into()));
+    let node = support::start(&[], env, &support::test_key()).await;
+
+    let run = unique_name("sysbatch");
+    let filler = "z".repeat(1000);
+    let messages: String = (0..2000).map(|i| format!("<14>1 2024-01-01T00:00:00Z host app - - - {run} {i} {filler}\n")).collect();
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", tcp)).await.expect("connect");
+    conn.write_all(messages.as_bytes()).await.expect("send");
+    conn.shutdown().await.expect("close");
+    wait_until("the 2000 messages received", Duration::from_secs(60), || async {
+        (counter(&node, "nexuslog_syslog_messages_total").await >= 2000.0).then_some(())
+    })
+    .await;
+    let text = reqwest::get(format!("{}/metrics", node.url)).await.expect("metrics").text().await.expect("text");
+    let value = |prefix: &str| -> f64 {
+        text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(-1.0)
+    };
+    let batches = value("nexuslog_syslog_batch_bytes_count{listener=\"tcp\"}");
+    let within = value("nexuslog_syslog_batch_bytes_bucket{listener=\"tcp\",le=\"262144\"}");
+    assert!(batches >= 8.0, "2 MiB went as several batches: {batches}");
+    assert_eq!(within, batches, "every batch under 256 KiB");
+}

@@ -63,6 +63,16 @@ pub struct HttpConfig {
     pub rate_limit_events_per_sec: u64,
     /// Ingest requests handled at once; more get 503 with Retry-After instead of queueing.
     pub max_in_flight: u64,
+    /// Open HTTP connections at most; past it new connections wait in the listen backlog until
+    /// one closes. Keep it below the process's open-file limit (`ulimit -n`).
+    pub max_connections: u64,
+    /// Seconds for a request's headers to arrive before the connection is closed (slow loris);
+    /// also how long a kept-alive connection may sit idle. Behind a load balancer that reuses
+    /// connections, set it above the balancer's idle timeout.
+    pub header_read_timeout_secs: u64,
+    /// Seconds for an ingest request's body to arrive once its key was accepted; slower bodies
+    /// get 408 and their connection is closed. The key is checked before the body is read.
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -73,6 +83,9 @@ impl Default for HttpConfig {
             max_event_bytes: 1024 * 1024,
             rate_limit_events_per_sec: 0,
             max_in_flight: 256,
+            max_connections: 16_384,
+            header_read_timeout_secs: 30,
+            body_read_timeout_secs: 60,
         }
     }
 }
@@ -315,6 +328,12 @@ pub struct SyslogConfig {
     pub idle_timeout_secs: u64,
     /// Concurrent TCP/TLS connections; more are refused.
     pub max_connections: u64,
+    /// Bytes of messages one connection (or the UDP listener) gathers before writing them to
+    /// the bus; a batch may pass it by one socket read (64 KiB). Bounds memory per connection.
+    pub max_batch_bytes: u64,
+    /// Seconds a TLS client certificate's name → project lookup is remembered, including "no
+    /// such project": a project created (or deleted) later is accepted (or refused) within this.
+    pub project_cache_ttl_secs: u64,
 }
 
 impl Default for SyslogConfig {
@@ -330,6 +349,8 @@ impl Default for SyslogConfig {
             max_message_bytes: 64 * 1024,
             idle_timeout_secs: 600,
             max_connections: 1024,
+            max_batch_bytes: 4 << 20,
+            project_cache_ttl_secs: 60,
         }
     }
 }
@@ -544,6 +565,15 @@ impl Config {
         if self.http.max_in_flight == 0 {
             return Err(("http.max_in_flight", "must not be 0".into(), "a positive number of requests"));
         }
+        for (key, value) in [
+            ("http.max_connections", self.http.max_connections),
+            ("http.header_read_timeout_secs", self.http.header_read_timeout_secs),
+            ("http.body_read_timeout_secs", self.http.body_read_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err((key, "must not be 0".into(), "a positive number"));
+            }
+        }
         for (key, payload) in [("http.max_event_bytes", self.http.max_event_bytes), ("syslog.max_message_bytes", self.syslog.max_message_bytes)] {
             if payload.saturating_add(RECORD_HEADROOM_BYTES) > self.bus.max_record_bytes {
                 return Err((
@@ -642,6 +672,9 @@ impl Config {
             if value == 0 {
                 return Err((key, "must not be 0".into(), "a positive number"));
             }
+        }
+        if self.syslog.max_batch_bytes == 0 {
+            return Err(("syslog.max_batch_bytes", "must not be 0".into(), "a positive number of bytes"));
         }
         if self.syslog.max_message_bytes < 480 {
             return Err(("syslog.max_message_bytes", format!("{} is below 480", self.syslog.max_message_bytes), "at least 480 bytes (RFC 5424 minimum)"));

@@ -19,11 +19,18 @@ use crate::ingest::{Event, Ingest, Refused};
 /// Most frames written to the bus in one batch from one connection.
 const MAX_BATCH_FRAMES: usize = 5_000;
 
+/// Most datagrams written to the bus in one batch by the UDP listener.
+const MAX_UDP_BATCH_FRAMES: usize = 1_000;
+
 /// What every syslog listener shares.
 pub struct SyslogContext {
     pub ingest: Ingest,
     pub projects: ProjectResolver,
     pub max_message: usize,
+    /// A batch stops growing once its frames hold this many bytes (it may pass it by what one
+    /// socket read held), so one connection holds at most about this much before a bus write,
+    /// not `MAX_BATCH_FRAMES` maximal messages (hundreds of MiB).
+    pub max_batch_bytes: usize,
     pub idle_timeout: Duration,
     pub connections: Arc<Semaphore>,
 }
@@ -64,6 +71,7 @@ async fn deliver(ctx: &SyslogContext, listener: &'static str, peer: &str, frames
     if frames.is_empty() {
         return true;
     }
+    metrics::histogram!("nexuslog_syslog_batch_bytes", "listener" => listener).record(frames.iter().map(Vec::len).sum::<usize>() as f64);
     let (events, refused) = classify(ctx, listener, frames, peer_name).await;
     let (accepted, rejected) = (events.len() as u64, refused.len() as u64);
     // Events first, then dead letters; each part is written once: after the events are
@@ -130,18 +138,22 @@ async fn serve_connection<S: AsyncRead + Unpin>(
         };
         framer.push(&buf[..n]);
         let mut frames = Vec::new();
+        let mut bytes = 0;
         let mut refused = Vec::new();
         let mut eof = false;
         loop {
             while let Some(frame) = framer.next_frame() {
                 match frame {
-                    Ok(f) => frames.push(f),
+                    Ok(f) => {
+                        bytes += f.len();
+                        frames.push(f);
+                    }
                     Err(e) => refused.push(Refused { project_id: None, reason: e.to_string(), error_kind: "bad_frame", original: Vec::new() }),
                 }
             }
             // Take what the socket already holds, so one bus write covers many reads: a busy
             // sender then gets large batches, a quiet one is not delayed.
-            if frames.len() >= MAX_BATCH_FRAMES {
+            if frames.len() >= MAX_BATCH_FRAMES || bytes >= ctx.max_batch_bytes {
                 break;
             }
             match stream.read(&mut buf).now_or_never() {
@@ -229,10 +241,15 @@ pub async fn run_udp_listener(socket: UdpSocket, ctx: Arc<SyslogContext>, shutdo
             }
         };
         let mut frames = vec![trim_datagram(&buf[..n], ctx.max_message)];
+        let mut bytes = frames[0].len();
         // Take whatever else is already queued, so one bus write covers many datagrams.
-        while frames.len() < 1000 {
+        while frames.len() < MAX_UDP_BATCH_FRAMES && bytes < ctx.max_batch_bytes {
             match socket.try_recv_from(&mut buf) {
-                Ok((n, _)) => frames.push(trim_datagram(&buf[..n], ctx.max_message)),
+                Ok((n, _)) => {
+                    let frame = trim_datagram(&buf[..n], ctx.max_message);
+                    bytes += frame.len();
+                    frames.push(frame);
+                }
                 Err(_) => break,
             }
         }
