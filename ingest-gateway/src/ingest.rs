@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use nexuslog_bus::{Bus, BusError, OutRecord, Topics};
+use nexuslog_bus::{trace, Bus, BusError, OutRecord, Topics};
 use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, SourceKind, Stage};
+use tracing::Instrument;
 
 /// One event to write: its ingest id, project and bytes.
 #[derive(Debug, Clone)]
@@ -63,6 +64,19 @@ impl Ingest {
             return Ok(0);
         }
         let received_at = nexuslog_common::now_micros();
+        // Traced (when on): one producer span for the request, its context in every record's
+        // headers, so the processor's span for these records is its child.
+        let span = if trace::is_enabled() {
+            tracing::info_span!(
+                "gateway.produce",
+                otel.kind = "producer",
+                messaging.destination.name = %self.topics.raw,
+                messaging.batch.message_count = events.len(),
+            )
+        } else {
+            tracing::Span::none()
+        };
+        let headers = trace::inject(&span);
         let mut records = Vec::with_capacity(events.len());
         for e in events {
             let raw = RawEvent {
@@ -80,10 +94,10 @@ impl Ingest {
             if payload.len() > self.max_record_bytes {
                 return Err(IngestError::TooLarge { index: records.len(), size: payload.len(), max: self.max_record_bytes });
             }
-            records.push(OutRecord { topic: self.topics.raw.clone(), key: Some(raw.ingest_id.into_bytes()), payload, ..Default::default() });
+            records.push(OutRecord { topic: self.topics.raw.clone(), key: Some(raw.ingest_id.into_bytes()), payload, headers: headers.clone() });
         }
         let n = records.len();
-        self.bus.produce(records).await?;
+        self.bus.produce(records).instrument(span).await?;
         Ok(n)
     }
 

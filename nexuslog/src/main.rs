@@ -5,6 +5,7 @@ mod admin;
 mod backends;
 mod cli;
 mod deadletter;
+mod otel;
 mod http_server;
 mod server;
 mod syslog;
@@ -30,7 +31,14 @@ fn main() -> ExitCode {
     if let Some(code) = cli::run_offline_command(&cli, &config) {
         return code;
     }
-    init_logging(&config.log);
+    // Dropped last (after the runtime): flushes the spans of the last requests.
+    let _traces = match init_logging(&config, cli.role().name()) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(err) => {
@@ -53,16 +61,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(log: &nexuslog_config::LogConfig) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs to stderr (`log.*`), and spans to an OTLP receiver when `otel.endpoint` is set; then
+/// record headers carry trace context too (`nexuslog_bus::trace`).
+fn init_logging(config: &nexuslog_config::Config, role: &str) -> Result<Option<otel::Guard>, String> {
     use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match log.format {
-        nexuslog_config::LogFormat::Json => builder.json().init(),
-        nexuslog_config::LogFormat::Text => builder.init(),
+
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+    let filter = EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    // The filter is the log's own: spans exported as traces have theirs (see `otel::layer`).
+    let fmt = match config.log.format {
+        nexuslog_config::LogFormat::Json => fmt.json().with_filter(filter).boxed(),
+        nexuslog_config::LogFormat::Text => fmt.with_filter(filter).boxed(),
+    };
+    if config.otel.endpoint.is_empty() {
+        tracing_subscriber::registry().with(fmt).init();
+        return Ok(None);
     }
+    let (traces, guard) = otel::layer(&config.otel.endpoint, role).map_err(|e| format!("`otel.endpoint` = {}: {e}", config.otel.endpoint))?;
+    tracing_subscriber::registry().with(fmt).with(traces).init();
+    nexuslog_bus::trace::enable();
+    Ok(Some(guard))
 }

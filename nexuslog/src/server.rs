@@ -282,6 +282,8 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         .merge(Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics_text)).with_state(deps))
         .layer(axum::middleware::from_fn(crate::telemetry::http_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(usize::try_from(config.http.max_body_bytes).unwrap_or(usize::MAX)));
+    // A server span per request when tracing is on (`otel.endpoint`); nothing at all otherwise.
+    let app = if nexuslog_bus::trace::is_enabled() { app.layer(axum::middleware::from_fn(crate::otel::http_span)) } else { app };
 
     let listener = tokio::net::TcpListener::bind(config.http.addr).await.with_context(|| format!("cannot bind `http.addr` = {}", config.http.addr))?;
     tracing::info!(role = role.name(), addr = %config.http.addr, "nexuslog started");

@@ -87,6 +87,10 @@ impl Indexer {
                 }
             };
             let started = Instant::now();
+            // Traced requests in the batch (tracing on): a span each, ended after the commit.
+            let _traced = nexuslog_bus::trace::BatchSpans::start(&batch, |records| {
+                tracing::info_span!("sink.index", otel.kind = "consumer", messaging.destination.name = %self.topics.logs, messaging.batch.message_count = records)
+            });
             match self.handle(&batch, &shutdown).await {
                 Handled::Safe => {}
                 Handled::Interrupted => break,

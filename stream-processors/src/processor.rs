@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nexuslog_bus::trace::BatchSpans;
 use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topics};
 use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
@@ -190,17 +191,25 @@ async fn process_batch(
     pipelines: &Snapshot,
     rules: &Arc<AlertRules>,
     batch: &[InRecord],
+    traced: Option<&Arc<BatchSpans>>,
 ) -> Result<Vec<OutRecord>, SchemaError> {
     let alerting = !rules.is_empty();
     let mut handles = Vec::new();
     for chunk in batch.chunks(CHUNK) {
         let (codec, topics, pipelines, rules, chunk) = (codec.clone(), topics.clone(), pipelines.clone(), rules.clone(), chunk.to_vec());
+        let traced = traced.cloned();
         handles.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(chunk.len());
             let mut collector = Collector::default();
             for rec in &chunk {
                 let alerts = alerting.then_some((rules.as_ref(), &mut collector));
-                out.extend(process_record(&codec, &topics, &limits, &pipelines, rec, alerts).await?);
+                if let Some(mut output) = process_record(&codec, &topics, &limits, &pipelines, rec, alerts).await? {
+                    // The record's trace goes on to the sink through its output.
+                    if let Some(headers) = traced.as_deref().and_then(|t| t.headers_for(rec)) {
+                        output.headers = headers.clone();
+                    }
+                    out.push(output);
+                }
             }
             Ok::<_, SchemaError>((out, collector))
         }));
@@ -290,7 +299,18 @@ impl Processor {
                 }
             };
             let started = std::time::Instant::now();
-            let outputs = match process_batch(&self.codec, &self.topics, self.config.limits, &self.pipelines.snapshot(), &rules, &batch).await {
+            // Traced requests in the batch (tracing on): a span each, ended after the commit.
+            let traced = BatchSpans::start(&batch, |records| {
+                tracing::info_span!(
+                    "processor.process",
+                    otel.kind = "consumer",
+                    messaging.destination.name = %self.topics.raw,
+                    messaging.batch.message_count = records,
+                    messaging.consumer.group.name = %self.config.group,
+                )
+            })
+            .map(Arc::new);
+            let outputs = match process_batch(&self.codec, &self.topics, self.config.limits, &self.pipelines.snapshot(), &rules, &batch, traced.as_ref()).await {
                 Ok(o) => {
                     nexuslog_common::health::waiting_on("schema_registry", false);
                     o

@@ -11,6 +11,7 @@
 pub mod conformance;
 mod embedded;
 mod kafka;
+pub mod trace;
 
 use std::time::Duration;
 

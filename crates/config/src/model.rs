@@ -26,6 +26,7 @@ pub struct Config {
     pub alerting: AlertingConfig,
     pub tail: TailConfig,
     pub log: LogConfig,
+    pub otel: OtelConfig,
 }
 
 impl Default for Config {
@@ -44,6 +45,7 @@ impl Default for Config {
             alerting: AlertingConfig::default(),
             tail: TailConfig::default(),
             log: LogConfig::default(),
+            otel: OtelConfig::default(),
         }
     }
 }
@@ -525,6 +527,17 @@ impl Default for LogConfig {
     }
 }
 
+/// NexusLog's own traces, exported over OpenTelemetry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtelConfig {
+    /// Base URL of an OTLP/HTTP receiver (an OpenTelemetry Collector, Jaeger, Tempo), e.g.
+    /// `http://127.0.0.1:4318`; spans go to `<endpoint>/v1/traces` as protobuf. Empty: no
+    /// tracing, and no trace context in bus records. The standard `OTEL_TRACES_SAMPLER`,
+    /// `OTEL_BSP_*` and `OTEL_SERVICE_NAME` variables apply.
+    pub endpoint: String,
+}
+
 /// A more helpful "expected" than the type name, for keys whose type says little.
 pub(crate) fn expected_hint(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -609,14 +622,14 @@ impl Config {
         if self.logstore.max_event_age_days < 0 {
             return Err(("logstore.max_event_age_days", format!("{} < 0", self.logstore.max_event_age_days), "days, or 0 for logstore.retention_days"));
         }
-        if self.logstore.max_event_ahead_secs < 0 {
-            return Err(("logstore.max_event_ahead_secs", format!("{} < 0", self.logstore.max_event_ahead_secs), "a number of seconds"));
-        }
         if self.logstore.bulk_max_records == 0 {
             return Err(("logstore.bulk_max_records", "must not be 0".into(), "a positive number of records"));
         }
         if self.logstore.bulk_max_bytes == 0 {
             return Err(("logstore.bulk_max_bytes", "must not be 0".into(), "a positive number of bytes"));
+        }
+        if self.logstore.max_event_ahead_secs < 0 {
+            return Err(("logstore.max_event_ahead_secs", format!("{} < 0", self.logstore.max_event_ahead_secs), "a number of seconds"));
         }
         if self.metastore.kind == MetaStoreKind::Postgres {
             let url = self.metastore.postgres.url.expose();
@@ -678,6 +691,9 @@ impl Config {
         }
         if self.syslog.max_message_bytes < 480 {
             return Err(("syslog.max_message_bytes", format!("{} is below 480", self.syslog.max_message_bytes), "at least 480 bytes (RFC 5424 minimum)"));
+        }
+        if !self.otel.endpoint.is_empty() && !is_http_url(&self.otel.endpoint) {
+            return Err(("otel.endpoint", format!("{:?} is not an http(s) URL", self.otel.endpoint), "an OTLP/HTTP base URL like http://127.0.0.1:4318, or empty"));
         }
         if !self.schema_registry.url.is_empty() && !is_http_url(&self.schema_registry.url) {
             return Err(("schema_registry.url", format!("{:?} is not an http(s) URL", self.schema_registry.url), "http://host:port/path or empty"));

@@ -185,3 +185,14 @@ fn the_bootstrap_key_must_look_like_a_generated_key() {
     assert_eq!(c.bootstrap.api_key.expose(), good);
     load(None, &BTreeMap::new()).expect("no key: one is generated");
 }
+
+#[test]
+fn otel_endpoint_is_off_by_default_and_must_be_an_http_url() {
+    assert_eq!(load(None, &BTreeMap::new()).expect("defaults").otel.endpoint, "");
+    let c = load(None, &env(&[("NEXUSLOG_OTEL_ENDPOINT", "http://127.0.0.1:4318")])).expect("valid");
+    assert_eq!(c.otel.endpoint, "http://127.0.0.1:4318");
+    let f = file("[otel]\nendpoint = \"https://collector:4318\"\n");
+    assert_eq!(load(Some(&f.0), &BTreeMap::new()).expect("valid").otel.endpoint, "https://collector:4318");
+    let err = load(None, &env(&[("NEXUSLOG_OTEL_ENDPOINT", "127.0.0.1:4318")])).expect_err("no scheme");
+    assert_eq!(err.key(), Some("otel.endpoint"), "{err}");
+}
