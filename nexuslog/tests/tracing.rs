@@ -71,7 +71,7 @@ fn one<'a>(spans: &'a [(String, Span)], name: &str) -> Vec<&'a Span> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not passing yet: the receiver gets one span in 90 s and none of the request's trace; being investigated (#15)"]
+#[ignore = "not passing yet (#15): only gateway.produce is exported, as a root span; the HTTP server span and the processor and sink spans never reach the receiver"]
 async fn one_ingest_request_is_one_trace_through_gateway_processor_and_sink() {
     let (endpoint, received) = otlp_receiver().await;
     let prefix = unique_name("trace");
