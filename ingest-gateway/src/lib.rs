@@ -11,6 +11,7 @@ mod body;
 mod error;
 mod http;
 mod ingest;
+pub mod quota;
 pub mod syslog;
 
 pub use body::{decompress, split_events, EventLine, LineError};

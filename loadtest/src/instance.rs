@@ -206,6 +206,14 @@ impl Target {
         }
     }
 
+    /// The process ids of every NexusLog process (one when standalone).
+    pub fn pids(&self) -> Vec<u32> {
+        match &self.deployment {
+            Deployment::Standalone(child) => child.id().into_iter().collect(),
+            Deployment::Distributed { cluster, .. } => ["gateway", "processor", "sink", "api"].iter().filter_map(|r| cluster.pid(r)).collect(),
+        }
+    }
+
     pub async fn stop(self) {
         match self.deployment {
             Deployment::Standalone(mut child) => {
@@ -225,11 +233,11 @@ impl Target {
 // The client side
 
 pub struct Api {
-    http: reqwest::Client,
-    target_api: String,
-    ingest: String,
-    api_key: String,
-    admin: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) target_api: String,
+    pub(crate) ingest: String,
+    pub(crate) api_key: String,
+    pub(crate) admin: String,
 }
 
 impl Api {

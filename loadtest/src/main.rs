@@ -27,6 +27,7 @@ mod report;
 mod session;
 mod syslog_bench;
 mod tail_bench;
+mod abuse;
 mod verify;
 
 use std::path::PathBuf;
@@ -92,6 +93,13 @@ enum Command {
     /// standalone embedded or distributed), with the CPU and RSS of the process serving the
     /// tails. Exit status 1 when a probe is missing at any subscriber.
     TailBench(tail_bench::TailBenchArgs),
+    /// What an attacker or an unlucky operator does, one after another under a load of good
+    /// events (starts its own NexusLog): oversized events, a gzip bomb, slow-loris and 10 000
+    /// idle connections, a flood of bad keys, parallel login guesses, a catastrophic regex rule,
+    /// events dated 2000 and 2099, a schema-registry stop/start (distributed). Checks /healthz
+    /// p99 < 500 ms, RSS under a bound and every acknowledged event searchable; prints one JSON
+    /// line. Exit status 1 when something did not hold.
+    Abuse(abuse::AbuseArgs),
 }
 
 /// The shape of the load.
@@ -200,6 +208,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::QueryBench(a) => query_bench::query_bench(a).await,
         Command::AlertBench(a) => alert_bench::alert_bench(a).await,
         Command::TailBench(a) => tail_bench::tail_bench(a).await,
+        Command::Abuse(a) => abuse::abuse(a).await,
     }
 }
 

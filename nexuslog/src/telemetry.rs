@@ -54,6 +54,7 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_gateway_events_rejected_total", Kind::Counter, "source", "events refused line by line (invalid, too large), sent to the dead-letter topic"),
     ("nexuslog_gateway_shed_total", Kind::Counter, "", "ingest requests answered 503 because `http.max_in_flight` requests were in progress"),
     ("nexuslog_gateway_dead_letter_errors_total", Kind::Counter, "", "requests whose events were written but whose refused lines could not be dead-lettered"),
+    ("nexuslog_gateway_quota_unavailable_total", Kind::Counter, "", "requests admitted without the shared per-key rate limit because the state store did not answer"),
     ("nexuslog_gateway_produce_errors_total", Kind::Counter, "", "ingest requests answered 503 because the bus did not acknowledge"),
     ("nexuslog_gateway_body_timeouts_total", Kind::Counter, "", "ingest requests answered 408 because the body did not arrive within `http.body_read_timeout_secs`"),
     ("nexuslog_syslog_messages_total", Kind::Counter, "listener", "syslog frames received (tcp, tls, udp)"),
