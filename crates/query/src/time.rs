@@ -32,7 +32,13 @@ pub fn parse_time(s: &str, now: i64) -> Result<i64, String> {
 fn date_math(mut rest: &str, now: i64) -> Result<i64, String> {
     let mut t = now;
     while !rest.is_empty() {
-        let op = rest.as_bytes()[0];
+        // By character, not byte: `now` followed by a multi-byte character must be an error,
+        // not a slice inside it (found by the search_params fuzz target).
+        let Some(first) = rest.chars().next() else { break };
+        if !first.is_ascii() {
+            return Err(format!("unexpected {first:?} in date math: use now-15m, now+1h or now/d"));
+        }
+        let op = first as u8;
         rest = &rest[1..];
         let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let (n, after) = rest.split_at(digits);
@@ -144,7 +150,8 @@ mod tests {
         assert_eq!(parse_time("2023-11-14T22:13:20Z", NOW), Ok(1_700_000_000 * SECOND));
         assert_eq!(parse_time("2023-11-14T23:13:20+01:00", NOW), Ok(1_700_000_000 * SECOND));
         assert_eq!(parse_time("1700000000000", NOW), Ok(1_700_000_000 * SECOND));
-        for bad in ["now-5x", "yesterday", "now-", "now-m", "now/", "now*2d", "now/5d"] {
+        // "now\u{fffd}…": a multi-byte character after `now` (a fuzz finding) is an error, not a panic.
+        for bad in ["now-5x", "yesterday", "now-", "now-m", "now/", "now*2d", "now/5d", "now\u{fffd}qw+0+", "now-1é"] {
             assert!(parse_time(bad, NOW).is_err(), "{bad}");
         }
     }
