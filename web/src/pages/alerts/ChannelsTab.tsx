@@ -7,7 +7,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { errorText } from '../../components/errors';
 import { CHANNEL_TYPES, createChannel, deleteChannel, listChannels, testChannel, updateChannel, type Channel, type TestAnswer } from './api';
 import { channelFieldOf, channelFields, channelTarget, channelToForm, formToChannel, type ChannelFormValues } from './channelForm';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 export function ChannelsTab({ project, canWrite }: { project: string; canWrite: boolean }) {
   const { t, i18n } = useTranslation('alerts');

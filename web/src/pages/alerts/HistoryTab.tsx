@@ -9,7 +9,7 @@ import { useFormat } from '../../i18n/format';
 import { ackAlert, listAlerts, listChannels, listRules, type Delivery, type Transition } from './api';
 import { groupText } from './state';
 import { SEVERITY_COLORS } from './RulesTab';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 const PAGE = 50;
 const STATE_TAG = { ok: 'success', pending: 'warning', firing: 'error' } as const;

@@ -9,7 +9,7 @@ import { deleteRule, getRule, listChannels, listRules, updateRule, type Rule } f
 import { pooled } from './chartData';
 import { formToRule, ruleToForm } from './ruleForm';
 import { conditionText, groupText, summarizeState, type StateSummary } from './state';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 // The editor (query editor, chart) loads when first opened: the list needs neither.
 const RuleEditor = lazy(() => import('./RuleEditor').then((m) => ({ default: m.RuleEditor })));

@@ -9,7 +9,7 @@ import { useFormat } from '../../i18n/format';
 import { createSilence, deleteSilence, listRules, listSilences, type Silence } from './api';
 import { formToSilence, silenceActive } from './silenceForm';
 import type { LabelPair } from './ruleForm';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 export function SilencesTab({ project, canWrite }: { project: string; canWrite: boolean }) {
   const { t, i18n } = useTranslation('alerts');

@@ -9,7 +9,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { errorText } from '../../components/errors';
 import { Notice } from '../../components/Notice';
 import { useSession } from '../../session';
-import { useLoad } from '../alerts/useLoad';
+import { useLoad } from '../../hooks/useLoad';
 import './i18n';
 import { createRule, deleteRule, getPipeline, updateRule, type PipelineRule, type RuleSpec } from './api';
 import { DryRunPanel } from './DryRunPanel';

@@ -6,7 +6,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { useFormat } from '../../i18n/format';
 import { type AuditEntry, listAudit } from './api';
 import { detailText } from './logic';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 export const AUDIT_PAGE = 50;
 

@@ -8,7 +8,7 @@ import { useFormat } from '../../i18n/format';
 import { type ApiKey, createKey, listKeys, type NewKey, revokeKey, type Scope } from './api';
 import { keyStatus } from './logic';
 import { Secret } from './Secret';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 interface FormValues {
   name: string;

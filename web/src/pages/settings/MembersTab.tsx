@@ -9,7 +9,7 @@ import { useSession } from '../../session';
 import { type Invitation, invite, listMembers, type Member, removeMember, setMemberRole } from './api';
 import { type Actor, canManage, grantableRoles, isLastOwner, roleOptions } from './roles';
 import { Secret } from './Secret';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 export function MembersTab({ project, actor }: { project: string; actor: Actor }) {
   const { t } = useTranslation('settings');

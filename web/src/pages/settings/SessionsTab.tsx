@@ -5,7 +5,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { errorText } from '../../components/errors';
 import { useFormat } from '../../i18n/format';
 import { endSession, listSessions, type SessionRow } from './api';
-import { useLoad } from './useLoad';
+import { useLoad } from '../../hooks/useLoad';
 
 export function SessionsTab() {
   const { t } = useTranslation('settings');
