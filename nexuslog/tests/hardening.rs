@@ -8,30 +8,13 @@ use std::time::Duration;
 
 use nexuslog_common::testing::{unique_name, wait_until};
 use serde_json::Value;
+use support::{bulk, search};
 
 /// A record limit a little above the 1 MiB event limit, so that a processed record (about
 /// twice its raw event) must be shortened.
 const RECORD_LIMIT: &str = "1200000";
 
-async fn search(node: &support::Node, q: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}/v1/search", node.url))
-        .query(&[("q", q), ("from", "now-1d"), ("limit", "100")])
-        .bearer_auth(&node.api_key)
-        .send()
-        .await
-        .expect("search answers")
-        .json()
-        .await
-        .expect("json")
-}
 
-async fn bulk(node: &support::Node, body: String) -> (u16, Value) {
-    let resp =
-        reqwest::Client::new().post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body).send().await.expect("post");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 /// A JSON object without `message` just under the 1 MiB event limit: its processed record holds
 /// the whole text twice (as message and as a field), about 2 MB. Then ordinary events, on every

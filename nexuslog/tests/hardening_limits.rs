@@ -18,26 +18,9 @@ use nexuslog_common::testing::{service_env, unique_name, wait_until};
 use nexuslog_schemas::wire::{Codec, RegistryCodec};
 use nexuslog_schemas::DeadLetter;
 use serde_json::Value;
+use support::{bulk, search};
 
-async fn search(node: &support::Node, q: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}/v1/search", node.url))
-        .query(&[("q", q), ("from", "now-1d"), ("limit", "200")])
-        .bearer_auth(&node.api_key)
-        .send()
-        .await
-        .expect("search answers")
-        .json()
-        .await
-        .expect("json")
-}
 
-async fn bulk(node: &support::Node, body: String) -> (u16, Value) {
-    let resp =
-        reqwest::Client::new().post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body).send().await.expect("post");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 /// The value of an unlabelled counter in the node's `/metrics` (0 when not yet reported).
 async fn counter(node: &support::Node, name: &str) -> f64 {

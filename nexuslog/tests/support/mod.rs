@@ -150,3 +150,24 @@ pub async fn login(url: &str, email: &str, password: &str) -> String {
     assert_eq!(resp.status(), 200, "login as {email}");
     resp.json::<serde_json::Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned()
 }
+
+/// `GET /v1/search` over the last day with the node's key (up to 200 hits).
+pub async fn search(node: &Node, q: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{}/v1/search", node.url))
+        .query(&[("q", q), ("from", "now-1d"), ("limit", "200")])
+        .bearer_auth(&node.api_key)
+        .send()
+        .await
+        .expect("search answers")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// `POST /v1/logs/bulk` with the node's key; the status and the answer.
+pub async fn bulk(node: &Node, body: String) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new().post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(body).send().await.expect("post");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
