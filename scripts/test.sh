@@ -15,6 +15,8 @@ source infra/lib/common.sh
 # Builds and their caches live under ~/.cache so a repeat run is warm.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$NEXUSLOG_CACHE_DIR/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A one-shot build gains nothing from incremental state, which doubled the target folder.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 start=$SECONDS
 bash scripts/dev-deps.sh
