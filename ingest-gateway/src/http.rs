@@ -15,6 +15,7 @@ use nexuslog_bus::BusError;
 use nexuslog_metastore::keys::Scope;
 use nexuslog_metastore::KeyCache;
 use nexuslog_schemas::SourceKind;
+use nexuslog_state::StateStore;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 use crate::body::{decompress, split_events, LineError};
 use crate::error::GatewayError;
 use crate::ingest::{Event, Ingest, IngestError, Refused};
+use crate::quota::SharedQuota;
 
 /// Limits of the HTTP ingest path.
 #[derive(Debug, Clone)]
@@ -55,18 +57,57 @@ pub struct Gateway {
     keys: KeyCache,
     limits: GatewayLimits,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+    /// The replicas' shared stage of the per-key limit (with `limiter`, when a state store is
+    /// given).
+    shared_quota: Option<SharedQuota>,
+    /// Where the first receive time of an `Idempotency-Key` is kept for retries.
+    state: Option<Arc<dyn StateStore>>,
     in_flight: Semaphore,
 }
 
 impl Gateway {
     pub fn new(ingest: Ingest, keys: KeyCache, limits: GatewayLimits) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new(Self::build(ingest, keys, limits, None))
+    }
+
+    /// A gateway whose per-key limit is shared with every replica using `state`, and whose
+    /// idempotent retries keep their first receive time there.
+    pub fn with_state(ingest: Ingest, keys: KeyCache, limits: GatewayLimits, state: Arc<dyn StateStore>) -> Arc<Self> {
+        Arc::new(Self::build(ingest, keys, limits, Some(state)))
+    }
+
+    fn build(ingest: Ingest, keys: KeyCache, limits: GatewayLimits, state: Option<Arc<dyn StateStore>>) -> Self {
+        Self {
             ingest,
             keys,
             limiter: limits.events_per_sec_per_key.map(|rate| RateLimiter::keyed(Quota::per_second(rate))),
+            shared_quota: state.clone().zip(limits.events_per_sec_per_key).map(|(state, rate)| SharedQuota::new(state, rate.get())),
+            state,
             in_flight: Semaphore::new(limits.max_in_flight.max(1)),
             limits,
-        })
+        }
+    }
+}
+
+/// How long the receive time of an idempotent request is kept: retries come within minutes,
+/// a client's outage may last a day.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(48 * 3600);
+
+/// The receive time of a request: now, or for a retry of an `Idempotency-Key` request the time
+/// its first attempt was received. A retry after UTC midnight must go to the first attempt's
+/// daily index, where its events (same ids) overwrite instead of being indexed a second time.
+/// When the store does not answer, now (a retry across midnight may then duplicate: logged).
+async fn received_at(gw: &Gateway, project: &str, key_id: &str, idempotency: Option<&str>) -> i64 {
+    let now = nexuslog_common::now_micros();
+    let (Some(state), Some(idem)) = (&gw.state, idempotency) else { return now };
+    let slot = format!("idem:{project}:{key_id}:{idem}");
+    match state.get_or_set(&slot, now.to_string().as_bytes(), Some(IDEMPOTENCY_TTL)).await {
+        Ok(None) => now,
+        Ok(Some(first)) => std::str::from_utf8(&first).ok().and_then(|s| s.parse().ok()).unwrap_or(now),
+        Err(e) => {
+            tracing::warn!(error = %e, "idempotency store unavailable; using the current receive time");
+            now
+        }
     }
 }
 
@@ -170,6 +211,11 @@ async fn bulk(
             }
         }
     }
+    if let Some(shared) = &gw.shared_quota {
+        if let Err(wait) = shared.take(&key.id, events.len() as u64).await {
+            return Err(GatewayError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+        }
+    }
 
     let idempotency = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty());
     let remote = peer.to_string();
@@ -188,7 +234,8 @@ async fn bulk(
             metadata: metadata.clone(),
         })
         .collect();
-    let accepted = gw.ingest.send(SourceKind::Http, Some(&remote), batch).await.map_err(|e| {
+    let received_at = received_at(&gw, &key.project_id, &key.id, idempotency).await;
+    let accepted = gw.ingest.send_received_at(SourceKind::Http, Some(&remote), batch, received_at).await.map_err(|e| {
         tracing::warn!(error = %e, "produce failed; answering 503");
         metrics::counter!("nexuslog_gateway_produce_errors_total").increment(1);
         ingest_error(&e)

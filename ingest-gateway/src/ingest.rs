@@ -60,10 +60,18 @@ impl Ingest {
     /// # Errors
     /// When the bus refuses or cannot be reached: nothing may be acknowledged to the sender.
     pub async fn send(&self, source: SourceKind, remote: Option<&str>, events: Vec<Event>) -> Result<usize, IngestError> {
+        self.send_received_at(source, remote, events, nexuslog_common::now_micros()).await
+    }
+
+    /// [`Ingest::send`] with the receive time given: a retried request reuses the time of its
+    /// first attempt, so its events land in the same daily index and overwrite, not duplicate.
+    ///
+    /// # Errors
+    /// As [`Ingest::send`].
+    pub async fn send_received_at(&self, source: SourceKind, remote: Option<&str>, events: Vec<Event>, received_at: i64) -> Result<usize, IngestError> {
         if events.is_empty() {
             return Ok(0);
         }
-        let received_at = nexuslog_common::now_micros();
         // Traced (when on): one producer span for the request, its context in every record's
         // headers, so the processor's span for these records is its child.
         let span = if trace::is_enabled() {

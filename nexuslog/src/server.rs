@@ -152,7 +152,12 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX));
         let keys = key_cache.clone().ok_or_else(missing_deps)?;
         crate::syslog::spawn_listeners(&config, ingest.clone(), keys.clone(), meta, &shutdown, &mut tasks).await?;
-        let gw = nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits);
+        // With a state store (always, in these roles) the per-key limit is shared by every
+        // replica and idempotent retries keep their first receive time.
+        let gw = match deps.state.clone() {
+            Some(state) => nexuslog_ingest_gateway::Gateway::with_state(ingest, keys, limits, state),
+            None => nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits),
+        };
         app = app.merge(nexuslog_ingest_gateway::router(gw));
     }
     if matches!(role, Role::Standalone | Role::Processor) {

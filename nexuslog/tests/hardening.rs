@@ -160,6 +160,55 @@ async fn standalone_event_times_outside_the_window_survive_a_restart() {
     assert_eq!(v["total"], 3, "{v}");
 }
 
+/// A request with an `Idempotency-Key` retried later (here 2 s, in life possibly after UTC
+/// midnight): the retry's events keep the first attempt's receive time, so they go to the same
+/// daily index under the same ids and overwrite instead of being indexed twice.
+async fn idempotent_retry_keeps_its_first_receive_time(node: &support::Node) {
+    let run = unique_name("idem");
+    let post = || async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/logs/bulk", node.url))
+            .bearer_auth(&node.api_key)
+            .header("idempotency-key", &run)
+            .body(format!("{{\"run\":\"{run}\",\"message\":\"no time of its own\"}}"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 200);
+    };
+    post().await;
+    let first = wait_until("the first attempt searchable", Duration::from_secs(60), || async {
+        let v = search(node, &format!("run:{run}")).await;
+        (v["total"].as_u64() == Some(1)).then(|| v["hits"][0]["timestamp"].clone())
+    })
+    .await;
+    assert!(first.is_string(), "{first}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    post().await;
+    // The retry is indexed once the marker sent after it is (same partition order is not
+    // guaranteed, so wait for the marker and then a moment for the retry's batch).
+    let (status, _) = bulk(node, format!("{{\"run\":\"{run}\",\"message\":\"marker\"}}")).await;
+    assert_eq!(status, 200);
+    wait_until("the marker searchable", Duration::from_secs(60), || async { (search(node, &format!("run:{run} AND marker")).await["total"].as_u64() == Some(1)).then_some(()) }).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let v = search(node, &format!("run:{run} AND NOT marker")).await;
+    assert_eq!(v["total"], 1, "the retry overwrote the first attempt: {v}");
+    assert_eq!(v["hits"][0]["timestamp"], first, "the retry kept the first receive time: {v}");
+}
+
+#[tokio::test]
+async fn distributed_an_idempotent_retry_keeps_its_first_receive_time() {
+    let node = support::start(&[], support::distributed_env(&unique_name("idem")), &support::test_key()).await;
+    idempotent_retry_keeps_its_first_receive_time(&node).await;
+}
+
+#[tokio::test]
+async fn standalone_an_idempotent_retry_keeps_its_first_receive_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = support::start(&[], support::standalone_env(dir.path()), &support::test_key()).await;
+    idempotent_retry_keeps_its_first_receive_time(&node).await;
+}
+
 /// A TCP proxy in front of the real schema registry that a test can cut (connections refused
 /// and open ones closed) and restore: an outage of the registry alone.
 struct CuttableProxy {

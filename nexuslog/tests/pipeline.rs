@@ -194,3 +194,29 @@ async fn a_key_over_its_rate_limit_gets_429_with_retry_after() {
     let retry: u64 = second.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
     assert!((1..=2).contains(&retry), "retry after {retry}s");
 }
+
+/// Two gateway replicas sharing Redis share one budget per key: 80 events through each within
+/// one second exceed 100/s together, although each replica alone is under it.
+#[tokio::test]
+async fn gateway_replicas_share_one_rate_limit_per_key() {
+    let prefix = unique_name("quota");
+    let mut env = support::distributed_env(&prefix);
+    env.push(("NEXUSLOG_HTTP_RATE_LIMIT_EVENTS_PER_SEC".into(), "100".into()));
+    let key = support::test_key();
+    let a = support::start(&["gateway"], env.clone(), &key).await;
+    let b = support::start(&["gateway"], env, &key).await;
+    let client = reqwest::Client::new();
+    let body = "shared budget\n".repeat(80);
+    let post = |url: String| client.post(format!("{url}/v1/logs/bulk")).bearer_auth(&key).body(body.clone()).send();
+    // Twice at most: the two requests may straddle the edge of a one-second window.
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let first = post(a.url.clone()).await.expect("post to a").status();
+        let second = post(b.url.clone()).await.expect("post to b").status();
+        assert_eq!(first, 200, "the first replica's 80 are within the budget");
+        if second == 429 {
+            return;
+        }
+    }
+    panic!("the second replica admitted 80 more events within the same second");
+}
