@@ -31,6 +31,9 @@ pub enum ApiError {
     /// A feature this instance does not run right now: 503.
     #[error("{0}")]
     Unavailable(String),
+    /// Over a per-caller rate (dry runs, ...): 429 with `Retry-After`.
+    #[error("{what}; retry in {retry_after_secs} s")]
+    Throttled { what: String, retry_after_secs: u64 },
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
     /// Every password-check slot is busy (sign-in flood): 503 with `Retry-After`.
@@ -69,7 +72,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::Query(_) | ApiError::Invalid { .. } | ApiError::Store(LogStoreError::Rejected(_)) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooManyAttempts { .. } | ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyAttempts { .. } | ApiError::Throttled { .. } | ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Meta(_) | ApiError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,7 +105,7 @@ impl IntoResponse for ApiError {
             _ => json!({ "error": message }),
         };
         let mut resp = (status, Json(body)).into_response();
-        if let ApiError::TooManyAttempts { retry_after_secs } | ApiError::Overloaded { retry_after_secs } = self {
+        if let ApiError::TooManyAttempts { retry_after_secs } | ApiError::Overloaded { retry_after_secs } | ApiError::Throttled { retry_after_secs, .. } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -90,6 +90,9 @@ pub struct Api {
     pub(crate) auth: AuthSettings,
     /// Permits for Argon2 work: [`AuthSettings::max_password_checks`].
     pub(crate) password_checks: tokio::sync::Semaphore,
+    /// Permits for compiling user-written pipeline rules on the blocking pool (one per core),
+    /// so saves and dry runs cannot take every thread.
+    pub(crate) rule_compiles: Arc<tokio::sync::Semaphore>,
     /// Sends channel tests; its settings also say whether private targets are allowed.
     pub(crate) sender: nexuslog_notify::Sender,
     /// The live tail's fan-out; `None` where no stream reader runs (then tails answer 503).
@@ -124,6 +127,8 @@ impl Api {
         let tokens = tokens::Tokens::new(secret.as_bytes(), auth.access_token_ttl);
         let sessions = SessionCache::new(meta.clone());
         let password_checks = tokio::sync::Semaphore::new(auth.max_password_checks.max(1));
-        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth, password_checks, sender, tail }))
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let rule_compiles = Arc::new(tokio::sync::Semaphore::new(cores));
+        Ok(Arc::new(Self { store, meta, state, keys, sessions, projects: Default::default(), tokens, auth, password_checks, rule_compiles, sender, tail }))
     }
 }

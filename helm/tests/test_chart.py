@@ -116,6 +116,7 @@ def test_secret_references_follow_existing_secrets():
     docs = render(VALUE_SETS["production"])
     want = {
         "NEXUSLOG_LOGSTORE_OPENSEARCH_PASSWORD": ("nexuslog-opensearch", "password"),
+        "NEXUSLOG_BUS_KAFKA_SASL_PASSWORD": ("nexuslog-kafka", "password"),
         "NEXUSLOG_METASTORE_POSTGRES_URL": ("nexuslog-postgres", "url"),
         "NL_REDIS_PASSWORD": ("nexuslog-redis", "password"),
         "NEXUSLOG_BOOTSTRAP_API_KEY": ("nexuslog-bootstrap", "api-key"),
@@ -168,6 +169,8 @@ def test_config_map_is_the_toml_nexuslog_reads():
     (cm,) = of_kind(docs, "ConfigMap")
     config = tomllib.loads(cm["data"]["nexuslog.toml"])
     assert config["bus"]["kind"] == "kafka" and config["bus"]["kafka"]["partitions"] == 12
+    kafka = config["bus"]["kafka"]
+    assert (kafka["security_protocol"], kafka["sasl_mechanism"], kafka["sasl_username"]) == ("sasl_plaintext", "PLAIN", "nexuslog")
     assert config["logstore"]["opensearch"]["url"] == "https://opensearch.data.svc:9200"
     assert config["metastore"]["kind"] == "postgres" and config["state"]["kind"] == "redis"
     assert config["http"] == {"addr": "0.0.0.0:8000", "rate_limit_events_per_sec": 20000}, "user config merged in"

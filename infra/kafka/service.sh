@@ -10,7 +10,8 @@
 #   service.sh health    cheap check (no JVM): our process alive, "Kafka Server started" logged, port open
 #   service.sh smoke     manual end-to-end check: topic, transactional produce, read_committed consume
 #
-# Ports: $KAFKA_PORT (clients, PLAINTEXT) and $KAFKA_CONTROLLER_PORT (KRaft controller).
+# Ports: $KAFKA_PORT (clients, PLAINTEXT), $KAFKA_SASL_PORT (clients, SASL_PLAINTEXT with
+# PLAIN) and $KAFKA_CONTROLLER_PORT (KRaft controller).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 NAME=kafka
@@ -69,9 +70,13 @@ process.roles=broker,controller
 node.id=1
 # Static quorum of one voter, so the storage is formatted without --standalone.
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+# A SASL/PLAIN listener beside the plain one, for the client's bus.kafka.sasl_* settings
+# (nexuslog/tests/pipeline.rs); one user, \$KAFKA_SASL_USER / \$KAFKA_SASL_PASSWORD.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA/kraft-logs

@@ -38,6 +38,7 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
             let mut kc = KafkaBusConfig::new(brokers.clone());
             kc.replication_factor = i32::try_from(c.bus.kafka.replication_factor).context("bus.kafka.replication_factor")?;
             kc.max_message_bytes = usize::try_from(c.bus.max_record_bytes + nexuslog_config::RECORD_HEADROOM_BYTES).context("bus.max_record_bytes")?;
+            kc.extra = c.bus.kafka.client_properties();
             kc.instance_id = if c.bus.kafka.instance_id.is_empty() { default_instance_id(&c.data_dir)? } else { c.bus.kafka.instance_id.clone() };
             let bus = KafkaBus::new(kc).context("bus.kafka")?;
             reach("bus.kafka.brokers", &brokers, bus.health()).await?;

@@ -220,3 +220,56 @@ async fn gateway_replicas_share_one_rate_limit_per_key() {
     }
     panic!("the second replica admitted 80 more events within the same second");
 }
+
+/// The distributed environment, its bus on the broker's SASL/PLAIN listener as `user` with
+/// `password`.
+fn sasl_env(prefix: &str, user: &str, password: &str) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = support::distributed_env(prefix).into_iter().filter(|(k, _)| k != "NEXUSLOG_BUS_KAFKA_BROKERS").collect();
+    env.extend([
+        ("NEXUSLOG_BUS_KAFKA_BROKERS".into(), service_env("KAFKA_SASL_BROKERS")),
+        ("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL".into(), "sasl_plaintext".into()),
+        ("NEXUSLOG_BUS_KAFKA_SASL_MECHANISM".into(), "PLAIN".into()),
+        ("NEXUSLOG_BUS_KAFKA_SASL_USERNAME".into(), user.into()),
+        ("NEXUSLOG_BUS_KAFKA_SASL_PASSWORD".into(), password.into()),
+    ]);
+    env
+}
+
+/// With `bus.kafka.security_protocol = sasl_plaintext` every client (gateway, processor, sink,
+/// admin) authenticates, and events flow as on the plain listener.
+#[tokio::test]
+async fn the_bus_authenticates_with_sasl() {
+    let env = sasl_env(&unique_name("sasl"), &service_env("KAFKA_SASL_USER"), &service_env("KAFKA_SASL_PASSWORD"));
+    let node = support::start(&[], env, &support::test_key()).await;
+    let run = unique_name("run");
+    let (status, ack) = support::bulk(&node, format!("{{\"run\":\"{run}\",\"message\":\"over sasl\"}}")).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(1)), "{ack}");
+    wait_until("the event searchable", Duration::from_secs(60), || async { (support::search(&node, &format!("run:{run}")).await["total"] == 1).then_some(()) }).await;
+}
+
+/// A wrong password stops the start with an error naming the setting, instead of a process that
+/// runs and never delivers.
+#[tokio::test]
+async fn a_wrong_sasl_password_fails_the_start_clearly() {
+    let env = sasl_env(&unique_name("sasl"), &service_env("KAFKA_SASL_USER"), "not-the-password");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nexuslog"))
+        .envs(env)
+        .env("NEXUSLOG_DATA_DIR", dir.path())
+        .env("NEXUSLOG_HTTP_ADDR", "127.0.0.1:0")
+        .env_remove("NEXUSLOG_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("spawn nexuslog");
+    let status = wait_until("nexuslog to exit", Duration::from_secs(60), || {
+        let exited = child.try_wait().expect("wait");
+        async move { exited }
+    })
+    .await;
+    assert!(!status.success());
+    let stderr = std::fs::read_to_string(&log).expect("stderr");
+    assert!(stderr.contains("bus.kafka"), "names the setting: {stderr}");
+    assert!(stderr.to_lowercase().contains("authentication"), "says authentication failed: {stderr}");
+}

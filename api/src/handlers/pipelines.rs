@@ -2,12 +2,14 @@
 //! changes up within about a second), and a dry run showing what sample lines become.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nexuslog_logstore::{AggregateQuery, Aggregation, AggregationResult};
 use nexuslog_metastore::PipelineRule;
+use nexuslog_pipeline::rules::limits;
 use nexuslog_pipeline::{Outcome, Pipeline, RuleSpec};
 use nexuslog_query::FieldRef;
 use nexuslog_schemas::{RawEvent, SourceKind};
@@ -21,6 +23,11 @@ use crate::{Api, ApiError};
 
 /// Most sample lines in one dry run.
 const MAX_DRY_RUN_LINES: usize = 100;
+/// Dry runs one caller (user or key) may start per minute, across API replicas.
+const DRY_RUNS_PER_MINUTE: i64 = 30;
+/// How long checking or dry-running rules may take, waiting for a compile slot included.
+/// The limits in [`nexuslog_pipeline::rules::limits`] keep real rules far below it.
+const COMPILE_BUDGET: Duration = Duration::from_secs(5);
 
 fn rule_json(row: &PipelineRule) -> Value {
     let mut v = serde_json::from_str::<Value>(&row.definition).unwrap_or(Value::Null);
@@ -32,9 +39,32 @@ fn rule_json(row: &PipelineRule) -> Value {
     v
 }
 
-fn check(spec: &RuleSpec) -> Result<String, ApiError> {
-    Pipeline::validate(spec).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    serde_json::to_string(spec).map_err(|e| ApiError::Internal(e.to_string()))
+/// Runs rule compilation (and what uses the compiled rules) on the blocking pool, one task per
+/// core at most, within [`COMPILE_BUDGET`]. A task past the budget still finishes in the
+/// background, holding its slot, so a flood of slow rules queues instead of taking every thread.
+async fn compile_bounded<T: Send + 'static>(api: &Api, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let deadline = tokio::time::Instant::now() + COMPILE_BUDGET;
+    let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, api.rule_compiles.clone().acquire_owned()).await else {
+        return Err(ApiError::Overloaded { retry_after_secs: 1 });
+    };
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = permit;
+        work()
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::Internal(format!("rule compilation failed: {e}"))),
+        Err(_) => Err(ApiError::BadRequest(format!(
+            "the rules took more than {} s to compile; use fewer or simpler patterns",
+            COMPILE_BUDGET.as_secs()
+        ))),
+    }
+}
+
+async fn check(api: &Api, spec: RuleSpec) -> Result<(RuleSpec, String), ApiError> {
+    let spec = compile_bounded(api, move || Pipeline::validate(&spec).map(|()| spec)).await?.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let definition = serde_json::to_string(&spec).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((spec, definition))
 }
 
 pub async fn get(State(api): State<Arc<Api>>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
@@ -58,8 +88,12 @@ pub async fn create(
     JsonBody(spec): JsonBody<RuleSpec>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let project = caller.project()?;
-    let definition = check(&spec)?;
-    let last = api.meta.pipeline_rules(&project.id).await?.iter().map(|r| r.position).max().unwrap_or(0);
+    let (spec, definition) = check(&api, spec).await?;
+    let existing = api.meta.pipeline_rules(&project.id).await?;
+    if existing.len() >= limits::MAX_RULES {
+        return Err(ApiError::BadRequest(format!("the pipeline already has {} rules, the most a project may have", limits::MAX_RULES)));
+    }
+    let last = existing.iter().map(|r| r.position).max().unwrap_or(0);
     let now = nexuslog_metastore::now();
     let row = PipelineRule {
         id: nexuslog_metastore::new_id(),
@@ -82,7 +116,7 @@ pub async fn update(
     JsonBody(spec): JsonBody<RuleSpec>,
 ) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
-    let definition = check(&spec)?;
+    let (spec, definition) = check(&api, spec).await?;
     let existing = api
         .meta
         .pipeline_rules(&project.id)
@@ -128,7 +162,11 @@ pub async fn dry_run(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<DryRun>,
 ) -> Result<Json<Value>, ApiError> {
-    let project = caller.project()?;
+    let project = caller.project()?.clone();
+    let (actor, _) = caller.principal.as_ref().map(crate::authz::Principal::actor).unwrap_or_default();
+    if api.state.incr(&format!("dry-run:{actor}"), 1, Some(Duration::from_secs(60))).await? > DRY_RUNS_PER_MINUTE {
+        return Err(ApiError::Throttled { what: format!("at most {DRY_RUNS_PER_MINUTE} dry runs a minute"), retry_after_secs: 60 });
+    }
     if body.lines.is_empty() || body.lines.len() > MAX_DRY_RUN_LINES {
         return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
     }
@@ -148,16 +186,26 @@ pub async fn dry_run(
             saved
         }
     };
-    let pipeline = Pipeline::compile(specs.iter().map(|(id, s)| (id.as_str(), s)), 0).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let lines = body.lines;
+    let results = compile_bounded(&api, move || {
+        let pipeline = Pipeline::compile(specs.iter().map(|(id, s)| (id.as_str(), s)), 0)?;
+        Ok(run_samples(&project.id, source, &lines, &pipeline))
+    })
+    .await?
+    .map_err(|e: nexuslog_pipeline::RuleError| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(json!({ "results": results })))
+}
+
+/// What each sample line becomes, with the trace of every rule and step.
+fn run_samples(project_id: &str, source: SourceKind, lines: &[String], pipeline: &Pipeline) -> Vec<Value> {
     let now = nexuslog_metastore::now();
-    let results: Vec<Value> = body
-        .lines
+    lines
         .iter()
         .enumerate()
         .map(|(i, line)| {
             let raw = RawEvent {
                 ingest_id: format!("dry-run-{}", i + 1),
-                project_id: project.id.clone(),
+                project_id: project_id.to_owned(),
                 source,
                 received_at: now,
                 remote_addr: None,
@@ -165,7 +213,7 @@ pub async fn dry_run(
                 metadata: Default::default(),
             };
             let mut trace = Vec::new();
-            match nexuslog_pipeline::process(&raw, &pipeline, Some(&mut trace)) {
+            match nexuslog_pipeline::process(&raw, pipeline, Some(&mut trace)) {
                 Ok(Outcome::Record(r)) => json!({ "outcome": "record", "record": record_json(&r), "trace": trace }),
                 Ok(Outcome::Dropped { rule }) => json!({ "outcome": "dropped", "rule": rule, "trace": trace }),
                 Ok(Outcome::DeadLetter { record, rule, reason }) => {
@@ -174,8 +222,7 @@ pub async fn dry_run(
                 Err(e) => json!({ "outcome": "dead_letter", "reason": e.to_string() }),
             }
         })
-        .collect();
-    Ok(Json(json!({ "results": results })))
+        .collect()
 }
 
 /// Fields that get their top values in one `fields` request: the work is one terms

@@ -143,11 +143,66 @@ pub struct KafkaConfig {
     /// `data_dir/instance/`, one per process running on that data directory at a time (a
     /// restart gets its id back; a second process beside it gets another).
     pub instance_id: String,
+    /// How the client talks to the brokers (librdkafka's `security.protocol`): `plaintext` or
+    /// `sasl_plaintext`. `ssl` and `sasl_ssl` are named so that asking for them gets a clear
+    /// refusal: this build's librdkafka has no OpenSSL.
+    pub security_protocol: KafkaSecurityProtocol,
+    /// SASL mechanism with `sasl_plaintext`: `PLAIN` (SCRAM needs OpenSSL, not in this build).
+    pub sasl_mechanism: String,
+    pub sasl_username: String,
+    pub sasl_password: Secret,
 }
 
 impl Default for KafkaConfig {
     fn default() -> Self {
-        Self { brokers: vec!["127.0.0.1:9092".into()], partitions: 6, replication_factor: 1, instance_id: String::new() }
+        Self {
+            brokers: vec!["127.0.0.1:9092".into()],
+            partitions: 6,
+            replication_factor: 1,
+            instance_id: String::new(),
+            security_protocol: KafkaSecurityProtocol::Plaintext,
+            sasl_mechanism: "PLAIN".into(),
+            sasl_username: String::new(),
+            sasl_password: Secret::default(),
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// The librdkafka properties of the security settings (none for `plaintext`).
+    pub fn client_properties(&self) -> Vec<(String, String)> {
+        let mut props = Vec::new();
+        if self.security_protocol == KafkaSecurityProtocol::Plaintext {
+            return props;
+        }
+        props.push(("security.protocol".into(), self.security_protocol.as_str().into()));
+        if matches!(self.security_protocol, KafkaSecurityProtocol::SaslPlaintext | KafkaSecurityProtocol::SaslSsl) {
+            props.push(("sasl.mechanism".into(), self.sasl_mechanism.clone()));
+            props.push(("sasl.username".into(), self.sasl_username.clone()));
+            props.push(("sasl.password".into(), self.sasl_password.expose().to_owned()));
+        }
+        props
+    }
+}
+
+/// librdkafka's `security.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KafkaSecurityProtocol {
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl KafkaSecurityProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::Ssl => "ssl",
+            Self::SaslPlaintext => "sasl_plaintext",
+            Self::SaslSsl => "sasl_ssl",
+        }
     }
 }
 
@@ -577,6 +632,23 @@ impl Config {
         }
         if self.http.max_in_flight == 0 {
             return Err(("http.max_in_flight", "must not be 0".into(), "a positive number of requests"));
+        }
+        let kafka = &self.bus.kafka;
+        // This build's librdkafka has no OpenSSL: no TLS, and no SCRAM (which needs it).
+        if matches!(kafka.security_protocol, KafkaSecurityProtocol::Ssl | KafkaSecurityProtocol::SaslSsl) {
+            return Err((
+                "bus.kafka.security_protocol",
+                format!("{} (TLS to Kafka) is not supported by this build", kafka.security_protocol.as_str()),
+                "plaintext or sasl_plaintext",
+            ));
+        }
+        if kafka.security_protocol == KafkaSecurityProtocol::SaslPlaintext {
+            if kafka.sasl_mechanism != "PLAIN" {
+                return Err(("bus.kafka.sasl_mechanism", format!("{:?} is not supported by this build", kafka.sasl_mechanism), "PLAIN"));
+            }
+            if kafka.sasl_username.is_empty() {
+                return Err(("bus.kafka.sasl_username", format!("is required with security_protocol = {}", kafka.security_protocol.as_str()), "the SASL user name"));
+            }
         }
         for (key, value) in [
             ("http.max_connections", self.http.max_connections),

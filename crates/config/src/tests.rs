@@ -196,3 +196,22 @@ fn otel_endpoint_is_off_by_default_and_must_be_an_http_url() {
     let err = load(None, &env(&[("NEXUSLOG_OTEL_ENDPOINT", "127.0.0.1:4318")])).expect_err("no scheme");
     assert_eq!(err.key(), Some("otel.endpoint"), "{err}");
 }
+
+#[test]
+fn kafka_sasl_needs_a_user_and_plain_and_tls_is_refused_clearly() {
+    let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>();
+    let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext")])).expect_err("no user");
+    assert!(err.to_string().contains("bus.kafka.sasl_username"), "{err}");
+    let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"), ("NEXUSLOG_BUS_KAFKA_SASL_USERNAME", "u"), ("NEXUSLOG_BUS_KAFKA_SASL_MECHANISM", "GSSAPI")]))
+        .expect_err("kerberos");
+    assert!(err.to_string().contains("bus.kafka.sasl_mechanism"), "{err}");
+    let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "ssl")])).expect_err("no TLS in this build");
+    assert!(err.to_string().contains("bus.kafka.security_protocol"), "{err}");
+    let ok = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"), ("NEXUSLOG_BUS_KAFKA_SASL_USERNAME", "u"), ("NEXUSLOG_BUS_KAFKA_SASL_PASSWORD", "p")]))
+        .expect("valid");
+    let props = ok.bus.kafka.client_properties();
+    assert!(props.contains(&("security.protocol".into(), "sasl_plaintext".into())), "{props:?}");
+    assert!(props.contains(&("sasl.password".into(), "p".into())), "{props:?}");
+    assert!(!format!("{:?}", ok.bus.kafka).contains("\"p\""), "the password never prints");
+    assert!(load(None, &env(&[])).expect("defaults").bus.kafka.client_properties().is_empty(), "plaintext sets nothing");
+}

@@ -10,6 +10,14 @@ use crate::ParserError;
 /// Upper bound on the compiled automaton, as for grok (see [`crate::grok::REGEX_SIZE_LIMIT`]).
 const SIZE_LIMIT: usize = crate::grok::REGEX_SIZE_LIMIT;
 
+/// Compiles any user-written regex under the size limit.
+///
+/// # Errors
+/// As [`NamedRegex::new`].
+pub fn bounded(pattern: &str) -> Result<Regex, ParserError> {
+    RegexBuilder::new(pattern).size_limit(SIZE_LIMIT).build().map_err(|e| crate::error::regex_error(e, SIZE_LIMIT))
+}
+
 /// A compiled regex with its named groups, resolved to group indices once.
 #[derive(Debug, Clone)]
 pub struct NamedRegex {
@@ -26,10 +34,7 @@ impl NamedRegex {
     /// look-around, which the regex crate does not have), [`ParserError::RegexTooLarge`]
     /// past the size limit.
     pub fn new(pattern: &str) -> Result<Self, ParserError> {
-        let regex = RegexBuilder::new(pattern)
-            .size_limit(SIZE_LIMIT)
-            .build()
-            .map_err(|e| crate::error::regex_error(e, SIZE_LIMIT))?;
+        let regex = bounded(pattern)?;
         let names = regex
             .capture_names()
             .enumerate()

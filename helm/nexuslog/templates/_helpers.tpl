@@ -130,7 +130,13 @@ tls: 6514
       "smtp" (dict "host" $v.alerting.smtp.host "port" (int $v.alerting.smtp.port) "tls" $v.alerting.smtp.tls "user" $v.alerting.smtp.user "from" $v.alerting.smtp.from))
 -}}
 {{- if eq $v.mode "distributed" -}}
-{{- $_ := set $c "bus" (dict "kind" "kafka" "topic_prefix" $v.kafka.topicPrefix "kafka" (dict "brokers" $v.kafka.brokers "partitions" (int $v.kafka.partitions) "replication_factor" (int $v.kafka.replicationFactor))) -}}
+{{- $kafka := dict "brokers" $v.kafka.brokers "partitions" (int $v.kafka.partitions) "replication_factor" (int $v.kafka.replicationFactor) -}}
+{{- if $v.kafka.sasl.enabled -}}
+{{- $_ := set $kafka "security_protocol" "sasl_plaintext" -}}
+{{- $_ := set $kafka "sasl_mechanism" "PLAIN" -}}
+{{- $_ := set $kafka "sasl_username" (required "kafka.sasl.username is required with kafka.sasl.enabled" $v.kafka.sasl.username) -}}
+{{- end -}}
+{{- $_ := set $c "bus" (dict "kind" "kafka" "topic_prefix" $v.kafka.topicPrefix "kafka" $kafka) -}}
 {{- $_ := set $c "logstore" (dict "kind" "opensearch" "index_prefix" $v.opensearch.indexPrefix "retention_days" (int $v.opensearch.retentionDays) "opensearch" (dict "url" $v.opensearch.url "username" $v.opensearch.username)) -}}
 {{- $_ := set $c "metastore" (dict "kind" "postgres" "postgres" (dict "pool_size" (int $v.postgresql.poolSize))) -}}
 {{- $_ := set $c "state" (dict "kind" "redis") -}}
@@ -189,6 +195,13 @@ tls: 6514
       key: {{ ternary $v.alerting.smtp.existingSecretPasswordKey "smtp-password" (ne $v.alerting.smtp.existingSecret "") }}
 {{- end }}
 {{- if eq $v.mode "distributed" }}
+{{- if and $v.kafka.sasl.enabled (or $v.kafka.sasl.password $v.kafka.sasl.existingSecret) }}
+- name: NEXUSLOG_BUS_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default $secret $v.kafka.sasl.existingSecret }}
+      key: {{ ternary $v.kafka.sasl.existingSecretPasswordKey "kafka-sasl-password" (ne $v.kafka.sasl.existingSecret "") }}
+{{- end }}
 {{- if or $v.opensearch.password $v.opensearch.existingSecret }}
 - name: NEXUSLOG_LOGSTORE_OPENSEARCH_PASSWORD
   valueFrom:

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use nexuslog_parsers::grok::{GrokLibrary, GrokSet};
 use nexuslog_parsers::kv::KvOptions;
-use nexuslog_parsers::regex_parser::NamedRegex;
+use nexuslog_parsers::regex_parser::{self, NamedRegex};
 use nexuslog_schemas::{FieldValue, Level};
 use regex::Regex;
 
@@ -122,7 +122,7 @@ fn condition(c: &Condition) -> Result<CompiledCondition, String> {
         Some(f) => Some(CompiledFieldMatch {
             name: f.name.clone(),
             equals: f.equals.clone(),
-            matches: f.matches.as_deref().map(Regex::new).transpose().map_err(|e| format!("`when.field.matches`: {e}"))?,
+            matches: f.matches.as_deref().map(regex_parser::bounded).transpose().map_err(|e| format!("`when.field.matches`: {e}"))?,
             exists: f.exists,
         }),
     };
@@ -236,6 +236,7 @@ fn rule(id: &str, r: &RuleSpec) -> Result<CompiledRule, RuleError> {
     if r.steps.is_empty() {
         return Err(err(None, "a rule needs at least one step".into()));
     }
+    super::limits::check(r).map_err(|(step, m)| err(step, m))?;
     let when = condition(&r.when).map_err(|m| err(None, m))?;
     let steps = r.steps.iter().enumerate().map(|(i, s)| step(s).map_err(|m| err(Some(i), m))).collect::<Result<_, _>>()?;
     Ok(CompiledRule { id: id.to_owned(), name: r.name.clone(), when, steps, on_error: r.on_error })
@@ -248,6 +249,11 @@ impl Pipeline {
     /// # Errors
     /// The first rule that does not compile.
     pub fn compile<'a>(rules: impl IntoIterator<Item = (&'a str, &'a RuleSpec)>, revision: i64) -> Result<Self, RuleError> {
+        let rules: Vec<_> = rules.into_iter().collect();
+        if rules.len() > super::limits::MAX_RULES {
+            let message = format!("{} rules; a pipeline has at most {}", rules.len(), super::limits::MAX_RULES);
+            return Err(RuleError { rule: rules[super::limits::MAX_RULES].1.name.clone(), step: None, message });
+        }
         let rules = rules.into_iter().filter(|(_, r)| r.enabled).map(|(id, r)| rule(id, r)).collect::<Result<_, _>>()?;
         Ok(Self { rules, revision })
     }

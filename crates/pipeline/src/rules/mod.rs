@@ -4,6 +4,7 @@
 mod apply;
 mod compile;
 mod fields;
+pub mod limits;
 pub mod spec;
 
 pub use apply::{Outcome, RuleTrace, StepTrace};
