@@ -11,6 +11,8 @@
 //!   events, and NexusLog's overhead over the same requests sent straight to OpenSearch;
 //! - `alert-bench`: ingest acknowledgment → webhook latency of alert rules (embedded and
 //!   distributed), and the processor's throughput with 0, 10 and 100 rules;
+//! - `standalone-bench`: the embedded default under a burst of realistic events, against a
+//!   Tantivy-only ceiling: ingest rate, time to searchable, CPU, memory and disk per event;
 //! - `tail-bench`: ingest acknowledgment → live-tail subscriber latency with 1, 100 and 1000
 //!   subscribers on one API instance (embedded and distributed), and the API's CPU and RSS.
 
@@ -25,6 +27,7 @@ mod pipeline_bench;
 mod query_bench;
 mod report;
 mod session;
+mod standalone_bench;
 mod syslog_bench;
 mod tail_bench;
 mod abuse;
@@ -100,6 +103,13 @@ enum Command {
     /// p99 < 500 ms, RSS under a bound and every acknowledged event searchable; prints one JSON
     /// line. Exit status 1 when something did not hold.
     Abuse(abuse::AbuseArgs),
+    /// The embedded default (`nexuslog standalone`) under a burst of realistic JSON events (500 000
+    /// over 4 connections by default): acknowledged events/s, last ack → all searchable, the
+    /// searchable rate as a ratio of a Tantivy-only ceiling measured in the same run, server CPU
+    /// seconds per million events, peak RSS, disk bytes per event (bus, index), query p50/p99
+    /// and freshness at half the rate. Exit status 1 when the freshness phase lost or
+    /// duplicated an event.
+    StandaloneBench(standalone_bench::StandaloneBenchArgs),
 }
 
 /// The shape of the load.
@@ -209,6 +219,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::AlertBench(a) => alert_bench::alert_bench(a).await,
         Command::TailBench(a) => tail_bench::tail_bench(a).await,
         Command::Abuse(a) => abuse::abuse(a).await,
+        Command::StandaloneBench(a) => standalone_bench::standalone_bench(a).await,
     }
 }
 

@@ -107,7 +107,7 @@ fn soft_open_files(limits: &str) -> Option<u64> {
     line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
-fn proc_cpu_ticks(pid: &str) -> anyhow::Result<u64> {
+pub(crate) fn proc_cpu_ticks(pid: &str) -> anyhow::Result<u64> {
     let path = format!("/proc/{pid}/stat");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     cpu_ticks(&text).with_context(|| format!("no CPU times in {path}"))
@@ -120,7 +120,7 @@ fn proc_rss_kib(pid: &str) -> anyhow::Result<u64> {
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100, Linux's value, when that fails).
-fn clock_ticks() -> f64 {
+pub(crate) fn clock_ticks() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()

@@ -46,7 +46,10 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
         }
         BusKind::Embedded => {
             let path = data_path(c, "bus/log.redb")?;
-            let bus = EmbeddedBus::open(&path, EmbeddedBusConfig::default())
+            // Processed records are made again from the raw topic when needed (replay): they
+            // are kept only until the sink has indexed them.
+            let logs = nexuslog_bus::Topics::with_prefix(&c.bus.topic_prefix).logs;
+            let bus = EmbeddedBus::open(&path, EmbeddedBusConfig { transient_topics: vec![logs], ..Default::default() })
                 .with_context(|| format!("cannot open the embedded log at {} (`data_dir`)", path.display()))?;
             Ok(Arc::new(bus))
         }

@@ -1,6 +1,7 @@
 //! [`Bus`] embedded in the process, on redb: the standalone default.
 //!
-//! Layout (one redb file): `log` maps (topic, partition, offset) → record; `heads` holds the
+//! Layout (one redb file): `batches` maps (topic, partition, first offset) → the records one
+//! write appended to that partition, zstd-compressed together (`batch.rs`); `heads` holds the
 //! next offset of each partition; `topics` the partition count of each topic; `offsets` the
 //! committed position of each (group, topic, partition).
 //!
@@ -15,8 +16,10 @@
 //! Retention: records older than `retention` are deleted by the writer thread, whole
 //! partitions prefix by prefix — never past the slowest consumer group's committed offset on a
 //! topic that groups consume, so an acknowledged event waits for its processor however long
-//! the node was down (the lag is reported instead).
+//! the node was down (the lag is reported instead). Transient topics (processed records) are
+//! cut every few seconds below the slowest group's committed offset: kept only while needed.
 
+mod batch;
 mod store;
 mod writer;
 
@@ -39,11 +42,16 @@ pub struct EmbeddedBusConfig {
     pub retention: Duration,
     /// Pending write requests before `produce` answers `QueueFull` (the gateway answers 503).
     pub queue_capacity: usize,
+    /// Topics whose records are deleted as soon as every consumer group reading them has
+    /// committed past them, whatever `retention` says: intermediate results that can be made
+    /// again from the topic before them (processed records, made from the raw topic, which
+    /// keeps `retention` for replay).
+    pub transient_topics: Vec<String>,
 }
 
 impl Default for EmbeddedBusConfig {
     fn default() -> Self {
-        Self { retention: Duration::from_secs(7 * 24 * 3600), queue_capacity: 4096 }
+        Self { retention: Duration::from_secs(7 * 24 * 3600), queue_capacity: 4096, transient_topics: Vec::new() }
     }
 }
 
@@ -88,7 +96,7 @@ impl EmbeddedBus {
         let store = Arc::new(Store::open(path)?);
         let partitions = RwLock::new(store.topics()?);
         let appended = Arc::new(Notify::new());
-        let writer = Writer::start(store.clone(), appended.clone(), config.queue_capacity, config.retention)?;
+        let writer = Writer::start(store.clone(), appended.clone(), config.queue_capacity, config.retention, config.transient_topics)?;
         Ok(Self { store, writer, appended, partitions })
     }
 
@@ -127,7 +135,8 @@ impl Bus for EmbeddedBus {
             return Ok(());
         }
         let placed = self.place(records)?;
-        self.writer.submit(WriteRequest { records: placed, offsets: None }).await
+        let batches = batch::pack_placed(writer::now_micros(), &placed);
+        self.writer.submit(WriteRequest { batches, offsets: None }).await
     }
 
     async fn consumer(&self, group: &str, topics: &[String]) -> Result<Box<dyn Consumer>, BusError> {
@@ -252,7 +261,7 @@ impl Consumer for EmbeddedConsumer {
             return Ok(());
         }
         let offsets = self.offsets(positions)?;
-        self.writer.submit(WriteRequest { records: Vec::new(), offsets: Some((self.group.clone(), offsets)) }).await
+        self.writer.submit(WriteRequest { batches: Vec::new(), offsets: Some((self.group.clone(), offsets)) }).await
     }
 
     async fn commit_with_outputs(&mut self, outputs: Vec<OutRecord>, positions: &[Position]) -> Result<(), BusError> {
@@ -264,7 +273,7 @@ impl Consumer for EmbeddedConsumer {
         }
         let offsets = self.offsets(positions)?;
         self.writer
-            .submit(WriteRequest { records: placed, offsets: Some((self.group.clone(), offsets)) })
+            .submit(WriteRequest { batches: batch::pack_placed(writer::now_micros(), &placed), offsets: Some((self.group.clone(), offsets)) })
             .await
             .map_err(|e| BusError::TransactionAborted(e.to_string()))
     }

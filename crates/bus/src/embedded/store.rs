@@ -1,16 +1,23 @@
 //! The redb tables of the embedded bus and the reads and writes on them.
+//!
+//! Records are written as compressed batches (`batches`, see `batch.rs`), one row per partition
+//! per write. The `log` table of single-record rows is what versions before batches wrote: it is
+//! still read (its offsets all precede the batches'), expired and deleted, never written.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
+use super::batch::{self, Packed};
 use crate::{BusError, Headers, InRecord, OutRecord};
 
 /// (topic, partition, offset) → `[append time µs: u64][key length: u32, u32::MAX for none][key][payload]`,
 /// or, for a record with headers, the append time's top bit set (`HEADERS_FLAG`) and
 /// `[count: u16]([name length: u16][name][value length: u32][value])*` between key and payload.
 const LOG: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("log");
+/// (topic, partition, first offset) → a batch of records (`batch.rs`).
+const BATCHES: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("batches");
 /// (topic, partition) → next offset.
 const HEADS: TableDefinition<(&str, u32), u64> = TableDefinition::new("heads");
 /// topic → partition count.
@@ -34,7 +41,7 @@ pub(super) struct Store {
 /// never have it and read as before.
 const HEADERS_FLAG: u64 = 1 << 63;
 
-fn encode(append_micros: u64, r: &OutRecord) -> Vec<u8> {
+pub(super) fn encode(append_micros: u64, r: &OutRecord) -> Vec<u8> {
     let key_len = r.key.as_ref().map_or(u32::MAX, |k| u32::try_from(k.len()).unwrap_or(u32::MAX - 1));
     let headers_len: usize = r.headers.iter().map(|(n, v)| 6 + n.len() + v.len()).sum();
     let mut v = Vec::with_capacity(12 + r.key.as_ref().map_or(0, Vec::len) + headers_len + 2 + r.payload.len());
@@ -63,11 +70,11 @@ fn encode(append_micros: u64, r: &OutRecord) -> Vec<u8> {
 
 /// A stored value, decoded.
 #[derive(Debug, PartialEq, Eq)]
-struct Stored {
-    append_micros: u64,
-    key: Option<Vec<u8>>,
-    headers: Headers,
-    payload: Vec<u8>,
+pub(super) struct Stored {
+    pub append_micros: u64,
+    pub key: Option<Vec<u8>>,
+    pub headers: Headers,
+    pub payload: Vec<u8>,
 }
 
 /// The append time of a stored value, without decoding the rest.
@@ -84,7 +91,7 @@ fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
 
 /// A stored value in either format (with or without headers); `None` for a value this code did
 /// not write.
-fn decode(v: &[u8]) -> Option<Stored> {
+pub(super) fn decode(v: &[u8]) -> Option<Stored> {
     let mut rest = v;
     let at = u64::from_be_bytes(take(&mut rest, 8)?.try_into().ok()?);
     let key_len = u32::from_be_bytes(take(&mut rest, 4)?.try_into().ok()?);
@@ -114,6 +121,7 @@ impl Store {
         let txn = db.begin_write().map_err(err)?;
         {
             txn.open_table(LOG).map_err(err)?;
+            txn.open_table(BATCHES).map_err(err)?;
             txn.open_table(HEADS).map_err(err)?;
             txn.open_table(TOPICS).map_err(err)?;
             txn.open_table(OFFSETS).map_err(err)?;
@@ -151,27 +159,23 @@ impl Store {
         Ok(actual)
     }
 
-    /// Writes several requests' records and offsets in one durable transaction.
-    pub(super) fn write(
-        &self,
-        records: &[(u32, &OutRecord)],
-        offsets: &[(&str, &(String, u32, u64))],
-        now_micros: u64,
-    ) -> Result<(), BusError> {
+    /// Writes several requests' batches and offsets in one durable transaction; each batch
+    /// gets the next offsets of its partition, in the order given.
+    pub(super) fn write(&self, packed: &[&Packed], offsets: &[(&str, &(String, u32, u64))]) -> Result<(), BusError> {
         let mut txn = self.db.begin_write().map_err(err)?;
         txn.set_durability(Durability::Immediate).map_err(err)?;
         {
-            let mut log = txn.open_table(LOG).map_err(err)?;
+            let mut batches = txn.open_table(BATCHES).map_err(err)?;
             let mut heads = txn.open_table(HEADS).map_err(err)?;
             let mut next: HashMap<(&str, u32), u64> = HashMap::new();
-            for (partition, r) in records {
-                let key = (r.topic.as_str(), *partition);
-                let offset = match next.get(&key) {
+            for b in packed {
+                let key = (b.topic.as_str(), b.partition);
+                let base = match next.get(&key) {
                     Some(o) => *o,
                     None => heads.get(key).map_err(err)?.map_or(0, |v| v.value()),
                 };
-                log.insert((r.topic.as_str(), *partition, offset), encode(now_micros, r).as_slice()).map_err(err)?;
-                next.insert(key, offset + 1);
+                batches.insert((key.0, key.1, base), b.value.as_slice()).map_err(err)?;
+                next.insert(key, base + b.count);
             }
             for (key, offset) in next {
                 heads.insert(key, offset).map_err(err)?;
@@ -188,6 +192,7 @@ impl Store {
     pub(super) fn read_many(&self, from: &[(String, u32, u64)], max: usize) -> Result<Vec<InRecord>, BusError> {
         let txn = self.db.begin_read().map_err(err)?;
         let log = txn.open_table(LOG).map_err(err)?;
+        let batches = txn.open_table(BATCHES).map_err(err)?;
         let mut out = Vec::new();
         // Share `max` so one busy partition cannot starve the others.
         let per_partition = (max / from.len().max(1)).max(1);
@@ -196,14 +201,39 @@ impl Store {
             if want == 0 {
                 break;
             }
-            let range = log.range((topic.as_str(), *partition, *offset)..(topic.as_str(), *partition, u64::MAX)).map_err(err)?;
-            for row in range.take(want) {
+            let before = out.len();
+            let record = |off: u64, s: Stored| InRecord {
+                topic: topic.clone(),
+                partition: *partition as i32,
+                offset: off as i64,
+                key: s.key,
+                payload: s.payload,
+                headers: s.headers,
+            };
+            // Rows of the single-record format first: they precede every batch.
+            for row in log.range((topic.as_str(), *partition, *offset)..(topic.as_str(), *partition, u64::MAX)).map_err(err)?.take(want) {
                 let (k, v) = row.map_err(err)?;
-                let (_, _, off) = k.value();
-                let Some(Stored { key, headers, payload, .. }) = decode(v.value()) else {
-                    return Err(err(format!("corrupt record at {topic}/{partition}/{off}")));
-                };
-                out.push(InRecord { topic: topic.clone(), partition: *partition as i32, offset: off as i64, key, payload, headers });
+                let off = k.value().2;
+                let stored = decode(v.value()).ok_or_else(|| err(format!("corrupt record at {topic}/{partition}/{off}")))?;
+                out.push(record(off, stored));
+            }
+            // The batch holding `offset` (it may start before it), then the ones after.
+            let start = match batches.range((topic.as_str(), *partition, 0)..=(topic.as_str(), *partition, *offset)).map_err(err)?.next_back() {
+                Some(row) => row.map_err(err)?.0.value().2,
+                None => *offset,
+            };
+            'batches: for row in batches.range((topic.as_str(), *partition, start)..(topic.as_str(), *partition, u64::MAX)).map_err(err)? {
+                let (k, v) = row.map_err(err)?;
+                let base = k.value().2;
+                let records = batch::unpack(v.value()).ok_or_else(|| err(format!("corrupt batch at {topic}/{partition}/{base}")))?;
+                for (off, stored) in (base..).zip(records) {
+                    if out.len() - before >= want {
+                        break 'batches;
+                    }
+                    if off >= *offset {
+                        out.push(record(off, stored));
+                    }
+                }
             }
         }
         Ok(out)
@@ -223,13 +253,22 @@ impl Store {
 
     pub(super) fn last(&self, topic: &str, partition: u32) -> Result<Option<InRecord>, BusError> {
         let txn = self.db.begin_read().map_err(err)?;
+        let batches = txn.open_table(BATCHES).map_err(err)?;
+        let make = |offset: u64, s: Stored| InRecord { topic: topic.to_owned(), partition: partition as i32, offset: offset as i64, key: s.key, payload: s.payload, headers: s.headers };
+        if let Some(row) = batches.range((topic, partition, 0)..=(topic, partition, u64::MAX)).map_err(err)?.next_back() {
+            let (k, v) = row.map_err(err)?;
+            let base = k.value().2;
+            let records = batch::unpack(v.value()).ok_or_else(|| err(format!("corrupt batch at {topic}/{partition}/{base}")))?;
+            let n = records.len() as u64;
+            return Ok(records.into_iter().last().map(|s| make(base + n - 1, s)));
+        }
         let log = txn.open_table(LOG).map_err(err)?;
         let mut range = log.range((topic, partition, 0)..=(topic, partition, u64::MAX)).map_err(err)?;
         let Some(row) = range.next_back() else { return Ok(None) };
         let (k, v) = row.map_err(err)?;
         let offset = k.value().2;
-        let Stored { key, headers, payload, .. } = decode(v.value()).ok_or_else(|| err(format!("corrupt record at {topic}/{partition}/{offset}")))?;
-        Ok(Some(InRecord { topic: topic.to_owned(), partition: partition as i32, offset: offset as i64, key, payload, headers }))
+        let stored = decode(v.value()).ok_or_else(|| err(format!("corrupt record at {topic}/{partition}/{offset}")))?;
+        Ok(Some(make(offset, stored)))
     }
 
     pub(super) fn delete_before(&self, topic: &str, partition: u32, offset: u64) -> Result<(), BusError> {
@@ -237,8 +276,51 @@ impl Store {
         {
             let mut log = txn.open_table(LOG).map_err(err)?;
             log.retain_in((topic, partition, 0)..(topic, partition, offset), |_, _| false).map_err(err)?;
+            // Whole batches only: one that holds `offset` stays (readers skip what precedes it).
+            let mut batches = txn.open_table(BATCHES).map_err(err)?;
+            batches
+                .retain_in((topic, partition, 0)..(topic, partition, offset), |k, v| batch::header(v).is_none_or(|(n, _)| k.2 + n > offset))
+                .map_err(err)?;
         }
         txn.commit().map_err(err)
+    }
+
+    /// Deletes the records of `topics` that every group reading them has committed (whole
+    /// batches; the single-record rows of older versions too). A topic no group committed on
+    /// keeps everything. Returns how many records went.
+    pub(super) fn cut_consumed(&self, topics: &[String]) -> Result<usize, BusError> {
+        let partitions = self.topics()?;
+        let txn = self.db.begin_write().map_err(err)?;
+        let mut deleted = 0;
+        {
+            let floors = consumed_floors(&txn.open_table(OFFSETS).map_err(err)?)?;
+            let mut log = txn.open_table(LOG).map_err(err)?;
+            let mut batches = txn.open_table(BATCHES).map_err(err)?;
+            for topic in topics {
+                let (Some((groups, committed)), Some(n)) = (floors.get(topic.as_str()), partitions.get(topic)) else { continue };
+                for p in 0..*n {
+                    let floor = groups.iter().map(|g| committed.get(&(g.clone(), p)).copied().unwrap_or(0)).min().unwrap_or(0);
+                    let t = topic.as_str();
+                    log.retain_in((t, p, 0)..(t, p, floor), |_, _| false).map_err(err)?;
+                    let mut gone = Vec::new();
+                    for row in batches.range((t, p, 0)..(t, p, floor)).map_err(err)? {
+                        let (k, v) = row.map_err(err)?;
+                        match batch::header(v.value()) {
+                            Some((count, _)) if k.value().2 + count <= floor => {
+                                gone.push(k.value().2);
+                                deleted += count as usize;
+                            }
+                            _ => break,
+                        }
+                    }
+                    for base in gone {
+                        batches.remove((t, p, base)).map_err(err)?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(deleted)
     }
 
     pub(super) fn committed(&self, group: &str, topic: &str) -> Result<HashMap<u32, u64>, BusError> {
@@ -264,6 +346,7 @@ impl Store {
         {
             let floors = consumed_floors(&txn.open_table(OFFSETS).map_err(err)?)?;
             let mut log = txn.open_table(LOG).map_err(err)?;
+            let mut batches = txn.open_table(BATCHES).map_err(err)?;
             for (topic, partitions) in &topics {
                 for p in 0..*partitions {
                     let floor = floors.get(topic.as_str()).map(|(groups, committed)| {
@@ -287,6 +370,31 @@ impl Store {
                         log.remove((topic.as_str(), p, *off)).map_err(err)?;
                     }
                     out.deleted += expired.len();
+                    if !expired.is_empty() && out.deleted < budget {
+                        // The single-record rows were not all expired: no batch can be.
+                        let old_left = log.range((topic.as_str(), p, 0)..(topic.as_str(), p, u64::MAX)).map_err(err)?.next().is_some();
+                        if old_left {
+                            continue;
+                        }
+                    }
+                    let mut gone = Vec::new();
+                    for row in batches.range((topic.as_str(), p, 0)..(topic.as_str(), p, u64::MAX)).map_err(err)? {
+                        let (k, v) = row.map_err(err)?;
+                        let base = k.value().2;
+                        let Some((count, at)) = batch::header(v.value()) else { break };
+                        if at >= cutoff_micros || out.deleted >= budget {
+                            break;
+                        }
+                        if floor.is_some_and(|f| base + count > f) {
+                            out.held += 1;
+                            break;
+                        }
+                        gone.push(base);
+                        out.deleted += count as usize;
+                    }
+                    for base in gone {
+                        batches.remove((topic.as_str(), p, base)).map_err(err)?;
+                    }
                 }
             }
         }
@@ -365,10 +473,14 @@ mod tests {
         store.create_topic("deadletter", 1).expect("topic");
         let raw: Vec<OutRecord> = (0..10).map(|i| OutRecord { topic: "raw".into(), payload: vec![i], ..Default::default() }).collect();
         let dead: Vec<OutRecord> = (0..3).map(|i| OutRecord { topic: "deadletter".into(), payload: vec![i], ..Default::default() }).collect();
-        let records: Vec<(u32, &OutRecord)> = raw.iter().chain(&dead).map(|r| (0, r)).collect();
+        // One write per record (one batch each), so retention can stop at any record.
+        for r in raw.iter().chain(&dead) {
+            let packed = batch::pack_placed(1_000, &[(0, r.clone())]);
+            store.write(&packed.iter().collect::<Vec<_>>(), &[]).expect("write");
+        }
         // The processors committed up to offset 4 of 10; a second group only up to 6.
         let (slow, fast) = (("raw".to_owned(), 0, 4), ("raw".to_owned(), 0, 6));
-        store.write(&records, &[("processors", &slow), ("other", &fast)], 1_000).expect("write");
+        store.write(&[], &[("processors", &slow), ("other", &fast)]).expect("write");
 
         // A week later every record is past retention.
         let out = store.expire(u64::MAX, 1000).expect("expire");
@@ -376,5 +488,61 @@ mod tests {
         let left = store.read_many(&[("raw".to_owned(), 0, 0)], 100).expect("read");
         assert_eq!(left.iter().map(|r| r.offset).collect::<Vec<_>>(), (4..10).collect::<Vec<_>>(), "from the slowest group's offset on");
         assert!(store.read_many(&[("deadletter".to_owned(), 0, 0)], 100).expect("read").is_empty(), "unconsumed topics expire by age");
+    }
+
+    fn offsets(records: &[InRecord]) -> Vec<i64> {
+        records.iter().map(|r| r.offset).collect()
+    }
+
+    /// A log written before batches existed: its single-record rows are read first, then the
+    /// batches that follow them; deleting and reading at any offset spans both.
+    #[test]
+    fn single_record_rows_of_older_versions_read_before_batches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("log.redb")).expect("open");
+        store.create_topic("raw", 1).expect("topic");
+        let txn = store.db.begin_write().expect("txn");
+        {
+            let mut log = txn.open_table(LOG).expect("log");
+            for off in 0..3u64 {
+                let r = OutRecord { topic: "raw".into(), payload: vec![off as u8], ..Default::default() };
+                log.insert(("raw", 0, off), encode(5, &r).as_slice()).expect("insert");
+            }
+            txn.open_table(HEADS).expect("heads").insert(("raw", 0), 3).expect("head");
+        }
+        txn.commit().expect("commit");
+        let new: Vec<(u32, OutRecord)> = (3..7u8).map(|i| (0, OutRecord { topic: "raw".into(), payload: vec![i], ..Default::default() })).collect();
+        store.write(&batch::pack_placed(6, &new).iter().collect::<Vec<_>>(), &[]).expect("write");
+
+        let all = store.read_many(&[("raw".to_owned(), 0, 0)], 100).expect("read");
+        assert_eq!(offsets(&all), (0..7).collect::<Vec<_>>());
+        assert!(all.iter().all(|r| r.payload == vec![r.offset as u8]), "each offset has its own record");
+        assert_eq!(offsets(&store.read_many(&[("raw".to_owned(), 0, 5)], 100).expect("read")), vec![5, 6], "from inside a batch");
+        assert_eq!(offsets(&store.read_many(&[("raw".to_owned(), 0, 1)], 3).expect("read")), vec![1, 2, 3], "`max` spans both formats");
+        assert_eq!(store.last("raw", 0).expect("last").map(|r| r.offset), Some(6));
+
+        store.delete_before("raw", 0, 4).expect("delete");
+        // The batch holding offset 4 starts at 3 and stays whole; readers start where they ask.
+        assert_eq!(offsets(&store.read_many(&[("raw".to_owned(), 0, 0)], 100).expect("read")), vec![3, 4, 5, 6]);
+        assert_eq!(offsets(&store.read_many(&[("raw".to_owned(), 0, 4)], 100).expect("read")), vec![4, 5, 6]);
+        store.delete_before("raw", 0, 7).expect("delete");
+        assert!(store.read_many(&[("raw".to_owned(), 0, 0)], 100).expect("read").is_empty());
+        assert_eq!(store.heads("raw").expect("heads").get(&0), Some(&7), "offsets go on after deletes");
+    }
+
+    #[test]
+    fn transient_topics_keep_only_what_a_group_still_needs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("log.redb")).expect("open");
+        store.create_topic("logs", 1).expect("topic");
+        for i in 0..5u8 {
+            let r = OutRecord { topic: "logs".into(), payload: vec![i], ..Default::default() };
+            store.write(&batch::pack_placed(1, &[(0, r)]).iter().collect::<Vec<_>>(), &[]).expect("write");
+        }
+        assert_eq!(store.cut_consumed(&["logs".to_owned()]).expect("cut"), 0, "no group committed yet: everything stays");
+        let (slow, fast) = (("logs".to_owned(), 0, 2), ("logs".to_owned(), 0, 4));
+        store.write(&[], &[("sink", &slow), ("other", &fast)]).expect("commit");
+        assert_eq!(store.cut_consumed(&["logs".to_owned()]).expect("cut"), 2);
+        assert_eq!(offsets(&store.read_many(&[("logs".to_owned(), 0, 0)], 100).expect("read")), vec![2, 3, 4], "from the slowest group on");
     }
 }

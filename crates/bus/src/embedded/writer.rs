@@ -11,19 +11,24 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::store::Store;
-use crate::{BusError, OutRecord};
+use super::batch::Packed;
+use crate::BusError;
 
 /// Most requests merged into one transaction: bounds the transaction's size and latency.
 const MAX_GROUP: usize = 512;
 /// How often retention runs, and how many records one pass may delete.
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 const RETENTION_BUDGET: usize = 100_000;
+/// How often transient topics are cut below their consumers' committed offsets: often, so their
+/// pages are reused by the next writes instead of growing the file.
+const TRANSIENT_EVERY: Duration = Duration::from_secs(2);
 
 /// A consumer group and the positions it commits: (group, [(topic, partition, next offset)]).
 pub(super) type GroupOffsets = (String, Vec<(String, u32, u64)>);
 
 pub(super) struct WriteRequest {
-    pub records: Vec<(u32, OutRecord)>,
+    /// Records packed by the caller (`batch::pack_placed`).
+    pub batches: Vec<Packed>,
     pub offsets: Option<GroupOffsets>,
 }
 
@@ -36,13 +41,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(store: Arc<Store>, appended: Arc<Notify>, capacity: usize, retention: Duration) -> Result<Self, BusError> {
+    pub(super) fn start(store: Arc<Store>, appended: Arc<Notify>, capacity: usize, retention: Duration, transient: Vec<String>) -> Result<Self, BusError> {
         let (tx, rx) = mpsc::channel::<Job>(capacity.max(1));
         let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
         std::thread::Builder::new()
             .name("nexuslog-embedded-log".into())
-            .spawn(move || run(&store, &appended, rx, &flag, retention))
+            .spawn(move || run(&store, &appended, rx, &flag, retention, &transient))
             .map_err(|e| BusError::Unavailable(format!("cannot start the embedded log writer: {e}")))?;
         Ok(Self { tx, failed })
     }
@@ -69,13 +74,14 @@ impl Writer {
     }
 }
 
-fn now_micros() -> u64 {
+pub(super) fn now_micros() -> u64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
 }
 
-fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &AtomicBool, retention: Duration) {
+fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &AtomicBool, retention: Duration, transient: &[String]) {
     let mut last_retention = Instant::now();
+    let mut last_transient = Instant::now();
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -84,23 +90,31 @@ fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &A
                 Err(_) => break,
             }
         }
-        let records: Vec<(u32, &OutRecord)> = jobs.iter().flat_map(|(r, _)| r.records.iter().map(|(p, rec)| (*p, rec))).collect();
+        let batches: Vec<&Packed> = jobs.iter().flat_map(|(r, _)| r.batches.iter()).collect();
         let offsets: Vec<(&str, &(String, u32, u64))> = jobs
             .iter()
             .filter_map(|(r, _)| r.offsets.as_ref())
             .flat_map(|(group, list)| list.iter().map(move |o| (group.as_str(), o)))
             .collect();
-        let result = store.write(&records, &offsets, now_micros()).map_err(|e| e.to_string());
+        let result = store.write(&batches, &offsets).map_err(|e| e.to_string());
         failed.store(result.is_err(), Ordering::Relaxed);
         if let Err(e) = &result {
             tracing::error!(error = %e, "embedded log write failed");
         }
-        let any_records = !records.is_empty();
+        let any_records = !batches.is_empty();
         for (_, done) in jobs {
             let _ = done.send(result.clone());
         }
         if any_records && result.is_ok() {
             appended.notify_waiters();
+        }
+        if !transient.is_empty() && last_transient.elapsed() > TRANSIENT_EVERY {
+            last_transient = Instant::now();
+            match store.cut_consumed(transient) {
+                Ok(n) if n > 0 => tracing::debug!(deleted = n, "consumed records of transient topics deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "deleting consumed records of transient topics failed"),
+            }
         }
         if last_retention.elapsed() > RETENTION_EVERY {
             last_retention = Instant::now();
