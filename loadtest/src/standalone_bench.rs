@@ -85,6 +85,8 @@ pub fn event(rng: &mut impl Rng, run: &str, seq: u64) -> String {
         "http.method": "GET",
         "http.status": status,
         "duration_ms": ms,
+        "bytes": rng.random_range(200..90_000),
+        "client_ip": format!("10.{}.{}.{}", rng.random_range(0..256), rng.random_range(0..256), rng.random_range(1..255)),
         "user_id": format!("u-{}", rng.random_range(0..50_000)),
         "trace_id": format!("{:032x}", rng.random::<u128>()),
         "run": run,
@@ -355,7 +357,7 @@ mod tests {
         let sizes: Vec<usize> = (0..1000).map(|i| event(&mut rng, "lt0123456789", i).len()).collect();
         let mean = sizes.iter().sum::<usize>() / sizes.len();
         assert!((300..=360).contains(&mean), "mean {mean}");
-        let v: Value = serde_json::from_str(&event(&mut rng, "r", 5)).unwrap();
+        let v: Value = serde_json::from_str(&event(&mut rng, "r", 5)).expect("JSON");
         assert_eq!((v["seq"].as_u64(), v["run"].as_str()), (Some(5), Some("r")));
     }
 }

@@ -133,9 +133,9 @@ mod tests {
     fn record(i: usize, size: usize) -> OutRecord {
         OutRecord {
             topic: "t".into(),
-            key: (i % 2 == 0).then(|| format!("k{i}").into_bytes()),
+            key: i.is_multiple_of(2).then(|| format!("k{i}").into_bytes()),
             payload: format!("{{\"message\":\"event {i}\",\"pad\":\"{}\"}}", "x".repeat(size)).into_bytes(),
-            headers: if i % 3 == 0 { vec![("traceparent".into(), b"00-a-b-01".to_vec())] } else { vec![] },
+            headers: if i.is_multiple_of(3) { vec![("traceparent".into(), b"00-a-b-01".to_vec())] } else { vec![] },
         }
     }
 

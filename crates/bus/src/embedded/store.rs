@@ -223,6 +223,9 @@ impl Store {
                 None => *offset,
             };
             'batches: for row in batches.range((topic.as_str(), *partition, start)..(topic.as_str(), *partition, u64::MAX)).map_err(err)? {
+                if out.len() - before >= want {
+                    break;
+                }
                 let (k, v) = row.map_err(err)?;
                 let base = k.value().2;
                 let records = batch::unpack(v.value()).ok_or_else(|| err(format!("corrupt batch at {topic}/{partition}/{base}")))?;
