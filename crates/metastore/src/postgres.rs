@@ -111,10 +111,14 @@ impl SqlDriver for Postgres {
 
     async fn migrate(&self) -> Result<u32, MetaStoreError> {
         let mut client = self.pool.get().await.map_err(pool_err)?;
-        client
-            .batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+        // Even `CREATE TABLE IF NOT EXISTS` races when replicas start together (both pass the
+        // existence check, one fails on the catalog's unique index), so it runs under the lock too.
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock(7215001)", &[]).await.map_err(db_err)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
             .await
             .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
         let mut current = 0u32;
         for m in MIGRATIONS {
             let tx = client.transaction().await.map_err(db_err)?;

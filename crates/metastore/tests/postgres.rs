@@ -4,8 +4,8 @@
 use nexuslog_common::testing::{service_env, unique_name};
 use nexuslog_metastore::{MetaStore, MetaStoreError, PostgresMetaStore};
 
-/// Creates a fresh database and returns a store on it.
-async fn fresh_store() -> PostgresMetaStore {
+/// Creates a fresh database and returns its URL.
+async fn fresh_database() -> String {
     let url = service_env("POSTGRES_URL");
     let admin = PostgresMetaStore::new(&url, 1).expect("url parses");
     admin.health().await.expect("postgres reachable");
@@ -14,7 +14,28 @@ async fn fresh_store() -> PostgresMetaStore {
     tokio::spawn(conn);
     client.batch_execute(&format!("CREATE DATABASE {db}")).await.expect("create database");
     let base = url.rsplit_once('/').map(|(b, _)| b).expect("url has a database part");
-    PostgresMetaStore::new(&format!("{base}/{db}"), 4).expect("url parses")
+    format!("{base}/{db}")
+}
+
+async fn fresh_store() -> PostgresMetaStore {
+    PostgresMetaStore::new(&fresh_database().await, 4).expect("url parses")
+}
+
+/// Replicas of a rollout start together on an empty database: every one of them must come up,
+/// with the migrations applied once.
+#[tokio::test]
+async fn replicas_migrating_at_once_all_succeed() {
+    let url = fresh_database().await;
+    let runs = (0..8).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { PostgresMetaStore::new(&url, 1).expect("url parses").migrate().await })
+    });
+    let versions: Vec<u32> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task").expect("every replica migrates"))
+        .collect();
+    assert!(versions.windows(2).all(|w| w[0] == w[1]) && versions[0] > 0, "{versions:?}");
 }
 
 #[tokio::test]
