@@ -30,8 +30,9 @@ use crate::instance::{self, Target};
 use crate::load::LoadConfig;
 use crate::report::{self, round2};
 
-/// The sink's batch size in standalone mode (the ceiling writes batches of the same size).
-const CEILING_BATCH: usize = 5_000;
+/// The sink's largest batch in standalone mode (`logstore.tantivy.commit_max_records`): the
+/// ceiling commits batches of the same size, each as new records.
+const CEILING_BATCH: usize = 50_000;
 const SERVICES: [&str; 8] = ["checkout", "payments", "search", "auth", "catalog", "cart", "shipping", "gateway"];
 const PATHS: [&str; 6] = ["/api/v1/orders", "/api/v1/cart", "/api/v1/users", "/api/v1/search", "/health", "/api/v1/payments"];
 
@@ -58,6 +59,20 @@ pub struct StandaloneBenchArgs {
     /// Print the result as JSON (last line of stdout).
     #[arg(long)]
     json: bool,
+    /// Configuration for the measured instance, as `NEXUSLOG_KEY=value` (repeatable): the
+    /// instance otherwise runs on defaults, whatever the caller's environment holds.
+    #[arg(long = "env", value_name = "NEXUSLOG_KEY=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+    /// Measure only the Tantivy-only ceiling (phase 1): quick to rerun when tuning the store.
+    #[arg(long)]
+    ceiling_only: bool,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if k.starts_with("NEXUSLOG_") => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected NEXUSLOG_KEY=VALUE, got `{s}`")),
+    }
 }
 
 /// One realistic event of about 330 bytes: an access-log-like JSON object with the usual
@@ -132,7 +147,7 @@ async fn tantivy_ceiling(bodies: &[String], dir: &Path) -> anyhow::Result<f64> {
     let store = nexuslog_logstore::TantivyLogStore::open(&dir.join("ceiling")).context("opening the ceiling's Tantivy store")?;
     let started = Instant::now();
     for chunk in records.chunks(CEILING_BATCH) {
-        store.index(chunk).await.context("indexing into the ceiling's store")?;
+        store.index_unseen(chunk).await.context("indexing into the ceiling's store")?;
     }
     let rate = records.len() as f64 / started.elapsed().as_secs_f64();
     drop(store);
@@ -238,10 +253,16 @@ pub async fn standalone_bench(a: StandaloneBenchArgs) -> anyhow::Result<bool> {
 
     say("phase 1/5: Tantivy-only ceiling (the same documents, no HTTP, no bus)");
     let ceiling = tantivy_ceiling(&bodies, &dir).await?;
+    if a.ceiling_only {
+        pb.finish_and_clear();
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("{}", json!({ "run_id": run_id, "events": a.events, "tantivy_ceiling_events_per_sec": round2(ceiling) }));
+        return Ok(true);
+    }
 
     say("phase 2/5: burst over HTTP into `nexuslog standalone`");
     let bin = instance::binary(a.nexuslog_bin.as_deref(), &dir).await?;
-    let target = Target::start(instance::Mode::Standalone, &bin, &dir, &run_id, &[]).await?;
+    let target = Target::start(instance::Mode::Standalone, &bin, &dir, &run_id, &a.env).await?;
     let pid = target.api_pid().context("the standalone process has no pid")?;
     let cpu0 = cpu_seconds(pid)?;
     let (send, acked) = burst(&target, bodies.clone(), a.connections, &pb).await?;

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use nexuslog_bus::{Bus, Topics};
 use nexuslog_common::shutdown::Shutdown;
-use nexuslog_config::Config;
+use nexuslog_config::{Config, LogStoreKind};
 use nexuslog_logstore::LogStore;
 use nexuslog_metastore::MetaStore;
 use nexuslog_schemas::{AlertEvent, DeadLetter, LogRecord, RawEvent};
@@ -232,10 +232,19 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
                 }
             }
         });
-        let batches = nexuslog_sinks::IndexerConfig {
-            batch_max: usize::try_from(config.logstore.bulk_max_records).unwrap_or(usize::MAX),
-            batch_max_bytes: usize::try_from(config.logstore.bulk_max_bytes).unwrap_or(usize::MAX),
-            ..Default::default()
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let batches = match config.logstore.kind {
+            LogStoreKind::Opensearch => nexuslog_sinks::IndexerConfig {
+                batch_max: size(config.logstore.bulk_max_records),
+                batch_max_bytes: size(config.logstore.bulk_max_bytes),
+                ..Default::default()
+            },
+            LogStoreKind::Tantivy => nexuslog_sinks::IndexerConfig {
+                batch_max: size(config.logstore.tantivy.commit_max_records),
+                batch_max_bytes: size(config.logstore.tantivy.commit_max_bytes),
+                linger: Duration::from_millis(config.logstore.tantivy.commit_interval_ms),
+                ..Default::default()
+            },
         };
         let i = nexuslog_sinks::Indexer::new(bus, store, codec.clone(), topics.clone(), batches);
         let s = shutdown.clone();

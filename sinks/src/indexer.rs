@@ -45,6 +45,12 @@ pub struct Indexer {
     config: IndexerConfig,
 }
 
+/// The highest offset of each partition when a consumer was created: nothing after it can
+/// have reached the store before (a previous run, or this one before the consumer was made
+/// again, only saw records that existed then). `None` when it could not be read: every record
+/// is then treated as possibly indexed.
+type ReplayBound = Option<HashMap<i32, i64>>;
+
 /// The outcome of handling a batch: either everything is safe (commit), or shutdown came first.
 enum Handled {
     Safe,
@@ -62,12 +68,16 @@ impl Indexer {
     /// Only when the consumer cannot be created because of its configuration.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), BusError> {
         let mut consumer: Option<Box<dyn Consumer>> = None;
+        let mut bound: ReplayBound = None;
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         while !shutdown.is_triggered() {
             let c = match consumer.as_mut() {
                 Some(c) => c,
                 None => match self.bus.consumer(&self.config.group, std::slice::from_ref(&self.topics.logs)).await {
-                    Ok(c) => consumer.insert(c),
+                    Ok(c) => {
+                        bound = self.replay_bound().await;
+                        consumer.insert(c)
+                    }
                     Err(e @ BusError::Config(_)) => return Err(e),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot create consumer; retrying");
@@ -91,7 +101,7 @@ impl Indexer {
             let _traced = nexuslog_bus::trace::BatchSpans::start(&batch, |records| {
                 tracing::info_span!("sink.index", otel.kind = "consumer", messaging.destination.name = %self.topics.logs, messaging.batch.message_count = records)
             });
-            match self.handle(&batch, &shutdown).await {
+            match self.handle(&batch, &bound, &shutdown).await {
                 Handled::Safe => {}
                 Handled::Interrupted => break,
             }
@@ -106,6 +116,17 @@ impl Indexer {
         }
         tracing::info!("indexer stopped");
         Ok(())
+    }
+
+    async fn replay_bound(&self) -> ReplayBound {
+        let topic = &self.topics.logs;
+        let partitions = self.bus.lag(&self.config.group, topic).await.ok()?;
+        let mut bound = HashMap::with_capacity(partitions.len());
+        for p in partitions {
+            let last = self.bus.last_record(topic, p.partition).await.ok()?;
+            bound.insert(p.partition, last.map_or(-1, |r| r.offset));
+        }
+        Some(bound)
     }
 
     async fn fill_batch(&self, c: &mut dyn Consumer, shutdown: &Shutdown) -> Result<Vec<InRecord>, BusError> {
@@ -132,7 +153,7 @@ impl Indexer {
     }
 
     /// Indexes the batch; everything that cannot be indexed ends in the dead-letter topic.
-    async fn handle(&self, batch: &[InRecord], shutdown: &Shutdown) -> Handled {
+    async fn handle(&self, batch: &[InRecord], bound: &ReplayBound, shutdown: &Shutdown) -> Handled {
         let mut records = Vec::with_capacity(batch.len());
         let mut origin: HashMap<String, &InRecord> = HashMap::with_capacity(batch.len());
         let mut dead = Vec::new();
@@ -162,10 +183,66 @@ impl Indexer {
         nexuslog_common::health::waiting_on("schema_registry", false);
         // Freshness: how long the oldest record of the batch took from the gateway to the store.
         let oldest_received = records.iter().map(|r| r.received_at).min();
+        // A record reaches the store for the first time when its id is unique to one acceptance
+        // and its offset is past what any earlier consumer could have seen.
+        let unseen = |r: &LogRecord| {
+            nexuslog_common::is_minted_ingest_id(&r.id)
+                && origin.get(&r.id).zip(bound.as_ref()).is_some_and(|(rec, b)| b.get(&rec.partition).is_some_and(|last| rec.offset > *last))
+        };
+        let (unseen, seen): (Vec<LogRecord>, Vec<LogRecord>) = records.into_iter().partition(|r| unseen(r));
+        for (records, first_time) in [(seen, false), (unseen, true)] {
+            if let Handled::Interrupted = self.index_all(records, first_time, &origin, &mut dead, shutdown).await {
+                return Handled::Interrupted;
+            }
+        }
+        if let Some(received) = oldest_received {
+            let delay = (nexuslog_common::now_micros() - received).max(0) as f64 / 1e6;
+            metrics::histogram!("nexuslog_sink_event_delay_seconds").record(delay);
+        }
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        while !dead.is_empty() {
+            let mut out = Vec::with_capacity(dead.len());
+            for dl in &dead {
+                match self.codec.encode(&self.topics.deadletter, dl).await {
+                    Ok(payload) => out.push(OutRecord { topic: self.topics.deadletter.clone(), payload, ..Default::default() }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot encode dead letter; retrying");
+                        break;
+                    }
+                }
+            }
+            let result = if out.len() == dead.len() { self.bus.produce(out).await } else { Err(BusError::Unavailable("encoding".into())) };
+            match result {
+                Ok(()) => {
+                    metrics::counter!("nexuslog_sink_dead_letters_total").increment(dead.len() as u64);
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot write dead letters; retrying"),
+            }
+            if shutdown.is_triggered() {
+                return Handled::Interrupted;
+            }
+            backoff.pause(shutdown).await;
+        }
+        Handled::Safe
+    }
+
+    /// Writes `records` to the store until each is indexed or dead-lettered (into `dead`).
+    async fn index_all(
+        &self,
+        mut records: Vec<LogRecord>,
+        mut first_time: bool,
+        origin: &HashMap<String, &InRecord>,
+        dead: &mut Vec<DeadLetter>,
+        shutdown: &Shutdown,
+    ) -> Handled {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let started = Instant::now();
         while !records.is_empty() {
-            match self.store.index(&records).await {
+            // After any failure part of the records may be in the store: replace from then on.
+            let written = if first_time { self.store.index_unseen(&records).await } else { self.store.index(&records).await };
+            first_time = false;
+            match written {
                 Ok(outcome) => {
                     nexuslog_common::health::waiting_on("logstore", false);
                     metrics::counter!("nexuslog_sink_indexed_total").increment(outcome.indexed as u64);
@@ -204,35 +281,6 @@ impl Indexer {
             }
             if started.elapsed() > Duration::from_secs(60) {
                 tracing::error!(pending = records.len(), "log store has refused writes for over a minute; still retrying");
-            }
-            backoff.pause(shutdown).await;
-        }
-        if let Some(received) = oldest_received {
-            let delay = (nexuslog_common::now_micros() - received).max(0) as f64 / 1e6;
-            metrics::histogram!("nexuslog_sink_event_delay_seconds").record(delay);
-        }
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        while !dead.is_empty() {
-            let mut out = Vec::with_capacity(dead.len());
-            for dl in &dead {
-                match self.codec.encode(&self.topics.deadletter, dl).await {
-                    Ok(payload) => out.push(OutRecord { topic: self.topics.deadletter.clone(), payload, ..Default::default() }),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot encode dead letter; retrying");
-                        break;
-                    }
-                }
-            }
-            let result = if out.len() == dead.len() { self.bus.produce(out).await } else { Err(BusError::Unavailable("encoding".into())) };
-            match result {
-                Ok(()) => {
-                    metrics::counter!("nexuslog_sink_dead_letters_total").increment(dead.len() as u64);
-                    break;
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot write dead letters; retrying"),
-            }
-            if shutdown.is_triggered() {
-                return Handled::Interrupted;
             }
             backoff.pause(shutdown).await;
         }

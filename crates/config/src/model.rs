@@ -242,6 +242,27 @@ pub struct LogStoreConfig {
     /// (100 MiB) and any proxy's body limit.
     pub bulk_max_bytes: u64,
     pub opensearch: OpenSearchConfig,
+    pub tantivy: TantivyConfig,
+}
+
+/// How the sink writes to the embedded Tantivy store. Each batch is one commit and one new
+/// segment that background merges rewrite later, so batches here are far larger than
+/// OpenSearch's bulk requests (`bulk_max_records`/`bulk_max_bytes` do not apply).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TantivyConfig {
+    /// Longest a batch fills after its first record: the freshness/throughput dial.
+    pub commit_interval_ms: u64,
+    /// Most records per commit.
+    pub commit_max_records: u64,
+    /// Most bytes of records (as read from the bus) per commit: bounds the sink's memory.
+    pub commit_max_bytes: u64,
+}
+
+impl Default for TantivyConfig {
+    fn default() -> Self {
+        Self { commit_interval_ms: 500, commit_max_records: 50_000, commit_max_bytes: 64 << 20 }
+    }
 }
 
 impl Default for LogStoreConfig {
@@ -255,6 +276,7 @@ impl Default for LogStoreConfig {
             bulk_max_records: 5_000,
             bulk_max_bytes: 10 << 20,
             opensearch: OpenSearchConfig::default(),
+            tantivy: TantivyConfig::default(),
         }
     }
 }
@@ -699,6 +721,12 @@ impl Config {
         }
         if self.logstore.bulk_max_bytes == 0 {
             return Err(("logstore.bulk_max_bytes", "must not be 0".into(), "a positive number of bytes"));
+        }
+        if self.logstore.tantivy.commit_max_records == 0 {
+            return Err(("logstore.tantivy.commit_max_records", "must not be 0".into(), "a positive number of records"));
+        }
+        if self.logstore.tantivy.commit_max_bytes == 0 {
+            return Err(("logstore.tantivy.commit_max_bytes", "must not be 0".into(), "a positive number of bytes"));
         }
         if self.logstore.max_event_ahead_secs < 0 {
             return Err(("logstore.max_event_ahead_secs", format!("{} < 0", self.logstore.max_event_ahead_secs), "a number of seconds"));

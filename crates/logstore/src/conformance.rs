@@ -53,6 +53,7 @@ pub async fn run_all(s: &dyn LogStore) {
     s.prepare().await.expect("prepare");
     index_then_search_newest_first(s).await;
     reindexing_replaces(s).await;
+    unseen_records_are_replaced_by_a_later_index(s).await;
     filters_and_paging(s).await;
     days_and_projects_are_separate(s).await;
     fields_keep_their_types(s).await;
@@ -113,6 +114,21 @@ async fn reindexing_replaces(s: &dyn LogStore) {
     let res = s.search(&query("gamma", None)).await.expect("search");
     assert_eq!(res.total, 5, "a replay never duplicates");
     assert!(res.hits.iter().all(|r| r.message == "second version"));
+}
+
+/// `index_unseen` adds; a record given again with `index` (the sink's replay) still ends as
+/// one copy.
+async fn unseen_records_are_replaced_by_a_later_index(s: &dyn LogStore) {
+    let records: Vec<LogRecord> = (0..4).map(|i| record(i, "epsilon", "first version")).collect();
+    s.index_unseen(&records).await.expect("bulk of new records");
+    s.refresh().await.expect("refresh");
+    assert_eq!(s.search(&query("epsilon", None)).await.expect("search").total, 4);
+    let replay: Vec<LogRecord> = records.iter().map(|r| LogRecord { message: "epsilon second version".into(), ..r.clone() }).collect();
+    s.index(&replay).await.expect("bulk replay");
+    s.refresh().await.expect("refresh");
+    let res = s.search(&query("epsilon", None)).await.expect("search");
+    assert_eq!(res.total, 4, "a replay of unseen records never duplicates");
+    assert!(res.hits.iter().all(|r| r.message == "epsilon second version"));
 }
 
 async fn filters_and_paging(s: &dyn LogStore) {

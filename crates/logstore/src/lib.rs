@@ -176,6 +176,15 @@ pub trait LogStore: Send + Sync + 'static {
     /// that is not about the records (401/403 credentials, a wrong URL).
     async fn index(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError>;
 
+    /// [`index`](Self::index) for records the caller knows were never given to this store
+    /// before (the sink proves it from offsets, see `nexuslog_sinks`): a store whose
+    /// replace-by-id costs work of its own (Tantivy deletes each id before adding it) may skip
+    /// that work. Same errors as `index`; after an error the caller must send the records
+    /// again with `index`, since part of them may be indexed.
+    async fn index_unseen(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError> {
+        self.index(records).await
+    }
+
     /// Makes everything indexed so far searchable.
     async fn refresh(&self) -> Result<(), LogStoreError>;
 
