@@ -66,6 +66,18 @@ if [[ $# -eq 0 || "${CHAOS_TESTS:-0}" == 1 ]]; then
 import json, shutil, sys
 s = json.loads(sys.argv[1])
 if not s.get("ok") or s.get("lost") or s.get("duplicated"):
+    # CI keeps only this output: show what each role complained about (librdkafka's
+    # connection-refused chatter during the Kafka restart left out).
+    for path in s.get("role_logs", []):
+        try:
+            lines = open(path, errors="replace").read().splitlines()
+        except OSError:
+            continue
+        noisy = ("librdkafka: FAIL", "Global error", "PartitionEOF")
+        keep = [l for l in lines if (" WARN " in l or " ERROR " in l) and not any(n in l for n in noisy)]
+        print(f"--- {path}: last warnings of {len(keep)}")
+        for l in keep[-40:]:
+            print(l[:400])
     sys.exit(1)
 shutil.rmtree(s["run_dir"], ignore_errors=True)  # a passing run's logs and data are not needed
 PY

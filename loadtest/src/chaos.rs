@@ -1,5 +1,5 @@
-//! The chaos schedule: `kill -9` of each victim role (several rounds for long runs) and one
-//! Kafka restart, at random points of the send phase, each followed by a restart.
+//! The chaos schedule: `kill -9` of each victim role (several rounds for long runs) and Kafka
+//! restarts (one by default), at random points of the send phase, each followed by a restart.
 //!
 //! Actions are placed by progress (fraction of events settled) rather than by time, so they
 //! land inside the send phase whatever the achieved rate; a gateway that is down holds the
@@ -34,9 +34,9 @@ pub struct Step {
 /// Events per extra round of kills: a 200k run gets 5 rounds.
 const EVENTS_PER_ROUND: u64 = 50_000;
 
-/// `rounds` rounds of every victim in random order plus one Kafka restart, spread over the
-/// 5%–90% of progress, sorted by firing point.
-pub fn plan(victims: &[&'static str], events: u64, kafka: bool, rng: &mut StdRng) -> Vec<Step> {
+/// `rounds` rounds of every victim in random order plus `kafka_restarts` Kafka restarts, spread
+/// over the 5%–90% of progress, sorted by firing point.
+pub fn plan(victims: &[&'static str], events: u64, kafka_restarts: u32, rng: &mut StdRng) -> Vec<Step> {
     let rounds = 1 + events / EVENTS_PER_ROUND;
     let mut actions = Vec::new();
     for _ in 0..rounds {
@@ -44,10 +44,10 @@ pub fn plan(victims: &[&'static str], events: u64, kafka: bool, rng: &mut StdRng
         round.shuffle(rng);
         actions.extend(round);
     }
-    if kafka {
+    for _ in 0..kafka_restarts {
         // Not first: the pipeline should be busy with some data when the broker goes away.
-        let pos = rng.random_range(1..=actions.len());
-        actions.insert(pos, Action::RestartKafka);
+        let pos = rng.random_range(1..=actions.len().max(1));
+        actions.insert(pos.min(actions.len()), Action::RestartKafka);
     }
     let n = actions.len() as f64;
     actions
@@ -135,7 +135,7 @@ mod tests {
     fn every_victim_at_least_once_and_kafka_once_in_order() {
         let mut rng = StdRng::seed_from_u64(7);
         let victims = ["gateway", "processor", "sink"];
-        let p = plan(&victims, 20_000, true, &mut rng);
+        let p = plan(&victims, 20_000, 1, &mut rng);
         assert_eq!(p.len(), 4);
         for v in victims {
             assert!(p.iter().any(|s| s.action == Action::Kill(v)), "{v} missing");
@@ -150,7 +150,7 @@ mod tests {
         assert!(p.windows(2).all(|w| w[0].at < w[1].at));
         assert!(p.iter().all(|s| (0.05..=0.9).contains(&s.at)));
 
-        let long = plan(&victims, 200_000, true, &mut rng);
+        let long = plan(&victims, 200_000, 1, &mut rng);
         assert_eq!(
             long.iter()
                 .filter(|s| s.action == Action::Kill("sink"))
@@ -158,5 +158,10 @@ mod tests {
             5
         );
         assert_eq!(long.len(), 16);
+
+        let restarts = plan(&victims, 20_000, 4, &mut rng);
+        assert_eq!(restarts.iter().filter(|s| s.action == Action::RestartKafka).count(), 4);
+        assert_ne!(restarts[0].action, Action::RestartKafka);
+        assert_eq!(restarts.len(), 7);
     }
 }

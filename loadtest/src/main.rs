@@ -164,9 +164,9 @@ struct ChaosArgs {
     /// Which processes make up the deployment.
     #[arg(long, value_enum, default_value = "distributed")]
     mode: Mode,
-    /// Skip the Kafka restart.
-    #[arg(long)]
-    no_kafka_restart: bool,
+    /// Kafka restarts (data kept) during the run; 0 skips them.
+    #[arg(long, default_value_t = 1)]
+    kafka_restarts: u32,
     /// Seed of the chaos schedule (random when absent; printed for replay).
     #[arg(long)]
     seed: Option<u64>,
@@ -342,7 +342,7 @@ async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
     let steps = chaos::plan(
         a.mode.victims(),
         a.load.events,
-        !a.no_kafka_restart,
+        a.kafka_restarts,
         &mut rng,
     );
     let plan_text: Vec<String> = steps
@@ -394,7 +394,7 @@ async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
             .collect::<Vec<_>>()
             .into(),
     );
-    let kafka_ok = a.no_kafka_restart || chaos_log.kafka_restarts >= 1;
+    let kafka_ok = chaos_log.kafka_restarts >= a.kafka_restarts;
     let every_victim = a
         .mode
         .victims()

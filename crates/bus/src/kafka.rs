@@ -84,10 +84,39 @@ fn classify(e: &KafkaError) -> BusError {
     }
 }
 
+/// Longest the async side waits for a blocking librdkafka call. Most calls take
+/// `CALL_TIMEOUT` themselves, but some (a synchronous offset commit) have no timeout of their
+/// own and can wait for a group coordinator that librdkafka never finds again after a broker
+/// restart: the caller then gets an error and starts over with a fresh client, and the stuck
+/// thread is left behind instead of stalling the pipeline.
+const BLOCKING_LIMIT: Duration = Duration::from_secs(45);
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, KafkaError> + Send + 'static) -> Result<T, BusError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(|e| classify(&e)),
-        Err(join) => Err(BusError::Unavailable(format!("blocking kafka call panicked: {join}"))),
+    match tokio::time::timeout(BLOCKING_LIMIT, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(r)) => r.map_err(|e| classify(&e)),
+        Ok(Err(join)) => Err(BusError::Unavailable(format!("blocking kafka call panicked: {join}"))),
+        Err(_) => {
+            tracing::warn!(limit = ?BLOCKING_LIMIT, "a librdkafka call is stuck; giving up on it");
+            Err(BusError::Unavailable(format!("kafka call did not return within {BLOCKING_LIMIT:?}")))
+        }
+    }
+}
+
+/// Destroys librdkafka clients on a thread of their own: closing a consumer leaves its group
+/// and destroying a producer flushes, and either can wait a long time (without end, in some
+/// librdkafka versions) on a broker that just restarted. Dropped inline, that wait would hold
+/// an async worker thread and with it the pipeline.
+fn close_in_background(what: &'static str, clients: impl Send + 'static) {
+    let spawned = std::thread::Builder::new().name("kafka-close".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        drop(clients);
+        if started.elapsed() > CALL_TIMEOUT {
+            tracing::warn!(client = what, took = ?started.elapsed(), "closing a kafka client was slow");
+        }
+    });
+    if let Err(e) = spawned {
+        // The clients went down with the failed spawn's closure, inline.
+        tracing::warn!(error = %e, "cannot start a thread to close a kafka client");
     }
 }
 
@@ -195,7 +224,7 @@ impl Bus for KafkaBus {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).map_err(|e| classify(&e))?;
         Ok(Box::new(KafkaConsumer {
-            consumer: Arc::new(consumer),
+            consumer: Background::new("consumer", Arc::new(consumer)),
             config: self.config.clone(),
             group: group.to_owned(),
             topics: topics.to_vec(),
@@ -219,7 +248,7 @@ impl Bus for KafkaBus {
             .map_err(|e| BusError::Config(e.to_string()))?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).map_err(|e| classify(&e))?;
-        Ok(Box::new(KafkaConsumer { consumer: Arc::new(consumer), config: self.config.clone(), group, topics: topics.to_vec(), txn_producer: None }))
+        Ok(Box::new(KafkaConsumer { consumer: Background::new("tail consumer", Arc::new(consumer)), config: self.config.clone(), group, topics: topics.to_vec(), txn_producer: None }))
     }
 
     async fn last_record(&self, topic: &str, partition: i32) -> Result<Option<InRecord>, BusError> {
@@ -334,11 +363,39 @@ fn last_committed(consumer: &BaseConsumer, topic: &str, partition: i32) -> Resul
 }
 
 struct KafkaConsumer {
-    consumer: Arc<StreamConsumer>,
+    consumer: Background<Arc<StreamConsumer>>,
     config: KafkaBusConfig,
     group: String,
     topics: Vec<String>,
-    txn_producer: Option<FutureProducer>,
+    txn_producer: Option<Background<FutureProducer>>,
+}
+
+/// A librdkafka client that is closed by [`close_in_background`] when dropped.
+struct Background<T: Send + 'static> {
+    what: &'static str,
+    client: Option<T>,
+}
+
+impl<T: Send + 'static> Background<T> {
+    fn new(what: &'static str, client: T) -> Self {
+        Self { what, client: Some(client) }
+    }
+}
+
+impl<T: Send + 'static> std::ops::Deref for Background<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.client {
+            Some(c) => c,
+            None => unreachable!("a client is taken only by drop"),
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for Background<T> {
+    fn drop(&mut self) {
+        close_in_background(self.what, self.client.take());
+    }
 }
 
 fn tpl(positions: &[Position]) -> Result<TopicPartitionList, BusError> {
@@ -353,7 +410,7 @@ fn tpl(positions: &[Position]) -> Result<TopicPartitionList, BusError> {
 impl KafkaConsumer {
     async fn transactional_producer(&mut self) -> Result<FutureProducer, BusError> {
         if let Some(p) = &self.txn_producer {
-            return Ok(p.clone());
+            return Ok(FutureProducer::clone(p));
         }
         // Stable across restarts of this instance: `init_transactions` then aborts whatever
         // transaction a killed predecessor left open (read-committed readers would otherwise
@@ -372,7 +429,7 @@ impl KafkaConsumer {
             .map_err(|e| BusError::Config(e.to_string()))?;
         let p = producer.clone();
         blocking(move || p.init_transactions(CALL_TIMEOUT)).await?;
-        self.txn_producer = Some(producer.clone());
+        self.txn_producer = Some(Background::new("transactional producer", producer.clone()));
         Ok(producer)
     }
 }
@@ -424,7 +481,9 @@ impl Consumer for KafkaConsumer {
             let p = producer.clone();
             let _ = blocking(move || p.abort_transaction(CALL_TIMEOUT)).await;
             // The producer may be fenced or in an abortable state: start afresh next time.
+            // This clone goes to the background too, lest it be the last one and close inline.
             self.txn_producer = None;
+            close_in_background("transactional producer", producer);
             return Err(BusError::TransactionAborted(e.to_string()));
         }
         Ok(())
