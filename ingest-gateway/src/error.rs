@@ -22,6 +22,8 @@ pub enum GatewayError {
     Overloaded,
     #[error("the bus is unavailable, retry later")]
     Unavailable,
+    #[error("indexing is {0} records behind; retry later")]
+    Backlogged(u64),
 }
 
 impl IntoResponse for GatewayError {
@@ -36,6 +38,7 @@ impl IntoResponse for GatewayError {
             GatewayError::RateLimited { retry_after_secs } => (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after_secs)),
             GatewayError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, Some(1)),
             GatewayError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, Some(5)),
+            GatewayError::Backlogged(_) => (StatusCode::SERVICE_UNAVAILABLE, Some(1)),
         };
         // Internal details (store errors) are logged by the handler, never sent.
         let message = match &self {

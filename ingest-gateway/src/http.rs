@@ -182,6 +182,11 @@ async fn bulk(
         }
         GatewayError::Unauthorized(e)
     })?;
+    // Before the body is read: a refused request costs the gateway nothing.
+    if let Some(behind) = gw.ingest.backlog().over() {
+        metrics::counter!("nexuslog_gateway_backlog_holds_total", "source" => "http").increment(1);
+        return Err(GatewayError::Backlogged(behind));
+    }
     let Ok(_permit) = gw.in_flight.try_acquire() else {
         metrics::counter!("nexuslog_gateway_shed_total").increment(1);
         return Err(GatewayError::Overloaded);

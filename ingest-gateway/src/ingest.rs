@@ -9,6 +9,8 @@ use nexuslog_schemas::wire::Codec;
 use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, SourceKind, Stage};
 use tracing::Instrument;
 
+use crate::backlog::Backlog;
+
 /// One event to write: its ingest id, project and bytes.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -47,12 +49,25 @@ pub struct Ingest {
     codec: Codec,
     topics: Topics,
     max_record_bytes: usize,
+    backlog: Backlog,
 }
 
 impl Ingest {
     /// `max_record_bytes`: the largest record the bus takes (`bus.max_record_bytes`).
     pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, max_record_bytes: usize) -> Self {
-        Self { bus, codec, topics, max_record_bytes }
+        Self { bus, codec, topics, max_record_bytes, backlog: Backlog::new(0) }
+    }
+
+    /// Holds ingest to `backlog`'s bound (see [`Backlog`]); without it ingest is never held.
+    #[must_use]
+    pub fn with_backlog(mut self, backlog: Backlog) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// The pipeline backlog ingest is held to.
+    pub fn backlog(&self) -> &Backlog {
+        &self.backlog
     }
 
     /// Writes `events` as raw events from `source`; returns once the bus acknowledged all.

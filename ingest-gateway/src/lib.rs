@@ -7,6 +7,7 @@
 //! is derived from (project, key, position), so a retried request overwrites instead of
 //! duplicating downstream.
 
+pub mod backlog;
 mod body;
 mod error;
 mod http;
@@ -14,6 +15,7 @@ mod ingest;
 pub mod quota;
 pub mod syslog;
 
+pub use backlog::Backlog;
 pub use body::{decompress, split_events, EventLine, LineError};
 pub use error::GatewayError;
 pub use http::{presented_key, router, Gateway, GatewayLimits};

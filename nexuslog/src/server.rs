@@ -149,7 +149,20 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             max_in_flight: usize::try_from(config.http.max_in_flight).unwrap_or(usize::MAX),
             body_read_timeout: Duration::from_secs(config.http.body_read_timeout_secs),
         };
-        let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX));
+        let backlog = nexuslog_ingest_gateway::Backlog::new(config.bus.max_backlog_records);
+        if config.bus.max_backlog_records > 0 {
+            // The pipeline's two stages: processors on the raw topic, sinks on the logs topic.
+            let stages = vec![
+                (nexuslog_stream_processors::ProcessorConfig::default().group, topics.raw.clone()),
+                (nexuslog_sinks::IndexerConfig::default().group, topics.logs.clone()),
+            ];
+            let (watcher, bus, s) = (backlog.clone(), bus.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                watcher.watch(bus, stages, s).await;
+                Ok(())
+            });
+        }
+        let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX)).with_backlog(backlog);
         let keys = key_cache.clone().ok_or_else(missing_deps)?;
         crate::syslog::spawn_listeners(&config, ingest.clone(), keys.clone(), meta, &shutdown, &mut tasks).await?;
         // With a state store (always, in these roles) the per-key limit is shared by every

@@ -403,3 +403,46 @@ async fn standalone_syslog_batches_are_bounded_by_bytes() {
     assert!(batches >= 8.0, "2 MiB went as several batches: {batches}");
     assert_eq!(within, batches, "every batch under 256 KiB");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Backpressure: ingest held while the pipeline's backlog is over `bus.max_backlog_records`
+// ---------------------------------------------------------------------------------------------
+
+/// A gateway with no processor or sink behind it: what it accepts stays on the bus, so once
+/// the sampled backlog passes the bound, HTTP ingest is refused with 503 and `Retry-After`
+/// (before the body is read) and a syslog TCP connection is held unread.
+#[tokio::test]
+async fn ingest_is_held_while_the_pipeline_backlog_is_over_its_bound() {
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let mut env = support::distributed_env(&unique_name("backlog"));
+    env.push(("NEXUSLOG_BUS_MAX_BACKLOG_RECORDS".into(), "50".into()));
+    env.push(("NEXUSLOG_SYSLOG_TCP_ADDR".into(), format!("127.0.0.1:{tcp}")));
+    let key = support::test_key();
+    let node = support::start(&["gateway"], env, &key).await;
+
+    let lines: String = (0..100).map(|i| format!("{{\"message\":\"backlog {i}\"}}\n")).collect();
+    let (status, answer) = bulk(&node, lines.clone()).await;
+    assert_eq!(status, 200, "under the bound ingest is accepted: {answer}");
+
+    let client = reqwest::Client::new();
+    let refused = wait_until("ingest refused for the backlog", Duration::from_secs(30), || {
+        let (client, lines, node) = (client.clone(), lines.clone(), &node);
+        async move {
+            let resp = client.post(format!("{}/v1/logs/bulk", node.url)).bearer_auth(&node.api_key).body(lines).send().await.expect("post");
+            (resp.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(resp)
+        }
+    })
+    .await;
+    assert_eq!(refused.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body: Value = refused.json().await.expect("json");
+    let error = body["error"].as_str().expect("an error message");
+    assert!(error.contains("records behind"), "{error}");
+
+    let _held = tokio::net::TcpStream::connect(("127.0.0.1", tcp)).await.expect("syslog connects");
+    wait_until("the syslog connection held", Duration::from_secs(10), || async {
+        let text = reqwest::get(format!("{}/metrics", node.url)).await.ok()?.text().await.ok()?;
+        text.lines().any(|l| l.starts_with("nexuslog_gateway_backlog_holds_total{source=\"syslog\"} ")).then_some(())
+    })
+    .await;
+    assert!(counter(&node, "nexuslog_gateway_backlog_holds_total").await >= 2.0);
+}

@@ -114,6 +114,12 @@ pub struct BusConfig {
     /// message (then its largest fields) truncated with a marker, so no record can stall a
     /// partition. Must leave 64 KiB above `http.max_event_bytes` and `syslog.max_message_bytes`.
     pub max_record_bytes: u64,
+    /// Records on the bus not yet committed by the processors and sinks, at most; above it
+    /// HTTP ingest answers 503 with Retry-After and syslog TCP connections are not read until
+    /// the pipeline catches up (UDP is never held). Bounds the time from acknowledgment to
+    /// searchable after a burst, and keeps a long sink outage from outgrowing the bus's
+    /// retention. 0: no bound.
+    pub max_backlog_records: u64,
     pub kafka: KafkaConfig,
 }
 
@@ -123,7 +129,7 @@ pub const RECORD_HEADROOM_BYTES: u64 = 64 * 1024;
 
 impl Default for BusConfig {
     fn default() -> Self {
-        Self { kind: BusKind::Embedded, topic_prefix: "nexuslog.".into(), max_record_bytes: 4 << 20, kafka: KafkaConfig::default() }
+        Self { kind: BusKind::Embedded, topic_prefix: "nexuslog.".into(), max_record_bytes: 4 << 20, max_backlog_records: 1_000_000, kafka: KafkaConfig::default() }
     }
 }
 

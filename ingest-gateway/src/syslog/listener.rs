@@ -120,6 +120,11 @@ async fn serve_connection<S: AsyncRead + Unpin>(
     let mut framer = Framer::new(ctx.max_message);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        // Backpressure: while the pipeline is behind, the socket is not read and the sender
+        // is slowed by TCP flow control instead of by growing the backlog.
+        if !ctx.ingest.backlog().wait_below(shutdown).await {
+            break;
+        }
         let read = tokio::select! {
             r = tokio::time::timeout(ctx.idle_timeout, stream.read(&mut buf)) => r,
             () = shutdown.wait() => break,
