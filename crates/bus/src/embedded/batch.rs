@@ -7,6 +7,8 @@
 //! endian; the body, once decompressed, is each record's single-record encoding
 //! (`store::encode`) prefixed by its length as a `u32`. Codec 0 = stored, 1 = zstd.
 
+use std::cell::RefCell;
+
 use super::store::{decode, encode, Stored};
 use crate::OutRecord;
 
@@ -31,7 +33,7 @@ pub(super) fn pack(append_micros: u64, records: &[&OutRecord]) -> Vec<u8> {
         body.extend_from_slice(&u32::try_from(one.len()).unwrap_or(u32::MAX).to_be_bytes());
         body.extend_from_slice(&one);
     }
-    let (codec, body) = match zstd::bulk::compress(&body, ZSTD_LEVEL) {
+    let (codec, body) = match compress(&body) {
         Ok(z) if z.len() < body.len() => (ZSTD, z),
         _ => (STORED, body),
     };
@@ -42,6 +44,39 @@ pub(super) fn pack(append_micros: u64, records: &[&OutRecord]) -> Vec<u8> {
     v.push(codec);
     v.extend_from_slice(&body);
     v
+}
+
+thread_local! {
+    // One context per thread, reused: creating one costs more than compressing a small batch.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        let c = match c.as_mut() {
+            Some(c) => c,
+            None => c.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+        };
+        c.compress(body)
+    })
+}
+
+/// The body of a compressed batch. Its frame declares its size (`pack` writes it), so the
+/// buffer is allocated once at its final size: zstd's bulk API otherwise reserves the whole
+/// `MAX_BODY_BYTES` for every batch.
+fn decompress(z: &[u8]) -> Option<Vec<u8>> {
+    let size = zstd::zstd_safe::get_frame_content_size(z).ok()??;
+    let size = usize::try_from(size).ok().filter(|n| *n <= MAX_BODY_BYTES)?;
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        let d = match d.as_mut() {
+            Some(d) => d,
+            None => d.insert(zstd::bulk::Decompressor::new().ok()?),
+        };
+        d.decompress(z, size).ok()
+    })
 }
 
 /// The record count and append time of a batch value, without decompressing it.
@@ -59,7 +94,7 @@ pub(super) fn unpack(v: &[u8]) -> Option<Vec<Stored>> {
     let (count, _) = header(v)?;
     let body = match v[13] {
         STORED => std::borrow::Cow::Borrowed(&v[HEADER..]),
-        ZSTD => std::borrow::Cow::Owned(zstd::bulk::decompress(&v[HEADER..], MAX_BODY_BYTES).ok()?),
+        ZSTD => std::borrow::Cow::Owned(decompress(&v[HEADER..])?),
         _ => return None,
     };
     let mut rest: &[u8] = &body;
