@@ -7,6 +7,8 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 
+use crate::binary::Reader;
+
 /// Why a record could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -80,11 +82,36 @@ pub trait AvroRecord: Sized {
     /// When the value does not have the shape of the current schema.
     fn from_value(value: Value) -> Result<Self, SchemaError>;
 
+    /// Writes the datum of the current schema straight from the fields (see `binary`);
+    /// `false` for types that leave it to the generic path.
+    fn write_direct(&self, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    /// Reads a datum of the current schema straight into the type; `None` for types that
+    /// leave it to the generic path.
+    fn read_direct(_r: &mut Reader<'_>) -> Option<Result<Self, SchemaError>> {
+        None
+    }
+
     /// Encodes as a bare Avro datum (no framing) with the current schema.
     ///
     /// # Errors
     /// When the value does not validate against the schema (a bug in `to_value`).
     fn to_datum(&self) -> Result<Vec<u8>, SchemaError> {
+        let mut out = Vec::with_capacity(256);
+        if self.write_direct(&mut out) {
+            return Ok(out);
+        }
+        self.to_datum_generic()
+    }
+
+    /// [`AvroRecord::to_datum`] through `apache_avro`'s `Value`s: the reference the direct
+    /// encoding is tested against.
+    ///
+    /// # Errors
+    /// As [`AvroRecord::to_datum`].
+    fn to_datum_generic(&self) -> Result<Vec<u8>, SchemaError> {
         Ok(Self::compiled().writer.write_value_to_vec(self.to_value())?)
     }
 
@@ -92,7 +119,26 @@ pub trait AvroRecord: Sized {
     ///
     /// # Errors
     /// When the bytes are not a valid datum of `writer`, or `writer` cannot be resolved.
-    fn from_datum(mut bytes: &[u8], writer: &Schema) -> Result<Self, SchemaError> {
+    fn from_datum(bytes: &[u8], writer: &Schema) -> Result<Self, SchemaError> {
+        if std::ptr::eq(writer, Self::schema()) {
+            let mut r = Reader::new(bytes, Self::NAME);
+            if let Some(record) = Self::read_direct(&mut r) {
+                let record = record?;
+                if r.remaining() > 0 {
+                    return Err(SchemaError::Wire(format!("{} trailing bytes after datum", r.remaining())));
+                }
+                return Ok(record);
+            }
+        }
+        Self::from_datum_generic(bytes, writer)
+    }
+
+    /// [`AvroRecord::from_datum`] through `apache_avro`'s `Value`s (schema resolution
+    /// included): older writers' data, and the reference for the direct decoding.
+    ///
+    /// # Errors
+    /// As [`AvroRecord::from_datum`].
+    fn from_datum_generic(mut bytes: &[u8], writer: &Schema) -> Result<Self, SchemaError> {
         let value = if std::ptr::eq(writer, Self::schema()) {
             Self::compiled().reader.read_value(&mut bytes)?
         } else {
@@ -277,6 +323,17 @@ macro_rules! avro_enum {
 
             pub fn from_symbol(s: &str) -> Self {
                 match s { $($symbol => $name::$variant,)+ _ => $name::$default }
+            }
+
+            /// The symbol's position in the schema: its binary encoding.
+            #[allow(dead_code, reason = "only the records with a direct encoding use it")]
+            pub(crate) fn index(self) -> i64 {
+                $name::ALL.iter().position(|v| *v == self).unwrap_or(0) as i64
+            }
+
+            #[allow(dead_code, reason = "only the records with a direct encoding use it")]
+            pub(crate) fn read(r: &mut crate::binary::Reader<'_>, field: &str) -> Result<Self, crate::avro::SchemaError> {
+                Ok($name::ALL[r.index(field, $name::ALL.len())?])
             }
 
             pub(crate) fn to_value(self) -> apache_avro::types::Value {

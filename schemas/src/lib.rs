@@ -16,6 +16,7 @@
 
 mod alert;
 mod avro;
+pub mod binary;
 mod dead_letter;
 mod log_record;
 mod raw_event;

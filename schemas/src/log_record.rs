@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 use apache_avro::types::Value;
 
 use crate::avro::{self, avro_enum, AvroRecord, Compiled, Fields, SchemaError};
+use crate::binary::{self, Reader};
 use crate::SourceKind;
 
 avro_enum!(
@@ -57,6 +58,39 @@ impl FieldValue {
             FieldValue::String(s) => (4, Value::String(s.clone())),
         };
         Value::Union(index, Box::new(v))
+    }
+
+    /// The union branch, then the value.
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            FieldValue::Null => binary::put_long(out, 0),
+            FieldValue::Bool(b) => {
+                binary::put_long(out, 1);
+                binary::put_bool(out, *b);
+            }
+            FieldValue::Long(l) => {
+                binary::put_long(out, 2);
+                binary::put_long(out, *l);
+            }
+            FieldValue::Double(d) => {
+                binary::put_long(out, 3);
+                binary::put_double(out, *d);
+            }
+            FieldValue::String(s) => {
+                binary::put_long(out, 4);
+                binary::put_str(out, s);
+            }
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, SchemaError> {
+        Ok(match r.index("fields", 5)? {
+            0 => FieldValue::Null,
+            1 => FieldValue::Bool(r.bool("fields")?),
+            2 => FieldValue::Long(r.long("fields")?),
+            3 => FieldValue::Double(r.double("fields")?),
+            _ => FieldValue::String(r.string("fields")?),
+        })
     }
 
     fn from_value(v: Value) -> Option<Self> {
@@ -123,6 +157,54 @@ impl AvroRecord for LogRecord {
             ("trace_id", avro::opt_string(&self.trace_id)),
             ("span_id", avro::opt_string(&self.span_id)),
         ])
+    }
+
+    fn write_direct(&self, out: &mut Vec<u8>) -> bool {
+        binary::put_str(out, &self.id);
+        binary::put_str(out, &self.project_id);
+        binary::put_long(out, self.timestamp);
+        binary::put_long(out, self.timestamp_source.index());
+        binary::put_long(out, self.received_at);
+        binary::put_long(out, self.level.index());
+        binary::put_str(out, &self.message);
+        binary::put_opt_str(out, self.host.as_deref());
+        binary::put_opt_str(out, self.service.as_deref());
+        binary::put_long(out, self.source.index());
+        binary::put_block(out, self.fields.iter(), |out, (k, v)| {
+            binary::put_str(out, k);
+            v.write(out);
+        });
+        binary::put_long(out, self.parse_status.index());
+        binary::put_block(out, self.parse_errors.iter(), |out, e| binary::put_str(out, e));
+        binary::put_opt_str(out, self.trace_id.as_deref());
+        binary::put_opt_str(out, self.span_id.as_deref());
+        true
+    }
+
+    fn read_direct(r: &mut Reader<'_>) -> Option<Result<Self, SchemaError>> {
+        let read = |r: &mut Reader<'_>| {
+            let (id, project_id, timestamp) = (r.string("id")?, r.string("project_id")?, r.long("timestamp")?);
+            let (timestamp_source, received_at) = (TimestampSource::read(r, "timestamp_source")?, r.long("received_at")?);
+            let (level, message) = (Level::read(r, "level")?, r.string("message")?);
+            let (host, service) = (r.opt_string("host")?, r.opt_string("service")?);
+            let source = SourceKind::read(r, "source")?;
+            let mut fields = BTreeMap::new();
+            r.blocks("fields", |r| {
+                let k = r.string("fields")?;
+                let v = FieldValue::read(r)?;
+                fields.insert(k, v);
+                Ok(())
+            })?;
+            let parse_status = ParseStatus::read(r, "parse_status")?;
+            let mut parse_errors = Vec::new();
+            r.blocks("parse_errors", |r| {
+                parse_errors.push(r.string("parse_errors")?);
+                Ok(())
+            })?;
+            let (trace_id, span_id) = (r.opt_string("trace_id")?, r.opt_string("span_id")?);
+            Ok(Self { id, project_id, timestamp, timestamp_source, received_at, level, message, host, service, source, fields, parse_status, parse_errors, trace_id, span_id })
+        };
+        Some(read(r))
     }
 
     fn from_value(value: Value) -> Result<Self, SchemaError> {

@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 use apache_avro::types::Value;
 
 use crate::avro::{self, avro_enum, AvroRecord, Compiled, Fields, SchemaError};
+use crate::binary::{self, Reader};
 
 avro_enum!(
     /// Transport an event arrived on.
@@ -47,6 +48,42 @@ impl AvroRecord for RawEvent {
             ("payload", Value::Bytes(self.payload.clone())),
             ("metadata", avro::string_map(&self.metadata)),
         ])
+    }
+
+    fn write_direct(&self, out: &mut Vec<u8>) -> bool {
+        binary::put_str(out, &self.ingest_id);
+        binary::put_str(out, &self.project_id);
+        binary::put_long(out, self.source.index());
+        binary::put_long(out, self.received_at);
+        binary::put_opt_str(out, self.remote_addr.as_deref());
+        binary::put_bytes(out, &self.payload);
+        binary::put_block(out, self.metadata.iter(), |out, (k, v)| {
+            binary::put_str(out, k);
+            binary::put_str(out, v);
+        });
+        true
+    }
+
+    fn read_direct(r: &mut Reader<'_>) -> Option<Result<Self, SchemaError>> {
+        let read = |r: &mut Reader<'_>| {
+            let mut e = Self {
+                ingest_id: r.string("ingest_id")?,
+                project_id: r.string("project_id")?,
+                source: SourceKind::read(r, "source")?,
+                received_at: r.long("received_at")?,
+                remote_addr: r.opt_string("remote_addr")?,
+                payload: r.bytes("payload")?.to_vec(),
+                metadata: BTreeMap::new(),
+            };
+            r.blocks("metadata", |r| {
+                let k = r.string("metadata")?;
+                let v = r.string("metadata")?;
+                e.metadata.insert(k, v);
+                Ok(())
+            })?;
+            Ok(e)
+        };
+        Some(read(r))
     }
 
     fn from_value(value: Value) -> Result<Self, SchemaError> {
