@@ -2,7 +2,8 @@
 # The operations tests: the Helm chart (lint, render, Kubernetes schemas, properties), the
 # container image (hadolint; its entrypoint run here with the environment the chart gives each
 # role, against the real services), the Compose file, and self-observability (promtool rule
-# tests; a real Prometheus scraping NexusLog; the dashboard's queries). scripts/test.sh runs it
+# tests; a real Prometheus scraping NexusLog; the dashboard's queries), and the drop-in ingest
+# endpoints driven by their ecosystems' client libraries. scripts/test.sh runs it
 # after the cargo tests, with the services up and the binary built.
 #
 #   bash scripts/ops-test.sh [pytest args]    # NEXUSLOG_BIN: the nexuslog binary to run
@@ -17,4 +18,4 @@ export NEXUSLOG_BIN="${NEXUSLOG_BIN:-${CARGO_TARGET_DIR:-$NEXUSLOG_CACHE_DIR/tar
 [[ -x "$NEXUSLOG_BIN" ]] || die "no nexuslog binary at $NEXUSLOG_BIN (cargo build -p nexuslog first)"
 eval "$(infra/services env)"
 export PYTHONDONTWRITEBYTECODE=1
-exec python3 -m pytest -q -p no:cacheprovider helm/tests infra/tests infra/observability/tests "$@"
+exec python3 -m pytest -q -p no:cacheprovider helm/tests infra/tests infra/observability/tests ingest-gateway/tests/clients "$@"

@@ -78,7 +78,12 @@ pub fn split_events(body: &[u8], max_event: usize) -> Result<(Vec<EventLine>, Ve
         }
         if line.first() == Some(&b'{') {
             if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                bad.push(LineError { line: i + 1, reason: format!("invalid JSON: {e}"), original: line.to_vec() });
+                // Concatenated objects (Fluent Bit's `json_stream`, `{..}{..}` or `{..} {..}`):
+                // one event each, when every one of them parses.
+                match concatenated_objects(line) {
+                    Some(objects) => ok.extend(objects.into_iter().map(|o| EventLine { line: i + 1, bytes: o.to_vec() })),
+                    None => bad.push(LineError { line: i + 1, reason: format!("invalid JSON: {e}"), original: line.to_vec() }),
+                }
                 continue;
             }
         } else if std::str::from_utf8(line).is_err() {
@@ -88,6 +93,20 @@ pub fn split_events(body: &[u8], max_event: usize) -> Result<(Vec<EventLine>, Ve
         ok.push(EventLine { line: i + 1, bytes: line.to_vec() });
     }
     Ok((ok, bad))
+}
+
+/// The objects of a line holding several JSON objects one after another (whitespace between
+/// them allowed); `None` unless there are several and every one is a valid object.
+fn concatenated_objects(line: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    for value in serde_json::Deserializer::from_slice(line).into_iter::<&serde_json::value::RawValue>() {
+        let raw = value.ok()?.get().as_bytes();
+        if raw.first() != Some(&b'{') {
+            return None;
+        }
+        out.push(raw);
+    }
+    (out.len() > 1).then_some(out)
 }
 
 fn too_large(line: usize, bytes: &[u8], max: usize) -> LineError {
@@ -111,6 +130,16 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].line, 4);
         assert!(bad[0].reason.starts_with("invalid JSON"), "{}", bad[0].reason);
+    }
+
+    #[test]
+    fn concatenated_objects_are_one_event_each() {
+        let body = b"{\"a\":1}{\"b\":\"}{\"} {\"c\":[1]}\n{\"d\":1}{oops}\n{\"e\":1} 5";
+        let (ok, bad) = split_events(body, 1000).expect("split");
+        let events: Vec<&[u8]> = ok.iter().map(|e| e.bytes.as_slice()).collect();
+        assert_eq!(events, [b"{\"a\":1}".as_slice(), b"{\"b\":\"}{\"}", b"{\"c\":[1]}"]);
+        assert!(ok.iter().all(|e| e.line == 1));
+        assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), [2, 3], "one bad object (or a non-object) refuses its line");
     }
 
     #[test]

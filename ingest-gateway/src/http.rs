@@ -1,5 +1,6 @@
 //! `POST /v1/logs/bulk`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -13,12 +14,12 @@ use axum::{Json, Router};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use nexuslog_bus::BusError;
 use nexuslog_metastore::keys::Scope;
-use nexuslog_metastore::KeyCache;
+use nexuslog_metastore::{ApiKey, KeyCache};
 use nexuslog_schemas::SourceKind;
 use nexuslog_state::StateStore;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::body::{decompress, split_events, LineError};
 use crate::error::GatewayError;
@@ -76,6 +77,10 @@ impl Gateway {
         Arc::new(Self::build(ingest, keys, limits, Some(state)))
     }
 
+    pub(crate) fn limits(&self) -> &GatewayLimits {
+        &self.limits
+    }
+
     fn build(ingest: Ingest, keys: KeyCache, limits: GatewayLimits, state: Option<Arc<dyn StateStore>>) -> Self {
         Self {
             ingest,
@@ -113,7 +118,7 @@ async fn received_at(gw: &Gateway, project: &str, key_id: &str, idempotency: Opt
 
 /// The gateway's routes.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new().route("/v1/logs/bulk", post(bulk)).with_state(gateway)
+    Router::new().route("/v1/logs/bulk", post(bulk)).with_state(gateway.clone()).merge(crate::es::router(gateway.clone())).merge(crate::otlp::router(gateway))
 }
 
 /// Ingest id of the `index`-th event of a request: random (time-ordered) normally; derived from
@@ -167,16 +172,19 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: u64, timeout: Duratio
     })
 }
 
-/// The key is checked from the headers before a byte of the body is read, so an unknown
-/// caller cannot make the gateway buffer (or wait for) a body: its request is answered 401 and
-/// the connection closed with the body unread.
-async fn bulk(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<Value>, GatewayError> {
-    let key = gw.keys.verify(presented_key(&headers), Scope::Ingest).await.map_err(|e| {
+/// A request admitted to the ingest path: its key, its slot among the requests in flight, and
+/// its body (decompressed, within the size limits).
+pub(crate) struct Admitted<'a> {
+    pub key: ApiKey,
+    pub body: Vec<u8>,
+    pub(crate) _slot: SemaphorePermit<'a>,
+}
+
+/// The checks every ingest protocol shares, cheapest first. The key is checked from the headers
+/// before a byte of the body is read, so an unknown caller cannot make the gateway buffer (or
+/// wait for) a body: its request is answered 401 and the connection closed with the body unread.
+pub(crate) async fn admit<'a>(gw: &'a Gateway, presented: &str, headers: &HeaderMap, body: Body) -> Result<Admitted<'a>, GatewayError> {
+    let key = gw.keys.verify(presented, Scope::Ingest).await.map_err(|e| {
         if let nexuslog_metastore::keys::KeyError::Store(err) = &e {
             tracing::warn!(error = %err, "cannot verify API key");
         }
@@ -187,24 +195,22 @@ async fn bulk(
         metrics::counter!("nexuslog_gateway_backlog_holds_total", "source" => "http").increment(1);
         return Err(GatewayError::Backlogged(behind));
     }
-    let Ok(_permit) = gw.in_flight.try_acquire() else {
+    let Ok(slot) = gw.in_flight.try_acquire() else {
         metrics::counter!("nexuslog_gateway_shed_total").increment(1);
         return Err(GatewayError::Overloaded);
     };
-    let body = read_body(&headers, body, gw.limits.max_body_bytes, gw.limits.body_read_timeout).await?;
-
+    let body = read_body(headers, body, gw.limits.max_body_bytes, gw.limits.body_read_timeout).await?;
     let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
     let body = decompress(encoding, &body, gw.limits.max_body_bytes).map_err(|e| match e {
         None => GatewayError::TooLarge(gw.limits.max_body_bytes),
         Some(reason) => GatewayError::BadRequest(reason),
     })?;
-    let max_event = usize::try_from(gw.limits.max_event_bytes).unwrap_or(usize::MAX);
-    let (events, rejected) = split_events(&body, max_event).map_err(GatewayError::BadRequest)?;
-    if events.is_empty() && !rejected.is_empty() {
-        dead_letter(&gw, &key.project_id, &rejected).await?;
-        return Err(GatewayError::BadRequest(format!("no valid event in the request; first problem: line {}: {}", rejected[0].line, rejected[0].reason)));
-    }
-    if let (Some(limiter), Some(n)) = (&gw.limiter, NonZeroU32::new(u32::try_from(events.len()).unwrap_or(u32::MAX))) {
+    Ok(Admitted { key, body, _slot: slot })
+}
+
+/// Takes `n` events from the key's rate (this replica's, then the replicas' shared one).
+pub(crate) async fn take_quota(gw: &Gateway, key: &ApiKey, n: usize) -> Result<(), GatewayError> {
+    if let (Some(limiter), Some(n)) = (&gw.limiter, NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX))) {
         match limiter.check_key_n(&key.id, n) {
             Ok(Ok(())) => {}
             Ok(Err(not_until)) => {
@@ -212,23 +218,57 @@ async fn bulk(
                 return Err(GatewayError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
             }
             Err(_insufficient) => {
-                return Err(GatewayError::BadRequest(format!("{} events exceed the per-second quota of this key; split the request", events.len())));
+                return Err(GatewayError::BadRequest(format!("{n} events exceed the per-second quota of this key; split the request")));
             }
         }
     }
     if let Some(shared) = &gw.shared_quota {
-        if let Err(wait) = shared.take(&key.id, events.len() as u64).await {
+        if let Err(wait) = shared.take(&key.id, n as u64).await {
             return Err(GatewayError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
         }
     }
+    Ok(())
+}
 
-    let idempotency = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty());
-    let remote = peer.to_string();
-    // Which key (and data source) sent it, for filtering by source; set here, not by the event.
-    let mut metadata = std::collections::BTreeMap::from([("ingest.api_key".to_owned(), key.name.clone())]);
+/// The receiver's fields of every event a key sends: which key (and data source) sent it, for
+/// filtering by source; set here, never by the event.
+pub(crate) fn provenance(key: &ApiKey) -> BTreeMap<String, String> {
+    let mut metadata = BTreeMap::from([("ingest.api_key".to_owned(), key.name.clone())]);
     if !key.source.is_empty() {
         metadata.insert("ingest.data_source".to_owned(), key.source.clone());
     }
+    metadata
+}
+
+/// Writes the events and answers once the bus acknowledged every one.
+pub(crate) async fn write(gw: &Gateway, source: SourceKind, label: &'static str, peer: SocketAddr, batch: Vec<Event>, received_at: i64) -> Result<usize, GatewayError> {
+    let remote = peer.to_string();
+    let accepted = gw.ingest.send_received_at(source, Some(&remote), batch, received_at).await.map_err(|e| {
+        tracing::warn!(error = %e, "produce failed; answering 503");
+        metrics::counter!("nexuslog_gateway_produce_errors_total").increment(1);
+        ingest_error(&e)
+    })?;
+    metrics::counter!("nexuslog_gateway_events_accepted_total", "source" => label).increment(accepted as u64);
+    Ok(accepted)
+}
+
+async fn bulk(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, GatewayError> {
+    let Admitted { key, body, _slot } = admit(&gw, presented_key(&headers), &headers, body).await?;
+    let max_event = usize::try_from(gw.limits.max_event_bytes).unwrap_or(usize::MAX);
+    let (events, rejected) = split_events(&body, max_event).map_err(GatewayError::BadRequest)?;
+    if events.is_empty() && !rejected.is_empty() {
+        dead_letter(&gw, &key.project_id, &rejected).await?;
+        return Err(GatewayError::BadRequest(format!("no valid event in the request; first problem: line {}: {}", rejected[0].line, rejected[0].reason)));
+    }
+    take_quota(&gw, &key, events.len()).await?;
+
+    let idempotency = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty());
+    let metadata = provenance(&key);
     let batch: Vec<Event> = events
         .into_iter()
         .enumerate()
@@ -240,12 +280,7 @@ async fn bulk(
         })
         .collect();
     let received_at = received_at(&gw, &key.project_id, &key.id, idempotency).await;
-    let accepted = gw.ingest.send_received_at(SourceKind::Http, Some(&remote), batch, received_at).await.map_err(|e| {
-        tracing::warn!(error = %e, "produce failed; answering 503");
-        metrics::counter!("nexuslog_gateway_produce_errors_total").increment(1);
-        ingest_error(&e)
-    })?;
-    metrics::counter!("nexuslog_gateway_events_accepted_total", "source" => "http").increment(accepted as u64);
+    let accepted = write(&gw, SourceKind::Http, "http", peer, batch, received_at).await?;
     metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "http").increment(rejected.len() as u64);
     let rejected_json: Vec<Value> = rejected.iter().map(|r| json!({ "line": r.line, "reason": r.reason })).collect();
     let mut answer = json!({ "accepted": accepted, "rejected": rejected_json });
@@ -260,7 +295,7 @@ async fn bulk(
 }
 
 /// Writes refused lines to the dead-letter topic (acknowledged before the client is answered).
-async fn dead_letter(gw: &Gateway, project: &str, rejected: &[LineError]) -> Result<(), GatewayError> {
+pub(crate) async fn dead_letter(gw: &Gateway, project: &str, rejected: &[LineError]) -> Result<(), GatewayError> {
     let refused = rejected
         .iter()
         .map(|r| Refused {

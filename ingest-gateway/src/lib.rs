@@ -9,9 +9,11 @@
 
 pub mod backlog;
 mod body;
+pub mod es;
 mod error;
 mod http;
 mod ingest;
+pub mod otlp;
 pub mod quota;
 pub mod syslog;
 

@@ -172,6 +172,10 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             None => nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits),
         };
         app = app.merge(nexuslog_ingest_gateway::router(gw));
+        if matches!(role, Role::Gateway) {
+            // No console in this role: `/` is only the Elasticsearch clients' version probe.
+            app = app.route("/", get(|| async { nexuslog_ingest_gateway::es::cluster_info() }));
+        }
     }
     if matches!(role, Role::Standalone | Role::Processor) {
         let (Some(bus), Some(meta)) = (deps.bus.clone(), deps.meta.clone()) else { return Err(missing_deps()) };
@@ -282,7 +286,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             Ok(())
         });
         let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config), sender(&config), Some(hub)).await.context("starting the API")?;
-        app = app.merge(nexuslog_api::router(api)).merge(crate::web::router());
+        app = app.merge(nexuslog_api::router(api)).merge(crate::web::router(matches!(role, Role::Standalone)));
         let port = config.http.addr.port();
         if crate::web::is_built() {
             tracing::info!(url = %format!("http://127.0.0.1:{port}/"), "web console");

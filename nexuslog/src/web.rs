@@ -24,8 +24,21 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>NexusLog</tit
 then rebuild <code>nexuslog</code> (<code>scripts/run.sh</code> does both). The API is at <code>/v1/</code>.";
 
 /// The console's routes: everything the API and the operational endpoints do not claim.
-pub fn router() -> Router {
-    Router::new().fallback(serve).layer(tower_http::compression::CompressionLayer::new())
+/// `es_root`: this process ingests, so `GET /` from anything but a browser is an Elasticsearch
+/// client's version probe and gets the cluster answer (`nexuslog_ingest_gateway::es`).
+pub fn router(es_root: bool) -> Router {
+    let router = if es_root { Router::new().route("/", axum::routing::get(root)) } else { Router::new() };
+    router.fallback(serve).layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// `GET /` (and `HEAD /`): the console for a browser, the cluster answer for everything else.
+async fn root(headers: axum::http::HeaderMap, uri: Uri) -> Response {
+    let browser = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if browser {
+        serve(uri).await
+    } else {
+        nexuslog_ingest_gateway::es::cluster_info()
+    }
 }
 
 /// Whether the console is in this binary.
@@ -55,7 +68,7 @@ async fn serve(uri: Uri) -> Response {
 
 fn is_api(path: &str) -> bool {
     let first = path.split('/').next().unwrap_or_default();
-    matches!(first, "v1" | "healthz" | "readyz" | "metrics" | "_bulk" | "otlp")
+    matches!(first, "v1" | "healthz" | "readyz" | "metrics" | "_bulk" | "_license" | "_xpack" | "otlp")
 }
 
 fn file_response(body: Vec<u8>, mime: &str, cache: &'static str) -> Response {

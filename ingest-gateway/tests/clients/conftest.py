@@ -1,0 +1,85 @@
+"""Shared by the drop-in ingest tests: a standalone NexusLog (embedded stores, or the
+Kafka/OpenSearch path on the services from `infra/services up`) and the search API."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def distributed_env(prefix):
+    e = os.environ
+    return {
+        "NEXUSLOG_BUS_KIND": "kafka",
+        "NEXUSLOG_BUS_KAFKA_BROKERS": e["NEXUSLOG_TEST_KAFKA_BROKERS"],
+        "NEXUSLOG_BUS_KAFKA_PARTITIONS": "3",
+        "NEXUSLOG_BUS_TOPIC_PREFIX": f"{prefix}.",
+        "NEXUSLOG_LOGSTORE_KIND": "opensearch",
+        "NEXUSLOG_LOGSTORE_OPENSEARCH_URL": e["NEXUSLOG_TEST_OPENSEARCH_URL"],
+        "NEXUSLOG_LOGSTORE_INDEX_PREFIX": f"{prefix}-",
+        "NEXUSLOG_METASTORE_KIND": "postgres",
+        "NEXUSLOG_METASTORE_POSTGRES_URL": e["NEXUSLOG_TEST_POSTGRES_URL"],
+        "NEXUSLOG_STATE_KIND": "redis",
+        "NEXUSLOG_STATE_REDIS_URL": e["NEXUSLOG_TEST_REDIS_URL"],
+        "NEXUSLOG_SCHEMA_REGISTRY_URL": e["NEXUSLOG_TEST_SCHEMA_REGISTRY_URL"],
+    }
+
+
+@pytest.fixture(params=["embedded", "kafka-opensearch"])
+def node(request, tmp_path):
+    """A standalone NexusLog with a bootstrap key: (base URL, key)."""
+    port, key = free_port(), "nxl_" + uuid.uuid4().hex
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUSLOG_")}
+    env.update({
+        "NEXUSLOG_DATA_DIR": str(tmp_path / "data"),
+        "NEXUSLOG_HTTP_ADDR": f"127.0.0.1:{port}",
+        "NEXUSLOG_BOOTSTRAP_API_KEY": key,
+    })
+    if request.param == "kafka-opensearch":
+        env.update(distributed_env("esbulk" + uuid.uuid4().hex[:8]))
+    log = open(tmp_path / "nexuslog.log", "wb")
+    proc = subprocess.Popen([os.environ["NEXUSLOG_BIN"], "standalone"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        assert proc.poll() is None, f"nexuslog exited; log: {tmp_path / 'nexuslog.log'}"
+        assert time.time() < deadline, f"nexuslog not ready; log: {tmp_path / 'nexuslog.log'}"
+        time.sleep(0.2)
+    yield url, key
+    proc.kill()
+    proc.wait()
+
+
+def search(url, key, q, want, timeout=60):
+    """The hits of `q` over the last 30 days, once there are `want` of them."""
+    deadline = time.time() + timeout
+    while True:
+        params = urllib.parse.urlencode({"q": q, "from": "now-30d", "limit": "200"})
+        req = urllib.request.Request(f"{url}/v1/search?{params}", headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            hits = json.load(r)["hits"]
+        if len(hits) >= want or time.time() > deadline:
+            return hits
+        time.sleep(0.3)
+
+
+def field(hit, name):
+    return hit.get("fields", {}).get(name)
