@@ -12,24 +12,22 @@
 //! with a 409). Credentials: `Authorization: ApiKey` (the NexusLog key, or base64 of
 //! `id:key`), `Basic` (the password is the NexusLog key), or the usual NexusLog headers.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine as _;
 use nexuslog_schemas::SourceKind;
 use serde_json::{json, Value};
 
 use crate::body::LineError;
 use crate::error::GatewayError;
-use crate::http::{admit, dead_letter, provenance, take_quota, write, Admitted, Gateway};
+use crate::http::{admit, credentials, dead_letter, provenance, take_quota, write, Admitted, Gateway};
 use crate::ingest::Event;
 
 /// The Elasticsearch version reported to clients: Beats, Logstash and the 8.x clients accept
@@ -87,20 +85,6 @@ fn elastic(r: impl IntoResponse) -> Response {
     r
 }
 
-/// The NexusLog key an Elasticsearch client presents.
-fn presented(headers: &HeaderMap) -> Cow<'_, str> {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let (scheme, value) = auth.split_once(' ').unwrap_or((auth, ""));
-    let decoded = || base64::engine::general_purpose::STANDARD.decode(value.trim()).ok().and_then(|b| String::from_utf8(b).ok());
-    match scheme.to_ascii_lowercase().as_str() {
-        "basic" => decoded().and_then(|s| s.split_once(':').map(|(_, password)| password.to_owned())).map_or(Cow::Borrowed(""), Cow::Owned),
-        "apikey" if value.trim().starts_with(nexuslog_metastore::keys::KEY_PREFIX) => Cow::Borrowed(value.trim()),
-        // Elasticsearch's own form: base64 of `id:key`.
-        "apikey" => decoded().map(|s| s.split_once(':').map_or(s.clone(), |(_, k)| k.to_owned())).map_or(Cow::Borrowed(""), Cow::Owned),
-        _ => Cow::Borrowed(crate::http::presented_key(headers)),
-    }
-}
-
 async fn bulk_any(gw: State<Arc<Gateway>>, peer: ConnectInfo<SocketAddr>, headers: HeaderMap, body: Body) -> Response {
     bulk(gw, peer, None, headers, body).await
 }
@@ -120,7 +104,7 @@ enum Item {
 async fn bulk(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, path_index: Option<String>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     let result = async {
-        let Admitted { key, body, _slot } = admit(&gw, &presented(&headers), &headers, body).await?;
+        let Admitted { key, body, _slot } = admit(&gw, &credentials(&headers), &headers, body).await?;
         let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
         let items = parse(&body, path_index.as_deref(), max_event)?;
         let writes = items.iter().filter(|i| matches!(i, Item::Write { .. })).count();
@@ -303,20 +287,5 @@ mod tests {
         assert_ne!(document_id("p", "i", "a"), document_id("p", "j", "a"));
         assert_ne!(document_id("p", "i", "a"), document_id("q", "i", "a"));
         assert!(!nexuslog_common::is_minted_ingest_id(&document_id("p", "i", "a")), "never taken for a fresh id");
-    }
-
-    #[test]
-    fn credentials_in_each_form_give_the_key() {
-        let with = |auth: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::AUTHORIZATION, HeaderValue::from_str(auth).expect("header"));
-            presented(&h).into_owned()
-        };
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        assert_eq!(with("ApiKey nxl_abcdefgh123"), "nxl_abcdefgh123");
-        assert_eq!(with(&format!("ApiKey {}", b64("id1:nxl_abcdefgh123"))), "nxl_abcdefgh123");
-        assert_eq!(with(&format!("Basic {}", b64("elastic:nxl_abcdefgh123"))), "nxl_abcdefgh123");
-        assert_eq!(with("Bearer nxl_abcdefgh123"), "nxl_abcdefgh123");
-        assert_eq!(with("Basic !!!"), "");
     }
 }

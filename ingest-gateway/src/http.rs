@@ -1,5 +1,6 @@
 //! `POST /v1/logs/bulk`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -11,6 +12,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
 use axum::routing::post;
 use axum::{Json, Router};
+use base64::Engine as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use nexuslog_bus::BusError;
 use nexuslog_metastore::keys::Scope;
@@ -118,7 +120,7 @@ async fn received_at(gw: &Gateway, project: &str, key_id: &str, idempotency: Opt
 
 /// The gateway's routes.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new().route("/v1/logs/bulk", post(bulk)).with_state(gateway.clone()).merge(crate::es::router(gateway.clone())).merge(crate::otlp::router(gateway))
+    Router::new().route("/v1/logs/bulk", post(bulk)).with_state(gateway.clone()).merge(crate::es::router(gateway.clone())).merge(crate::otlp::router(gateway.clone())).merge(crate::hec::router(gateway.clone())).merge(crate::loki::router(gateway))
 }
 
 /// Ingest id of the `index`-th event of a request: random (time-ordered) normally; derived from
@@ -136,6 +138,23 @@ fn ingest_id(project: &str, key_id: &str, idempotency_key: Option<&str>, index: 
 pub fn presented_key(headers: &HeaderMap) -> &str {
     let get = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
     nexuslog_metastore::keys::presented(get(header::AUTHORIZATION.as_str()), get("x-api-key"))
+}
+
+/// The NexusLog key a request presents, in each form the ingest protocols' clients send:
+/// `Bearer <key>`, `ApiKey <key>` or Elasticsearch's base64 of `<id>:<key>`, `Basic` with the
+/// key as password (Loki, OpenSearch clients), `Splunk <key>` (HEC), or `X-API-Key`.
+pub(crate) fn credentials(headers: &HeaderMap) -> Cow<'_, str> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let (scheme, value) = auth.split_once(' ').unwrap_or((auth, ""));
+    let value = value.trim();
+    let decoded = || base64::engine::general_purpose::STANDARD.decode(value).ok().and_then(|b| String::from_utf8(b).ok());
+    match scheme.to_ascii_lowercase().as_str() {
+        "basic" => decoded().and_then(|s| s.split_once(':').map(|(_, password)| password.to_owned())).map_or(Cow::Borrowed(""), Cow::Owned),
+        "apikey" | "splunk" if value.starts_with(nexuslog_metastore::keys::KEY_PREFIX) => Cow::Borrowed(value),
+        "apikey" => decoded().map(|s| s.split_once(':').map_or(s.clone(), |(_, k)| k.to_owned())).map_or(Cow::Borrowed(""), Cow::Owned),
+        "splunk" => Cow::Borrowed(value),
+        _ => Cow::Borrowed(presented_key(headers)),
+    }
 }
 
 fn ingest_error(e: &IngestError) -> GatewayError {
@@ -258,7 +277,7 @@ async fn bulk(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, GatewayError> {
-    let Admitted { key, body, _slot } = admit(&gw, presented_key(&headers), &headers, body).await?;
+    let Admitted { key, body, _slot } = admit(&gw, &credentials(&headers), &headers, body).await?;
     let max_event = usize::try_from(gw.limits.max_event_bytes).unwrap_or(usize::MAX);
     let (events, rejected) = split_events(&body, max_event).map_err(GatewayError::BadRequest)?;
     if events.is_empty() && !rejected.is_empty() {
@@ -323,5 +342,21 @@ mod tests {
     #[test]
     fn two_keys_of_a_project_reusing_an_idempotency_value_get_distinct_ids() {
         assert_ne!(ingest_id("p", "key-a", Some("batch-1"), 0), ingest_id("p", "key-b", Some("batch-1"), 0));
+    }
+
+    #[test]
+    fn credentials_in_each_form_give_the_key() {
+        let with = |auth: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, axum::http::HeaderValue::from_str(auth).expect("header"));
+            credentials(&h).into_owned()
+        };
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert_eq!(with("ApiKey nxl_abcdefgh123"), "nxl_abcdefgh123");
+        assert_eq!(with(&format!("ApiKey {}", b64("id1:nxl_abcdefgh123"))), "nxl_abcdefgh123");
+        assert_eq!(with(&format!("Basic {}", b64("elastic:nxl_abcdefgh123"))), "nxl_abcdefgh123");
+        assert_eq!(with("Bearer nxl_abcdefgh123"), "nxl_abcdefgh123");
+        assert_eq!(with("Splunk nxl_abcdefgh123"), "nxl_abcdefgh123");
+        assert_eq!(with("Basic !!!"), "");
     }
 }

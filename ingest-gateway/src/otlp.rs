@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::body::LineError;
 use crate::error::GatewayError;
-use crate::http::{admit, dead_letter, presented_key, provenance, take_quota, write, Admitted, Gateway};
+use crate::http::{admit, credentials, dead_letter, provenance, take_quota, write, Admitted, Gateway};
 use crate::ingest::Event;
 
 /// The OTLP/HTTP logs route.
@@ -48,7 +48,7 @@ async fn export(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<S
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
     let format = if json { Format::Json } else { Format::Protobuf };
     let result = async {
-        let Admitted { key, body, _slot } = admit(&gw, presented_key(&headers), &headers, body).await?;
+        let Admitted { key, body, _slot } = admit(&gw, &credentials(&headers), &headers, body).await?;
         let request = decode(format, &body)?;
         let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
         let (payloads, refused) = events(&request, max_event);

@@ -68,7 +68,7 @@ async fn serve(uri: Uri) -> Response {
 
 fn is_api(path: &str) -> bool {
     let first = path.split('/').next().unwrap_or_default();
-    matches!(first, "v1" | "healthz" | "readyz" | "metrics" | "_bulk" | "_license" | "_xpack" | "otlp")
+    matches!(first, "v1" | "healthz" | "readyz" | "metrics" | "_bulk" | "_license" | "_xpack" | "otlp" | "loki" | "services")
 }
 
 fn file_response(body: Vec<u8>, mime: &str, cache: &'static str) -> Response {

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -74,8 +75,14 @@ def search(url, key, q, want, timeout=60):
     while True:
         params = urllib.parse.urlencode({"q": q, "from": "now-30d", "limit": "200"})
         req = urllib.request.Request(f"{url}/v1/search?{params}", headers={"Authorization": f"Bearer {key}"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            hits = json.load(r)["hits"]
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                hits = json.load(r)["hits"]
+        except urllib.error.HTTPError as e:
+            # 503: the store is not ready yet (an index being created); polled like an empty answer.
+            if e.code != 503 or time.time() > deadline:
+                raise
+            hits = []
         if len(hits) >= want or time.time() > deadline:
             return hits
         time.sleep(0.3)
