@@ -138,8 +138,26 @@ async fn bulk(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<Soc
     .await;
     match result {
         Ok(answer) => elastic(Json(answer)),
-        Err(e) => elastic(e),
+        Err(e) => elastic(refusal(e)),
     }
+}
+
+/// A refused request in Elasticsearch's words. Busy answers become 429
+/// `es_rejected_execution_exception`, the status the bulk helpers, Beats and Logstash retry
+/// (with `Retry-After`); the rest keep their status.
+fn refusal(e: GatewayError) -> Response {
+    let busy = matches!(e, GatewayError::Overloaded | GatewayError::Backlogged(_) | GatewayError::RateLimited { .. });
+    let reason = e.to_string();
+    let mut r = e.into_response();
+    let status = if busy { axum::http::StatusCode::TOO_MANY_REQUESTS } else { r.status() };
+    let kind = if busy { "es_rejected_execution_exception" } else { "nexuslog_exception" };
+    let body = json!({ "error": { "root_cause": [{ "type": kind, "reason": reason }], "type": kind, "reason": reason }, "status": status.as_u16() });
+    let retry_after = r.headers_mut().remove(axum::http::header::RETRY_AFTER);
+    r = (status, Json(body)).into_response();
+    if let Some(v) = retry_after {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    r
 }
 
 /// The document id of an item with an `_id`: stable per (project, index, `_id`), so sending it
@@ -279,6 +297,16 @@ mod tests {
         assert!(matches!(&items[1], Item::Refused { status: 413, .. }));
         assert!(parse(b"\n\n", None, 8).is_err(), "no action at all");
         assert!(parse(b"garbage\n", None, 8).is_err(), "a malformed action line");
+    }
+
+    #[tokio::test]
+    async fn busy_answers_are_429_in_elasticsearch_form() {
+        let r = refusal(GatewayError::Backlogged(10));
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()[axum::http::header::RETRY_AFTER], "1");
+        let body: Value = serde_json::from_slice(&axum::body::to_bytes(r.into_body(), 1 << 16).await.expect("body")).expect("json");
+        assert_eq!(body["error"]["type"], "es_rejected_execution_exception");
+        assert_eq!(refusal(GatewayError::BadRequest("x".into())).status(), 400);
     }
 
     #[test]
