@@ -21,6 +21,23 @@ const SERVICE_KEYS: &[&str] = &["service.name", "service", "service_name", "app"
 const TRACE_KEYS: &[&str] = &["trace_id", "traceId", "trace.id"];
 const SPAN_KEYS: &[&str] = &["span_id", "spanId", "span.id"];
 
+/// The standard field a key names under the aliases the normalizer reads JSON events with
+/// (`msg` → `message`, `lvl` → `level`, `ts` → `timestamp`, `app` → `service`, …), so fields a
+/// pipeline rule parses out of a line mean what they would in a JSON event.
+pub(crate) fn standard_alias(key: &str) -> Option<&'static str> {
+    [
+        (TIMESTAMP_KEYS, "timestamp"),
+        (LEVEL_KEYS, "level"),
+        (MESSAGE_KEYS, "message"),
+        (HOST_KEYS, "host"),
+        (SERVICE_KEYS, "service"),
+        (TRACE_KEYS, "trace_id"),
+        (SPAN_KEYS, "span_id"),
+    ]
+    .into_iter()
+    .find_map(|(keys, standard)| keys.contains(&key).then_some(standard))
+}
+
 /// Deepest nesting flattened into dotted keys; deeper values are kept as JSON text.
 const MAX_DEPTH: usize = 8;
 

@@ -307,3 +307,23 @@ fn rules_are_stored_as_written_without_noise() {
     assert!(!stored.to_string().contains("null"), "{stored}");
     assert_eq!(serde_json::from_value::<RuleSpec>(stored).unwrap(), spec, "what is stored reads back the same");
 }
+
+/// Fields a rule parses out of a line take the aliases a JSON event's keys take: a logfmt line's
+/// `ts`, `level` and `msg` become the event time, the level and the message.
+#[test]
+fn parsed_aliases_set_the_standard_fields() {
+    let p = pipeline(json!([{ "name": "logfmt", "steps": [ { "parse": { "with": "logfmt" } } ] }]));
+    let r = record(&p, r#"ts=2026-12-03T10:00:00Z lvl=error msg="request done" app=checkout text="second message alias" latency=12"#, SourceKind::Http);
+    assert_eq!(r.message, "request done");
+    assert_eq!(r.level, Level::Error);
+    assert_eq!(r.timestamp_source, TimestampSource::Event);
+    assert_eq!(r.timestamp, 1_796_292_000_000_000);
+    assert_eq!(r.service.as_deref(), Some("checkout"));
+    assert_eq!(r.fields.get("text"), Some(&s("second message alias")), "a later alias of a field already set stays a field");
+    assert!(!r.fields.contains_key("msg"));
+    // With a prefix, nothing is aliased.
+    let p = pipeline(json!([{ "name": "kv", "steps": [ { "parse": { "with": "logfmt", "prefix": "kv." } } ] }]));
+    let r = record(&p, "msg=hello", SourceKind::Http);
+    assert_eq!(r.fields.get("kv.msg"), Some(&s("hello")));
+    assert_eq!(r.message, "msg=hello");
+}

@@ -84,24 +84,27 @@ impl CompiledCondition {
 const ORIGINAL: &str = "event.original";
 
 /// Stores a parsed value: under the prefix as a plain field, or, without one, into the standard
-/// field of that name (a value that does not fit it stays a plain field, with a note).
-fn put(r: &mut LogRecord, prefix: &str, name: &str, v: FieldValue) {
+/// field its name or alias (`msg`, `lvl`, `ts`, …) names, as for a JSON event; the first of a
+/// parse step to name a standard field sets it, later ones stay fields under their own names
+/// (`claimed`), and a value that does not fit the standard field stays a field, with a note.
+fn put(r: &mut LogRecord, prefix: &str, name: &str, v: FieldValue, claimed: &mut Vec<&'static str>) {
     if !prefix.is_empty() {
         r.fields.insert(format!("{prefix}{name}"), v);
         return;
     }
-    let standard = matches!(name, "message" | "level" | "host" | "service" | "trace_id" | "span_id" | "timestamp" | "@timestamp");
-    if !standard {
+    let standard = if name == "@timestamp" { Some("timestamp") } else { crate::normalize::standard_alias(name) };
+    let Some(standard) = standard.filter(|s| !claimed.contains(s)) else {
         r.fields.insert(name.to_owned(), v);
         return;
-    }
-    if name == "message" && !r.fields.contains_key(ORIGINAL) {
+    };
+    claimed.push(standard);
+    if standard == "message" && !r.fields.contains_key(ORIGINAL) {
         // A parser replacing the message (grok's `%{GREEDYDATA:message}`) keeps what it replaced,
         // e.g. a Java stack trace after the first line, as ECS does.
         let before = std::mem::take(&mut r.message);
         r.fields.insert(ORIGINAL.to_owned(), FieldValue::String(before));
     }
-    if let Err(e) = assign(r, name, v.clone()) {
+    if let Err(e) = assign(r, standard, v.clone()) {
         r.parse_status = ParseStatus::Partial;
         r.parse_errors.push(format!("{name}: {e}; kept as a field"));
         r.fields.insert(name.to_owned(), v);
@@ -118,16 +121,17 @@ fn typed(s: String, infer_types: bool) -> FieldValue {
 
 fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_types: bool) -> Result<(), String> {
     let input = text(r, field).ok_or_else(|| format!("no field `{field}` to parse"))?;
+    let claimed = &mut Vec::new();
     match parser {
         Parser::Grok(set) => {
             let (_, captures) = set.parse(&input).ok_or("no grok pattern matched")?;
             for (name, v) in captures {
-                put(r, prefix, &name, v);
+                put(r, prefix, &name, v, claimed);
             }
         }
         Parser::Logfmt => {
             for (k, v) in logfmt::parse(&input).map_err(|e| e.to_string())? {
-                put(r, prefix, &k, typed(v, infer_types));
+                put(r, prefix, &k, typed(v, infer_types), claimed);
             }
         }
         Parser::Kv(opts) => {
@@ -136,12 +140,12 @@ fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_ty
                 return Err("no key=value pairs found".into());
             }
             for (k, v) in pairs {
-                put(r, prefix, &k, typed(v, infer_types));
+                put(r, prefix, &k, typed(v, infer_types), claimed);
             }
         }
         Parser::Regex(re) => {
             for (k, v) in re.parse(&input).ok_or("the regex did not match")? {
-                put(r, prefix, &k, typed(v, infer_types));
+                put(r, prefix, &k, typed(v, infer_types), claimed);
             }
         }
         Parser::Json => {
@@ -152,7 +156,7 @@ fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_ty
                 crate::normalize::flatten(&mut flat, k, v, 0);
             }
             for (k, v) in flat {
-                put(r, prefix, &k, v);
+                put(r, prefix, &k, v, claimed);
             }
         }
     }
