@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use nexuslog_schemas::SourceKind;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::body::LineError;
 use crate::error::GatewayError;
@@ -106,13 +106,13 @@ async fn bulk(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<Soc
     let result = async {
         let Admitted { key, body, _slot } = admit(&gw, &credentials(&headers), &headers, body).await?;
         let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
-        let items = parse(&body, path_index.as_deref(), max_event)?;
+        let mut items = parse(&body, path_index.as_deref(), max_event)?;
         let writes = items.iter().filter(|i| matches!(i, Item::Write { .. })).count();
         take_quota(&gw, &key, writes).await?;
         let metadata = provenance(&key);
         let mut events = Vec::with_capacity(writes);
         let mut ids = Vec::with_capacity(items.len());
-        for item in &items {
+        for item in &mut items {
             if let Item::Write { index, id, source, .. } = item {
                 let ingest_id = match id {
                     Some(id) => document_id(&key.project_id, index, id),
@@ -121,7 +121,8 @@ async fn bulk(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<Soc
                 let mut metadata = metadata.clone();
                 metadata.insert("ingest.es_index".to_owned(), index.clone());
                 ids.push(ingest_id.clone());
-                events.push(Event { ingest_id, project_id: key.project_id.clone(), payload: source.clone(), metadata });
+                // The answer needs only the item's index and id: the document moves into the event.
+                events.push(Event { ingest_id, project_id: key.project_id.clone(), payload: std::mem::take(source), metadata });
             }
         }
         let received_at = nexuslog_common::now_micros();
@@ -137,7 +138,7 @@ async fn bulk(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<Soc
     }
     .await;
     match result {
-        Ok(answer) => elastic(Json(answer)),
+        Ok(answer) => elastic(([(axum::http::header::CONTENT_TYPE, "application/json")], answer)),
         Err(e) => elastic(refusal(e)),
     }
 }
@@ -166,20 +167,38 @@ fn document_id(project: &str, index: &str, id: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("es\u{0}{project}\u{0}{index}\u{0}{id}").as_bytes()).to_string()
 }
 
+/// The metadata of an action line that NexusLog reads; the rest (`routing`, `pipeline`, …)
+/// is ignored.
+#[derive(Clone, serde::Deserialize)]
+struct ActionMeta {
+    #[serde(rename = "_index", default)]
+    index: Option<String>,
+    #[serde(rename = "_id", default)]
+    id: Option<String>,
+}
+
 /// Parses the NDJSON of a bulk request into items. Only a body with no action at all is an
 /// error of the request; everything else is answered item by item.
 fn parse(body: &[u8], path_index: Option<&str>, max_event: usize) -> Result<Vec<Item>, GatewayError> {
     let mut items = Vec::new();
+    let mut last_action: Option<(Vec<u8>, std::collections::HashMap<String, ActionMeta>)> = None;
     let mut lines = body.split(|b| *b == b'\n').enumerate().map(|(i, l)| (i + 1, l.trim_ascii())).filter(|(_, l)| !l.is_empty());
     while let Some((n, action_line)) = lines.next() {
-        let Ok(Value::Object(action)) = serde_json::from_slice::<Value>(action_line) else {
+        // Agents repeat one action line for a whole request: parse it once.
+        let parsed = match &last_action {
+            Some((line, parsed)) if line.as_slice() == action_line => Ok(parsed.clone()),
+            _ => serde_json::from_slice::<std::collections::HashMap<String, ActionMeta>>(action_line),
+        };
+        if let Ok(p) = &parsed {
+            last_action = Some((action_line.to_vec(), p.clone()));
+        }
+        let Ok(action) = parsed else {
             return Err(GatewayError::BadRequest(format!("line {n}: malformed action/metadata line, expected an object like {{\"create\":{{}}}}")));
         };
         let Some((name, meta)) = action.into_iter().next() else {
             return Err(GatewayError::BadRequest(format!("line {n}: empty action")));
         };
-        let meta_str = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
-        let (index, id) = (meta_str("_index").or_else(|| path_index.map(str::to_owned)), meta_str("_id"));
+        let (index, id) = (meta.index.or_else(|| path_index.map(str::to_owned)), meta.id);
         let action: &'static str = match name.as_str() {
             "index" => "index",
             "create" => "create",
@@ -215,8 +234,9 @@ fn parse(body: &[u8], path_index: Option<&str>, max_event: usize) -> Result<Vec<
             items.push(refuse(413, "illegal_argument_exception", format!("document of {} bytes exceeds the limit of {max_event} bytes", source.len())));
             continue;
         }
-        match serde_json::from_slice::<Value>(source) {
-            Ok(Value::Object(_)) => items.push(Item::Write { action, index, id, source: source.to_vec() }),
+        // Checked, not built: the processor parses the document once, later.
+        match serde_json::from_slice::<serde::de::IgnoredAny>(source) {
+            Ok(_) if source.first() == Some(&b'{') => items.push(Item::Write { action, index, id, source: source.to_vec() }),
             Ok(_) => items.push(refuse(400, "mapper_parsing_exception", "the document is not a JSON object".into())),
             Err(e) => items.push(refuse(400, "mapper_parsing_exception", format!("invalid JSON: {e}"))),
         }
@@ -228,32 +248,48 @@ fn parse(body: &[u8], path_index: Option<&str>, max_event: usize) -> Result<Vec<
 }
 
 /// The `_bulk` answer: one entry per item, in order; `ids` are the written items' document ids.
-fn answer(items: &[Item], ids: &[String], started: Instant) -> Value {
+/// Written as text directly: an answer holds ~200 bytes per item, and building it as a JSON
+/// tree first cost as much as the rest of the request.
+fn answer(items: &[Item], ids: &[String], started: Instant) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, s: Option<&String>) {
+        match s {
+            // Writing a string into a Vec cannot fail.
+            Some(s) => drop(serde_json::to_writer(&mut *out, s)),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    let errors = items.iter().any(|i| matches!(i, Item::Refused { .. }));
+    let mut out = Vec::with_capacity(64 + items.len() * 200);
+    out.extend_from_slice(format!("{{\"took\":{},\"errors\":{errors},\"items\":[", started.elapsed().as_millis()).as_bytes());
     let mut ids = ids.iter();
-    let mut errors = false;
-    let entries: Vec<Value> = items
-        .iter()
-        .map(|item| match item {
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        match item {
             Item::Write { action, index, id, .. } => {
                 // The client's `_id` when it gave one (stored under a derived id).
                 let generated = ids.next();
-                let doc_id = id.as_ref().or(generated);
-                json!({ *action: {
-                    "_index": index, "_id": doc_id, "_version": 1, "result": "created",
-                    "_shards": { "total": 1, "successful": 1, "failed": 0 }, "_seq_no": 0, "_primary_term": 1, "status": 201,
-                }})
+                out.extend_from_slice(format!("{{\"{action}\":{{\"_index\":").as_bytes());
+                string(&mut out, Some(index));
+                out.extend_from_slice(b",\"_id\":");
+                string(&mut out, id.as_ref().or(generated));
+                out.extend_from_slice(br#","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}"#);
             }
             Item::Refused { action, index, id, status, kind, reason, .. } => {
-                errors = true;
-                json!({ action.as_str(): { "_index": index, "_id": id, "status": status, "error": { "type": kind, "reason": reason } } })
+                let entry = json!({ action.as_str(): { "_index": index, "_id": id, "status": status, "error": { "type": kind, "reason": reason } } });
+                out.extend_from_slice(entry.to_string().as_bytes());
             }
-        })
-        .collect();
-    json!({ "took": started.elapsed().as_millis() as u64, "errors": errors, "items": entries })
+        }
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     fn writes(items: &[Item]) -> Vec<(&str, &str, Option<&str>)> {
@@ -281,7 +317,7 @@ mod tests {
         assert_eq!(writes(&items), [("index", "logs-a", None), ("create", "path-index", Some("x1"))]);
         let statuses: Vec<u16> = items.iter().filter_map(|i| if let Item::Refused { status, .. } = i { Some(*status) } else { None }).collect();
         assert_eq!(statuses, [400, 400, 400, 400]);
-        let answer = answer(&items, &["generated".to_owned(), document_id("p", "path-index", "x1")], Instant::now());
+        let answer: Value = serde_json::from_slice(&answer(&items, &["generated".to_owned(), document_id("p", "path-index", "x1")], Instant::now())).expect("the answer is JSON");
         assert_eq!(answer["errors"], true);
         assert_eq!(answer["items"][0]["index"]["_id"], "generated");
         assert_eq!(answer["items"][1]["create"]["_id"], "x1");

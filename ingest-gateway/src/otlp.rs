@@ -26,7 +26,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::body::LineError;
 use crate::error::GatewayError;
@@ -97,25 +97,29 @@ fn encode(format: Format, answer: &ExportLogsServiceResponse) -> Response {
 
 /// Every log record of the request as an event payload, and those refused (too large); a
 /// record's "line" is its 1-based position in the request.
+///
+/// The JSON is written directly, resource and scope once per scope: a key written twice (a
+/// record attribute naming a resource attribute, the record's own parts last) is read with the
+/// last value winning, as the processor's JSON parser does.
 fn events(request: &ExportLogsServiceRequest, max_event: usize) -> (Vec<Vec<u8>>, Vec<LineError>) {
     let (mut ok, mut refused) = (Vec::new(), Vec::new());
     let mut position = 0;
     for resource_logs in &request.resource_logs {
         let resource: &[KeyValue] = resource_logs.resource.as_ref().map_or(&[], |r| r.attributes.as_slice());
         for scope_logs in &resource_logs.scope_logs {
-            let scope = scope_logs.scope.as_ref();
+            let mut shared = Object::default();
+            shared.attributes(resource);
+            if let Some(scope) = &scope_logs.scope {
+                shared.nonempty("otel.scope.name", &scope.name);
+                shared.nonempty("otel.scope.version", &scope.version);
+                shared.attributes(&scope.attributes);
+            }
             for record in &scope_logs.log_records {
                 position += 1;
-                let mut event = Map::new();
-                put_attributes(&mut event, resource);
-                if let Some(scope) = scope {
-                    put_nonempty(&mut event, "otel.scope.name", &scope.name);
-                    put_nonempty(&mut event, "otel.scope.version", &scope.version);
-                    put_attributes(&mut event, &scope.attributes);
-                }
-                put_attributes(&mut event, &record.attributes);
-                put_record(&mut event, record);
-                let bytes = Value::Object(event).to_string().into_bytes();
+                let mut event = shared.clone();
+                event.attributes(&record.attributes);
+                event.record(record);
+                let bytes = event.finish();
                 if bytes.len() > max_event {
                     refused.push(LineError {
                         line: position,
@@ -131,55 +135,108 @@ fn events(request: &ExportLogsServiceRequest, max_event: usize) -> (Vec<Vec<u8>>
     (ok, refused)
 }
 
-fn put_attributes(event: &mut Map<String, Value>, attributes: &[KeyValue]) {
-    for kv in attributes {
-        event.insert(kv.key.clone(), kv.value.as_ref().map_or(Value::Null, json));
-    }
-}
+/// A JSON object being written: `{` then `"key":value` pairs.
+#[derive(Clone, Default)]
+struct Object(Vec<u8>);
 
-fn put_nonempty(event: &mut Map<String, Value>, key: &str, value: &str) {
-    if !value.is_empty() {
-        event.insert(key.to_owned(), Value::String(value.to_owned()));
+impl Object {
+    fn key(&mut self, key: &str) {
+        self.0.push(if self.0.is_empty() { b'{' } else { b',' });
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, key);
+        self.0.push(b':');
     }
-}
 
-/// The record's own parts: time, severity, body, ids. Set after the attributes, so an
-/// attribute cannot stand in for them.
-fn put_record(event: &mut Map<String, Value>, r: &LogRecord) {
-    let nanos = if r.time_unix_nano > 0 { r.time_unix_nano } else { r.observed_time_unix_nano };
-    if nanos > 0 {
-        let t = DateTime::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
-        event.insert("@timestamp".into(), Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.0, value);
     }
-    let level = if r.severity_text.is_empty() { severity_name(r.severity_number) } else { Some(r.severity_text.as_str()) };
-    if let Some(level) = level {
-        event.insert("level".into(), Value::String(level.to_owned()));
-    }
-    if r.severity_number > 0 {
-        event.insert("otel.severity_number".into(), Value::from(r.severity_number));
-    }
-    put_nonempty(event, "otel.event_name", &r.event_name);
-    match r.body.as_ref().map(json) {
-        Some(Value::Object(entries)) => {
-            // A structured body: its entries are fields, and its text the message when none of
-            // them is one.
-            let text = Value::Object(entries.clone()).to_string();
-            event.extend(entries);
-            event.entry("message").or_insert(Value::String(text));
-        }
-        Some(Value::String(s)) => {
-            event.insert("message".into(), Value::String(s));
-        }
-        Some(Value::Null) | None => {}
-        Some(other) => {
-            event.insert("message".into(), Value::String(other.to_string()));
+
+    fn value(&mut self, key: &str, value: &AnyValue) {
+        match &value.value {
+            Some(any_value::Value::StringValue(s)) => self.str(key, s),
+            Some(any_value::Value::IntValue(i)) => {
+                self.key(key);
+                self.0.extend_from_slice(i.to_string().as_bytes());
+            }
+            Some(any_value::Value::BoolValue(b)) => {
+                self.key(key);
+                self.0.extend_from_slice(if *b { b"true" } else { b"false" });
+            }
+            _ => {
+                self.key(key);
+                let _ = serde_json::to_writer(&mut self.0, &json(value));
+            }
         }
     }
-    if !r.trace_id.is_empty() {
-        event.insert("trace_id".into(), Value::String(hex(&r.trace_id)));
+
+    fn nonempty(&mut self, key: &str, value: &str) {
+        if !value.is_empty() {
+            self.str(key, value);
+        }
     }
-    if !r.span_id.is_empty() {
-        event.insert("span_id".into(), Value::String(hex(&r.span_id)));
+
+    fn attributes(&mut self, attributes: &[KeyValue]) {
+        for kv in attributes {
+            match &kv.value {
+                Some(v) => self.value(&kv.key, v),
+                None => {
+                    self.key(&kv.key);
+                    self.0.extend_from_slice(b"null");
+                }
+            }
+        }
+    }
+
+    /// The record's own parts: time, severity, body, ids; written after the attributes, so an
+    /// attribute cannot stand in for them.
+    fn record(&mut self, r: &LogRecord) {
+        let nanos = if r.time_unix_nano > 0 { r.time_unix_nano } else { r.observed_time_unix_nano };
+        if nanos > 0 {
+            let t = DateTime::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
+            self.str("@timestamp", &t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        }
+        match (r.severity_text.as_str(), severity_name(r.severity_number)) {
+            ("", Some(level)) => self.str("level", level),
+            ("", None) => {}
+            (text, _) => self.str("level", text),
+        }
+        if r.severity_number > 0 {
+            self.key("otel.severity_number");
+            self.0.extend_from_slice(r.severity_number.to_string().as_bytes());
+        }
+        self.nonempty("otel.event_name", &r.event_name);
+        match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+            None => {}
+            Some(any_value::Value::StringValue(s)) => self.str("message", s),
+            Some(any_value::Value::KvlistValue(kv)) => {
+                // A structured body: its entries are fields, and its text the message when
+                // none of them is one.
+                self.attributes(&kv.values);
+                if !kv.values.iter().any(|e| e.key == "message") {
+                    let text = r.body.as_ref().map(json).unwrap_or_default().to_string();
+                    self.str("message", &text);
+                }
+            }
+            Some(_) => {
+                let text = r.body.as_ref().map(json).unwrap_or_default().to_string();
+                self.str("message", &text);
+            }
+        }
+        if !r.trace_id.is_empty() {
+            self.str("trace_id", &hex(&r.trace_id));
+        }
+        if !r.span_id.is_empty() {
+            self.str("span_id", &hex(&r.span_id));
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.0.is_empty() {
+            self.0.push(b'{');
+        }
+        self.0.push(b'}');
+        self.0
     }
 }
 

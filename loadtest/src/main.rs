@@ -28,6 +28,7 @@ mod query_bench;
 mod report;
 mod session;
 mod standalone_bench;
+mod ingest_bench;
 mod syslog_bench;
 mod tail_bench;
 mod abuse;
@@ -110,6 +111,10 @@ enum Command {
     /// and freshness at half the rate. Exit status 1 when the freshness phase lost or
     /// duplicated an event.
     StandaloneBench(standalone_bench::StandaloneBenchArgs),
+    /// The drop-in ingest protocols beside `/v1/logs/bulk`: the same events as an Elasticsearch
+    /// `_bulk` and as OTLP/HTTP protobuf, acknowledged events/s of each and their ratio to
+    /// `/v1/logs/bulk` (standalone or distributed).
+    IngestBench(ingest_bench::IngestBenchArgs),
 }
 
 /// The shape of the load.
@@ -220,6 +225,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<bool> {
         Command::TailBench(a) => tail_bench::tail_bench(a).await,
         Command::Abuse(a) => abuse::abuse(a).await,
         Command::StandaloneBench(a) => standalone_bench::standalone_bench(a).await,
+        Command::IngestBench(a) => ingest_bench::ingest_bench(a).await,
     }
 }
 

@@ -1,0 +1,200 @@
+//! `ingest-bench`: the drop-in protocols beside the native one. The same events (the
+//! `standalone-bench` corpus) are sent as `/v1/logs/bulk` NDJSON (the ceiling), as an
+//! Elasticsearch `_bulk` (a `create` action per event) and as OTLP/HTTP protobuf (the message
+//! as body, the other keys as attributes), each over `connections` connections; printed as
+//! acknowledged events/s and as ratios of `/v1/logs/bulk`. Each protocol starts once the
+//! previous one's events are all searchable, so none pays for another's indexing.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use prost::Message as _;
+use rand::SeedableRng;
+use serde_json::{json, Value};
+
+use crate::instance::{self, Mode, Target};
+use crate::report::{self, round2};
+
+#[derive(Debug, clap::Args)]
+pub struct IngestBenchArgs {
+    /// Events per protocol.
+    #[arg(long, default_value_t = 200_000)]
+    events: u64,
+    /// Events per request.
+    #[arg(long, default_value_t = 1_000)]
+    batch: u64,
+    /// Connections sending at once.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// `standalone` (embedded stores) or `distributed` (gateway, processor, sink, api on the
+    /// real services).
+    #[arg(long, value_enum, default_value = "standalone")]
+    mode: Mode,
+    /// The `nexuslog` binary to measure (default: a release build of this checkout).
+    #[arg(long)]
+    nexuslog_bin: Option<std::path::PathBuf>,
+    /// Print the result as JSON (last line of stdout).
+    #[arg(long)]
+    json: bool,
+}
+
+/// One protocol's requests: path, content type, bodies.
+struct Protocol {
+    name: &'static str,
+    path: &'static str,
+    content_type: &'static str,
+    bodies: Vec<Vec<u8>>,
+}
+
+fn events(run: &str, n: u64, batch: u64) -> Vec<Vec<Value>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let all: Vec<Value> = (0..n).map(|seq| serde_json::from_str(&crate::standalone_bench::event(&mut rng, run, seq)).unwrap_or(Value::Null)).collect();
+    all.chunks(usize::try_from(batch.max(1)).unwrap_or(1000)).map(<[Value]>::to_vec).collect()
+}
+
+fn native(batches: &[Vec<Value>]) -> Vec<Vec<u8>> {
+    batches.iter().map(|b| b.iter().map(|e| format!("{e}\n")).collect::<String>().into_bytes()).collect()
+}
+
+fn es_bulk(batches: &[Vec<Value>]) -> Vec<Vec<u8>> {
+    batches.iter().map(|b| b.iter().map(|e| format!("{{\"create\":{{\"_index\":\"bench\"}}}}\n{e}\n")).collect::<String>().into_bytes()).collect()
+}
+
+fn any(v: &Value) -> AnyValue {
+    let value = match v {
+        Value::String(s) => any_value::Value::StringValue(s.clone()),
+        Value::Number(n) if n.is_i64() => any_value::Value::IntValue(n.as_i64().unwrap_or_default()),
+        Value::Number(n) => any_value::Value::DoubleValue(n.as_f64().unwrap_or_default()),
+        Value::Bool(b) => any_value::Value::BoolValue(*b),
+        other => any_value::Value::StringValue(other.to_string()),
+    };
+    AnyValue { value: Some(value) }
+}
+
+fn otlp(batches: &[Vec<Value>]) -> Vec<Vec<u8>> {
+    let now = u64::try_from(nexuslog_common::now_micros()).unwrap_or(0) * 1000;
+    batches
+        .iter()
+        .map(|b| {
+            let log_records = b
+                .iter()
+                .map(|e| {
+                    let attributes = e
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(k, _)| k.as_str() != "message" && k.as_str() != "timestamp")
+                        .map(|(k, v)| KeyValue { key: k.clone(), value: Some(any(v)), ..Default::default() })
+                        .collect();
+                    LogRecord { time_unix_nano: now, body: e.get("message").map(any), attributes, ..Default::default() }
+                })
+                .collect();
+            let request = ExportLogsServiceRequest {
+                resource_logs: vec![ResourceLogs { scope_logs: vec![ScopeLogs { log_records, ..Default::default() }], ..Default::default() }],
+            };
+            request.encode_to_vec()
+        })
+        .collect()
+}
+
+/// Sends every body; (first send → last ack). Busy answers are waited out, as clients do.
+async fn send(target: &Target, p: &Protocol, connections: usize, pb: &indicatif::ProgressBar, per_body: u64) -> anyhow::Result<Duration> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
+    let next = Arc::new(AtomicU64::new(0));
+    let bodies = Arc::new(p.bodies.clone());
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections.max(1) {
+        let (http, next, bodies, pb) = (http.clone(), next.clone(), bodies.clone(), pb.clone());
+        let (url, key, content_type) = (format!("{}{}", target.ingest, p.path), target.api_key.clone(), p.content_type);
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(body) = bodies.get(i) else { return Ok::<(), anyhow::Error>(()) };
+                loop {
+                    let resp = http.post(&url).bearer_auth(&key).header("content-type", content_type).body(body.clone()).send().await?;
+                    let status = resp.status();
+                    let text = resp.text().await.unwrap_or_default();
+                    if status.as_u16() == 429 || status.as_u16() == 503 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                    ensure!(status.is_success(), "{url} answered {status}: {text}");
+                    ensure!(!text.contains("\"errors\":true"), "{url} refused items: {text}");
+                    pb.inc(per_body);
+                    break;
+                }
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(started.elapsed())
+}
+
+async fn wait_searchable(target: &Target, run: &str, events: u64) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let v: Value = http
+            .post(format!("{}/v1/aggregate", target.api))
+            .json(&json!({ "q": format!("run:{run}"), "from": "now-1d", "aggs": { "n": { "count": {} } } }))
+            .bearer_auth(&target.api_key)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if v["aggs"]["n"]["value"].as_u64().is_some_and(|n| n >= events) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{run}: not every event searchable after 600 s ({v})");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
+    let run_id = crate::new_run_id();
+    let dir = std::env::temp_dir().join(format!("nexuslog-ingest-bench-{run_id}"));
+    std::fs::create_dir_all(&dir)?;
+    let pb = report::progress(a.events * 3, a.json);
+    let bin = instance::binary(a.nexuslog_bin.as_deref(), &dir).await?;
+    let target = Target::start(a.mode, &bin, &dir, &run_id, &[]).await.context("starting nexuslog")?;
+    let protocols = [
+        ("bulk", "/v1/logs/bulk", "application/x-ndjson", native as fn(&[Vec<Value>]) -> Vec<Vec<u8>>),
+        ("es_bulk", "/_bulk", "application/x-ndjson", es_bulk),
+        ("otlp_http", "/v1/logs", "application/x-protobuf", otlp),
+    ];
+    let mut rates = serde_json::Map::new();
+    let mut ceiling = 0.0;
+    for (name, path, content_type, encode) in protocols {
+        let run = format!("{run_id}-{name}");
+        let p = Protocol { name, path, content_type, bodies: encode(&events(&run, a.events, a.batch)) };
+        report::note(&pb, &format!("{}: {} requests of {} events", p.name, p.bodies.len(), a.batch));
+        let took = send(&target, &p, a.connections, &pb, a.batch).await?;
+        let rate = a.events as f64 / took.as_secs_f64();
+        if name == "bulk" {
+            ceiling = rate;
+        }
+        rates.insert(name.into(), json!({ "acked_events_per_sec": round2(rate), "vs_bulk": round2(rate / ceiling) }));
+        wait_searchable(&target, &run, a.events).await?;
+    }
+    pb.finish_and_clear();
+    let summary = json!({ "run_id": run_id, "mode": a.mode.name(), "events": a.events, "batch": a.batch, "connections": a.connections, "protocols": rates });
+    if !a.json {
+        for (name, r) in &rates {
+            println!("{name:>10}: {:>9} events/s acknowledged = {} of /v1/logs/bulk", r["acked_events_per_sec"], r["vs_bulk"]);
+        }
+    }
+    println!("{summary}");
+    drop(target);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(true)
+}
