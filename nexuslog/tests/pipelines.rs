@@ -88,7 +88,7 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
     });
     probe.await;
     let mut lines: Vec<String> = (1..=3).map(|i| access_line(&run, i, if i == 3 { 503 } else { 200 })).collect();
-    lines.push(json!({ "service": "billing", "message": format!("lvl=warn msg=\"card declined\" run={run} amount=12.5 retries=2 final=false") }).to_string());
+    lines.push(json!({ "service": "billing", "message": format!("lvl=warn msg=\"card declined for {run}\" amount=12.5 retries=2 final=false") }).to_string());
     lines.push(
         json!({ "service": "orders", "message": format!("2024-03-12 10:15:32,118 ERROR [exec-3] com.example.Orders - {run} failed\njava.lang.IllegalStateException: no stock\n\tat com.example.Orders.place(Orders.java:41)") })
             .to_string(),
@@ -107,6 +107,8 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
     let billing = by(&|h| h["service"] == json!("billing"));
     assert_eq!(billing.len(), 1);
     assert_eq!((billing[0]["level"].as_str(), &billing[0]["fields"]["amount"], &billing[0]["fields"]["retries"], &billing[0]["fields"]["final"]), (Some("warn"), &json!(12.5), &json!(2), &json!(false)));
+    // logfmt's `msg` is the message, as a JSON event's would be (the normalizer's aliases).
+    assert_eq!(billing[0]["message"].as_str(), Some(format!("card declined for {run}").as_str()));
     let java = by(&|h| h["service"] == json!("orders"));
     assert_eq!(java.len(), 1);
     assert_eq!(java[0]["fields"]["exception_class"], json!("java.lang.IllegalStateException"));

@@ -289,13 +289,13 @@ async function pipelineSteps(page, adminToken) {
     await row.getByRole('button', { name: 'Edit' }).click();
     await page.getByText(`Edit rule “${ruleName}”`).waitFor();
     await page.getByRole('button', { name: 'Add step' }).click();
-    // Step 2: map_level on the parsed lvl.
+    // Step 2: map_level on the parsed sev (not one of the level aliases, which set the level by themselves).
     const body = page.getByLabel('Settings of step 2');
     // The innermost card holding the body is the step's own (the editor's card holds it too).
     await page.locator('.ant-card').filter({ has: body }).last().locator('.ant-card-head .ant-select').click();
     await page.locator('.ant-select-dropdown:visible').getByText('map_level', { exact: true }).click();
-    await body.fill('{"field": "lvl"}');
-    await page.getByTestId('dry-run-lines').fill(JSON.stringify({ service, message: `lvl=warn user=${user} took=12` }));
+    await body.fill('{"field": "sev"}');
+    await page.getByTestId('dry-run-lines').fill(JSON.stringify({ service, message: `sev=warn user=${user} took=12` }));
     await page.getByTestId('dry-run').click();
     const result = page.getByTestId('dry-run-result');
     const steps = result.getByTestId('dry-run-step');
@@ -314,7 +314,7 @@ async function pipelineSteps(page, adminToken) {
     const q = `service:${service} AND level:warn AND user:${user}`;
     let sent = 0;
     await until('a new event parsed by the saved rule', async () => {
-      if (sent % 4 === 0) await ingest([{ service, message: `lvl=warn user=${user} took=${12 + sent}` }]);
+      if (sent % 4 === 0) await ingest([{ service, message: `sev=warn user=${user} took=${12 + sent}` }]);
       sent += 1;
       const { json } = await call('GET', `/v1/projects/${PROJECT}/search?q=${encodeURIComponent(q)}&from=now-15m&to=now%2B5m`, { token: adminToken });
       return json.total > 0;
@@ -329,8 +329,8 @@ async function pipelineSteps(page, adminToken) {
     const fields = Object.fromEntries(
       await detail.locator('tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('.nl-field-name')?.textContent, tr.querySelector('.nl-field-value')?.textContent])),
     );
-    if (fields.level !== 'warn' || fields.user !== user || !/^\d+$/.test(fields.took ?? '') || fields.lvl !== 'warn') {
-      throw new Error(`the event's fields come from the saved rule (level warn, user, took, lvl): ${JSON.stringify(fields)}`);
+    if (fields.level !== 'warn' || fields.user !== user || !/^\d+$/.test(fields.took ?? '') || fields.sev !== 'warn') {
+      throw new Error(`the event's fields come from the saved rule (level warn, user, took, sev): ${JSON.stringify(fields)}`);
     }
   });
 }
