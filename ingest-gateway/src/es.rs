@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::body::LineError;
 use crate::error::GatewayError;
-use crate::http::{admit, credentials, dead_letter, provenance, take_quota, write, Admitted, Gateway};
+use crate::http::{admit, credentials, keep_refused, provenance, take_quota, write, Admitted, Gateway};
 use crate::ingest::Event;
 
 /// The Elasticsearch version reported to clients: Beats, Logstash and the 8.x clients accept
@@ -128,12 +128,7 @@ async fn bulk(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<Soc
         let received_at = nexuslog_common::now_micros();
         write(&gw, SourceKind::EsBulk, "es_bulk", peer, events, received_at).await?;
         let refused: Vec<LineError> = items.iter().filter_map(|i| if let Item::Refused { line: Some(l), .. } = i { Some(l.clone()) } else { None }).collect();
-        metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "es_bulk").increment((items.len() - writes) as u64);
-        // Written: the answer must say so even if keeping the refused items fails.
-        if let Err(e) = dead_letter(&gw, &key.project_id, &refused).await {
-            tracing::warn!(error = ?e, items = refused.len(), "bulk items written, but the refused ones could not be dead-lettered");
-            metrics::counter!("nexuslog_gateway_dead_letter_errors_total").increment(1);
-        }
+        keep_refused(&gw, &key, "es_bulk", &refused).await;
         Ok::<_, GatewayError>(answer(&items, &ids, started))
     }
     .await;

@@ -27,8 +27,7 @@ use serde_json::{json, Map, Value};
 
 use crate::body::LineError;
 use crate::error::GatewayError;
-use crate::http::{admit, credentials, dead_letter, provenance, take_quota, write, Admitted, Gateway};
-use crate::ingest::Event;
+use crate::http::{admit, credentials, fresh_events, keep_refused, take_quota, write, Admitted, Gateway};
 
 /// The HEC routes.
 pub fn router(gateway: Arc<Gateway>) -> Router {
@@ -73,16 +72,11 @@ async fn events(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<S
             return Ok(hec(StatusCode::BAD_REQUEST, 5, "No data"));
         }
         take_quota(&gw, &key, payloads.len()).await?;
-        let metadata = provenance(&key);
-        let batch = payloads.into_iter().map(|payload| Event { ingest_id: nexuslog_common::new_ingest_id(), project_id: key.project_id.clone(), payload, metadata: metadata.clone() }).collect();
-        write(&gw, SourceKind::Http, "hec", peer, batch, nexuslog_common::now_micros()).await?;
+        write(&gw, SourceKind::Http, "hec", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
         let Some(bad) = invalid else {
             return Ok(hec(StatusCode::OK, 0, "Success"));
         };
-        metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "hec").increment(1);
-        if let Err(e) = dead_letter(&gw, &key.project_id, std::slice::from_ref(&bad)).await {
-            tracing::warn!(error = ?e, "HEC events written, but the malformed rest could not be dead-lettered");
-        }
+        keep_refused(&gw, &key, "hec", std::slice::from_ref(&bad)).await;
         let (code, text) = if bad.reason.contains("`event`") { (12, "Event field is required") } else { (6, "Invalid data format") };
         Ok((StatusCode::BAD_REQUEST, Json(json!({ "text": text, "code": code, "invalid-event-number": bad.line - 1 }))).into_response())
     }
@@ -100,22 +94,18 @@ async fn raw(
     let result = async {
         let Admitted { key, body, _slot } = admit(&gw, &credentials(&headers), &headers, body).await?;
         let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
-        let mut metadata = provenance(&key);
-        for name in ["host", "source", "sourcetype", "index"] {
-            if let Some(v) = params.get(name) {
-                metadata.insert(format!("splunk.{name}"), v.clone());
-            }
-        }
+        let splunk: Vec<(String, String)> = ["host", "source", "sourcetype", "index"].iter().filter_map(|n| params.get(*n).map(|v| (format!("splunk.{n}"), v.clone()))).collect();
         let (lines, refused) = crate::body::split_events(&body, max_event).map_err(GatewayError::BadRequest)?;
         if lines.is_empty() && refused.is_empty() {
             return Ok(hec(StatusCode::BAD_REQUEST, 5, "No data"));
         }
         take_quota(&gw, &key, lines.len()).await?;
-        let batch = lines.into_iter().map(|l| Event { ingest_id: nexuslog_common::new_ingest_id(), project_id: key.project_id.clone(), payload: l.bytes, metadata: metadata.clone() }).collect();
-        write(&gw, SourceKind::Http, "hec", peer, batch, nexuslog_common::now_micros()).await?;
-        if let Err(e) = dead_letter(&gw, &key.project_id, &refused).await {
-            tracing::warn!(error = ?e, "HEC raw lines written, but the refused ones could not be dead-lettered");
+        let mut batch = fresh_events(&key, lines.into_iter().map(|l| l.bytes));
+        for e in &mut batch {
+            e.metadata.extend(splunk.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
+        write(&gw, SourceKind::Http, "hec", peer, batch, nexuslog_common::now_micros()).await?;
+        keep_refused(&gw, &key, "hec", &refused).await;
         Ok(hec(StatusCode::OK, 0, "Success"))
     }
     .await;

@@ -1,4 +1,5 @@
-//! `POST /v1/logs/bulk`.
+//! `POST /v1/logs/bulk`, and the steps every HTTP ingest protocol shares (`es`, `otlp`, `hec`,
+//! `loki` use them too): credentials, admission, quota, the write, and keeping refused input.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -120,7 +121,13 @@ async fn received_at(gw: &Gateway, project: &str, key_id: &str, idempotency: Opt
 
 /// The gateway's routes.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new().route("/v1/logs/bulk", post(bulk)).with_state(gateway.clone()).merge(crate::es::router(gateway.clone())).merge(crate::otlp::router(gateway.clone())).merge(crate::hec::router(gateway.clone())).merge(crate::loki::router(gateway))
+    Router::new()
+        .route("/v1/logs/bulk", post(bulk))
+        .with_state(gateway.clone())
+        .merge(crate::es::router(gateway.clone()))
+        .merge(crate::otlp::router(gateway.clone()))
+        .merge(crate::hec::router(gateway.clone()))
+        .merge(crate::loki::router(gateway))
 }
 
 /// Ingest id of the `index`-th event of a request: random (time-ordered) normally; derived from
@@ -271,6 +278,29 @@ pub(crate) async fn write(gw: &Gateway, source: SourceKind, label: &'static str,
     Ok(accepted)
 }
 
+/// Events of `key`'s project, each with a fresh ingest id and the receiver's fields.
+pub(crate) fn fresh_events(key: &ApiKey, payloads: impl IntoIterator<Item = Vec<u8>>) -> Vec<Event> {
+    let metadata = provenance(key);
+    payloads.into_iter().map(|payload| Event { ingest_id: nexuslog_common::new_ingest_id(), project_id: key.project_id.clone(), payload, metadata: metadata.clone() }).collect()
+}
+
+/// Counts and dead-letters what a request refused, once its accepted events are written: the
+/// answer must then report them written even if keeping the refused part fails (logged).
+pub(crate) async fn keep_refused(gw: &Gateway, key: &ApiKey, label: &'static str, refused: &[LineError]) -> bool {
+    if refused.is_empty() {
+        return true;
+    }
+    metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => label).increment(refused.len() as u64);
+    match dead_letter(gw, &key.project_id, refused).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = ?e, source = label, refused = refused.len(), "events written, but the refused input could not be dead-lettered");
+            metrics::counter!("nexuslog_gateway_dead_letter_errors_total").increment(1);
+            false
+        }
+    }
+}
+
 async fn bulk(
     State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -300,14 +330,10 @@ async fn bulk(
         .collect();
     let received_at = received_at(&gw, &key.project_id, &key.id, idempotency).await;
     let accepted = write(&gw, SourceKind::Http, "http", peer, batch, received_at).await?;
-    metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "http").increment(rejected.len() as u64);
     let rejected_json: Vec<Value> = rejected.iter().map(|r| json!({ "line": r.line, "reason": r.reason })).collect();
     let mut answer = json!({ "accepted": accepted, "rejected": rejected_json });
-    // The events are written: the answer must say so even if keeping the refused lines fails,
-    // or a retrying client would write them twice.
-    if let Err(e) = dead_letter(&gw, &key.project_id, &rejected).await {
-        tracing::warn!(error = ?e, lines = rejected.len(), "accepted events written, but their refused lines could not be dead-lettered");
-        metrics::counter!("nexuslog_gateway_dead_letter_errors_total").increment(1);
+    // Said in the answer: a retrying client would otherwise write the accepted events twice.
+    if !keep_refused(&gw, &key, "http", &rejected).await {
         answer["dead_lettered"] = Value::Bool(false);
     }
     Ok(Json(answer))

@@ -23,8 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::body::LineError;
 use crate::error::GatewayError;
-use crate::http::{admit, credentials, dead_letter, provenance, take_quota, write, Admitted, Gateway};
-use crate::ingest::Event;
+use crate::http::{admit, credentials, fresh_events, keep_refused, take_quota, write, Admitted, Gateway};
 
 /// Loki's push protocol (`pkg/push/push.proto`), the fields NexusLog reads.
 mod proto {
@@ -100,15 +99,8 @@ async fn push(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<Soc
             }
         }
         take_quota(&gw, &key, payloads.len()).await?;
-        let metadata = provenance(&key);
-        let batch = payloads.into_iter().map(|payload| Event { ingest_id: nexuslog_common::new_ingest_id(), project_id: key.project_id.clone(), payload, metadata: metadata.clone() }).collect();
-        write(&gw, SourceKind::Http, "loki", peer, batch, nexuslog_common::now_micros()).await?;
-        if !refused.is_empty() {
-            metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "loki").increment(refused.len() as u64);
-            if let Err(e) = dead_letter(&gw, &key.project_id, &refused).await {
-                tracing::warn!(error = ?e, "Loki lines written, but the refused ones could not be dead-lettered");
-            }
-        }
+        write(&gw, SourceKind::Http, "loki", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
+        keep_refused(&gw, &key, "loki", &refused).await;
         Ok::<_, GatewayError>(StatusCode::NO_CONTENT.into_response())
     }
     .await;

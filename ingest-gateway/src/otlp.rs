@@ -30,8 +30,7 @@ use serde_json::Value;
 
 use crate::body::LineError;
 use crate::error::GatewayError;
-use crate::http::{admit, credentials, dead_letter, provenance, take_quota, write, Admitted, Gateway};
-use crate::ingest::Event;
+use crate::http::{admit, credentials, fresh_events, keep_refused, take_quota, write, Admitted, Gateway};
 
 /// The OTLP/HTTP logs route.
 pub fn router(gateway: Arc<Gateway>) -> Router {
@@ -53,17 +52,8 @@ async fn export(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<S
         let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
         let (payloads, refused) = events(&request, max_event);
         take_quota(&gw, &key, payloads.len()).await?;
-        let metadata = provenance(&key);
-        let batch: Vec<Event> = payloads
-            .into_iter()
-            .map(|payload| Event { ingest_id: nexuslog_common::new_ingest_id(), project_id: key.project_id.clone(), payload, metadata: metadata.clone() })
-            .collect();
-        write(&gw, SourceKind::Otlp, "otlp", peer, batch, nexuslog_common::now_micros()).await?;
-        metrics::counter!("nexuslog_gateway_events_rejected_total", "source" => "otlp").increment(refused.len() as u64);
-        if let Err(e) = dead_letter(&gw, &key.project_id, &refused).await {
-            tracing::warn!(error = ?e, records = refused.len(), "log records written, but the refused ones could not be dead-lettered");
-            metrics::counter!("nexuslog_gateway_dead_letter_errors_total").increment(1);
-        }
+        write(&gw, SourceKind::Otlp, "otlp", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
+        keep_refused(&gw, &key, "otlp", &refused).await;
         let partial_success = refused.first().map(|first| ExportLogsPartialSuccess {
             rejected_log_records: refused.len() as i64,
             error_message: format!("record {}: {}", first.line, first.reason),
