@@ -17,18 +17,36 @@ use crate::authz::{least_role, Access};
 use crate::routes::{documented, Doc, Endpoint};
 
 /// Endpoints of the same binary outside the API's route table: (method, path, summary,
-/// whether it needs an ingest key, response media type).
-pub const OTHER_ENDPOINTS: [(&str, &str, &str, bool, &str); 4] = [
+/// the request media types of an ingest endpoint (empty: no key, no body), response media type).
+/// The drop-in protocols (`nexuslog_ingest_gateway::{es, otlp, hec, loki}`) answer in their own
+/// formats; they are listed here with the key they need and the errors they share.
+pub const OTHER_ENDPOINTS: [(&str, &str, &str, &[&str], &str); 20] = [
     (
         "post",
         "/v1/logs/bulk",
         "Ingest events: NDJSON (one JSON event per line) or a JSON array, optionally gzip-compressed (`Content-Encoding`); answered once the events are durable, with the lines rejected (and dead-lettered) and why",
-        true,
+        &["application/json", "application/x-ndjson"],
         "application/json",
     ),
-    ("get", "/healthz", "Liveness: the process is up", false, "text/plain"),
-    ("get", "/readyz", "Readiness: every backend this role uses answers", false, "text/plain"),
-    ("get", "/metrics", "Prometheus metrics", false, "text/plain"),
+    ("post", "/_bulk", "Elasticsearch-compatible bulk ingest: `index`/`create` actions, answered in the `_bulk` format with per-item status", &["application/x-ndjson"], "application/json"),
+    ("put", "/_bulk", "Elasticsearch-compatible bulk ingest (the 8.x clients' method)", &["application/x-ndjson"], "application/json"),
+    ("post", "/{index}/_bulk", "Elasticsearch-compatible bulk ingest with a default index", &["application/x-ndjson"], "application/json"),
+    ("put", "/{index}/_bulk", "Elasticsearch-compatible bulk ingest with a default index (the 8.x clients' method)", &["application/x-ndjson"], "application/json"),
+    ("get", "/", "The console for a browser; an Elasticsearch 8 cluster description for anything else (clients' version probe)", &[], "application/json"),
+    ("get", "/_license", "Elasticsearch license probe (Beats, Logstash)", &[], "application/json"),
+    ("get", "/_xpack", "Elasticsearch X-Pack probe (Beats, Logstash)", &[], "application/json"),
+    ("post", "/v1/logs", "OTLP/HTTP logs (protobuf or JSON); `partial_success` counts refused records", &["application/x-protobuf", "application/json"], "application/x-protobuf"),
+    ("post", "/services/collector", "Splunk HEC events (JSON objects one after another)", &["application/json"], "application/json"),
+    ("post", "/services/collector/event", "Splunk HEC events", &["application/json"], "application/json"),
+    ("post", "/services/collector/event/1.0", "Splunk HEC events", &["application/json"], "application/json"),
+    ("post", "/services/collector/raw", "Splunk HEC raw lines (`host`, `source`, `sourcetype`, `index` query parameters)", &["text/plain"], "application/json"),
+    ("post", "/services/collector/raw/1.0", "Splunk HEC raw lines", &["text/plain"], "application/json"),
+    ("get", "/services/collector/health", "Splunk HEC health", &[], "application/json"),
+    ("get", "/services/collector/health/1.0", "Splunk HEC health", &[], "application/json"),
+    ("post", "/loki/api/v1/push", "Loki push (JSON, or protobuf with snappy); 204", &["application/json", "application/x-protobuf"], "application/json"),
+    ("get", "/healthz", "Liveness: the process is up", &[], "text/plain"),
+    ("get", "/readyz", "Readiness: every backend this role uses answers", &[], "text/plain"),
+    ("get", "/metrics", "Prometheus metrics", &[], "text/plain"),
 ];
 
 /// `GET /v1/openapi.json`: the document, built once.
@@ -49,20 +67,31 @@ pub fn document() -> Value {
         let op = operation(&endpoint, &doc, &mut generator);
         paths.entry(endpoint.path.to_owned()).or_default().insert(endpoint.method.as_str().to_ascii_lowercase(), op);
     }
-    for (method, path, summary, keyed, media) in OTHER_ENDPOINTS {
+    for (method, path, summary, request_media, media) in OTHER_ENDPOINTS {
         let mut op = json!({
             "operationId": operation_id(method, path),
             "summary": summary,
             "tags": ["operations"],
             "responses": {"200": {"description": "OK", "content": {media: {"schema": {}}}}},
         });
-        if keyed {
+        if path == "/{index}/_bulk" {
+            op["parameters"] = json!([{"name": "index", "in": "path", "required": true, "schema": {"type": "string"}, "description": "index for actions that name none; kept as `ingest.es_index`"}]);
+        }
+        if !request_media.is_empty() {
             op["tags"] = json!(["ingest"]);
             op["security"] = json!([{"bearer": []}]);
-            op["requestBody"] = json!({"required": true, "content": {
-                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-            }});
+            let content: Map<String, Value> = request_media
+                .iter()
+                .map(|m| {
+                    let schema = match *m {
+                        "application/json" if path == "/v1/logs/bulk" => json!({"type": "array", "items": {"type": "object"}}),
+                        "application/json" => json!({"type": "object"}),
+                        _ => json!({"type": "string"}),
+                    };
+                    ((*m).to_owned(), json!({"schema": schema}))
+                })
+                .collect();
+            op["requestBody"] = json!({"required": true, "content": content});
             for code in ["400", "401", "413", "429", "503"] {
                 op["responses"][code] = json!({"$ref": format!("#/components/responses/{}", error_name(code))});
             }
