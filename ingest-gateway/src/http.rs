@@ -126,6 +126,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .with_state(gateway.clone())
         .merge(crate::es::router(gateway.clone()))
         .merge(crate::otlp::router(gateway.clone()))
+        .merge(crate::otlp_grpc::router(gateway.clone()))
         .merge(crate::hec::router(gateway.clone()))
         .merge(crate::loki::router(gateway))
 }

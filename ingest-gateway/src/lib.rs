@@ -16,6 +16,7 @@ mod http;
 mod ingest;
 pub mod loki;
 pub mod otlp;
+pub mod otlp_grpc;
 pub mod quota;
 pub mod syslog;
 

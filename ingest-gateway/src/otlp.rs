@@ -46,25 +46,33 @@ enum Format {
 async fn export(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Body) -> Response {
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
     let format = if json { Format::Json } else { Format::Protobuf };
-    let result = async {
-        let Admitted { key, body, _slot } = admit(&gw, &credentials(&headers), &headers, body).await?;
-        let request = decode(format, &body)?;
-        let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
-        let (payloads, refused) = events(&request, max_event);
-        take_quota(&gw, &key, payloads.len()).await?;
-        write(&gw, SourceKind::Otlp, "otlp", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
-        keep_refused(&gw, &key, "otlp", &refused).await;
-        let partial_success = refused.first().map(|first| ExportLogsPartialSuccess {
-            rejected_log_records: refused.len() as i64,
-            error_message: format!("record {}: {}", first.line, first.reason),
-        });
-        Ok::<_, GatewayError>(ExportLogsServiceResponse { partial_success })
-    }
-    .await;
-    match result {
+    match accept(&gw, peer, &headers, body, |bytes| decode(format, bytes)).await {
         Ok(answer) => encode(format, &answer),
         Err(e) => e.into_response(),
     }
+}
+
+/// The export both transports share (OTLP/HTTP here, gRPC in `otlp_grpc`): admit the request,
+/// decode its body with `decode`, write the records and answer once the bus acknowledged them.
+pub(crate) async fn accept(
+    gw: &Gateway,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Body,
+    decode: impl FnOnce(&[u8]) -> Result<ExportLogsServiceRequest, GatewayError>,
+) -> Result<ExportLogsServiceResponse, GatewayError> {
+    let Admitted { key, body, _slot } = admit(gw, &credentials(headers), headers, body).await?;
+    let request = decode(&body)?;
+    let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
+    let (payloads, refused) = events(&request, max_event);
+    take_quota(gw, &key, payloads.len()).await?;
+    write(gw, SourceKind::Otlp, "otlp", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
+    keep_refused(gw, &key, "otlp", &refused).await;
+    let partial_success = refused.first().map(|first| ExportLogsPartialSuccess {
+        rejected_log_records: refused.len() as i64,
+        error_message: format!("record {}: {}", first.line, first.reason),
+    });
+    Ok(ExportLogsServiceResponse { partial_success })
 }
 
 fn decode(format: Format, body: &[u8]) -> Result<ExportLogsServiceRequest, GatewayError> {

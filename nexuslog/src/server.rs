@@ -171,6 +171,9 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             Some(state) => nexuslog_ingest_gateway::Gateway::with_state(ingest, keys, limits, state),
             None => nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits),
         };
+        if !config.http.otlp_grpc_addr.is_empty() {
+            spawn_otlp_grpc(&config, gw.clone(), stop.clone(), &mut tasks).await?;
+        }
         app = app.merge(nexuslog_ingest_gateway::router(gw));
         if matches!(role, Role::Gateway) {
             // No console in this role: `/` is only the Elasticsearch clients' version probe.
@@ -286,7 +289,9 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             Ok(())
         });
         let api = nexuslog_api::Api::new(store, meta, state, keys, auth_settings(&config), sender(&config), Some(hub)).await.context("starting the API")?;
-        app = app.merge(nexuslog_api::router(api)).merge(crate::web::router(matches!(role, Role::Standalone)));
+        // The API role answers Elasticsearch clients' version probe too: behind one Ingress host,
+        // `GET /` reaches the API while `/_bulk` reaches the gateways.
+        app = app.merge(nexuslog_api::router(api)).merge(crate::web::router());
         let port = config.http.addr.port();
         if crate::web::is_built() {
             tracing::info!(url = %format!("http://127.0.0.1:{port}/"), "web console");
@@ -481,4 +486,20 @@ async fn readyz(State(deps): State<Deps>) -> (StatusCode, Json<Value>) {
 async fn metrics_text(State(deps): State<Deps>) -> String {
     crate::telemetry::refresh(deps.data_dir.as_deref());
     deps.metrics.map(|h| h.render()).unwrap_or_default()
+}
+
+/// The OTLP gRPC listener (`http.otlp_grpc_addr`): only `LogsService/Export`, with the HTTP
+/// port's connection limits, metrics and trace spans; it stops accepting with the HTTP server.
+async fn spawn_otlp_grpc(config: &Config, gw: Arc<nexuslog_ingest_gateway::Gateway>, stop: Shutdown, tasks: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
+    let addr = &config.http.otlp_grpc_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot bind `http.otlp_grpc_addr` = {addr}"))?;
+    let app = nexuslog_ingest_gateway::otlp_grpc::router(gw).layer(axum::middleware::from_fn(crate::telemetry::http_metrics));
+    let app = if nexuslog_bus::trace::is_enabled() { app.layer(axum::middleware::from_fn(crate::otel::http_span)) } else { app };
+    let limits = crate::http_server::ConnectionLimits {
+        max_connections: usize::try_from(config.http.max_connections).unwrap_or(usize::MAX),
+        header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+    };
+    tracing::info!(%addr, "OTLP gRPC listener started");
+    tasks.spawn(async move { crate::http_server::serve(listener, app, limits, stop).await.context("OTLP gRPC server") });
+    Ok(())
 }

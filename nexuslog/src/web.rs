@@ -23,12 +23,11 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>NexusLog</tit
 <p>The web console was not built into this binary: run <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>, \
 then rebuild <code>nexuslog</code> (<code>scripts/run.sh</code> does both). The API is at <code>/v1/</code>.";
 
-/// The console's routes: everything the API and the operational endpoints do not claim.
-/// `es_root`: this process ingests, so `GET /` from anything but a browser is an Elasticsearch
-/// client's version probe and gets the cluster answer (`nexuslog_ingest_gateway::es`).
-pub fn router(es_root: bool) -> Router {
-    let router = if es_root { Router::new().route("/", axum::routing::get(root)) } else { Router::new() };
-    router.fallback(serve).layer(tower_http::compression::CompressionLayer::new())
+/// The console's routes: everything the API and the operational endpoints do not claim, and
+/// `GET /`, which from anything but a browser is an Elasticsearch client's version probe and
+/// gets the cluster answer (`nexuslog_ingest_gateway::es`).
+pub fn router() -> Router {
+    Router::new().route("/", axum::routing::get(root)).fallback(serve).layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// `GET /` (and `HEAD /`): the console for a browser, the cluster answer for everything else.

@@ -75,6 +75,10 @@ pub struct HttpConfig {
     /// Seconds for an ingest request's body to arrive once its key was accepted; slower bodies
     /// get 408 and their connection is closed. The key is checked before the body is read.
     pub body_read_timeout_secs: u64,
+    /// A second listener for OTLP logs over gRPC only (`LogsService/Export`), e.g.
+    /// `0.0.0.0:4317`, the port OpenTelemetry exporters use by default; empty for none. The
+    /// HTTP port serves the same gRPC method either way.
+    pub otlp_grpc_addr: String,
 }
 
 impl Default for HttpConfig {
@@ -88,6 +92,7 @@ impl Default for HttpConfig {
             max_connections: 16_384,
             header_read_timeout_secs: 30,
             body_read_timeout_secs: 60,
+            otlp_grpc_addr: String::new(),
         }
     }
 }
@@ -752,9 +757,14 @@ impl Config {
                 return Err(("state.redis.url", "does not start with redis:// or rediss://".into(), "redis://host:port"));
             }
         }
-        for (key, addr) in [("syslog.tcp_addr", &self.syslog.tcp_addr), ("syslog.tls_addr", &self.syslog.tls_addr), ("syslog.udp_addr", &self.syslog.udp_addr)] {
+        for (key, addr) in [
+            ("syslog.tcp_addr", &self.syslog.tcp_addr),
+            ("syslog.tls_addr", &self.syslog.tls_addr),
+            ("syslog.udp_addr", &self.syslog.udp_addr),
+            ("http.otlp_grpc_addr", &self.http.otlp_grpc_addr),
+        ] {
             if !addr.is_empty() && addr.parse::<SocketAddr>().is_err() {
-                return Err((key, format!("{addr:?} is not an address"), "host:port, e.g. 0.0.0.0:601, or empty to disable"));
+                return Err((key, format!("{addr:?} is not an address"), "host:port, e.g. 0.0.0.0:601 or 0.0.0.0:4317, or empty to disable"));
             }
         }
         if !self.syslog.tls_addr.is_empty() && (self.syslog.tls_cert.is_empty() || self.syslog.tls_key.is_empty()) {

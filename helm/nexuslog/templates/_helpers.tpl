@@ -142,6 +142,9 @@ tls: 6514
 {{- $_ := set $c "state" (dict "kind" "redis") -}}
 {{- $_ := set $c "schema_registry" (dict "url" $v.schemaRegistry.url) -}}
 {{- end -}}
+{{- if $v.otlpGrpc.enabled -}}
+{{- $_ := set $c.http "otlp_grpc_addr" (printf "0.0.0.0:%v" $v.otlpGrpc.port) -}}
+{{- end -}}
 {{- if $v.syslog.enabled -}}
 {{- $s := dict "default_project" $v.syslog.defaultProject -}}
 {{- if $v.syslog.tcp.enabled }}{{ $_ := set $s "tcp_addr" (printf "0.0.0.0:%v" $ports.tcp) }}{{ end -}}
@@ -433,9 +436,15 @@ spec:
     {{- end }}
 {{- end -}}
 
-{{/* Syslog container ports. */}}
-{{- define "nexuslog.syslogContainerPorts" -}}
+{{/* Container ports of the ingest listeners besides HTTP: OTLP gRPC and syslog. */}}
+{{- define "nexuslog.ingestContainerPorts" -}}
 {{- $v := .Values -}}
+{{- if $v.otlpGrpc.enabled }}
+- name: otlp-grpc
+  containerPort: {{ $v.otlpGrpc.port }}
+  protocol: TCP
+{{- end }}
+{{- if $v.syslog.enabled }}
 {{- $ports := include "nexuslog.syslogPorts" . | fromYaml -}}
 {{- if $v.syslog.tcp.enabled }}
 - name: syslog-tcp
@@ -451,6 +460,7 @@ spec:
 - name: syslog-tls
   containerPort: {{ $ports.tls }}
   protocol: TCP
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -474,4 +484,18 @@ spec:
 {{- if and $v.auth.jwtSecret (lt (len $v.auth.jwtSecret) 32) -}}
 {{- fail "auth.jwtSecret must be at least 32 characters" -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The HTTP ingest paths the gateways serve (Ingress and HTTPRoute send them there): NexusLog's
+bulk endpoint and the drop-in protocols. `/{index}/_bulk` cannot be matched by a path prefix:
+agents that need it are pointed at the gateway Service or use `/_bulk` with `_index` in each
+action line. OTLP over gRPC takes the `otlpGrpc` port, not the Ingress. */}}
+{{- define "nexuslog.ingestPaths" -}}
+- {path: /v1/logs/bulk, type: Exact}
+- {path: /v1/logs, type: Exact}
+- {path: /_bulk, type: Exact}
+- {path: /_license, type: Exact}
+- {path: /_xpack, type: Exact}
+- {path: /loki/api/v1/push, type: Exact}
+- {path: /services/collector, type: Prefix}
 {{- end -}}

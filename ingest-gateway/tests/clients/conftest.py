@@ -1,6 +1,7 @@
 """Shared by the drop-in ingest tests: a standalone NexusLog (embedded stores, or the
 Kafka/OpenSearch path on the services from `infra/services up`) and the search API."""
 
+import contextlib
 import json
 import os
 import socket
@@ -38,9 +39,10 @@ def distributed_env(prefix):
     }
 
 
-@pytest.fixture(params=["embedded", "kafka-opensearch"])
-def node(request, tmp_path):
-    """A standalone NexusLog with a bootstrap key: (base URL, key)."""
+@contextlib.contextmanager
+def running_node(mode, tmp_path, extra_env=None):
+    """A standalone NexusLog with a bootstrap key, `mode` "embedded" or "kafka-opensearch":
+    (base URL, key)."""
     port, key = free_port(), "nxl_" + uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUSLOG_")}
     env.update({
@@ -48,25 +50,35 @@ def node(request, tmp_path):
         "NEXUSLOG_HTTP_ADDR": f"127.0.0.1:{port}",
         "NEXUSLOG_BOOTSTRAP_API_KEY": key,
     })
-    if request.param == "kafka-opensearch":
+    if mode == "kafka-opensearch":
         env.update(distributed_env("esbulk" + uuid.uuid4().hex[:8]))
+    env.update(extra_env or {})
     log = open(tmp_path / "nexuslog.log", "wb")
     proc = subprocess.Popen([os.environ["NEXUSLOG_BIN"], "standalone"], env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        assert proc.poll() is None, f"nexuslog exited; log: {tmp_path / 'nexuslog.log'}"
-        assert time.time() < deadline, f"nexuslog not ready; log: {tmp_path / 'nexuslog.log'}"
-        time.sleep(0.2)
-    yield url, key
-    proc.kill()
-    proc.wait()
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, f"nexuslog exited; log: {tmp_path / 'nexuslog.log'}"
+            assert time.time() < deadline, f"nexuslog not ready; log: {tmp_path / 'nexuslog.log'}"
+            time.sleep(0.2)
+        yield url, key
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(params=["embedded", "kafka-opensearch"])
+def node(request, tmp_path):
+    """A standalone NexusLog with a bootstrap key: (base URL, key)."""
+    with running_node(request.param, tmp_path) as n:
+        yield n
 
 
 def search(url, key, q, want, timeout=60):
