@@ -72,7 +72,7 @@ async fn events(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<S
             return Ok(hec(StatusCode::BAD_REQUEST, 5, "No data"));
         }
         take_quota(&gw, &key, payloads.len()).await?;
-        write(&gw, SourceKind::Http, "hec", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
+        write(&gw, SourceKind::Hec, "hec", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
         let Some(bad) = invalid else {
             return Ok(hec(StatusCode::OK, 0, "Success"));
         };
@@ -104,7 +104,7 @@ async fn raw(
         for e in &mut batch {
             e.metadata.extend(splunk.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        write(&gw, SourceKind::Http, "hec", peer, batch, nexuslog_common::now_micros()).await?;
+        write(&gw, SourceKind::Hec, "hec", peer, batch, nexuslog_common::now_micros()).await?;
         keep_refused(&gw, &key, "hec", &refused).await;
         Ok(hec(StatusCode::OK, 0, "Success"))
     }

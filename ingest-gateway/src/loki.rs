@@ -99,7 +99,7 @@ async fn push(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<Soc
             }
         }
         take_quota(&gw, &key, payloads.len()).await?;
-        write(&gw, SourceKind::Http, "loki", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
+        write(&gw, SourceKind::Loki, "loki", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
         keep_refused(&gw, &key, "loki", &refused).await;
         Ok::<_, GatewayError>(StatusCode::NO_CONTENT.into_response())
     }

@@ -36,4 +36,8 @@ pub mod avsc {
     pub const DEAD_LETTER: &str = include_str!("../avro/dead_letter.avsc");
     /// Released versions that are no longer current, kept so old data stays readable.
     pub const LOG_RECORD_V1: &str = include_str!("../avro/history/log_record.v1.avsc");
+    /// Before `SourceKind` gained `HEC` and `LOKI`.
+    pub const LOG_RECORD_V2: &str = include_str!("../avro/history/log_record.v2.avsc");
+    /// Before `SourceKind` gained `HEC` and `LOKI`.
+    pub const RAW_EVENT_V1: &str = include_str!("../avro/history/raw_event.v1.avsc");
 }

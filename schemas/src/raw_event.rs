@@ -14,6 +14,8 @@ avro_enum!(
         Syslog => "SYSLOG",
         EsBulk => "ES_BULK",
         Otlp => "OTLP",
+        Hec => "HEC",
+        Loki => "LOKI",
     }
 );
 

@@ -55,11 +55,13 @@ struct EmbeddedSchema {
 }
 
 const EMBEDDED: &[EmbeddedSchema] = &[
-    EmbeddedSchema { id: 1, name: RawEvent::NAME, text: avsc::RAW_EVENT, current: true },
+    EmbeddedSchema { id: 1, name: RawEvent::NAME, text: avsc::RAW_EVENT_V1, current: false },
     EmbeddedSchema { id: 2, name: LogRecord::NAME, text: avsc::LOG_RECORD_V1, current: false },
     EmbeddedSchema { id: 3, name: AlertEvent::NAME, text: avsc::ALERT_EVENT, current: true },
     EmbeddedSchema { id: 4, name: DeadLetter::NAME, text: avsc::DEAD_LETTER, current: true },
-    EmbeddedSchema { id: 5, name: LogRecord::NAME, text: avsc::LOG_RECORD, current: true },
+    EmbeddedSchema { id: 5, name: LogRecord::NAME, text: avsc::LOG_RECORD_V2, current: false },
+    EmbeddedSchema { id: 6, name: RawEvent::NAME, text: avsc::RAW_EVENT, current: true },
+    EmbeddedSchema { id: 7, name: LogRecord::NAME, text: avsc::LOG_RECORD, current: true },
 ];
 
 fn embedded_parsed() -> &'static [(u32, Schema)] {

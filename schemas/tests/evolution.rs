@@ -7,7 +7,8 @@ use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
-use nexuslog_schemas::{avsc, AvroRecord, FieldValue, Level, LogRecord, ParseStatus, SourceKind, TimestampSource};
+use nexuslog_schemas::wire::EmbeddedCodec;
+use nexuslog_schemas::{avsc, AvroRecord, FieldValue, Level, LogRecord, ParseStatus, RawEvent, SourceKind, TimestampSource};
 
 fn sample() -> LogRecord {
     LogRecord {
@@ -37,8 +38,65 @@ fn v1() -> Schema {
 }
 
 #[test]
-fn current_and_v1_are_mutually_readable() {
-    SchemaCompatibility::mutual_read(LogRecord::schema(), &v1()).expect("v1 <-> current compatible");
+fn current_and_released_versions_are_mutually_readable() {
+    for (name, old) in [("log_record v1", avsc::LOG_RECORD_V1), ("log_record v2", avsc::LOG_RECORD_V2)] {
+        let old = Schema::parse_str(old).expect("parses");
+        SchemaCompatibility::mutual_read(LogRecord::schema(), &old).unwrap_or_else(|e| panic!("{name} <-> current: {e}"));
+    }
+    let raw_v1 = Schema::parse_str(avsc::RAW_EVENT_V1).expect("parses");
+    SchemaCompatibility::mutual_read(RawEvent::schema(), &raw_v1).expect("raw_event v1 <-> current");
+}
+
+/// A gateway of this release writes `HEC` and `LOKI` sources; a processor or sink of the
+/// release before (a rolling upgrade) reads them as the enum's default, `UNKNOWN`, and every
+/// other field intact, instead of failing the record.
+#[test]
+fn old_readers_take_new_sources_as_unknown() {
+    let raw = RawEvent {
+        ingest_id: "id-1".into(),
+        project_id: "default".into(),
+        source: SourceKind::Hec,
+        received_at: 1_700_000_000_000_000,
+        remote_addr: None,
+        payload: b"{}".to_vec(),
+        metadata: BTreeMap::new(),
+    };
+    let old = Schema::parse_str(avsc::RAW_EVENT_V1).expect("parses");
+    let value = GenericDatumReader::builder(RawEvent::schema())
+        .reader_schema(&old)
+        .build()
+        .expect("reader")
+        .read_value(&mut raw.to_datum().expect("encode").as_slice())
+        .expect("the v1 reader resolves a new source");
+    let apache_avro::types::Value::Record(fields) = value else { panic!("record expected") };
+    let source = fields.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone());
+    assert_eq!(source, Some(apache_avro::types::Value::Enum(0, "UNKNOWN".into())));
+    let record = LogRecord { source: SourceKind::Loki, ..sample() };
+    let old = Schema::parse_str(avsc::LOG_RECORD_V2).expect("parses");
+    let back = LogRecord::from_datum(&record.to_datum().expect("encode"), LogRecord::schema()).expect("current reads current");
+    assert_eq!(back.source, SourceKind::Loki);
+    let value = GenericDatumReader::builder(LogRecord::schema())
+        .reader_schema(&old)
+        .build()
+        .expect("reader")
+        .read_value(&mut record.to_datum().expect("encode").as_slice())
+        .expect("the v2 reader resolves a new source");
+    let apache_avro::types::Value::Record(fields) = value else { panic!("record expected") };
+    assert!(fields.iter().any(|(k, v)| k == "source" && *v == apache_avro::types::Value::Enum(0, "UNKNOWN".into())));
+}
+
+/// Data the embedded bus holds from before this release (framed with the old embedded ids)
+/// still decodes after the upgrade.
+#[test]
+fn embedded_data_of_the_previous_release_decodes() {
+    let record = sample();
+    let old = Schema::parse_str(avsc::LOG_RECORD_V2).expect("parses");
+    let datum = GenericDatumWriter::builder(&old).build().expect("writer").write_value_to_vec(record.to_value()).expect("v2 writer");
+    let mut framed = vec![0, 0, 0, 0, 5];
+    framed.extend_from_slice(&datum);
+    assert_eq!(EmbeddedCodec.decode::<LogRecord>(&framed).expect("id 5 is log_record v2"), record);
+    assert_eq!(EmbeddedCodec::current_id::<LogRecord>(), 7);
+    assert_eq!(EmbeddedCodec::current_id::<RawEvent>(), 6);
 }
 
 /// An old reader (a v1 consumer still running during a rolling upgrade) reads what the new
@@ -96,7 +154,7 @@ fn checker_rejects_a_field_without_default() {
 /// default instead of failing the record.
 #[test]
 fn all_schemas_parse_and_enums_default() {
-    for text in [avsc::RAW_EVENT, avsc::LOG_RECORD, avsc::ALERT_EVENT, avsc::DEAD_LETTER, avsc::LOG_RECORD_V1] {
+    for text in [avsc::RAW_EVENT, avsc::LOG_RECORD, avsc::ALERT_EVENT, avsc::DEAD_LETTER, avsc::LOG_RECORD_V1, avsc::LOG_RECORD_V2, avsc::RAW_EVENT_V1] {
         Schema::parse_str(text).expect("schema parses");
     }
     assert_eq!(Level::from_symbol("EMERGENCY_NEW"), Level::Unknown);

@@ -40,6 +40,7 @@ def test_splunk_handler_events_are_searchable(node):
     assert len(hits) == 5, hits
     h = hits[0]
     assert h["host"] == "web-3"
+    assert h["source"] == "hec", h
     assert field(h, "splunk.sourcetype") == "app-log" and field(h, "splunk.index") == "main"
 
 
@@ -77,4 +78,5 @@ def test_loki_handler_pushes_are_searchable_with_their_labels(node):
     h = next(h for h in hits if field(h, "order") == "2")
     assert h["message"] == f"loki line 2 {run}"
     assert h["service"] == "shop", "the `app` label is one of the service aliases"
+    assert h["source"] == "loki", h
     assert field(h, "severity") == "error" or h["level"] == "error"

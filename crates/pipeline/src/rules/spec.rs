@@ -49,7 +49,7 @@ pub enum OnError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
-    /// Transport: `http`, `syslog`, `otlp`, ...
+    /// Transport: `http`, `syslog`, `es_bulk`, `otlp`, `hec` or `loki`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Host name pattern, `*` matching any run of characters (`web-*`).
