@@ -190,6 +190,7 @@ pub const EXAMPLES: &[&str] = &[
     "host:web*",
     "host:*",
     "-host:*",
+    "-(timestamp:>2023-11-14T23:30:00Z latency:>0)",
     "service:auth OR service:search",
     "source:syslog",
     "parse_status:partial",
