@@ -40,7 +40,7 @@ pub enum Permission {
     MembersWrite,
     ApiKeysRead,
     ApiKeysWrite,
-    /// Rename the project.
+    /// Rename the project; change its redaction rules.
     ProjectUpdate,
     ProjectDelete,
     /// The project's part of the audit log.

@@ -12,7 +12,7 @@ use crate::authz::{enforce, Access, Permission as P};
 use crate::handlers::dashboards::{self, Dashboard};
 use crate::handlers::documents as docs;
 use crate::handlers::saved_searches::SavedSearch;
-use crate::handlers::{alerts, audit, auth, keys, members, pipelines, projects, users};
+use crate::handlers::{alerts, audit, auth, keys, members, pipelines, projects, redaction, users};
 use crate::aggregate::{AggregateParams, AggregateRequest};
 use crate::handlers::alerts::{ChannelBody, HistoryParams, SilenceBody};
 use crate::handlers::audit::AuditParams;
@@ -107,6 +107,9 @@ fn table() -> Vec<(Method, &'static str, Access, Doc, Handler)> {
         (Method::PUT, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), doc("Replace a pipeline rule").query::<Placement>().body::<PipelineRuleSpec>(), on(put, pipelines::update)),
         (Method::DELETE, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), doc("Delete a pipeline rule"), on(delete, pipelines::delete)),
         (Method::POST, "/v1/projects/{project}/pipeline/dry-run", Project(P::PipelinesRead), doc("Run sample events through the pipeline (or given rules) without storing them").body::<DryRun>(), on(post, pipelines::dry_run)),
+        (Method::GET, "/v1/projects/{project}/redaction", Project(P::PipelinesRead), doc("The project's redaction rules: built-in ones with their state, and its own"), on(get, redaction::get)),
+        (Method::PUT, "/v1/projects/{project}/redaction", Project(P::ProjectUpdate), doc("Replace the project's redaction rules (applied by every gateway within seconds)").body::<nexuslog_redact::RedactionSpec>(), on(put, redaction::put)),
+        (Method::POST, "/v1/projects/{project}/redaction/dry-run", Project(P::PipelinesRead), doc("Show what the project's (or given) redaction rules do to sample lines").body::<redaction::RedactionDryRun>(), on(post, redaction::dry_run)),
         (Method::GET, "/v1/projects/{project}/fields", Project(P::LogsRead), doc("Fields seen in the range, their types and top values").query::<FieldsParams>(), on(get, pipelines::fields)),
         (Method::GET, "/v1/projects/{project}/tail", Project(P::LogsRead), doc("Live tail as Server-Sent Events: matching records as they are processed").query::<TailParams>(), on(get, tail::sse)),
         (Method::GET, "/v1/projects/{project}/tail/ws", Project(P::LogsRead), doc("Live tail over WebSocket").query::<TailParams>(), on(get, tail::ws)),

@@ -85,6 +85,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PUT", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
     ("DELETE", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
     ("POST", "/v1/projects/{project}/pipeline/dry-run", "instance_admin owner admin editor viewer"),
+    ("GET", "/v1/projects/{project}/redaction", "instance_admin owner admin editor viewer"),
+    ("PUT", "/v1/projects/{project}/redaction", "instance_admin owner admin"),
+    ("POST", "/v1/projects/{project}/redaction/dry-run", "instance_admin owner admin editor viewer"),
     ("GET", "/v1/projects/{project}/fields", "instance_admin owner admin editor viewer read_key"),
     ("GET", "/v1/projects/{project}/search", "instance_admin owner admin editor viewer read_key"),
     ("GET", "/v1/search", "instance_admin owner admin editor viewer read_key"),
@@ -270,6 +273,8 @@ impl World {
                 body = (method == "PUT").then_some(rule);
             }
             ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
+            ("PUT", "/v1/projects/{project}/redaction") => body = Some(json!({ "builtins": { "jwt": false } })),
+            ("POST", "/v1/projects/{project}/redaction/dry-run") => body = Some(json!({ "lines": ["password=x"] })),
             ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => body = Some(json!({ "aggs": { "n": { "count": {} } } })),
             ("POST", "/v1/projects/{project}/saved-searches") => body = Some(search),
             ("POST", "/v1/projects/{project}/dashboards") => body = Some(board),

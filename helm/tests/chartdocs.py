@@ -23,7 +23,7 @@ FREE_FORM = {
     "commonLabels", "commonAnnotations", "config", "podSecurityContext", "containerSecurityContext",
     "serviceAccount.annotations", "podDefaults.podAnnotations", "podDefaults.podLabels",
     "podDefaults.nodeSelector", "podDefaults.affinity", "ingress.annotations", "httpRoute.annotations",
-    "metrics.serviceMonitor.labels", "metrics.prometheusRule.labels", "metrics.prometheusRule.additionalAlertLabels",
+    "metrics.serviceMonitor.labels", "metrics.serviceMonitor.tlsConfig", "metrics.prometheusRule.labels", "metrics.prometheusRule.additionalAlertLabels",
     "syslog.service.annotations", "standalone.persistence.annotations", "probes.startup", "probes.liveness",
     "probes.readiness",
 }

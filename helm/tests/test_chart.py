@@ -3,6 +3,7 @@ import base64
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,8 @@ def test_every_container_is_probed_and_restricted(name):
         psc = pod["securityContext"]
         assert psc["runAsNonRoot"] is True and psc["runAsUser"] != 0 and psc["seccompProfile"]["type"] == "RuntimeDefault"
         (c,) = pod["containers"]
-        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http", "scheme": "HTTP"}
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http", "scheme": "HTTP"}
         assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
         sc = c["securityContext"]
         assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
@@ -163,7 +164,6 @@ def test_chart_secret_holds_generated_bootstrap_credentials_and_urls():
 
 
 def test_config_map_is_the_toml_nexuslog_reads():
-    import tomllib
 
     docs = render(VALUE_SETS["production"])
     (cm,) = of_kind(docs, "ConfigMap")
@@ -226,6 +226,43 @@ def test_otlp_grpc_port_when_enabled(values):
     assert services == (["nexuslog-gateway"] if values == "production" else ["nexuslog-standalone"]), services
 
 
+@pytest.mark.parametrize("values", ["production", "standalone"])
+def test_https_mounts_the_secret_and_switches_probes_and_scrapes(values):
+    def parts(sets):
+        docs = render(VALUE_SETS[values], sets=sets, api_versions=CRD_APIS)
+        (cm,) = of_kind(docs, "ConfigMap")
+        http = tomllib.loads(cm["data"]["nexuslog.toml"])["http"]
+        pods = [w["spec"]["template"]["spec"] for w in workloads(docs)]
+        sm = of_kind(docs, "ServiceMonitor")
+        return http, pods, sm
+
+    http, pods, _ = parts([])
+    assert "tls_cert" not in http
+    assert all(c["readinessProbe"]["httpGet"].get("scheme", "HTTP") == "HTTP" for p in pods for c in p["containers"])
+
+    http, pods, sm = parts(["https.enabled=true", "https.existingSecret=nexuslog-tls", "metrics.serviceMonitor.enabled=true"])
+    assert (http["tls_cert"], http["tls_key"]) == ("/etc/nexuslog/https/tls.crt", "/etc/nexuslog/https/tls.key")
+    assert "tls_client_ca" not in http
+    for pod in pods:
+        (c,) = pod["containers"]
+        assert {"startupProbe", "livenessProbe", "readinessProbe"} <= c.keys()
+        assert all(c[p]["httpGet"]["scheme"] == "HTTPS" for p in ("startupProbe", "livenessProbe", "readinessProbe"))
+        # Mounted as a directory (no subPath), so a renewed Secret reaches the running pod.
+        (mount,) = [m for m in c["volumeMounts"] if m["name"] == "https"]
+        assert mount["mountPath"] == "/etc/nexuslog/https" and "subPath" not in mount
+        assert {"name": "https", "secret": {"secretName": "nexuslog-tls"}} in pod["volumes"]
+    (endpoint,) = sm[0]["spec"]["endpoints"]
+    assert endpoint["scheme"] == "https" and endpoint["tlsConfig"] == {"insecureSkipVerify": True}
+
+    http, pods, _ = parts(["https.enabled=true", "https.existingSecret=nexuslog-tls", "https.clientCaSecret=clients-ca"])
+    assert http["tls_client_ca"] == "/etc/nexuslog/https-ca/ca.crt"
+    for pod in pods:
+        (c,) = pod["containers"]
+        # kubelet has no client certificate to offer: TCP checks only.
+        assert all(c[p].get("tcpSocket") == {"port": "http"} and "httpGet" not in c[p] for p in ("livenessProbe", "readinessProbe"))
+        assert {"name": "https-ca", "secret": {"secretName": "clients-ca"}} in pod["volumes"]
+
+
 @pytest.mark.parametrize(
     "enabled,crds,expected",
     [(False, False, 0), (False, True, 0), (True, False, 0), (True, True, 1)],
@@ -268,6 +305,8 @@ def test_chart_alert_rules_are_the_shipped_ones():
         (["bootstrap.apiKey=short"], "apiKey"),
         (["kafka.brokers={kafka}"], "brokers"),
         (["syslog.enabled=true", "syslog.tls.enabled=true"], "syslog.tls.existingSecret"),
+        (["https.enabled=true"], "https.existingSecret"),
+        (["https.clientCaSecret=ca"], "https.clientCaSecret needs https.enabled"),
     ],
 )
 def test_wrong_values_fail(sets, message):

@@ -26,8 +26,9 @@ def run(args, env=None, cwd=None):
     return p.stdout
 
 
-def services():
-    return json.loads(run([tool("opscheck"), "compose", str(COMPOSE), str(ROOT / ".env.example")]))
+def services(*overlays):
+    files = ",".join(str(f) for f in (COMPOSE, *overlays))
+    return json.loads(run([tool("opscheck"), "compose", files, str(ROOT / ".env.example")]))
 
 
 def test_compose_file_follows_the_compose_specification_and_holds_the_stack():
@@ -66,3 +67,23 @@ def test_prometheus_and_grafana_are_provisioned():
     assert datasource["url"] == "http://prometheus:9090"
     targets = yaml.safe_load((obs / "prometheus/prometheus.yml").read_text())["scrape_configs"][0]["static_configs"]
     assert {t["targets"][0] for t in targets} == {f"{r}:8000" for r in ROLES}
+
+
+def test_the_https_overlay_turns_https_on_for_every_role():
+    overlay = ROOT / "docker-compose.https.yml"
+    merged = services(overlay)
+    for role in ROLES:
+        env = merged[role]
+        assert env["NEXUSLOG_HTTP_TLS_CERT"] == "/etc/nexuslog/tls/tls.crt" and env["NEXUSLOG_HTTP_TLS_KEY"] == "/etc/nexuslog/tls/tls.key"
+        # The rest of the role's settings survive the merge.
+        assert env["NEXUSLOG_BUS_KIND"] == "kafka", role
+        out = run([os.environ["NEXUSLOG_BIN"], "config", "check"], env={"PATH": os.environ.get("PATH", ""), **env})
+        assert "configuration is valid" in out, role
+    doc = yaml.safe_load(overlay.read_text())
+    assert doc["services"]["prometheus"]["volumes"] == ["./infra/observability/prometheus/prometheus-https.yml:/etc/prometheus/prometheus.yml:ro"]
+    scrape = ROOT / "infra/observability/prometheus/prometheus-https.yml"
+    assert "SUCCESS" in run([tool("promtool"), "check", "config", str(scrape)])
+    job = yaml.safe_load(scrape.read_text())["scrape_configs"][0]
+    assert job["scheme"] == "https"
+    plain = yaml.safe_load((ROOT / "infra/observability/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
+    assert job["static_configs"] == plain["static_configs"], "the two scrape files list the same roles"

@@ -10,6 +10,7 @@ use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, SourceKind, Stage};
 use tracing::Instrument;
 
 use crate::backlog::Backlog;
+use crate::redaction::{RedactionUnavailable, Redactions, REDACTED_FIELD};
 
 /// One event to write: its ingest id, project and bytes.
 #[derive(Debug, Clone)]
@@ -40,6 +41,9 @@ pub enum IngestError {
     /// written (configuration keeps accepted events below it, so this is a last guard).
     #[error("event {index} encodes to {size} bytes, above the bus record limit of {max} bytes (bus.max_record_bytes); nothing was written")]
     TooLarge { index: usize, size: usize, max: usize },
+    /// A project's redaction rules could not be loaded: nothing is written in clear instead.
+    #[error(transparent)]
+    Redaction(#[from] RedactionUnavailable),
 }
 
 /// Writes events and dead letters to the bus.
@@ -50,12 +54,21 @@ pub struct Ingest {
     topics: Topics,
     max_record_bytes: usize,
     backlog: Backlog,
+    redactions: Option<Arc<Redactions>>,
 }
 
 impl Ingest {
     /// `max_record_bytes`: the largest record the bus takes (`bus.max_record_bytes`).
     pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, max_record_bytes: usize) -> Self {
-        Self { bus, codec, topics, max_record_bytes, backlog: Backlog::new(0) }
+        Self { bus, codec, topics, max_record_bytes, backlog: Backlog::new(0), redactions: None }
+    }
+
+    /// Applies each project's redaction rules to events and dead letters before they are
+    /// written; without it nothing is redacted (tools that re-submit already redacted records).
+    #[must_use]
+    pub fn with_redaction(mut self, redactions: Arc<Redactions>) -> Self {
+        self.redactions = Some(redactions);
+        self
     }
 
     /// Holds ingest to `backlog`'s bound (see [`Backlog`]); without it ingest is never held.
@@ -101,7 +114,17 @@ impl Ingest {
         };
         let headers = trace::inject(&span);
         let mut records = Vec::with_capacity(events.len());
-        for e in events {
+        let mut redactor: Option<(String, Arc<nexuslog_redact::Redactor>)> = None;
+        for mut e in events {
+            if let Some(redactions) = &self.redactions {
+                // Requests carry one project's events; the lookup is made once per project run.
+                if redactor.as_ref().is_none_or(|(p, _)| *p != e.project_id) {
+                    redactor = Some((e.project_id.clone(), redactions.for_project(&e.project_id).await?));
+                }
+                if let Some((_, r)) = &redactor {
+                    redact_event(r, &mut e);
+                }
+            }
             let raw = RawEvent {
                 ingest_id: e.ingest_id,
                 project_id: e.project_id,
@@ -133,7 +156,16 @@ impl Ingest {
             return Ok(());
         }
         let mut records = Vec::with_capacity(refused.len());
-        for r in refused {
+        for mut r in refused {
+            if let Some(redactions) = &self.redactions {
+                let redactor = redactions.for_project(r.project_id.as_deref().unwrap_or_default()).await?;
+                if let std::borrow::Cow::Owned(b) = redactor.apply(&r.original).bytes {
+                    r.original = b;
+                }
+                if let std::borrow::Cow::Owned(reason) = redactor.apply_str(&r.reason) {
+                    r.reason = reason;
+                }
+            }
             let dl = DeadLetter {
                 id: nexuslog_common::new_ingest_id(),
                 project_id: r.project_id,
@@ -152,4 +184,17 @@ impl Ingest {
         self.bus.produce(records).await?;
         Ok(())
     }
+}
+
+/// Redacts one event's payload in place and records which rules fired.
+fn redact_event(redactor: &nexuslog_redact::Redactor, e: &mut Event) {
+    let out = redactor.apply(&e.payload);
+    if out.fired.is_empty() {
+        return;
+    }
+    let fired = out.fired.join(",");
+    if let std::borrow::Cow::Owned(bytes) = out.bytes {
+        e.payload = bytes;
+    }
+    e.metadata.insert(REDACTED_FIELD.to_owned(), fired);
 }

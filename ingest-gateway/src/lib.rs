@@ -18,6 +18,7 @@ pub mod loki;
 pub mod otlp;
 pub mod otlp_grpc;
 pub mod quota;
+pub mod redaction;
 pub mod syslog;
 
 pub use backlog::Backlog;
@@ -25,3 +26,4 @@ pub use body::{decompress, split_events, EventLine, LineError};
 pub use error::GatewayError;
 pub use http::{presented_key, router, Gateway, GatewayLimits};
 pub use ingest::{Event, Ingest, IngestError, Refused};
+pub use redaction::Redactions;

@@ -3,7 +3,9 @@
 //! Elasticsearch `_bulk` (a `create` action per event) and as OTLP/HTTP protobuf (the message
 //! as body, the other keys as attributes), each over `connections` connections; printed as
 //! acknowledged events/s and as ratios of `/v1/logs/bulk`. Each protocol starts once the
-//! previous one's events are all searchable, so none pays for another's indexing.
+//! previous one's events are all searchable, so none pays for another's indexing. In
+//! standalone mode a second, fresh instance with HTTPS on (a certificate made for the run)
+//! takes the same `/v1/logs/bulk` requests, as a ratio of plain HTTP.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -103,8 +105,7 @@ fn otlp(batches: &[Vec<Value>]) -> Vec<Vec<u8>> {
 }
 
 /// Sends every body; (first send → last ack). Busy answers are waited out, as clients do.
-async fn send(target: &Target, p: &Protocol, connections: usize, pb: &indicatif::ProgressBar, per_body: u64) -> anyhow::Result<Duration> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
+async fn send(http: &reqwest::Client, target: &Target, p: &Protocol, connections: usize, pb: &indicatif::ProgressBar, per_body: u64) -> anyhow::Result<Duration> {
     let next = Arc::new(AtomicU64::new(0));
     let bodies = Arc::new(p.bodies.clone());
     let started = Instant::now();
@@ -164,7 +165,9 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
     let run_id = crate::new_run_id();
     let dir = std::env::temp_dir().join(format!("nexuslog-ingest-bench-{run_id}"));
     std::fs::create_dir_all(&dir)?;
-    let pb = report::progress(a.events * 3, a.json);
+    let https = a.mode == Mode::Standalone;
+    let pb = report::progress(a.events * if https { 4 } else { 3 }, a.json);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
     let bin = instance::binary(a.nexuslog_bin.as_deref(), &dir).await?;
     let target = Target::start(a.mode, &bin, &dir, &run_id, &[]).await.context("starting nexuslog")?;
     let protocols = [
@@ -178,13 +181,18 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
         let run = format!("{run_id}-{name}");
         let p = Protocol { name, path, content_type, bodies: encode(&events(&run, a.events, a.batch)) };
         report::note(&pb, &format!("{}: {} requests of {} events", p.name, p.bodies.len(), a.batch));
-        let took = send(&target, &p, a.connections, &pb, a.batch).await?;
+        let took = send(&http, &target, &p, a.connections, &pb, a.batch).await?;
         let rate = a.events as f64 / took.as_secs_f64();
         if name == "bulk" {
             ceiling = rate;
         }
         rates.insert(name.into(), json!({ "acked_events_per_sec": round2(rate), "vs_bulk": round2(rate / ceiling) }));
         wait_searchable(&target, &run, a.events).await?;
+    }
+    drop(target);
+    if https {
+        let rate = https_bulk(&a, &bin, &dir, &run_id, &pb).await?;
+        rates.insert("bulk_https".into(), json!({ "acked_events_per_sec": round2(rate), "vs_bulk": round2(rate / ceiling) }));
     }
     pb.finish_and_clear();
     let summary = json!({ "run_id": run_id, "mode": a.mode.name(), "events": a.events, "batch": a.batch, "connections": a.connections, "protocols": rates });
@@ -194,7 +202,37 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
         }
     }
     println!("{summary}");
-    drop(target);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(true)
+}
+
+/// `/v1/logs/bulk` over HTTPS on a fresh standalone instance: a CA and a server certificate
+/// for 127.0.0.1 made for the run, the client trusting that CA; acknowledged events/s.
+async fn https_bulk(a: &IngestBenchArgs, bin: &std::path::Path, dir: &std::path::Path, run_id: &str, pb: &indicatif::ProgressBar) -> anyhow::Result<f64> {
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls)?;
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key)?;
+    let key = rcgen::KeyPair::generate()?;
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])?.signed_by(&key, &rcgen::Issuer::from_params(&ca_params, &ca_key))?;
+    std::fs::write(tls.join("cert.pem"), leaf.pem())?;
+    std::fs::write(tls.join("key.pem"), key.serialize_pem())?;
+    let env = [
+        ("NEXUSLOG_HTTP_TLS_CERT".to_owned(), tls.join("cert.pem").display().to_string()),
+        ("NEXUSLOG_HTTP_TLS_KEY".to_owned(), tls.join("key.pem").display().to_string()),
+    ];
+    let https_dir = dir.join("https");
+    std::fs::create_dir_all(&https_dir)?;
+    let target = Target::start(a.mode, bin, &https_dir, run_id, &env).await.context("starting nexuslog with HTTPS")?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes())?)
+        .build()?;
+    let run = format!("{run_id}-bulk_https");
+    let p = Protocol { name: "bulk_https", path: "/v1/logs/bulk", content_type: "application/x-ndjson", bodies: native(&events(&run, a.events, a.batch)) };
+    report::note(pb, &format!("{}: {} requests of {} events over HTTPS", p.name, p.bodies.len(), a.batch));
+    let took = send(&http, &target, &p, a.connections, pb, a.batch).await?;
+    Ok(a.events as f64 / took.as_secs_f64())
 }

@@ -121,8 +121,12 @@ async fn start_standalone(bin: &Path, dir: &Path, env: &[(String, String)]) -> a
         .stderr(out)
         .kill_on_drop(true);
     let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
-    let url = format!("http://127.0.0.1:{port}");
-    wait_ready(&reqwest::Client::new(), &url, Some(&mut child), &log).await?;
+    // HTTPS when the caller's environment gives a certificate; readiness does not need to
+    // verify it (the benchmark's own client does).
+    let https = env.iter().any(|(k, _)| k == "NEXUSLOG_HTTP_TLS_CERT");
+    let url = format!("{}://127.0.0.1:{port}", if https { "https" } else { "http" });
+    let ready = reqwest::Client::builder().danger_accept_invalid_certs(https).build()?;
+    wait_ready(&ready, &url, Some(&mut child), &log).await?;
     Ok(Target { ingest: url.clone(), api: url, api_key, admin_password, deployment: Deployment::Standalone(child), logs: vec![log] })
 }
 

@@ -175,7 +175,7 @@ impl Cli {
 /// Runs `config ...` commands, which need no runtime; `None` for every other command.
 pub fn run_offline_command(cli: &Cli, config: &Config) -> Option<ExitCode> {
     if let Some(Command::Healthcheck) = &cli.command {
-        return Some(healthcheck(config.http.addr));
+        return Some(healthcheck(config.http.addr, !config.http.tls_cert.is_empty()));
     }
     let Some(Command::Config { action }) = &cli.command else { return None };
     match action {
@@ -218,7 +218,11 @@ fn redacted(config: &Config) -> Config {
 }
 
 /// `GET /healthz` on the local listener with plain HTTP/1.0: no runtime, no client library.
-fn healthcheck(addr: std::net::SocketAddr) -> ExitCode {
+///
+/// With HTTPS on the port, the plain request gets the listener's own "HTTPS only" 400, which
+/// proves what `/healthz` proves (the process accepts and answers connections) without a TLS
+/// client here, and without the client certificate mutual TLS would ask for.
+fn healthcheck(addr: std::net::SocketAddr, https: bool) -> ExitCode {
     use std::io::{Read, Write};
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
     // A wildcard bind address is reached on loopback.
@@ -238,6 +242,7 @@ fn healthcheck(addr: std::net::SocketAddr) -> ExitCode {
     })();
     match answer {
         Ok(line) if line.starts_with("HTTP/1.0 200") || line.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(line) if https && line.starts_with("HTTP/1.1 400") => ExitCode::SUCCESS,
         Ok(line) => {
             eprintln!("unhealthy: {target} answered {:?}", line.lines().next().unwrap_or_default());
             ExitCode::FAILURE

@@ -8,6 +8,11 @@
 //!   idle that long, since hyper waits for the next request's headers under the same timer.
 //! - **Graceful shutdown**: on `stop`, accepting ends and open connections finish their
 //!   in-flight requests; the caller bounds that wait.
+//! - **HTTPS** (`http.tls_cert`/`tls_key`): each connection is TLS, with HTTP/2 or HTTP/1.1 by
+//!   ALPN and the handshake under the header timeout. The certificate is taken per connection
+//!   from a [`ReloadingAcceptor`], so rotated files apply to new connections while open ones
+//!   keep theirs. A plain-HTTP request on the TLS port gets a plain-text 400 that says so
+//!   instead of a handshake error the client cannot read.
 //!
 //! Request bodies have their own deadline where they are read (the ingest handler).
 
@@ -24,7 +29,9 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use nexuslog_common::shutdown::Shutdown;
-use tokio::net::TcpListener;
+use nexuslog_tls::ReloadingAcceptor;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
@@ -40,12 +47,18 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
 }
 
+/// The first byte of a TLS record carrying a handshake (a ClientHello).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// What a plain-HTTP client gets on the HTTPS port.
+const PLAIN_HTTP_ON_TLS_PORT: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 50\r\n\r\nThis port speaks HTTPS only: use an https:// URL.\n";
+
 /// Serves `app` on `listener` until `stop`, then stops accepting and returns once every open
-/// connection has finished its in-flight requests.
+/// connection has finished its in-flight requests. With `tls`, every connection is HTTPS.
 ///
 /// # Errors
 /// None today: accept errors are logged and retried; the `Result` keeps the caller's shape.
-pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, stop: Shutdown) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, tls: Option<Arc<ReloadingAcceptor>>, stop: Shutdown) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
@@ -76,9 +89,27 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             request
         }));
-        let connection = graceful.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned());
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.as_ref().map(|t| t.acceptor()));
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let served = match tls {
+                None => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned()).await,
+                Some(acceptor) => match tokio::time::timeout(handshake_timeout, tls_handshake(stream, acceptor)).await {
+                    Ok(Ok(Some(tls_stream))) => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service).into_owned()).await,
+                    Ok(Ok(None)) => Ok(()),
+                    Ok(Err(e)) => {
+                        metrics::counter!("nexuslog_http_tls_handshake_failures_total").increment(1);
+                        tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                        Ok(())
+                    }
+                    Err(_) => {
+                        metrics::counter!("nexuslog_http_tls_handshake_failures_total").increment(1);
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        Ok(())
+                    }
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, %peer, "connection closed with an error");
             }
             metrics::gauge!("nexuslog_http_open_connections").decrement(1.0);
@@ -88,4 +119,21 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The TLS handshake on an accepted connection; `None` when the client spoke plain HTTP and was
+/// told to use HTTPS.
+async fn tls_handshake(stream: TcpStream, acceptor: nexuslog_tls::TlsAcceptor) -> std::io::Result<Option<nexuslog_tls::TlsStream<TcpStream>>> {
+    let mut first = [0u8; 1];
+    // Waits for the client's first byte without consuming it.
+    if stream.peek(&mut first).await? == 1 && first[0] != TLS_HANDSHAKE_RECORD {
+        let mut stream = stream;
+        if first[0].is_ascii_uppercase() {
+            // Looks like an HTTP method: answer in the client's own protocol.
+            stream.write_all(PLAIN_HTTP_ON_TLS_PORT).await?;
+            stream.shutdown().await?;
+        }
+        return Ok(None);
+    }
+    acceptor.accept(stream).await.map(Some)
 }

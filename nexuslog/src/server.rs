@@ -126,6 +126,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
 
     let mut tasks = JoinSet::new();
+    let http_tls = http_tls(&config, &stop, &mut tasks)?;
     let mut app = Router::new();
     if let Some(bus) = deps.bus.clone() {
         let groups = crate::telemetry::groups(role, &topics);
@@ -162,7 +163,9 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
                 Ok(())
             });
         }
-        let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX)).with_backlog(backlog);
+        let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX))
+            .with_backlog(backlog)
+            .with_redaction(nexuslog_ingest_gateway::Redactions::new(meta.clone()));
         let keys = key_cache.clone().ok_or_else(missing_deps)?;
         crate::syslog::spawn_listeners(&config, ingest.clone(), keys.clone(), meta, &shutdown, &mut tasks).await?;
         // With a state store (always, in these roles) the per-key limit is shared by every
@@ -172,7 +175,7 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
             None => nexuslog_ingest_gateway::Gateway::new(ingest, keys, limits),
         };
         if !config.http.otlp_grpc_addr.is_empty() {
-            spawn_otlp_grpc(&config, gw.clone(), stop.clone(), &mut tasks).await?;
+            spawn_otlp_grpc(&config, gw.clone(), http_tls.clone(), stop.clone(), &mut tasks).await?;
         }
         app = app.merge(nexuslog_ingest_gateway::router(gw));
         if matches!(role, Role::Gateway) {
@@ -322,12 +325,12 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     let app = if nexuslog_bus::trace::is_enabled() { app.layer(axum::middleware::from_fn(crate::otel::http_span)) } else { app };
 
     let listener = tokio::net::TcpListener::bind(config.http.addr).await.with_context(|| format!("cannot bind `http.addr` = {}", config.http.addr))?;
-    tracing::info!(role = role.name(), addr = %config.http.addr, "nexuslog started");
+    tracing::info!(role = role.name(), addr = %config.http.addr, https = http_tls.is_some(), "nexuslog started");
     let connections = crate::http_server::ConnectionLimits {
         max_connections: usize::try_from(config.http.max_connections).unwrap_or(usize::MAX),
         header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
     };
-    let server = crate::http_server::serve(listener, app, connections, stop.clone());
+    let server = crate::http_server::serve(listener, app, connections, http_tls, stop.clone());
     let mut server = std::pin::pin!(server);
     let mut server_done = false;
     let mut served = loop {
@@ -490,7 +493,13 @@ async fn metrics_text(State(deps): State<Deps>) -> String {
 
 /// The OTLP gRPC listener (`http.otlp_grpc_addr`): only `LogsService/Export`, with the HTTP
 /// port's connection limits, metrics and trace spans; it stops accepting with the HTTP server.
-async fn spawn_otlp_grpc(config: &Config, gw: Arc<nexuslog_ingest_gateway::Gateway>, stop: Shutdown, tasks: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
+async fn spawn_otlp_grpc(
+    config: &Config,
+    gw: Arc<nexuslog_ingest_gateway::Gateway>,
+    tls: Option<Arc<nexuslog_tls::ReloadingAcceptor>>,
+    stop: Shutdown,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
     let addr = &config.http.otlp_grpc_addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot bind `http.otlp_grpc_addr` = {addr}"))?;
     let app = nexuslog_ingest_gateway::otlp_grpc::router(gw).layer(axum::middleware::from_fn(crate::telemetry::http_metrics));
@@ -499,7 +508,29 @@ async fn spawn_otlp_grpc(config: &Config, gw: Arc<nexuslog_ingest_gateway::Gatew
         max_connections: usize::try_from(config.http.max_connections).unwrap_or(usize::MAX),
         header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
     };
-    tracing::info!(%addr, "OTLP gRPC listener started");
-    tasks.spawn(async move { crate::http_server::serve(listener, app, limits, stop).await.context("OTLP gRPC server") });
+    tracing::info!(%addr, tls = tls.is_some(), "OTLP gRPC listener started");
+    tasks.spawn(async move { crate::http_server::serve(listener, app, limits, tls, stop).await.context("OTLP gRPC server") });
     Ok(())
+}
+
+/// The HTTPS acceptor of the HTTP (and OTLP gRPC) port when `http.tls_cert` is set, with a task
+/// that reloads it when the files change, until the HTTP server stops.
+fn http_tls(config: &Config, stop: &Shutdown, tasks: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<Option<Arc<nexuslog_tls::ReloadingAcceptor>>> {
+    let h = &config.http;
+    if h.tls_cert.is_empty() {
+        return Ok(None);
+    }
+    let files = nexuslog_tls::TlsFiles {
+        prefix: "http",
+        cert: h.tls_cert.clone(),
+        key: h.tls_key.clone(),
+        client_ca: (!h.tls_client_ca.is_empty()).then(|| h.tls_client_ca.clone()),
+    };
+    let acceptor = nexuslog_tls::ReloadingAcceptor::new(files, nexuslog_tls::HTTP_ALPN).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (watched, stop) = (acceptor.clone(), stop.clone());
+    tasks.spawn(async move {
+        watched.watch(nexuslog_tls::RELOAD_CHECK_EVERY, stop).await;
+        Ok(())
+    });
+    Ok(Some(acceptor))
 }

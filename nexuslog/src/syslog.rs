@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_config::Config;
-use nexuslog_ingest_gateway::syslog::{run_stream_listener, run_udp_listener, tls_acceptor, ProjectResolver, SyslogContext};
+use nexuslog_ingest_gateway::syslog::{run_stream_listener, run_udp_listener, ProjectResolver, SyslogContext};
 use nexuslog_ingest_gateway::Ingest;
 use nexuslog_metastore::{KeyCache, MetaStore};
 use tokio::task::JoinSet;
@@ -51,10 +51,24 @@ pub async fn spawn_listeners(
         });
     }
     if !s.tls_addr.is_empty() {
-        let ca = (!s.tls_client_ca.is_empty()).then_some(s.tls_client_ca.as_str());
-        let acceptor = tls_acceptor(&s.tls_cert, &s.tls_key, ca).map_err(|e| anyhow!("{e}"))?;
+        let files = nexuslog_tls::TlsFiles {
+            prefix: "syslog",
+            cert: s.tls_cert.clone(),
+            key: s.tls_key.clone(),
+            client_ca: (!s.tls_client_ca.is_empty()).then(|| s.tls_client_ca.clone()),
+        };
+        let client_certificates = files.client_ca.is_some();
+        let acceptor = nexuslog_tls::ReloadingAcceptor::new(files, &[]).map_err(|e| anyhow!("{e}"))?;
         let l = tokio::net::TcpListener::bind(&s.tls_addr).await.with_context(|| format!("cannot bind `syslog.tls_addr` = {}", s.tls_addr))?;
-        tracing::info!(addr = %s.tls_addr, client_certificates = ca.is_some(), "syslog TLS listener started");
+        tracing::info!(addr = %s.tls_addr, client_certificates, "syslog TLS listener started");
+        let sd = shutdown.clone();
+        tasks.spawn({
+            let acceptor = acceptor.clone();
+            async move {
+                acceptor.watch(nexuslog_tls::RELOAD_CHECK_EVERY, sd).await;
+                Ok(())
+            }
+        });
         let (ctx, sd) = (ctx.clone(), shutdown.clone());
         tasks.spawn(async move {
             run_stream_listener(l, Some(acceptor), ctx, sd).await;

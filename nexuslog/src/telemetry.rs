@@ -48,6 +48,7 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_http_requests_total", Kind::Counter, "route, method, status", "HTTP requests answered, by route template and status code"),
     ("nexuslog_http_request_duration_seconds", Kind::Histogram, "route, method", "time to answer an HTTP request (for streams: until the response starts)"),
     ("nexuslog_http_open_connections", Kind::Gauge, "", "HTTP connections open now; at `http.max_connections` new ones wait to be accepted"),
+    ("nexuslog_http_tls_handshake_failures_total", Kind::Counter, "", "HTTPS connections closed before a request: failed or timed-out TLS handshakes (no or untrusted client certificate, old TLS versions)"),
     ("nexuslog_build_info", Kind::Gauge, "version, role", "always 1; the version and role of this process"),
     // Gateway
     ("nexuslog_gateway_events_accepted_total", Kind::Counter, "source", "events acknowledged by the bus and answered as accepted (http, syslog)"),

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod members;
 pub mod pipelines;
 pub mod projects;
+pub mod redaction;
 pub mod saved_searches;
 pub mod users;
 

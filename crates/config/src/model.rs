@@ -79,6 +79,15 @@ pub struct HttpConfig {
     /// `0.0.0.0:4317`, the port OpenTelemetry exporters use by default; empty for none. The
     /// HTTP port serves the same gRPC method either way.
     pub otlp_grpc_addr: String,
+    /// PEM certificate chain: with `tls_key`, the HTTP port (and the OTLP gRPC port) speak
+    /// HTTPS only — TLS 1.2 and 1.3, HTTP/2 or HTTP/1.1 by ALPN. Both files are reloaded when
+    /// they change on disk; open connections keep their session.
+    pub tls_cert: String,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: String,
+    /// PEM CA bundle; when set, every HTTPS client must present a certificate it signed
+    /// (mutual TLS), health probes included.
+    pub tls_client_ca: String,
 }
 
 impl Default for HttpConfig {
@@ -93,6 +102,9 @@ impl Default for HttpConfig {
             header_read_timeout_secs: 30,
             body_read_timeout_secs: 60,
             otlp_grpc_addr: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_client_ca: String::new(),
         }
     }
 }
@@ -769,6 +781,13 @@ impl Config {
         }
         if !self.syslog.tls_addr.is_empty() && (self.syslog.tls_cert.is_empty() || self.syslog.tls_key.is_empty()) {
             return Err(("syslog.tls_cert", "the TLS listener needs a certificate and key".into(), "paths to PEM files in syslog.tls_cert and syslog.tls_key"));
+        }
+        if self.http.tls_cert.is_empty() != self.http.tls_key.is_empty() {
+            let missing = if self.http.tls_cert.is_empty() { "http.tls_cert" } else { "http.tls_key" };
+            return Err((missing, "HTTPS needs both a certificate and a key".into(), "paths to PEM files in http.tls_cert and http.tls_key, or neither for plain HTTP"));
+        }
+        if !self.http.tls_client_ca.is_empty() && self.http.tls_cert.is_empty() {
+            return Err(("http.tls_client_ca", "client certificates need HTTPS".into(), "set http.tls_cert and http.tls_key too"));
         }
         let key = self.bootstrap.api_key.expose();
         if !key.is_empty() {

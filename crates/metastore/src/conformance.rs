@@ -304,8 +304,12 @@ async fn users_and_members(store: &dyn MetaStore) {
         expires_at: None,
     };
     store.create_api_key(&key).await.expect("key");
+    store.save_redaction(&q.id, "{}", 1).await.expect("redaction");
+    store.setting_or_insert(&format!("redaction_key:{}", q.id), "k").await.expect("key");
     let before = crate::now();
     assert!(store.delete_project(&q.id).await.expect("delete"));
+    assert_eq!(store.redaction(&q.id).await.expect("q"), None, "redaction settings go with the project");
+    assert_eq!(store.setting(&format!("redaction_key:{}", q.id)).await.expect("q"), None, "and so does its hashing key");
     assert_eq!(store.api_key_by_prefix(&doomed.prefix).await.expect("q"), None);
     assert!(
         store.api_keys_revoked_since(before).await.expect("since").contains(&doomed.prefix),
@@ -424,6 +428,11 @@ async fn invitations_audit_settings(store: &dyn MetaStore, project_id: &str) {
     assert_eq!(store.list_audit(None, Some(3), 1).await.expect("audit"), vec![entry(2, Some(project_id))]);
     let own: Vec<i64> = store.list_audit(Some(project_id), None, 10).await.expect("audit").iter().map(|e| e.at).collect();
     assert_eq!(own, vec![4, 2]);
+
+    assert_eq!(store.redaction(project_id).await.expect("q"), None, "no settings: the built-in rules");
+    store.save_redaction(project_id, r#"{"rules":[]}"#, 5).await.expect("save");
+    store.save_redaction(project_id, r#"{"builtins":{"jwt":false}}"#, 6).await.expect("replace");
+    assert_eq!(store.redaction(project_id).await.expect("q"), Some((r#"{"builtins":{"jwt":false}}"#.to_owned(), 6)));
 
     assert_eq!(store.setting("jwt").await.expect("q"), None);
     assert_eq!(store.setting_or_insert("jwt", "first").await.expect("insert"), "first");

@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "documents", sql: include_str!("../migrations/0007_documents.sql") },
     Migration { version: 8, name: "refresh_grace", sql: include_str!("../migrations/0008_refresh_grace.sql") },
     Migration { version: 9, name: "invitation_delivery", sql: include_str!("../migrations/0009_invitation_delivery.sql") },
+    Migration { version: 10, name: "redaction", sql: include_str!("../migrations/0010_redaction.sql") },
 ];
 
 /// A metadata store. Implementations: [`PostgresMetaStore`] and [`SqliteMetaStore`]; both pass
@@ -143,6 +144,13 @@ pub trait MetaStore: AlertStore + DocumentStore + Send + Sync + 'static {
     async fn delete_pipeline_rule(&self, project_id: &str, id: &str) -> Result<Option<i64>, MetaStoreError>;
     /// Every project's pipeline revision: what processors poll.
     async fn pipeline_revisions(&self) -> Result<Vec<(String, i64)>, MetaStoreError>;
+
+    // Redaction.
+    /// A project's redaction settings as stored (the redact crate's spec as JSON) and when they
+    /// changed (micros); `None` when the project never saved any.
+    async fn redaction(&self, project_id: &str) -> Result<Option<(String, i64)>, MetaStoreError>;
+    /// Replaces a project's redaction settings.
+    async fn save_redaction(&self, project_id: &str, definition: &str, updated_at: i64) -> Result<(), MetaStoreError>;
 
     // Instance settings.
     async fn setting(&self, name: &str) -> Result<Option<String>, MetaStoreError>;

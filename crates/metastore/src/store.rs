@@ -229,6 +229,8 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
                 ("DELETE FROM alert_channels WHERE project_id = ?1", params![id]),
                 ("DELETE FROM alert_rules WHERE project_id = ?1", params![id]),
                 ("DELETE FROM project_documents WHERE project_id = ?1", params![id]),
+                ("DELETE FROM project_redaction WHERE project_id = ?1", params![id]),
+                ("DELETE FROM settings WHERE name = 'redaction_key:' || ?1", params![id]),
                 ("DELETE FROM projects WHERE id = ?1", params![id]),
             ])
             .await?;
@@ -489,6 +491,20 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
 
     async fn pipeline_revisions(&self) -> Result<Vec<(String, i64)>, MetaStoreError> {
         self.all("SELECT project_id, revision FROM pipeline_revisions ORDER BY project_id", vec![], revision).await
+    }
+
+    async fn redaction(&self, project_id: &str) -> Result<Option<(String, i64)>, MetaStoreError> {
+        self.one("SELECT definition, updated_at FROM project_redaction WHERE project_id = ?1", params![project_id], |mut r| Ok((r.text()?, r.int()?))).await
+    }
+
+    async fn save_redaction(&self, project_id: &str, definition: &str, updated_at: i64) -> Result<(), MetaStoreError> {
+        self.exec(
+            "INSERT INTO project_redaction (project_id, definition, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (project_id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+            params![project_id, definition, updated_at],
+        )
+        .await
+        .map(drop)
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, MetaStoreError> {

@@ -142,6 +142,11 @@ tls: 6514
 {{- $_ := set $c "state" (dict "kind" "redis") -}}
 {{- $_ := set $c "schema_registry" (dict "url" $v.schemaRegistry.url) -}}
 {{- end -}}
+{{- if $v.https.enabled -}}
+{{- $_ := set $c.http "tls_cert" "/etc/nexuslog/https/tls.crt" -}}
+{{- $_ := set $c.http "tls_key" "/etc/nexuslog/https/tls.key" -}}
+{{- if $v.https.clientCaSecret }}{{ $_ := set $c.http "tls_client_ca" "/etc/nexuslog/https-ca/ca.crt" }}{{ end -}}
+{{- end -}}
 {{- if $v.otlpGrpc.enabled -}}
 {{- $_ := set $c.http "otlp_grpc_addr" (printf "0.0.0.0:%v" $v.otlpGrpc.port) -}}
 {{- end -}}
@@ -364,14 +369,29 @@ spec:
         {{- with .ports }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+      {{- /* kubelet's HTTPS probes skip verification but send no client certificate: with mutual TLS only a TCP check can pass. */}}
+      {{- $scheme := ternary "HTTPS" "HTTP" $v.https.enabled }}
+      {{- $tcpOnly := and $v.https.enabled $v.https.clientCaSecret }}
       startupProbe:
-        httpGet: {path: /healthz, port: http}
+        {{- if $tcpOnly }}
+        tcpSocket: {port: http}
+        {{- else }}
+        httpGet: {path: /healthz, port: http, scheme: {{ $scheme }}}
+        {{- end }}
         {{- toYaml $v.probes.startup | nindent 8 }}
       livenessProbe:
-        httpGet: {path: /healthz, port: http}
+        {{- if $tcpOnly }}
+        tcpSocket: {port: http}
+        {{- else }}
+        httpGet: {path: /healthz, port: http, scheme: {{ $scheme }}}
+        {{- end }}
         {{- toYaml $v.probes.liveness | nindent 8 }}
       readinessProbe:
-        httpGet: {path: /readyz, port: http}
+        {{- if $tcpOnly }}
+        tcpSocket: {port: http}
+        {{- else }}
+        httpGet: {path: /readyz, port: http, scheme: {{ $scheme }}}
+        {{- end }}
         {{- toYaml $v.probes.readiness | nindent 8 }}
       {{- if gt (int (default 0 $role.preStopSleepSeconds)) 0 }}
       lifecycle:
@@ -392,6 +412,16 @@ spec:
           mountPath: /tmp
         - name: data
           mountPath: /var/lib/nexuslog
+        {{- if $v.https.enabled }}
+        - name: https
+          mountPath: /etc/nexuslog/https
+          readOnly: true
+        {{- if $v.https.clientCaSecret }}
+        - name: https-ca
+          mountPath: /etc/nexuslog/https-ca
+          readOnly: true
+        {{- end }}
+        {{- end }}
         {{- if and .syslog $v.syslog.tls.enabled }}
         - name: syslog-tls
           mountPath: /etc/nexuslog/syslog-tls
@@ -420,6 +450,16 @@ spec:
     - name: data
       emptyDir:
         sizeLimit: 64Mi
+    {{- end }}
+    {{- if $v.https.enabled }}
+    - name: https
+      secret:
+        secretName: {{ $v.https.existingSecret }}
+    {{- if $v.https.clientCaSecret }}
+    - name: https-ca
+      secret:
+        secretName: {{ $v.https.clientCaSecret }}
+    {{- end }}
     {{- end }}
     {{- if and .syslog $v.syslog.tls.enabled }}
     - name: syslog-tls
@@ -474,6 +514,12 @@ spec:
 {{- fail (printf "%s.autoscaling.maxReplicas (%v) exceeds kafka.partitions (%v): replicas beyond the partition count get no work" $r $a.maxReplicas $v.kafka.partitions) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if and $v.https.enabled (not $v.https.existingSecret) -}}
+{{- fail "https.existingSecret (a kubernetes.io/tls Secret) is required when https.enabled" -}}
+{{- end -}}
+{{- if and $v.https.clientCaSecret (not $v.https.enabled) -}}
+{{- fail "https.clientCaSecret needs https.enabled" -}}
 {{- end -}}
 {{- if and $v.syslog.enabled $v.syslog.tls.enabled (not $v.syslog.tls.existingSecret) -}}
 {{- fail "syslog.tls.existingSecret (a kubernetes.io/tls Secret) is required when syslog.tls.enabled" -}}

@@ -1,6 +1,6 @@
 // Command opscheck validates what NexusLog ships for operators, offline:
 //
-//	opscheck compose FILE [ENV_FILE]   the Compose file against the Compose Specification
+//	opscheck compose FILE[,FILE…] [ENV_FILE]   the Compose file(s, merged) against the Compose Specification
 //	                                   (compose-go, the reference loader: schema, then model);
 //	                                   prints the services with their environment as JSON
 //	opscheck crds FILE...              ServiceMonitor, PrometheusRule and HTTPRoute objects in
@@ -43,12 +43,17 @@ func fail(format string, args ...any) {
 }
 
 func compose(file string, envFiles []string) {
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		fail("%v", err)
+	// FILE may name several files separated by commas, merged in order as `docker compose -f A -f B` does.
+	var files []string
+	for _, f := range strings.Split(file, ",") {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			fail("%v", err)
+		}
+		files = append(files, abs)
 	}
-	opts, err := cli.NewProjectOptions([]string{abs},
-		cli.WithWorkingDirectory(filepath.Dir(abs)),
+	opts, err := cli.NewProjectOptions(files,
+		cli.WithWorkingDirectory(filepath.Dir(files[0])),
 		cli.WithEnvFiles(envFiles...),
 		cli.WithDotEnv,
 		cli.WithName("nexuslog"),

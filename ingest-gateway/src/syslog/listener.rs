@@ -11,7 +11,7 @@ use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Semaphore;
-use tokio_rustls::TlsAcceptor;
+use nexuslog_tls::ReloadingAcceptor;
 
 use super::project::{NoProject, ProjectResolver};
 use crate::ingest::{Event, Ingest, Refused};
@@ -190,7 +190,7 @@ async fn serve_connection<S: AsyncRead + Unpin>(
 }
 
 /// Accepts TCP (or, with `tls`, TLS) connections until shutdown.
-pub async fn run_stream_listener(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Arc<SyslogContext>, shutdown: Shutdown) {
+pub async fn run_stream_listener(listener: TcpListener, tls: Option<Arc<ReloadingAcceptor>>, ctx: Arc<SyslogContext>, shutdown: Shutdown) {
     let name: &'static str = if tls.is_some() { "tls" } else { "tcp" };
     loop {
         let accepted = tokio::select! {
@@ -211,7 +211,7 @@ pub async fn run_stream_listener(listener: TcpListener, tls: Option<TlsAcceptor>
             continue;
         };
         metrics::counter!("nexuslog_syslog_connections_total", "listener" => name).increment(1);
-        let (ctx, shutdown, tls) = (ctx.clone(), shutdown.clone(), tls.clone());
+        let (ctx, shutdown, tls) = (ctx.clone(), shutdown.clone(), tls.as_ref().map(|t| t.acceptor()));
         tokio::spawn(async move {
             let _permit = permit;
             let _ = stream.set_nodelay(true);
@@ -219,7 +219,7 @@ pub async fn run_stream_listener(listener: TcpListener, tls: Option<TlsAcceptor>
                 None => serve_connection(&ctx, name, stream, peer.to_string(), None, &shutdown).await,
                 Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
                     Ok(Ok(tls_stream)) => {
-                        let peer_name = super::tls::peer_common_name(tls_stream.get_ref().1);
+                        let peer_name = nexuslog_tls::peer_common_name(tls_stream.get_ref().1);
                         serve_connection(&ctx, name, tls_stream, peer.to_string(), peer_name, &shutdown).await;
                     }
                     Ok(Err(e)) => tracing::info!(error = %e, %peer, "TLS handshake failed"),

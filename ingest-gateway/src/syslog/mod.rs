@@ -14,8 +14,6 @@
 
 mod listener;
 mod project;
-mod tls;
 
 pub use listener::{run_stream_listener, run_udp_listener, SyslogContext};
 pub use project::{ProjectResolver, DEFAULT_PROJECT_CACHE_TTL};
-pub use tls::tls_acceptor;

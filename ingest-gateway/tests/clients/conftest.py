@@ -40,9 +40,10 @@ def distributed_env(prefix):
 
 
 @contextlib.contextmanager
-def running_node(mode, tmp_path, extra_env=None):
+def running_node(mode, tmp_path, extra_env=None, ssl_context=None):
     """A standalone NexusLog with a bootstrap key, `mode` "embedded" or "kafka-opensearch":
-    (base URL, key)."""
+    (base URL, key). With `ssl_context` (the node's environment enabling HTTPS), the URL is
+    https:// and readiness is polled through that context."""
     port, key = free_port(), "nxl_" + uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUSLOG_")}
     env.update({
@@ -55,12 +56,12 @@ def running_node(mode, tmp_path, extra_env=None):
     env.update(extra_env or {})
     log = open(tmp_path / "nexuslog.log", "wb")
     proc = subprocess.Popen([os.environ["NEXUSLOG_BIN"], "standalone"], env=env, stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
     deadline = time.time() + 90
     try:
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as r:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2, context=ssl_context) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -81,14 +82,14 @@ def node(request, tmp_path):
         yield n
 
 
-def search(url, key, q, want, timeout=60):
+def search(url, key, q, want, timeout=60, ssl_context=None):
     """The hits of `q` over the last 30 days, once there are `want` of them."""
     deadline = time.time() + timeout
     while True:
         params = urllib.parse.urlencode({"q": q, "from": "now-30d", "limit": "200"})
         req = urllib.request.Request(f"{url}/v1/search?{params}", headers={"Authorization": f"Bearer {key}"})
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=ssl_context) as r:
                 hits = json.load(r)["hits"]
         except urllib.error.HTTPError as e:
             # 503: the store is not ready yet (an index being created); polled like an empty answer.

@@ -1,0 +1,99 @@
+//! The built-in rules: common secrets that should never be stored, on for every project unless
+//! it turns them off. Each pattern's first capture group, when it has one, is the part
+//! redacted, so the key before a value stays readable (`password=[REDACTED]`).
+
+use crate::Action;
+
+/// A built-in rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub pattern: &'static str,
+    pub action: Action,
+    /// Matches failing this check are left alone.
+    pub check: Option<fn(&[u8]) -> bool>,
+}
+
+/// Keys whose values are secrets, in JSON and in `key=value` text (a macro: patterns are
+/// built with `concat!`, which takes literals only).
+macro_rules! secret_keys {
+    () => {
+        "password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|id_token|api_key|apikey|private_key"
+    };
+}
+
+/// The built-in rules, in the order they run.
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "private_key",
+        description: "PEM private key blocks (`-----BEGIN … PRIVATE KEY-----` to its END line), also inside JSON strings",
+        pattern: r"-----BEGIN[A-Z ]{0,20} PRIVATE KEY-----(?s:.)*?-----END[A-Z ]{0,20} PRIVATE KEY-----",
+        action: Action::Remove,
+        check: None,
+    },
+    Builtin {
+        name: "jwt",
+        description: "JSON Web Tokens (three base64url parts, the first two JSON objects)",
+        pattern: r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}",
+        action: Action::Hash,
+        check: None,
+    },
+    Builtin {
+        name: "bearer_token",
+        description: "bearer tokens (`Bearer` and 16 or more token characters) and the credential of `Authorization: Basic …`",
+        pattern: r#"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{16,})|authorization["']?\s*[:=]\s*["']?basic\s+([A-Za-z0-9+/=]{8,})"#,
+        action: Action::Hash,
+        check: None,
+    },
+    Builtin {
+        name: "aws_access_key_id",
+        description: "AWS access key ids (`AKIA…`, `ASIA…`: 20 characters)",
+        pattern: r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16})\b",
+        action: Action::Mask,
+        check: None,
+    },
+    Builtin {
+        name: "aws_secret_access_key",
+        description: "AWS secret access keys: 40 base64 characters after a key named like `aws_secret_access_key`",
+        pattern: r#"(?i)aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})\b"#,
+        action: Action::Remove,
+        check: None,
+    },
+    Builtin {
+        name: "secret_field",
+        description: concat!("values of JSON keys named ", secret_keys!(), " (any case)"),
+        pattern: concat!(r#"(?i)"(?:"#, secret_keys!(), r#")"\s*:\s*"((?:[^"\\]|\\.)+)""#),
+        action: Action::Remove,
+        check: None,
+    },
+    Builtin {
+        name: "secret_key_value",
+        description: "values after `password=`, `token:`, `secret=` … in text (the keys of `secret_field`)",
+        pattern: concat!(r"(?i)\b(?:", secret_keys!(), r#")\s*[=:]\s*([^\s"'&,;]+)"#),
+        action: Action::Remove,
+        check: None,
+    },
+    Builtin {
+        name: "credit_card",
+        description: "payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, that pass the Luhn check",
+        pattern: r"(?-u:\b)(?:[0-9][ -]?){12,18}[0-9](?-u:\b)",
+        action: Action::Mask,
+        check: Some(luhn),
+    },
+];
+
+/// The Luhn checksum of the digits in `text` (separators skipped), for 13 to 19 digits.
+pub fn luhn(text: &[u8]) -> bool {
+    let digits: Vec<u32> = text.iter().filter(|b| b.is_ascii_digit()).map(|b| u32::from(b - b'0')).collect();
+    if !(13..=19).contains(&digits.len()) || digits.iter().all(|&d| d == digits[0]) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .sum();
+    sum.is_multiple_of(10)
+}
