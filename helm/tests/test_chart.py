@@ -150,7 +150,7 @@ def test_chart_secret_holds_generated_bootstrap_credentials_and_urls():
     docs = render([CI / "default-values.yaml"])
     (secret,) = of_kind(docs, "Secret")
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    assert set(data) == {"bootstrap-api-key", "bootstrap-admin-password", "postgres-url", "redis-url"}
+    assert set(data) == {"bootstrap-api-key", "bootstrap-admin-password", "secrets-key", "postgres-url", "redis-url"}
     assert data["bootstrap-api-key"].startswith("nxl_") and len(data["bootstrap-api-key"]) == 36
     assert len(data["bootstrap-admin-password"]) >= 16
     # The password is URL-encoded into the URL.
@@ -261,6 +261,33 @@ def test_https_mounts_the_secret_and_switches_probes_and_scrapes(values):
         # kubelet has no client certificate to offer: TCP checks only.
         assert all(c[p].get("tcpSocket") == {"port": "http"} and "httpGet" not in c[p] for p in ("livenessProbe", "readinessProbe"))
         assert {"name": "https-ca", "secret": {"secretName": "clients-ca"}} in pod["volumes"]
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_every_pod_mounts_the_key_sealing_stored_credentials(values):
+    def parts(sets):
+        docs = render(VALUE_SETS[values], sets=sets)
+        (cm,) = of_kind(docs, "ConfigMap")
+        config = tomllib.loads(cm["data"]["nexuslog.toml"])
+        secrets = {s["metadata"]["name"]: s for s in of_kind(docs, "Secret")}
+        return config, [w["spec"]["template"]["spec"] for w in workloads(docs)], secrets
+
+    config, pods, secrets = parts(["secretsKey.existingSecret="])
+    assert config["secrets"]["key_file"] == "/etc/nexuslog/secrets/secrets.key"
+    for pod in pods:
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "secrets-key"]
+        assert volume["secret"]["items"] == [{"key": "secrets-key", "path": "secrets.key"}]
+        # Generated into the chart's own Secret: 64 hex characters, an AES-256 key.
+        key = base64.b64decode(secrets[volume["secret"]["secretName"]]["data"]["secrets-key"]).decode().strip()
+        assert len(key) == 64 and int(key, 16) >= 0
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "secrets-key"]
+        assert mount == {"name": "secrets-key", "mountPath": "/etc/nexuslog/secrets", "readOnly": True}
+
+    _, pods, secrets = parts(["secretsKey.existingSecret=sealing", "secretsKey.existingSecretKey=key"])
+    for pod in pods:
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "secrets-key"]
+        assert volume["secret"] == {"secretName": "sealing", "items": [{"key": "key", "path": "secrets.key"}]}
+    assert not any("secrets-key" in (s.get("data") or {}) for s in secrets.values()), "not generated when given"
 
 
 @pytest.mark.parametrize(

@@ -92,11 +92,34 @@ def service_links(docs):
     return out
 
 
+def secret_data(docs, secrets):
+    """Every Secret's data by name: the chart's own, decoded, and the given ones."""
+    own = {s["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in (s.get("data") or {}).items()} for s in of_kind(docs, "Secret")}
+    own.update(secrets)
+    return own
+
+
+def secret_files(workload, docs, secrets, root):
+    """The files of the container's Secret volumes that list their items, written under `root`;
+    returns {mount path: local directory}."""
+    spec = workload["spec"]["template"]["spec"]
+    data = secret_data(docs, secrets)
+    mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+    mapped = {}
+    for v in spec["volumes"]:
+        if "secret" in v and v["secret"].get("items") and v["name"] in mounts:
+            local = root / v["name"]
+            local.mkdir(parents=True, exist_ok=True)
+            for item in v["secret"]["items"]:
+                (local / item["path"]).write_text(data[v["secret"]["secretName"]][item["key"]])
+            mapped[mounts[v["name"]]] = str(local)
+    return mapped
+
+
 def container_env(workload, docs, pod_name, secrets):
     """The container's environment as the kubelet resolves it: values with $(VAR) expansion,
     Secret keys, the pod name."""
-    own = {s["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in (s.get("data") or {}).items()} for s in of_kind(docs, "Secret")}
-    own.update(secrets)
+    own = secret_data(docs, secrets)
     env = {}
     for e in workload["spec"]["template"]["spec"]["containers"][0]["env"]:
         if "value" in e:
@@ -129,6 +152,8 @@ class Pod:
             if m:
                 self.syslog_ports[proto] = free_port()
                 toml = toml.replace(m.group(0), f'{proto}_addr = "127.0.0.1:{self.syslog_ports[proto]}"')
+        for mount, local in secret_files(workload, docs, secrets or {}, self.dir).items():
+            toml = toml.replace(f'"{mount}/', f'"{local}/')
         (self.dir / "nexuslog.toml").write_text(toml)
         mapped = {"/etc/nexuslog/nexuslog.toml": str(self.dir / "nexuslog.toml"), "/var/lib/nexuslog": str(self.dir / "data")}
         env = {k: mapped.get(v, v) for k, v in rt["env"].items()}

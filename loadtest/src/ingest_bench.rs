@@ -3,7 +3,9 @@
 //! Elasticsearch `_bulk` (a `create` action per event) and as OTLP/HTTP protobuf (the message
 //! as body, the other keys as attributes), each over `connections` connections; printed as
 //! acknowledged events/s and as ratios of `/v1/logs/bulk`. Each protocol starts once the
-//! previous one's events are all searchable, so none pays for another's indexing. In
+//! previous one's events are all searchable, so none pays for another's indexing. Before them,
+//! `/v1/logs/bulk` runs once with the built-in redaction rules turned off: the ceiling of
+//! redaction's cost (the rules are on for every other run, as for every project). In
 //! standalone mode a second, fresh instance with HTTPS on (a certificate made for the run)
 //! takes the same `/v1/logs/bulk` requests, as a ratio of plain HTTP.
 
@@ -19,7 +21,7 @@ use prost::Message as _;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
-use crate::instance::{self, Mode, Target};
+use crate::instance::{self, Api, Mode, Target};
 use crate::report::{self, round2};
 
 #[derive(Debug, clap::Args)]
@@ -166,7 +168,7 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
     let dir = std::env::temp_dir().join(format!("nexuslog-ingest-bench-{run_id}"));
     std::fs::create_dir_all(&dir)?;
     let https = a.mode == Mode::Standalone;
-    let pb = report::progress(a.events * if https { 4 } else { 3 }, a.json);
+    let pb = report::progress(a.events * if https { 5 } else { 4 }, a.json);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
     let bin = instance::binary(a.nexuslog_bin.as_deref(), &dir).await?;
     let target = Target::start(a.mode, &bin, &dir, &run_id, &[]).await.context("starting nexuslog")?;
@@ -177,6 +179,7 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
     ];
     let mut rates = serde_json::Map::new();
     let mut ceiling = 0.0;
+    let unredacted = bulk_without_redaction(&a, &http, &target, &run_id, &pb).await?;
     for (name, path, content_type, encode) in protocols {
         let run = format!("{run_id}-{name}");
         let p = Protocol { name, path, content_type, bodies: encode(&events(&run, a.events, a.batch)) };
@@ -190,20 +193,46 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
         wait_searchable(&target, &run, a.events).await?;
     }
     drop(target);
+    rates.insert("bulk_redaction_off".into(), json!({ "acked_events_per_sec": round2(unredacted), "vs_bulk": round2(unredacted / ceiling) }));
     if https {
         let rate = https_bulk(&a, &bin, &dir, &run_id, &pb).await?;
         rates.insert("bulk_https".into(), json!({ "acked_events_per_sec": round2(rate), "vs_bulk": round2(rate / ceiling) }));
     }
     pb.finish_and_clear();
-    let summary = json!({ "run_id": run_id, "mode": a.mode.name(), "events": a.events, "batch": a.batch, "connections": a.connections, "protocols": rates });
+    let redaction_ratio = round2(ceiling / unredacted);
+    let summary = json!({ "run_id": run_id, "redaction_on_vs_off": redaction_ratio, "mode": a.mode.name(), "events": a.events, "batch": a.batch, "connections": a.connections, "protocols": rates });
     if !a.json {
         for (name, r) in &rates {
-            println!("{name:>10}: {:>9} events/s acknowledged = {} of /v1/logs/bulk", r["acked_events_per_sec"], r["vs_bulk"]);
+            println!("{name:>18}: {:>9} events/s acknowledged = {} of /v1/logs/bulk", r["acked_events_per_sec"], r["vs_bulk"]);
         }
+        println!("built-in redaction on: {redaction_ratio} of off");
     }
     println!("{summary}");
     let _ = std::fs::remove_dir_all(&dir);
     Ok(true)
+}
+
+/// The redaction settings turning every built-in rule on or off.
+fn builtins(on: bool) -> Value {
+    json!({ "builtins": nexuslog_redact::BUILTINS.iter().map(|b| (b.name.to_owned(), Value::Bool(on))).collect::<serde_json::Map<_, _>>() })
+}
+
+/// `/v1/logs/bulk` with the built-in redaction rules off (turned on again afterwards);
+/// acknowledged events/s.
+async fn bulk_without_redaction(a: &IngestBenchArgs, http: &reqwest::Client, target: &Target, run_id: &str, pb: &indicatif::ProgressBar) -> anyhow::Result<f64> {
+    let api = Api::connect(target).await?;
+    // Gateways re-read a project's rules within this (`redaction::RELOAD_AFTER` and a margin).
+    let reload = Duration::from_secs(3);
+    api.admin_put("/v1/projects/default/redaction", &builtins(false)).await?;
+    tokio::time::sleep(reload).await;
+    let run = format!("{run_id}-bulk_redaction_off");
+    let p = Protocol { name: "bulk_redaction_off", path: "/v1/logs/bulk", content_type: "application/x-ndjson", bodies: native(&events(&run, a.events, a.batch)) };
+    report::note(pb, &format!("{}: {} requests of {} events, built-in redaction off", p.name, p.bodies.len(), a.batch));
+    let took = send(http, target, &p, a.connections, pb, a.batch).await?;
+    wait_searchable(target, &run, a.events).await?;
+    api.admin_put("/v1/projects/default/redaction", &builtins(true)).await?;
+    tokio::time::sleep(reload).await;
+    Ok(a.events as f64 / took.as_secs_f64())
 }
 
 /// `/v1/logs/bulk` over HTTPS on a fresh standalone instance: a CA and a server certificate

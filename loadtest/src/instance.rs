@@ -267,6 +267,17 @@ impl Api {
         Ok(v)
     }
 
+    /// `PUT path` as the admin, expecting 200.
+    ///
+    /// # Errors
+    /// On a transport error or another status.
+    pub async fn admin_put(&self, path: &str, body: &Value) -> anyhow::Result<()> {
+        let resp = self.http.put(format!("{}{path}", self.target_api)).bearer_auth(&self.admin).json(body).send().await?;
+        let status = resp.status();
+        ensure!(status.as_u16() == 200, "PUT {path}: {status}: {}", resp.text().await.unwrap_or_default());
+        Ok(())
+    }
+
     /// Sends NDJSON events; returns when the 200 arrived (the acknowledgment).
     ///
     /// # Errors

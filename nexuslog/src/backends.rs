@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use nexuslog_bus::{Bus, EmbeddedBus, EmbeddedBusConfig, KafkaBus, KafkaBusConfig};
 use nexuslog_config::{BusKind, Config, LogStoreKind, MetaStoreKind, StateKind};
 use nexuslog_logstore::{LogStore, OpenSearchConfig, OpenSearchLogStore, TantivyLogStore};
-use nexuslog_metastore::{MetaStore, PostgresMetaStore, SqliteMetaStore};
+use nexuslog_metastore::{MetaStore, PostgresMetaStore, SealingKeys, SqliteMetaStore};
 use nexuslog_schemas::wire::{Codec, EmbeddedCodec, RegistryCodec};
 use nexuslog_state::{MemoryState, RedisState, StateStore};
 
@@ -84,16 +84,35 @@ pub async fn metastore(c: &Config) -> anyhow::Result<Arc<dyn MetaStore>> {
         MetaStoreKind::Postgres => {
             let pg = &c.metastore.postgres;
             let size = usize::try_from(pg.pool_size).context("metastore.postgres.pool_size")?;
-            let store = PostgresMetaStore::new(pg.url.expose(), size).context("metastore.postgres.url")?;
+            let mut store = PostgresMetaStore::new(pg.url.expose(), size).context("metastore.postgres.url")?;
             reach("metastore.postgres.url", "(hidden: it may hold a password)", store.health()).await?;
+            if let Some(keys) = sealing_keys(c)? {
+                store = store.with_sealing(keys);
+            }
             Ok(Arc::new(store))
         }
         MetaStoreKind::Sqlite => {
             let path = data_path(c, "meta.sqlite")?;
             let store = SqliteMetaStore::open(&path).with_context(|| format!("cannot open {} (`data_dir`)", path.display()))?;
-            Ok(Arc::new(store))
+            let keys = match sealing_keys(c)? {
+                Some(keys) => keys,
+                None => SealingKeys::load_or_create(&data_path(c, "secrets.key")?)?,
+            };
+            Ok(Arc::new(store.with_sealing(keys)))
         }
     }
+}
+
+/// The keys of `secrets.key_file`, when set. Without it, the embedded metadata store keeps a key
+/// file in `data_dir`; PostgreSQL stores credentials in clear, which is said at start.
+fn sealing_keys(c: &Config) -> anyhow::Result<Option<SealingKeys>> {
+    if c.secrets.key_file.is_empty() {
+        if c.metastore.kind == MetaStoreKind::Postgres {
+            tracing::warn!("`secrets.key_file` is not set: alert channels' credentials are stored in PostgreSQL in clear");
+        }
+        return Ok(None);
+    }
+    Ok(Some(SealingKeys::load(Path::new(&c.secrets.key_file))?))
 }
 
 /// The shared state, and for the in-process kind the handle to checkpoint it.

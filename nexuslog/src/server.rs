@@ -123,6 +123,10 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         if let Some(secret) = boot.created_key {
             print_first_start(&config, &secret);
         }
+        let resealed = meta.reseal().await.context("sealing stored credentials with `secrets.key_file`'s first key")?;
+        if resealed > 0 {
+            tracing::info!(resealed, "stored credentials sealed with the current key");
+        }
     }
 
     let mut tasks = JoinSet::new();

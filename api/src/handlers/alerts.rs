@@ -40,13 +40,66 @@ pub struct ChannelBody {
     config: Value,
 }
 
-/// Secrets are write-only: shown as set, never returned.
-fn channel_json(c: &AlertChannel) -> Value {
-    let mut config = serde_json::from_str::<Value>(&c.config).unwrap_or(Value::Null);
-    if let Some(secret) = config.get_mut("secret") {
-        *secret = json!("********");
+/// How a write-only value is shown: set, but not what it is.
+const HIDDEN: &str = "********";
+
+/// The kinds whose URL is itself the credential (the token is in its path or query).
+const TOKEN_URL_KINDS: &[&str] = &["slack", "dingtalk", "feishu", "wecom"];
+
+/// `url` as shown: scheme and host; the path too for a generic webhook; the rest hidden.
+fn shown_url(kind: &str, url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return HIDDEN.to_owned() };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(host_end);
+    let kept = if TOKEN_URL_KINDS.contains(&kind) { "" } else { tail.split(['?', '#']).next().unwrap_or("") };
+    let hidden = if tail.len() > kept.len() { if kept.is_empty() { "/********" } else { "?********" } } else { "" };
+    format!("{scheme}://{host}{kept}{hidden}")
+}
+
+/// A channel's configuration with its credentials hidden: the `secret`, header values, and
+/// the parts of URLs that carry tokens. They are write-only: sent back as shown, they keep the
+/// stored value (see [`restore_hidden`]).
+fn shown_config(kind: &str, config: &Value) -> Value {
+    let mut shown = config.clone();
+    if let Some(secret) = shown.get_mut("secret") {
+        *secret = json!(HIDDEN);
     }
-    json!({"id": c.id, "name": c.name, "type": c.kind, "config": config, "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at)})
+    if let Some(headers) = shown.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.values_mut().for_each(|v| *v = json!(HIDDEN));
+    }
+    if let Some(url) = shown.get_mut("url") {
+        if let Some(u) = url.as_str() {
+            *url = json!(shown_url(kind, u));
+        }
+    }
+    shown
+}
+
+/// Puts the stored values back where an update sent a hidden one back as it was shown.
+fn restore_hidden(kind: &str, sent: &mut Value, stored: &Value) {
+    let shown = shown_config(kind, stored);
+    if let Some(fields) = sent.as_object_mut() {
+        for (name, value) in fields.iter_mut() {
+            match (name.as_str(), value) {
+                ("headers", Value::Object(headers)) => {
+                    for (h, v) in headers.iter_mut() {
+                        if v.as_str() == Some(HIDDEN) {
+                            if let Some(original) = stored["headers"].get(h) {
+                                *v = original.clone();
+                            }
+                        }
+                    }
+                }
+                (name, value) if *value == shown[name] && !stored[name].is_null() => *value = stored[name].clone(),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn channel_json(c: &AlertChannel) -> Value {
+    let config = serde_json::from_str::<Value>(&c.config).unwrap_or(Value::Null);
+    json!({"id": c.id, "name": c.name, "type": c.kind, "config": shown_config(&c.kind, &config), "created_at": rfc3339(c.created_at), "updated_at": rfc3339(c.updated_at)})
 }
 
 /// Checks a channel, including where its URL points now (the notifier checks again at each send).
@@ -112,10 +165,9 @@ pub async fn update_channel(
 ) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?;
     let existing = api.meta.alert_channel(&project.id, &id).await?.ok_or_else(|| not_found("channel"))?;
-    // A secret sent back as shown ("********") keeps the stored one.
-    if body.config.get("secret").and_then(Value::as_str) == Some("********") {
-        let stored = serde_json::from_str::<Value>(&existing.config).ok().and_then(|c| c.get("secret").cloned()).unwrap_or(Value::Null);
-        body.config["secret"] = stored;
+    if body.kind == existing.kind {
+        let stored = serde_json::from_str::<Value>(&existing.config).unwrap_or(Value::Null);
+        restore_hidden(&existing.kind, &mut body.config, &stored);
     }
     let config = check_channel(&api, &body).await?;
     let c = AlertChannel { name: body.name.trim().to_owned(), kind: body.kind.clone(), config, updated_at: nexuslog_metastore::now(), ..existing };

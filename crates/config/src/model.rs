@@ -27,6 +27,7 @@ pub struct Config {
     pub tail: TailConfig,
     pub log: LogConfig,
     pub otel: OtelConfig,
+    pub secrets: SecretsConfig,
 }
 
 impl Default for Config {
@@ -46,6 +47,7 @@ impl Default for Config {
             tail: TailConfig::default(),
             log: LogConfig::default(),
             otel: OtelConfig::default(),
+            secrets: SecretsConfig::default(),
         }
     }
 }
@@ -636,6 +638,18 @@ pub struct OtelConfig {
     /// tracing, and no trace context in bus records. The standard `OTEL_TRACES_SAMPLER`,
     /// `OTEL_BSP_*` and `OTEL_SERVICE_NAME` variables apply.
     pub endpoint: String,
+}
+
+/// The key that encrypts the credentials NexusLog stores (alert channels' secrets, tokens and
+/// token-bearing URLs; each project's redaction hashing key).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// A file of AES-256 keys, one per line (64 hex characters); the first encrypts, all
+    /// decrypt, so a new key goes on the first line and old ones stay below it until
+    /// everything is re-encrypted. Empty: standalone mode creates `<data_dir>/secrets.key`;
+    /// the distributed roles store credentials in clear and warn at start.
+    pub key_file: String,
 }
 
 /// A more helpful "expected" than the type name, for keys whose type says little.

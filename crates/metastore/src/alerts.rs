@@ -133,6 +133,18 @@ pub trait AlertStore: Send + Sync + 'static {
     async fn delete_alert_silence(&self, project_id: &str, id: &str) -> Result<bool, MetaStoreError>;
 }
 
+/// Where a channel's configuration is stored: what its sealing is bound to.
+pub(crate) fn channel_context(id: &str) -> String {
+    format!("alert_channels.config:{id}")
+}
+
+impl<D: SqlDriver> SqlMetaStore<D> {
+    fn open_channel(&self, mut c: AlertChannel) -> Result<AlertChannel, MetaStoreError> {
+        c.config = self.unseal(&c.config, &channel_context(&c.id))?;
+        Ok(c)
+    }
+}
+
 fn channel(mut r: Row) -> Result<AlertChannel, MetaStoreError> {
     Ok(AlertChannel {
         id: r.text()?,
@@ -230,7 +242,7 @@ impl<D: SqlDriver> AlertStore for SqlMetaStore<D> {
                 "INSERT INTO alert_channels (id, project_id, name, kind, config, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config, updated_at = excluded.updated_at \
                  WHERE alert_channels.project_id = excluded.project_id",
-                params![&c.id, &c.project_id, &c.name, &c.kind, &c.config, c.created_at, c.updated_at],
+                params![&c.id, &c.project_id, &c.name, &c.kind, self.seal(&c.config, &channel_context(&c.id))?, c.created_at, c.updated_at],
             )
             .await?;
         if changed == 0 {
@@ -245,7 +257,10 @@ impl<D: SqlDriver> AlertStore for SqlMetaStore<D> {
             params![project_id],
             channel,
         )
-        .await
+        .await?
+        .into_iter()
+        .map(|c| self.open_channel(c))
+        .collect()
     }
 
     async fn alert_channel(&self, project_id: &str, id: &str) -> Result<Option<AlertChannel>, MetaStoreError> {
@@ -254,7 +269,9 @@ impl<D: SqlDriver> AlertStore for SqlMetaStore<D> {
             params![project_id, id],
             channel,
         )
-        .await
+        .await?
+        .map(|c| self.open_channel(c))
+        .transpose()
     }
 
     async fn delete_alert_channel(&self, project_id: &str, id: &str) -> Result<bool, MetaStoreError> {

@@ -438,3 +438,61 @@ async fn invitations_audit_settings(store: &dyn MetaStore, project_id: &str) {
     assert_eq!(store.setting_or_insert("jwt", "first").await.expect("insert"), "first");
     assert_eq!(store.setting_or_insert("jwt", "second").await.expect("kept"), "first", "the first value stays");
 }
+
+/// Credentials at rest. `open(keys)` opens the same, empty database with a key file's text
+/// (`None`: no keys); `raw()` returns every `alert_channels.config` and `settings.value` as the
+/// database holds them, read past the store.
+pub async fn sealed_credentials<S: MetaStore>(open: impl Fn(Option<&str>) -> S, raw: impl AsyncFn() -> Vec<String>) {
+    let (old, new) = (crate::sealing::new_key_line(), crate::sealing::new_key_line());
+    let secrets = ["TOKEN-ONE", "SIGNING-SECRET", "REDACTION-KEY-VALUE", "TOKEN-TWO"];
+    let clear = async |values: &[&str]| {
+        let stored = raw().await.join("\n");
+        values.iter().filter(|v| stored.contains(*v)).map(|v| (*v).to_owned()).collect::<Vec<_>>()
+    };
+    let channel = |id: &str, project_id: &str, token: &str| AlertChannel {
+        id: id.into(),
+        project_id: project_id.into(),
+        name: id.into(),
+        kind: "slack".into(),
+        config: format!(r#"{{"url":"https://hooks.slack.com/services/T0/B0/{token}","secret":"SIGNING-SECRET"}}"#),
+        created_at: 1,
+        updated_at: 1,
+    };
+
+    // Written before keys were configured: in clear, which the raw read sees.
+    let plain = open(None);
+    plain.migrate().await.expect("migrate");
+    let p = plain.create_project("sealed", "Sealed").await.expect("project");
+    let first = channel("sealed-1", &p.id, "TOKEN-ONE");
+    plain.save_alert_channel(&first).await.expect("save");
+    let key_setting = format!("redaction_key:{}", p.id);
+    plain.setting_or_insert(&key_setting, "REDACTION-KEY-VALUE").await.expect("setting");
+    assert_eq!(clear(&secrets).await, vec!["TOKEN-ONE", "SIGNING-SECRET", "REDACTION-KEY-VALUE"], "the raw read sees stored values");
+
+    // Keys configured: the start's reseal seals what was in clear; new writes are sealed.
+    let sealed = open(Some(&old));
+    assert_eq!(sealed.reseal().await.expect("reseal"), 2);
+    assert_eq!(sealed.reseal().await.expect("reseal again"), 0);
+    let second = channel("sealed-2", &p.id, "TOKEN-TWO");
+    sealed.save_alert_channel(&second).await.expect("save sealed");
+    assert_eq!(clear(&secrets).await, Vec::<String>::new(), "no credential in clear");
+    assert_eq!(sealed.alert_channels(&p.id).await.expect("list"), vec![first.clone(), second.clone()]);
+    assert_eq!(sealed.setting(&key_setting).await.expect("setting").as_deref(), Some("REDACTION-KEY-VALUE"));
+    assert_eq!(sealed.setting_or_insert(&key_setting, "other").await.expect("kept"), "REDACTION-KEY-VALUE");
+
+    // Rotation: the new key first, the old below it. Old values open; the reseal moves them
+    // all to the new key, after which the old key can go.
+    let rotated = open(Some(&format!("# rotated\n{new}\n{old}\n")));
+    assert_eq!(rotated.alert_channel(&p.id, "sealed-2").await.expect("read").as_ref(), Some(&second));
+    assert_eq!(rotated.reseal().await.expect("reseal"), 3);
+    let only_new = open(Some(&new));
+    assert_eq!(only_new.alert_channels(&p.id).await.expect("list"), vec![first.clone(), second]);
+    assert_eq!(only_new.setting(&key_setting).await.expect("setting").as_deref(), Some("REDACTION-KEY-VALUE"));
+    assert_eq!(clear(&secrets).await, Vec::<String>::new());
+
+    // Without the keys, a sealed value is an error that names the setting, never ciphertext.
+    let err = open(None).alert_channel(&p.id, "sealed-1").await.expect_err("no keys");
+    assert!(err.to_string().contains("secrets.key_file"), "{err}");
+    let err = open(Some(&old)).alert_channel(&p.id, "sealed-1").await.expect_err("the old key alone");
+    assert!(err.to_string().contains("no key with id"), "{err}");
+}

@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod conformance;
 pub mod keys;
 mod model;
+pub mod sealing;
 pub mod passwords;
 mod postgres;
 pub mod sql;
@@ -26,6 +27,7 @@ pub use documents::*;
 pub use model::*;
 pub use postgres::PostgresMetaStore;
 pub use sqlite::SqliteMetaStore;
+pub use sealing::SealingKeys;
 
 /// Why a metadata operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +153,10 @@ pub trait MetaStore: AlertStore + DocumentStore + Send + Sync + 'static {
     async fn redaction(&self, project_id: &str) -> Result<Option<(String, i64)>, MetaStoreError>;
     /// Replaces a project's redaction settings.
     async fn save_redaction(&self, project_id: &str, definition: &str, updated_at: i64) -> Result<(), MetaStoreError>;
+
+    /// Rewrites the stored credentials not sealed with the current key of `secrets.key_file`
+    /// (see [`sealing`]); returns how many. Nothing without keys.
+    async fn reseal(&self) -> Result<u64, MetaStoreError>;
 
     // Instance settings.
     async fn setting(&self, name: &str) -> Result<Option<String>, MetaStoreError>;

@@ -1,13 +1,29 @@
 //! [`MetaStore`] written once over a [`SqlDriver`]: the SQL and the row mapping live here.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
+use crate::sealing::SealingKeys;
 use crate::sql::{params, Row, SqlDriver};
 use crate::{ApiKey, AuditEntry, Invitation, MetaStore, MetaStoreError, PipelineRule, Project, Role, Session, User};
 
 /// The metadata store over one database driver.
 pub struct SqlMetaStore<D> {
     pub(crate) db: D,
+    /// Seals stored credentials (see [`crate::sealing`]); `None`: they are stored as given.
+    pub(crate) sealing: Option<Arc<SealingKeys>>,
+}
+
+/// Settings holding credentials: sealed like alert channels' configurations.
+const SEALED_SETTINGS: &[&str] = &["redaction_key:"];
+
+fn sealed_setting(name: &str) -> bool {
+    SEALED_SETTINGS.iter().any(|p| name.starts_with(p))
+}
+
+fn setting_context(name: &str) -> String {
+    format!("settings.value:{name}")
 }
 
 impl<D> std::fmt::Debug for SqlMetaStore<D> {
@@ -18,7 +34,50 @@ impl<D> std::fmt::Debug for SqlMetaStore<D> {
 
 impl<D: SqlDriver> SqlMetaStore<D> {
     pub fn with_driver(db: D) -> Self {
-        Self { db }
+        Self { db, sealing: None }
+    }
+
+    /// Seals the credentials written from now on with `keys`, and opens what they sealed.
+    #[must_use]
+    pub fn with_sealing(mut self, keys: SealingKeys) -> Self {
+        self.sealing = Some(Arc::new(keys));
+        self
+    }
+
+    /// `plain` as it is stored at `context`: sealed when keys are configured.
+    pub(crate) fn seal(&self, plain: &str, context: &str) -> Result<String, MetaStoreError> {
+        self.sealing.as_ref().map_or_else(|| Ok(plain.to_owned()), |k| k.seal(plain, context))
+    }
+
+    /// What [`SqlMetaStore::seal`] stored at `context`.
+    pub(crate) fn unseal(&self, stored: &str, context: &str) -> Result<String, MetaStoreError> {
+        crate::sealing::open_with(self.sealing.as_deref(), stored, context)
+    }
+
+    /// [`MetaStore::reseal`]: every credential not sealed with the current key (stored in clear
+    /// before keys were configured, or sealed by a key since rotated out of first place) is
+    /// rewritten. Safe beside running writers: a row changed meanwhile is left to its writer.
+    async fn reseal_all(&self) -> Result<u64, MetaStoreError> {
+        let Some(keys) = self.sealing.clone() else { return Ok(0) };
+        let mut rewritten = 0;
+        let pair = |mut r: Row| Ok((r.text()?, r.text()?));
+        for (id, stored) in self.all("SELECT id, config FROM alert_channels", vec![], pair).await? {
+            if keys.is_current(&stored) {
+                continue;
+            }
+            let context = crate::alerts::channel_context(&id);
+            let sealed = keys.seal(&self.unseal(&stored, &context)?, &context)?;
+            rewritten += self.exec("UPDATE alert_channels SET config = ?1 WHERE id = ?2 AND config = ?3", params![sealed, id, stored]).await?;
+        }
+        for (name, stored) in self.all("SELECT name, value FROM settings", vec![], pair).await? {
+            if !sealed_setting(&name) || keys.is_current(&stored) {
+                continue;
+            }
+            let context = setting_context(&name);
+            let sealed = keys.seal(&self.unseal(&stored, &context)?, &context)?;
+            rewritten += self.exec("UPDATE settings SET value = ?1 WHERE name = ?2 AND value = ?3", params![sealed, name, stored]).await?;
+        }
+        Ok(rewritten)
     }
 
     async fn revision(&self, project_id: &str) -> Result<i64, MetaStoreError> {
@@ -507,11 +566,20 @@ impl<D: SqlDriver> MetaStore for SqlMetaStore<D> {
         .map(drop)
     }
 
+    async fn reseal(&self) -> Result<u64, MetaStoreError> {
+        self.reseal_all().await
+    }
+
     async fn setting(&self, name: &str) -> Result<Option<String>, MetaStoreError> {
-        self.one("SELECT value FROM settings WHERE name = ?1", params![name], first_text).await
+        let stored = self.one("SELECT value FROM settings WHERE name = ?1", params![name], first_text).await?;
+        match stored {
+            Some(v) if sealed_setting(name) => self.unseal(&v, &setting_context(name)).map(Some),
+            other => Ok(other),
+        }
     }
 
     async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, MetaStoreError> {
+        let value = if sealed_setting(name) { self.seal(value, &setting_context(name))? } else { value.to_owned() };
         self.exec("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", params![name, value]).await?;
         self.setting(name).await?.ok_or_else(|| MetaStoreError::Unavailable(format!("setting {name} vanished")))
     }

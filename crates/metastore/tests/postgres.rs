@@ -51,3 +51,22 @@ async fn wrong_password_is_reported() {
     let err = store.health().await.expect_err("authentication fails");
     assert!(matches!(err, MetaStoreError::Unavailable(_)), "{err}");
 }
+
+#[tokio::test]
+async fn postgres_keeps_credentials_sealed() {
+    let url = fresh_database().await;
+    let open = |keys: Option<&str>| {
+        let store = PostgresMetaStore::new(&url, 1).expect("url parses");
+        match keys {
+            Some(k) => store.with_sealing(nexuslog_metastore::SealingKeys::parse(k).expect("keys")),
+            None => store,
+        }
+    };
+    let raw = async || {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect directly");
+        tokio::spawn(conn);
+        let rows = client.query("SELECT config FROM alert_channels UNION ALL SELECT value FROM settings", &[]).await.expect("query");
+        rows.iter().map(|r| r.get::<_, String>(0)).collect()
+    };
+    nexuslog_metastore::conformance::sealed_credentials(open, raw).await;
+}

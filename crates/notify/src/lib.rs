@@ -101,7 +101,20 @@ impl Sender {
         match req.send().await {
             Ok(resp) if resp.status().is_success() => Ok(format!("HTTP {}", resp.status().as_u16())),
             Ok(resp) => Err(Failure::Retry(format!("HTTP {}", resp.status().as_u16()))),
-            Err(e) => Err(Failure::Retry(e.to_string())),
+            // Without the URL: it may carry the channel's token, and this text is stored in the
+            // delivery history and shown by the API.
+            Err(e) => Err(Failure::Retry(error_chain(&e.without_url()))),
         }
     }
+}
+
+/// An error with its causes, `a: b: c`.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
 }

@@ -76,12 +76,35 @@ pub const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "credit_card",
-        description: "payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, that pass the Luhn check",
+        description: "payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, with a card network's prefix and length, that pass the Luhn check",
         pattern: r"(?-u:\b)(?:[0-9][ -]?){12,18}[0-9](?-u:\b)",
         action: Action::Mask,
-        check: Some(luhn),
+        check: Some(card_number),
     },
 ];
+
+/// A payment card number: a card network's prefix and length, and the Luhn check. The prefix
+/// matters as much as the checksum: a tenth of all digit strings pass Luhn, and logs are full
+/// of them — epoch timestamps in milliseconds (13 digits, `17…`) and nanoseconds (19), ids.
+pub fn card_number(text: &[u8]) -> bool {
+    let digits: Vec<u8> = text.iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect();
+    let prefix = |n: usize| digits.iter().take(n).fold(0u32, |acc, &d| acc * 10 + u32::from(d));
+    let len = digits.len();
+    let network = match digits.first() {
+        Some(4) => matches!(len, 13 | 16 | 19),                                    // Visa
+        Some(5) => (13..=19).contains(&len),                                       // Mastercard 51-55, Maestro 50, 56-59
+        Some(2) => (2221..=2720).contains(&prefix(4)) && len == 16,                // Mastercard 2-series
+        Some(3) => match prefix(2) {
+            34 | 37 => len == 15,                                                  // American Express
+            35 => (16..=19).contains(&len),                                        // JCB
+            30 | 36 | 38 | 39 => (14..=19).contains(&len),                         // Diners Club
+            _ => false,
+        },
+        Some(6) => (16..=19).contains(&len),                                       // Discover, UnionPay, Maestro
+        _ => false,
+    };
+    network && luhn(text)
+}
 
 /// The Luhn checksum of the digits in `text` (separators skipped), for 13 to 19 digits.
 pub fn luhn(text: &[u8]) -> bool {

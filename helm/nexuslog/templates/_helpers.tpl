@@ -142,6 +142,7 @@ tls: 6514
 {{- $_ := set $c "state" (dict "kind" "redis") -}}
 {{- $_ := set $c "schema_registry" (dict "url" $v.schemaRegistry.url) -}}
 {{- end -}}
+{{- $_ := set $c "secrets" (dict "key_file" "/etc/nexuslog/secrets/secrets.key") -}}
 {{- if $v.https.enabled -}}
 {{- $_ := set $c.http "tls_cert" "/etc/nexuslog/https/tls.crt" -}}
 {{- $_ := set $c.http "tls_key" "/etc/nexuslog/https/tls.key" -}}
@@ -412,6 +413,9 @@ spec:
           mountPath: /tmp
         - name: data
           mountPath: /var/lib/nexuslog
+        - name: secrets-key
+          mountPath: /etc/nexuslog/secrets
+          readOnly: true
         {{- if $v.https.enabled }}
         - name: https
           mountPath: /etc/nexuslog/https
@@ -451,6 +455,12 @@ spec:
       emptyDir:
         sizeLimit: 64Mi
     {{- end }}
+    - name: secrets-key
+      secret:
+        secretName: {{ default (include "nexuslog.secretName" $root) $v.secretsKey.existingSecret }}
+        items:
+          - key: {{ ternary $v.secretsKey.existingSecretKey "secrets-key" (ne $v.secretsKey.existingSecret "") }}
+            path: secrets.key
     {{- if $v.https.enabled }}
     - name: https
       secret:
