@@ -6,8 +6,8 @@
 //! previous one's events are all searchable, so none pays for another's indexing. Before them,
 //! `/v1/logs/bulk` runs once with the built-in redaction rules turned off: the ceiling of
 //! redaction's cost (the rules are on for every other run, as for every project). In
-//! standalone mode a second, fresh instance with HTTPS on (a certificate made for the run)
-//! takes the same `/v1/logs/bulk` requests, as a ratio of plain HTTP.
+//! standalone mode two more fresh instances take the same `/v1/logs/bulk` requests, one over
+//! plain HTTP and one with HTTPS on (a certificate made for the run): HTTPS as a ratio of plain.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -168,7 +168,7 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
     let dir = std::env::temp_dir().join(format!("nexuslog-ingest-bench-{run_id}"));
     std::fs::create_dir_all(&dir)?;
     let https = a.mode == Mode::Standalone;
-    let pb = report::progress(a.events * if https { 5 } else { 4 }, a.json);
+    let pb = report::progress(a.events * if https { 6 } else { 4 }, a.json);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
     let bin = instance::binary(a.nexuslog_bin.as_deref(), &dir).await?;
     let target = Target::start(a.mode, &bin, &dir, &run_id, &[]).await.context("starting nexuslog")?;
@@ -194,18 +194,26 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
     }
     drop(target);
     rates.insert("bulk_redaction_off".into(), json!({ "acked_events_per_sec": round2(unredacted), "vs_bulk": round2(unredacted / ceiling) }));
+    let mut https_ratio = None;
     if https {
-        let rate = https_bulk(&a, &bin, &dir, &run_id, &pb).await?;
+        // Both on a fresh instance each, so neither pays for the other's index.
+        let plain = fresh_bulk(&a, &bin, &dir, &run_id, &pb, false).await?;
+        let rate = fresh_bulk(&a, &bin, &dir, &run_id, &pb, true).await?;
+        rates.insert("bulk_fresh".into(), json!({ "acked_events_per_sec": round2(plain), "vs_bulk": round2(plain / ceiling) }));
         rates.insert("bulk_https".into(), json!({ "acked_events_per_sec": round2(rate), "vs_bulk": round2(rate / ceiling) }));
+        https_ratio = Some(round2(rate / plain));
     }
     pb.finish_and_clear();
     let redaction_ratio = round2(ceiling / unredacted);
-    let summary = json!({ "run_id": run_id, "redaction_on_vs_off": redaction_ratio, "mode": a.mode.name(), "events": a.events, "batch": a.batch, "connections": a.connections, "protocols": rates });
+    let summary = json!({ "run_id": run_id, "redaction_on_vs_off": redaction_ratio, "https_vs_http": https_ratio, "mode": a.mode.name(), "events": a.events, "batch": a.batch, "connections": a.connections, "protocols": rates });
     if !a.json {
         for (name, r) in &rates {
             println!("{name:>18}: {:>9} events/s acknowledged = {} of /v1/logs/bulk", r["acked_events_per_sec"], r["vs_bulk"]);
         }
         println!("built-in redaction on: {redaction_ratio} of off");
+        if let Some(r) = https_ratio {
+            println!("HTTPS: {r} of plain HTTP (each on a fresh instance)");
+        }
     }
     println!("{summary}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -235,33 +243,32 @@ async fn bulk_without_redaction(a: &IngestBenchArgs, http: &reqwest::Client, tar
     Ok(a.events as f64 / took.as_secs_f64())
 }
 
-/// `/v1/logs/bulk` over HTTPS on a fresh standalone instance: a CA and a server certificate
-/// for 127.0.0.1 made for the run, the client trusting that CA; acknowledged events/s.
-async fn https_bulk(a: &IngestBenchArgs, bin: &std::path::Path, dir: &std::path::Path, run_id: &str, pb: &indicatif::ProgressBar) -> anyhow::Result<f64> {
-    let tls = dir.join("tls");
-    std::fs::create_dir_all(&tls)?;
-    let ca_key = rcgen::KeyPair::generate()?;
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key)?;
-    let key = rcgen::KeyPair::generate()?;
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])?.signed_by(&key, &rcgen::Issuer::from_params(&ca_params, &ca_key))?;
-    std::fs::write(tls.join("cert.pem"), leaf.pem())?;
-    std::fs::write(tls.join("key.pem"), key.serialize_pem())?;
-    let env = [
-        ("NEXUSLOG_HTTP_TLS_CERT".to_owned(), tls.join("cert.pem").display().to_string()),
-        ("NEXUSLOG_HTTP_TLS_KEY".to_owned(), tls.join("key.pem").display().to_string()),
-    ];
-    let https_dir = dir.join("https");
-    std::fs::create_dir_all(&https_dir)?;
-    let target = Target::start(a.mode, bin, &https_dir, run_id, &env).await.context("starting nexuslog with HTTPS")?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes())?)
-        .build()?;
-    let run = format!("{run_id}-bulk_https");
-    let p = Protocol { name: "bulk_https", path: "/v1/logs/bulk", content_type: "application/x-ndjson", bodies: native(&events(&run, a.events, a.batch)) };
-    report::note(pb, &format!("{}: {} requests of {} events over HTTPS", p.name, p.bodies.len(), a.batch));
-    let took = send(&http, &target, &p, a.connections, pb, a.batch).await?;
+/// `/v1/logs/bulk` on a fresh standalone instance, over HTTPS (a CA and a server certificate
+/// for 127.0.0.1 made for the run, the client trusting that CA) or plain HTTP; acknowledged
+/// events/s.
+async fn fresh_bulk(a: &IngestBenchArgs, bin: &std::path::Path, dir: &std::path::Path, run_id: &str, pb: &indicatif::ProgressBar, tls: bool) -> anyhow::Result<f64> {
+    let name = if tls { "bulk_https" } else { "bulk_fresh" };
+    let run_dir = dir.join(name);
+    std::fs::create_dir_all(&run_dir)?;
+    let mut env = Vec::new();
+    let mut http = reqwest::Client::builder().timeout(Duration::from_secs(120));
+    if tls {
+        let ca_key = rcgen::KeyPair::generate()?;
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key)?;
+        let key = rcgen::KeyPair::generate()?;
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])?.signed_by(&key, &rcgen::Issuer::from_params(&ca_params, &ca_key))?;
+        std::fs::write(run_dir.join("cert.pem"), leaf.pem())?;
+        std::fs::write(run_dir.join("key.pem"), key.serialize_pem())?;
+        env.push(("NEXUSLOG_HTTP_TLS_CERT".to_owned(), run_dir.join("cert.pem").display().to_string()));
+        env.push(("NEXUSLOG_HTTP_TLS_KEY".to_owned(), run_dir.join("key.pem").display().to_string()));
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes())?);
+    }
+    let target = Target::start(a.mode, bin, &run_dir, run_id, &env).await.with_context(|| format!("starting nexuslog for {name}"))?;
+    let run = format!("{run_id}-{name}");
+    let p = Protocol { name, path: "/v1/logs/bulk", content_type: "application/x-ndjson", bodies: native(&events(&run, a.events, a.batch)) };
+    report::note(pb, &format!("{name}: {} requests of {} events on a fresh instance", p.bodies.len(), a.batch));
+    let took = send(&http.build()?, &target, &p, a.connections, pb, a.batch).await?;
     Ok(a.events as f64 / took.as_secs_f64())
 }
