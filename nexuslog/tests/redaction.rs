@@ -160,9 +160,17 @@ async fn change_rules(node: &support::Node, canary: &str) {
     assert!(out.starts_with("badge EMP-hmac_") && out.ends_with("card 4012 8888 8888 1881"), "{out}");
     assert_eq!(dry["results"][0]["redacted"], json!(["employee"]));
 
-    let bad = http.put(format!("{}/v1/projects/default/redaction", node.url)).bearer_auth(&token).json(&json!({ "rules": [{ "name": "x", "pattern": "(", "action": "mask" }] })).send().await.expect("put");
+    let rules_url = format!("{}/v1/projects/default/redaction", node.url);
+    let current = async || -> Value { http.get(&rules_url).bearer_auth(&token).send().await.expect("get").json().await.expect("json") };
+    let before = current().await;
+    let bad = http.put(&rules_url).bearer_auth(&token).json(&json!({ "rules": [{ "name": "x", "pattern": "(", "action": "mask" }] })).send().await.expect("put");
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap_or_default().contains("redaction rule x"));
+    let unknown = http.put(&rules_url).bearer_auth(&token).json(&json!({ "builtins": { "no_such_rule": false } })).send().await.expect("put");
+    assert_eq!(unknown.status(), 400, "an unknown built-in is refused");
+    let bad_dry = http.post(format!("{rules_url}/dry-run")).bearer_auth(&token).json(&json!({ "lines": "not a list" })).send().await.expect("dry run");
+    assert_eq!(bad_dry.status(), 400);
+    assert_eq!(current().await, before, "refused changes store nothing");
     // The ingest key may read but not change the rules.
     let refused = http.put(format!("{}/v1/projects/default/redaction", node.url)).bearer_auth(&node.api_key).json(&spec).send().await.expect("put");
     assert_eq!(refused.status(), 403);
@@ -175,12 +183,21 @@ async fn change_rules(node: &support::Node, canary: &str) {
 
     // Gateways reload within two seconds; send until the new rules show.
     let marker = format!("{canary}-changed");
-    wait_until("the changed rules applied", Duration::from_secs(30), || async {
-        let (status, _) = support::bulk(node, format!("{}\n", json!({ "message": format!("{marker} badge EMP-654321 card 4012 8888 8888 1881") }))).await;
-        assert_eq!(status, 200);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let hits = support::search(node, &marker).await["hits"].as_array().cloned().unwrap_or_default();
-        hits.iter().any(|h| h["message"].as_str().is_some_and(|m| m.contains("EMP-hmac_") && m.contains("4012 8888 8888 1881"))).then_some(())
+    let mut attempt = 0;
+    wait_until("the changed rules applied", Duration::from_secs(30), || {
+        attempt += 1;
+        let probe = format!("{marker}-{attempt}");
+        async move {
+            let (status, _) = support::bulk(node, format!("{}\n", json!({ "message": format!("{probe} badge EMP-654321 card 4012 8888 8888 1881") }))).await;
+            assert_eq!(status, 200);
+            // This probe searchable, then: redacted by the old rules or the new?
+            let hits = wait_until("the probe searchable", Duration::from_secs(20), || async {
+                let hits = support::search(node, &probe).await["hits"].as_array().cloned().unwrap_or_default();
+                (!hits.is_empty()).then_some(hits)
+            })
+            .await;
+            hits.iter().any(|h| h["message"].as_str().is_some_and(|m| m.contains("EMP-hmac_") && m.contains("4012 8888 8888 1881"))).then_some(())
+        }
     })
     .await;
     let audit: Value = http.get(format!("{}/v1/projects/default/audit", node.url)).bearer_auth(&token).send().await.expect("audit").json().await.expect("json");
@@ -229,12 +246,10 @@ fn assert_log_clean(node: &support::Node, s: &Secrets) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_stores_keep_no_secret() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
+/// Starts NexusLog with `env` and a syslog TCP listener, sends the corpus, checks search,
+/// changes the rules and checks NexusLog's own log; returns the node, the secrets and the canary.
+async fn exercise(mut env: Vec<(String, String)>) -> (support::Node, Secrets, String) {
     let syslog_port = free_port();
-    let mut env = support::with_admin_password(support::standalone_env(&data), ADMIN_PASSWORD);
     env.push(("NEXUSLOG_SYSLOG_TCP_ADDR".into(), format!("127.0.0.1:{syslog_port}")));
     env.push(("NEXUSLOG_SYSLOG_DEFAULT_PROJECT".into(), "default".into()));
     let node = support::start(&["standalone"], env, &support::test_key()).await;
@@ -242,6 +257,14 @@ async fn embedded_stores_keep_no_secret() {
     send_and_check_search(&node, syslog_port, &canary, &s).await;
     change_rules(&node, &canary).await;
     assert_log_clean(&node, &s);
+    (node, s, canary)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_stores_keep_no_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (node, s, canary) = exercise(support::with_admin_password(support::standalone_env(&data), ADMIN_PASSWORD)).await;
     drop(node);
 
     let letters = support::embedded_dead_letters(&data).await;
@@ -266,15 +289,7 @@ async fn embedded_stores_keep_no_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_path_keeps_no_secret() {
     let prefix = unique_name("redact");
-    let syslog_port = free_port();
-    let mut env = support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await;
-    env.push(("NEXUSLOG_SYSLOG_TCP_ADDR".into(), format!("127.0.0.1:{syslog_port}")));
-    env.push(("NEXUSLOG_SYSLOG_DEFAULT_PROJECT".into(), "default".into()));
-    let node = support::start(&["standalone"], env, &support::test_key()).await;
-    let (s, canary) = (Secrets::new(), unique_name("canary"));
-    send_and_check_search(&node, syslog_port, &canary, &s).await;
-    change_rules(&node, &canary).await;
-    assert_log_clean(&node, &s);
+    let (node, s, canary) = exercise(support::with_own_metastore(support::distributed_env(&prefix), ADMIN_PASSWORD).await).await;
 
     // Every topic, from the beginning.
     let bus = KafkaBus::new(KafkaBusConfig::new(service_env("KAFKA_BROKERS"))).expect("kafka");

@@ -173,11 +173,13 @@ def test_rotated_certificate_serves_new_connections_and_spares_open_ones(tmp_pat
         # A broken rotation (a key that is not the certificate's) keeps serving the last good pair.
         (pki.dir / "garbage.key").write_text("not a key\n")
         os.replace(pki.dir / "garbage.key", pki.server_key)
-        time.sleep(5)
+        deadline = time.time() + 20
+        while "keeping the previous certificate" not in (log := (tmp_path / "nexuslog.log").read_text()):
+            assert time.time() < deadline, "the broken key was not reported within 20 s"
+            time.sleep(0.2)
+        assert "http.tls_key" in log
         ok = curl("--cacert", pki.ca, "-w", "%{http_code}", "-o", "/dev/null", f"{url}/readyz")
         assert ok.stdout == "200", ok.stderr
-        log = (tmp_path / "nexuslog.log").read_text()
-        assert "http.tls_key" in log and "keeping the previous certificate" in log
 
 
 def client_hello(version):
