@@ -27,10 +27,18 @@ pub struct RedactionUnavailable {
     pub reason: String,
 }
 
+/// A project's compiled rules, when they were last read, and what they were compiled from.
+#[derive(Clone)]
+struct Cached {
+    read_at: Instant,
+    source: (Option<String>, String),
+    redactor: Arc<Redactor>,
+}
+
 /// The compiled rules of the projects seen so far.
 pub struct Redactions {
     meta: Arc<dyn MetaStore>,
-    cache: Mutex<HashMap<String, (Instant, Arc<Redactor>)>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl Redactions {
@@ -44,47 +52,59 @@ impl Redactions {
     /// The store cannot be read and the project's rules were never loaded.
     pub async fn for_project(&self, project_id: &str) -> Result<Arc<Redactor>, RedactionUnavailable> {
         let cached = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(project_id).cloned();
-        if let Some((loaded, r)) = &cached {
-            if loaded.elapsed() < RELOAD_AFTER {
-                return Ok(r.clone());
+        if let Some(c) = &cached {
+            if c.read_at.elapsed() < RELOAD_AFTER {
+                return Ok(c.redactor.clone());
             }
         }
-        match self.load(project_id).await {
-            Ok(r) => {
-                let r = Arc::new(r);
-                self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(project_id.to_owned(), (Instant::now(), r.clone()));
-                Ok(r)
-            }
-            Err(reason) => match cached {
-                Some((_, r)) => {
-                    tracing::warn!(project = project_id, %reason, "cannot reload redaction rules; using the last ones");
-                    Ok(r)
-                }
-                None => Err(RedactionUnavailable { project: project_id.to_owned(), reason }),
+        let entry = match self.read(project_id).await {
+            Ok(source) => match cached {
+                // Unchanged since the last read (the usual case): no recompiling.
+                Some(c) if c.source == source => Cached { read_at: Instant::now(), ..c },
+                _ => Cached { read_at: Instant::now(), redactor: Arc::new(compile(project_id, &source)?), source },
             },
-        }
+            Err(reason) => {
+                return match cached {
+                    Some(c) => {
+                        tracing::warn!(project = project_id, %reason, "cannot reload redaction rules; using the last ones");
+                        Ok(c.redactor)
+                    }
+                    None => Err(RedactionUnavailable { project: project_id.to_owned(), reason }),
+                };
+            }
+        };
+        let redactor = entry.redactor.clone();
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(project_id.to_owned(), entry);
+        Ok(redactor)
     }
 
-    async fn load(&self, project_id: &str) -> Result<Redactor, String> {
-        let spec = match self.meta.redaction(project_id).await.map_err(|e| e.to_string())? {
-            // Saved specs were validated by the API; one that no longer compiles (a built-in
-            // removed in a later version) falls back to the built-in rules, loudly.
-            Some((json, _)) => serde_json::from_str::<RedactionSpec>(&json).unwrap_or_else(|e| {
-                tracing::error!(project = project_id, error = %e, "stored redaction settings unreadable; using the built-in rules");
-                RedactionSpec::default()
-            }),
-            None => RedactionSpec::default(),
-        };
+    /// The project's stored settings (JSON, if any) and hashing key (created on first use).
+    async fn read(&self, project_id: &str) -> Result<(Option<String>, String), String> {
+        let spec = self.meta.redaction(project_id).await.map_err(|e| e.to_string())?.map(|(json, _)| json);
         let name = key_setting(project_id);
         // Read first: the insert is a write, and this runs every few seconds per project.
         let key = match self.meta.setting(&name).await.map_err(|e| e.to_string())? {
             Some(key) => key,
             None => self.meta.setting_or_insert(&name, &new_key()).await.map_err(|e| e.to_string())?,
         };
-        Redactor::new(&spec, key.as_bytes()).or_else(|e| {
+        Ok((spec, key))
+    }
+}
+
+/// Compiles a project's stored settings. Saved specs were validated by the API; one that no
+/// longer reads or compiles (a built-in removed in a later version) falls back to the built-in
+/// rules, loudly.
+fn compile(project_id: &str, (spec, key): &(Option<String>, String)) -> Result<Redactor, RedactionUnavailable> {
+    let spec = spec.as_deref().map_or_else(RedactionSpec::default, |json| {
+        serde_json::from_str::<RedactionSpec>(json).unwrap_or_else(|e| {
+            tracing::error!(project = project_id, error = %e, "stored redaction settings unreadable; using the built-in rules");
+            RedactionSpec::default()
+        })
+    });
+    Redactor::new(&spec, key.as_bytes())
+        .or_else(|e| {
             tracing::error!(project = project_id, error = %e, "stored redaction settings do not compile; using the built-in rules");
             Redactor::new(&RedactionSpec::default(), key.as_bytes())
         })
-        .map_err(|e| e.to_string())
-    }
+        .map_err(|e| RedactionUnavailable { project: project_id.to_owned(), reason: e.to_string() })
 }
