@@ -152,6 +152,9 @@ async fn opensearch_dashboards_render_what_the_aggregate_api_answers() {
         username: None,
         password: None,
         index_prefix: format!("{}-", nexuslog_common::testing::unique_name("dash")),
+        ca_pem: None,
+        identity_pem: None,
+        verify: true,
     })
     .unwrap();
     dashboards_render_what_the_aggregate_api_answers(Arc::new(store)).await;

@@ -100,6 +100,9 @@ async fn opensearch_project_data_never_reaches_another_project() {
         username: None,
         password: None,
         index_prefix: format!("{}-", nexuslog_common::testing::unique_name("iso")),
+        ca_pem: None,
+        identity_pem: None,
+        verify: true,
     })
     .unwrap();
     isolation_holds(Arc::new(store)).await;

@@ -11,7 +11,8 @@
 #   service.sh smoke     manual end-to-end check: topic, transactional produce, read_committed consume
 #
 # Ports: $KAFKA_PORT (clients, PLAINTEXT), $KAFKA_SASL_PORT (clients, SASL_PLAINTEXT with
-# PLAIN) and $KAFKA_CONTROLLER_PORT (KRaft controller).
+# PLAIN), $KAFKA_SSL_PORT (clients, SSL with a client certificate), $KAFKA_SASL_SSL_PORT
+# (clients, SASL_SSL with SCRAM) and $KAFKA_CONTROLLER_PORT (KRaft controller).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 NAME=kafka
@@ -70,13 +71,24 @@ process.roles=broker,controller
 node.id=1
 # Static quorum of one voter, so the storage is formatted without --standalone.
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 # A SASL/PLAIN listener beside the plain one, for the client's bus.kafka.sasl_* settings
 # (nexuslog/tests/pipeline.rs); one user, \$KAFKA_SASL_USER / \$KAFKA_SASL_PASSWORD.
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+# TLS listeners with the test CA's server certificate (infra/lib/common.sh ensure_certs): SSL
+# demands a client certificate; SASL_SSL authenticates with SCRAM (the same user and password,
+# created for both SHA variants when the storage is formatted).
+ssl.keystore.type=PEM
+ssl.keystore.location=$INFRA_TLS_DIR/server-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$INFRA_TLS_DIR/ca.pem
+listener.name.ssl.ssl.client.auth=required
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA/kraft-logs
@@ -116,13 +128,17 @@ cmd_restart() {
 # launch: format the storage if it has never been formatted, start the broker, wait until healthy.
 launch() {
   local cp; cp="$(classpath)"
+  ensure_certs
   mkdir -p "$DATA"
   render_config >"$DATA/server.properties"
 
   if [[ ! -f "$DATA/kraft-logs/meta.properties" ]]; then
     # StorageTool.main calls System.exit, so it gets its own short-lived JVM.
     if ! "$JAVA" -Xmx256m "${JVM_OPTS[@]}" -cp "$cp" kafka.tools.StorageTool \
-        format -t "$(random_cluster_id)" -c "$DATA/server.properties" >"$DATA/format.log" 2>&1; then
+        format -t "$(random_cluster_id)" -c "$DATA/server.properties" \
+        --add-scram "SCRAM-SHA-256=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" \
+        --add-scram "SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" \
+        >"$DATA/format.log" 2>&1; then
       cat "$DATA/format.log" >&2
       die "kafka storage format failed"
     fi

@@ -23,6 +23,15 @@ export OPENSEARCH_TRANSPORT_PORT="${OPENSEARCH_TRANSPORT_PORT:-19300}"
 export POSTGRES_PORT="${POSTGRES_PORT:-15432}"
 export REDIS_PORT="${REDIS_PORT:-16379}"
 export REGISTRY_PORT="${REGISTRY_PORT:-18081}"
+# TLS beside each plain port (the plain ones stay for the tests that do not test TLS):
+# Kafka SSL (client certificate required) and SASL_SSL (SCRAM); Redis tls-port; TLS proxies in
+# front of OpenSearch and the registry (infra/tlsproxy). PostgreSQL takes TLS on its one port.
+export KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-19095}"
+export KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-19096}"
+export REDIS_TLS_PORT="${REDIS_TLS_PORT:-16380}"
+export OPENSEARCH_TLS_PORT="${OPENSEARCH_TLS_PORT:-19201}"
+export REGISTRY_TLS_PORT="${REGISTRY_TLS_PORT:-18082}"
+export INFRA_TLS_DIR="${INFRA_TLS_DIR:-$NEXUSLOG_SERVICES_DIR/tls}"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
@@ -119,3 +128,37 @@ apt_install() {
 
 # http_ok URL: true when URL answers 2xx.
 http_ok() { curl -fsS -m 2 -o /dev/null "$1"; }
+
+# ensure_certs: a throwaway test CA and, signed by it, a server certificate for 127.0.0.1 and
+# localhost and a client certificate (CN nexuslog), PEM in $INFRA_TLS_DIR; plus an unrelated CA
+# (other-ca.pem) for wrong-CA tests. Made once per services directory; every service that speaks
+# TLS calls it, so any start order works.
+ensure_certs() {
+  local d="$INFRA_TLS_DIR"
+  [[ -s "$d/client.key" ]] && return 0
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "$d"
+  (
+    cd "$d"
+    gen_ca() {
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+      openssl req -x509 -new -key "$1.key" -days 3650 -subj "/CN=$2" -out "$1.pem" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    }
+    gen_leaf() {  # name, CN, extensions
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+      openssl req -new -key "$1.key" -subj "/CN=$2" -out "$1.csr" 2>/dev/null
+      printf '%s\n' "$3" >"$1.ext"
+      openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+      rm -f "$1.csr" "$1.ext"
+    }
+    gen_ca ca "NexusLog test CA"
+    gen_ca other-ca "Some other CA"
+    gen_leaf server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+    gen_leaf client nexuslog "extendedKeyUsage=clientAuth"
+    cat server.key server.pem >server-keystore.pem  # Kafka's PEM keystore: key, then chain
+    chmod 644 ./*.pem ./*.key  # services run as other users (postgres) and copy what they need
+  ) || die "cannot generate test certificates in $d"
+}

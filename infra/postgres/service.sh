@@ -68,7 +68,17 @@ start() {
   "${AS_PG[@]}" "$bin/initdb" -D "$DATA" -U postgres --encoding=UTF8 --locale=C.UTF-8 \
       --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$DIR/initdb.log" 2>&1 ||
     { cat "$DIR/initdb.log" >&2; die "initdb failed"; }
+  # TLS on the same port (clients choose with sslmode): a copy of the test server key that
+  # only postgres can read, as the server demands.
+  ensure_certs
+  cp "$INFRA_TLS_DIR/server.key" "$DATA/server.key"
+  cp "$INFRA_TLS_DIR/server.pem" "$DATA/server.crt"
+  chmod 600 "$DATA/server.key"
+  [[ $(id -u) -ne 0 ]] || chown postgres:postgres "$DATA/server.key" "$DATA/server.crt"
   cat >>"$DATA/postgresql.conf" <<CONF
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
 
 # --- NexusLog test instance (infra/postgres/service.sh) ---
 listen_addresses = '127.0.0.1'

@@ -20,7 +20,12 @@ start() {
   rm -rf "$DIR"
   mkdir -p "$DIR"
   # Foreground (start_bg tracks the pid), no persistence (--save '' and no AOF): throwaway data.
+  ensure_certs
+  # A TLS port beside the plain one; clients need no certificate of their own.
   start_bg redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+    --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$INFRA_TLS_DIR/server.pem" \
+    --tls-key-file "$INFRA_TLS_DIR/server.key" --tls-ca-cert-file "$INFRA_TLS_DIR/ca.pem" \
+    --tls-auth-clients no \
     --save '' --appendonly no --dir "$DIR" --daemonize no --logfile ''
   wait_healthy redis 30 healthy
 }

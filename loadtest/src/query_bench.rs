@@ -1007,6 +1007,9 @@ pub async fn query_bench(a: QueryBenchArgs) -> anyhow::Result<bool> {
             username: None,
             password: None,
             index_prefix: a.index_prefix.clone(),
+            ca_pem: None,
+            identity_pem: None,
+            verify: true,
         })
         .context("OpenSearch store")?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use nexuslog_bus::{Bus, EmbeddedBus, EmbeddedBusConfig, KafkaBus, KafkaBusConfig};
-use nexuslog_config::{BusKind, Config, LogStoreKind, MetaStoreKind, StateKind};
+use nexuslog_config::{BusKind, Config, LogStoreKind, MetaStoreKind, PgSslMode, StateKind};
 use nexuslog_logstore::{LogStore, OpenSearchConfig, OpenSearchLogStore, TantivyLogStore};
-use nexuslog_metastore::{MetaStore, PostgresMetaStore, SealingKeys, SqliteMetaStore};
+use nexuslog_metastore::{MetaStore, PgTls, PostgresMetaStore, SealingKeys, SqliteMetaStore, SslMode};
 use nexuslog_schemas::wire::{Codec, EmbeddedCodec, RegistryCodec};
 use nexuslog_state::{MemoryState, RedisState, StateStore};
 
@@ -25,6 +25,38 @@ async fn reach<E: std::fmt::Display>(key: &str, shown: &str, check: impl std::fu
     }
 }
 
+/// The PEM file of `setting`, read now so that a missing or unusable file stops the start with
+/// an error naming the setting; `None` when the setting is empty.
+fn pem(setting: &str, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(nexuslog_tls::client::read_pem(setting, path)?))
+}
+
+/// A failed first contact whose cause reads like a certificate problem also names the setting
+/// that supplies the CA.
+fn tls_hint(e: anyhow::Error, setting: &str) -> anyhow::Error {
+    let text = format!("{e:#}").to_lowercase();
+    if ["certificate", "unknownissuer", "unknown issuer", "tls", "ssl", "handshake"].iter().any(|w| text.contains(w)) {
+        return e.context(format!("a TLS handshake failed: check `{setting}`"));
+    }
+    e
+}
+
+/// Kafka's first contact: name the TLS or SASL setting its error points to.
+fn kafka_hint(e: anyhow::Error) -> anyhow::Error {
+    let text = format!("{e:#}").to_lowercase();
+    // Broker addresses read `sasl_ssl://…`: match librdkafka's phrases, not the protocol names.
+    if text.contains("ssl handshake") || text.contains("certificate") {
+        return e.context("the TLS handshake failed: check `bus.kafka.tls_ca` (and `bus.kafka.tls_cert`/`bus.kafka.tls_key`)");
+    }
+    if text.contains("authentication") {
+        return e.context("SASL authentication failed: check `bus.kafka.sasl_username`, `bus.kafka.sasl_password` and `bus.kafka.sasl_mechanism`");
+    }
+    e
+}
+
 /// Creates `data_dir/<sub>` and returns it; the error names `data_dir`.
 fn data_path(c: &Config, sub: &str) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(&c.data_dir).with_context(|| format!("cannot create `data_dir` = {}", c.data_dir.display()))?;
@@ -38,10 +70,14 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
             let mut kc = KafkaBusConfig::new(brokers.clone());
             kc.replication_factor = i32::try_from(c.bus.kafka.replication_factor).context("bus.kafka.replication_factor")?;
             kc.max_message_bytes = usize::try_from(c.bus.max_record_bytes + nexuslog_config::RECORD_HEADROOM_BYTES).context("bus.max_record_bytes")?;
-            kc.extra = c.bus.kafka.client_properties();
+            let k = &c.bus.kafka;
+            for (setting, path) in [("bus.kafka.tls_ca", &k.tls_ca), ("bus.kafka.tls_cert", &k.tls_cert), ("bus.kafka.tls_key", &k.tls_key)] {
+                pem(setting, path)?;
+            }
+            kc.extra = k.client_properties();
             kc.instance_id = if c.bus.kafka.instance_id.is_empty() { default_instance_id(&c.data_dir)? } else { c.bus.kafka.instance_id.clone() };
             let bus = KafkaBus::new(kc).context("bus.kafka")?;
-            reach("bus.kafka.brokers", &brokers, bus.health()).await?;
+            reach("bus.kafka.brokers", &brokers, bus.first_contact(REACH_TIMEOUT - Duration::from_secs(1))).await.map_err(kafka_hint)?;
             Ok(Arc::new(bus))
         }
         BusKind::Embedded => {
@@ -65,10 +101,24 @@ pub async fn logstore(c: &Config) -> anyhow::Result<Arc<dyn LogStore>> {
                 username: (!os.username.is_empty()).then(|| os.username.clone()),
                 password: os.password.is_set().then(|| os.password.expose().to_owned()),
                 index_prefix: c.logstore.index_prefix.clone(),
+                ca_pem: pem("logstore.opensearch.tls_ca", &os.tls_ca)?,
+                identity_pem: match (pem("logstore.opensearch.tls_cert", &os.tls_cert)?, pem("logstore.opensearch.tls_key", &os.tls_key)?) {
+                    (Some(mut cert), Some(key)) => {
+                        cert.push(b'\n');
+                        cert.extend(key);
+                        Some(cert)
+                    }
+                    (None, None) => None,
+                    _ => bail!("`logstore.opensearch.tls_cert` and `logstore.opensearch.tls_key` go together: set both or neither"),
+                },
+                verify: os.tls_verify,
             })
             .context("logstore.opensearch.url")?
             .with_bulk_max_bytes(usize::try_from(c.logstore.bulk_max_bytes).unwrap_or(usize::MAX));
-            reach("logstore.opensearch.url", &os.url, store.health()).await?;
+            if !os.tls_verify {
+                tracing::warn!("`logstore.opensearch.tls_verify` is false: the cluster's certificate is not checked, so anyone on the path can read and change what is indexed");
+            }
+            reach("logstore.opensearch.url", &os.url, store.health()).await.map_err(|e| tls_hint(e, "logstore.opensearch.tls_ca"))?;
             Ok(Arc::new(store))
         }
         LogStoreKind::Tantivy => {
@@ -84,8 +134,20 @@ pub async fn metastore(c: &Config) -> anyhow::Result<Arc<dyn MetaStore>> {
         MetaStoreKind::Postgres => {
             let pg = &c.metastore.postgres;
             let size = usize::try_from(pg.pool_size).context("metastore.postgres.pool_size")?;
-            let mut store = PostgresMetaStore::new(pg.url.expose(), size).context("metastore.postgres.url")?;
-            reach("metastore.postgres.url", "(hidden: it may hold a password)", store.health()).await?;
+            let mode = match pg.sslmode {
+                PgSslMode::Disable => SslMode::Disable,
+                PgSslMode::Prefer => SslMode::Prefer,
+                PgSslMode::Require => SslMode::Require,
+                PgSslMode::VerifyCa => SslMode::VerifyCa,
+                PgSslMode::VerifyFull => SslMode::VerifyFull,
+            };
+            if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && pg.tls_ca.is_empty() {
+                bail!("`metastore.postgres.tls_ca` is required with `metastore.postgres.sslmode` = verify-ca or verify-full");
+            }
+            pem("metastore.postgres.tls_ca", &pg.tls_ca)?;
+            let tls = PgTls { mode, ca: (!pg.tls_ca.is_empty()).then(|| ("metastore.postgres.tls_ca".to_owned(), pg.tls_ca.clone())) };
+            let mut store = PostgresMetaStore::with_tls(pg.url.expose(), size, &tls).context("metastore.postgres")?;
+            reach("metastore.postgres.url", "(hidden: it may hold a password)", store.health()).await.map_err(|e| tls_hint(e, "metastore.postgres.tls_ca/sslmode"))?;
             if let Some(keys) = sealing_keys(c)? {
                 store = store.with_sealing(keys);
             }
@@ -119,10 +181,11 @@ fn sealing_keys(c: &Config) -> anyhow::Result<Option<SealingKeys>> {
 pub async fn state(c: &Config) -> anyhow::Result<(Arc<dyn StateStore>, Option<Arc<MemoryState>>)> {
     match c.state.kind {
         StateKind::Redis => {
-            let connect = RedisState::connect(c.state.redis.url.expose());
+            let ca = pem("state.redis.tls_ca", &c.state.redis.tls_ca)?;
+            let connect = RedisState::connect_with_ca(c.state.redis.url.expose(), ca);
             let store = match tokio::time::timeout(REACH_TIMEOUT, connect).await {
                 Ok(Ok(s)) => s,
-                Ok(Err(e)) => bail!("cannot reach `state.redis.url` = (hidden): {e}"),
+                Ok(Err(e)) => return Err(tls_hint(anyhow::anyhow!("cannot reach `state.redis.url` = (hidden): {e}"), "state.redis.tls_ca")),
                 Err(_) => bail!("cannot reach `state.redis.url` = (hidden): no answer within {REACH_TIMEOUT:?}"),
             };
             reach("state.redis.url", "(hidden)", store.health()).await?;
@@ -209,7 +272,8 @@ pub fn codec(c: &Config) -> anyhow::Result<Codec> {
     if c.schema_registry.url.is_empty() {
         return Ok(Codec::Embedded(EmbeddedCodec));
     }
-    Ok(Codec::Registry(RegistryCodec::new(&c.schema_registry.url).context("schema_registry.url")?))
+    let ca = pem("schema_registry.tls_ca", &c.schema_registry.tls_ca)?;
+    Ok(Codec::Registry(RegistryCodec::with_ca(&c.schema_registry.url, ca.as_deref()).context("schema_registry")?))
 }
 
 #[cfg(test)]

@@ -247,11 +247,8 @@ async fn the_bus_authenticates_with_sasl() {
     wait_until("the event searchable", Duration::from_secs(60), || async { (support::search(&node, &format!("run:{run}")).await["total"] == 1).then_some(()) }).await;
 }
 
-/// A wrong password stops the start with an error naming the setting, instead of a process that
-/// runs and never delivers.
-#[tokio::test]
-async fn a_wrong_sasl_password_fails_the_start_clearly() {
-    let env = sasl_env(&unique_name("sasl"), &service_env("KAFKA_SASL_USER"), "not-the-password");
+/// Starts nexuslog with `env`, expects it to exit unsuccessfully, and returns what it printed.
+async fn failed_start(env: Vec<(String, String)>) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("stderr.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nexuslog"))
@@ -263,13 +260,116 @@ async fn a_wrong_sasl_password_fails_the_start_clearly() {
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("spawn nexuslog");
-    let status = wait_until("nexuslog to exit", Duration::from_secs(60), || {
+    let status = wait_until("nexuslog to exit", Duration::from_secs(90), || {
         let exited = child.try_wait().expect("wait");
         async move { exited }
     })
     .await;
-    assert!(!status.success());
     let stderr = std::fs::read_to_string(&log).expect("stderr");
+    assert!(!status.success(), "the start should fail: {stderr}");
+    stderr
+}
+
+/// A wrong password stops the start with an error naming the setting, instead of a process that
+/// runs and never delivers.
+#[tokio::test]
+async fn a_wrong_sasl_password_fails_the_start_clearly() {
+    let stderr = failed_start(sasl_env(&unique_name("sasl"), &service_env("KAFKA_SASL_USER"), "not-the-password")).await;
     assert!(stderr.contains("bus.kafka"), "names the setting: {stderr}");
     assert!(stderr.to_lowercase().contains("authentication"), "says authentication failed: {stderr}");
+}
+
+fn tls_file(name: &str) -> String {
+    format!("{}/{name}", service_env("TLS_DIR"))
+}
+
+/// The distributed environment with every backend connection over TLS, verified against the
+/// test CA: Kafka over SASL_SSL with SCRAM-SHA-512, OpenSearch over https with a client
+/// certificate, PostgreSQL with `verify-full`, Redis over `rediss://`, the registry over https.
+/// `ca` names the CA file each client trusts.
+fn tls_env(prefix: &str, ca: &str, scram_password: &str) -> Vec<(String, String)> {
+    let replaced = ["NEXUSLOG_BUS_KAFKA_BROKERS", "NEXUSLOG_LOGSTORE_OPENSEARCH_URL", "NEXUSLOG_METASTORE_POSTGRES_URL", "NEXUSLOG_STATE_REDIS_URL", "NEXUSLOG_SCHEMA_REGISTRY_URL"];
+    let mut env: Vec<(String, String)> = support::distributed_env(prefix).into_iter().filter(|(k, _)| !replaced.contains(&k.as_str())).collect();
+    let ca = tls_file(ca);
+    env.extend(
+        [
+            ("NEXUSLOG_BUS_KAFKA_BROKERS", service_env("KAFKA_SASL_SSL_BROKERS")),
+            ("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_ssl".into()),
+            ("NEXUSLOG_BUS_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512".into()),
+            ("NEXUSLOG_BUS_KAFKA_SASL_USERNAME", service_env("KAFKA_SASL_USER")),
+            ("NEXUSLOG_BUS_KAFKA_SASL_PASSWORD", scram_password.into()),
+            ("NEXUSLOG_BUS_KAFKA_TLS_CA", ca.clone()),
+            ("NEXUSLOG_LOGSTORE_OPENSEARCH_URL", service_env("OPENSEARCH_TLS_URL")),
+            ("NEXUSLOG_LOGSTORE_OPENSEARCH_TLS_CA", ca.clone()),
+            ("NEXUSLOG_LOGSTORE_OPENSEARCH_TLS_CERT", tls_file("client.pem")),
+            ("NEXUSLOG_LOGSTORE_OPENSEARCH_TLS_KEY", tls_file("client.key")),
+            ("NEXUSLOG_METASTORE_POSTGRES_URL", service_env("POSTGRES_TLS_URL")),
+            ("NEXUSLOG_METASTORE_POSTGRES_SSLMODE", "verify-full".into()),
+            ("NEXUSLOG_METASTORE_POSTGRES_TLS_CA", ca.clone()),
+            ("NEXUSLOG_STATE_REDIS_URL", service_env("REDIS_TLS_URL")),
+            ("NEXUSLOG_STATE_REDIS_TLS_CA", ca.clone()),
+            ("NEXUSLOG_SCHEMA_REGISTRY_URL", service_env("SCHEMA_REGISTRY_TLS_URL")),
+            ("NEXUSLOG_SCHEMA_REGISTRY_TLS_CA", ca),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
+}
+
+/// The whole data path with TLS on every hop: HTTP ingest → Kafka over SASL_SSL → processors →
+/// OpenSearch over https → search, metadata and state over TLS too.
+#[tokio::test]
+async fn the_data_path_runs_over_tls_to_every_backend() {
+    let env = tls_env(&unique_name("tls"), "ca.pem", &service_env("KAFKA_SASL_PASSWORD"));
+    let node = support::start(&[], env, &support::test_key()).await;
+    let run = unique_name("run");
+    let (status, ack) = support::bulk(&node, format!("{{\"run\":\"{run}\",\"message\":\"over tls\"}}")).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(1)), "{ack}");
+    wait_until("the event searchable", Duration::from_secs(60), || async { (support::search(&node, &format!("run:{run}")).await["total"] == 1).then_some(()) }).await;
+}
+
+/// Kafka's SSL listener demands a client certificate: `bus.kafka.tls_cert`/`tls_key` give one.
+#[tokio::test]
+async fn the_bus_authenticates_with_a_client_certificate() {
+    let prefix = unique_name("mtls");
+    let mut env: Vec<(String, String)> = support::distributed_env(&prefix).into_iter().filter(|(k, _)| k != "NEXUSLOG_BUS_KAFKA_BROKERS").collect();
+    env.extend(
+        [
+            ("NEXUSLOG_BUS_KAFKA_BROKERS", service_env("KAFKA_SSL_BROKERS")),
+            ("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "ssl".into()),
+            ("NEXUSLOG_BUS_KAFKA_TLS_CA", tls_file("ca.pem")),
+            ("NEXUSLOG_BUS_KAFKA_TLS_CERT", tls_file("client.pem")),
+            ("NEXUSLOG_BUS_KAFKA_TLS_KEY", tls_file("client.key")),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    let node = support::start(&[], env, &support::test_key()).await;
+    let run = unique_name("run");
+    let (status, ack) = support::bulk(&node, format!("{{\"run\":\"{run}\",\"message\":\"over mtls\"}}")).await;
+    assert_eq!((status, &ack["accepted"]), (200, &Value::from(1)), "{ack}");
+    wait_until("the event searchable", Duration::from_secs(60), || async { (support::search(&node, &format!("run:{run}")).await["total"] == 1).then_some(()) }).await;
+}
+
+/// A CA that did not sign a backend's certificate, or a wrong SCRAM password, stops the start
+/// with an error naming the setting to fix; nothing falls back to plain text.
+#[tokio::test]
+async fn a_wrong_ca_or_scram_password_fails_the_start_naming_the_setting() {
+    let good = || tls_env(&unique_name("tlsbad"), "ca.pem", &service_env("KAFKA_SASL_PASSWORD"));
+    let with = |key: &str, value: String| {
+        let mut env: Vec<(String, String)> = good().into_iter().filter(|(k, _)| k != key).collect();
+        env.push((key.to_owned(), value));
+        env
+    };
+    let cases = [
+        (with("NEXUSLOG_BUS_KAFKA_TLS_CA", tls_file("other-ca.pem")), "bus.kafka.tls_ca"),
+        (with("NEXUSLOG_BUS_KAFKA_SASL_PASSWORD", "not-the-password".into()), "bus.kafka.sasl_password"),
+        (with("NEXUSLOG_LOGSTORE_OPENSEARCH_TLS_CA", tls_file("other-ca.pem")), "logstore.opensearch.tls_ca"),
+        (with("NEXUSLOG_METASTORE_POSTGRES_TLS_CA", tls_file("other-ca.pem")), "metastore.postgres.tls_ca"),
+        (with("NEXUSLOG_STATE_REDIS_TLS_CA", tls_file("other-ca.pem")), "state.redis.tls_ca"),
+        (with("NEXUSLOG_BUS_KAFKA_TLS_CA", "/nonexistent/ca.pem".into()), "bus.kafka.tls_ca"),
+    ];
+    for (env, setting) in cases {
+        let stderr = failed_start(env).await;
+        assert!(stderr.contains(setting), "names `{setting}`: {stderr}");
+    }
 }

@@ -142,9 +142,24 @@ impl RegistryCodec {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(url: &str) -> Result<Self, SchemaError> {
+        Self::with_ca(url, None)
+    }
+
+    /// As [`RegistryCodec::new`]; with an `https://` URL the registry's certificate must be
+    /// signed by the CA in `ca_pem` (or, without one, by a root the system trusts).
+    ///
+    /// # Errors
+    /// When the CA does not parse or the HTTP client cannot be built.
+    pub fn with_ca(url: &str, ca_pem: Option<&[u8]>) -> Result<Self, SchemaError> {
+        let mut client = reqwest::Client::builder();
+        if let Some(pem) = ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| SchemaError::Registry(format!("CA: {e}")))? {
+                client = client.add_root_certificate(cert);
+            }
+        }
         let settings = SrSettings::new_builder(url.trim_end_matches('/').to_owned())
             .set_timeout(std::time::Duration::from_secs(10))
-            .build()
+            .build_with(client)
             .map_err(|e| SchemaError::Registry(e.to_string()))?;
         Ok(Self {
             encoder: Arc::new(AvroEncoder::new(settings.clone())),

@@ -120,7 +120,56 @@ fn close_in_background(what: &'static str, clients: impl Send + 'static) {
     }
 }
 
+/// Keeps the last error librdkafka reported, so a failed first contact can say why (a refused
+/// certificate or SASL login shows up in the metadata call only as "broker transport failure").
+#[derive(Default)]
+struct LastError(std::sync::Mutex<Option<String>>);
+
+impl rdkafka::ClientContext for LastError {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        use rdkafka::config::RDKafkaLogLevel as L;
+        if matches!(level, L::Emerg | L::Alert | L::Critical | L::Error) {
+            tracing::error!(target: "librdkafka", "{fac}: {message}");
+            *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(message.to_owned());
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::error!(target: "librdkafka", "{error}: {reason}");
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.to_owned());
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LastError {}
+
 impl KafkaBus {
+    /// The first contact with the brokers, with a fresh client: on failure the error carries
+    /// librdkafka's own reason (TLS handshake, SASL authentication), not only "unreachable".
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`] with that reason.
+    pub async fn first_contact(&self, timeout: Duration) -> Result<(), BusError> {
+        let client: BaseConsumer<LastError> =
+            self.config.client().create_with_context(LastError::default()).map_err(|e| BusError::Config(e.to_string()))?;
+        let result = tokio::task::spawn_blocking(move || {
+            let r = client.fetch_metadata(None, timeout).map(|_| ());
+            if r.is_err() {
+                // Log lines and error events wait in the client's queue until it is polled.
+                for _ in 0..5 {
+                    let _ = client.poll(Duration::from_millis(20));
+                }
+            }
+            (r, client.context().0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take())
+        })
+        .await;
+        match result {
+            Ok((Ok(()), _)) => Ok(()),
+            Ok((Err(e), Some(reason))) => Err(BusError::Unavailable(format!("{e}; librdkafka: {reason}"))),
+            Ok((Err(e), None)) => Err(classify(&e)),
+            Err(join) => Err(BusError::Unavailable(format!("first contact panicked: {join}"))),
+        }
+    }
+
     /// # Errors
     /// When librdkafka refuses the configuration.
     pub fn new(config: KafkaBusConfig) -> Result<Self, BusError> {
@@ -189,6 +238,10 @@ async fn send_all(producer: &FutureProducer, records: &[OutRecord]) -> Result<()
     Ok(())
 }
 
+/// How long a consumer may go between polls before it leaves its group; also the longest a
+/// rebalance waits for members to rejoin (see `consumer`).
+const MAX_POLL_INTERVAL_MS: &str = "30000";
+
 #[async_trait]
 impl Bus for KafkaBus {
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BusError> {
@@ -219,6 +272,12 @@ impl Bus for KafkaBus {
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
             .set("session.timeout.ms", "10000")
+            // The broker waits up to this long for every member to rejoin a rebalance. With
+            // the default (300 s), a group whose coordinator restarted could sit in one
+            // JoinGroup for five minutes while acknowledged events waited. A member that goes
+            // 30 s without polling (a sink retrying a refused bulk) leaves the group instead;
+            // its uncommitted batch is replayed, and deterministic ids keep that idempotent.
+            .set("max.poll.interval.ms", MAX_POLL_INTERVAL_MS)
             .create()
             .map_err(|e| BusError::Config(e.to_string()))?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -244,6 +303,8 @@ impl Bus for KafkaBus {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "latest")
             .set("isolation.level", "read_committed")
+            .set("session.timeout.ms", "10000")
+            .set("max.poll.interval.ms", MAX_POLL_INTERVAL_MS)
             .create()
             .map_err(|e| BusError::Config(e.to_string()))?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();

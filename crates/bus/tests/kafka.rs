@@ -17,3 +17,38 @@ async fn unreachable_broker_is_reported_unavailable() {
     let err = bus.health().await.expect_err("nothing listens on port 1");
     assert!(matches!(err, BusError::Unavailable(_)), "{err}");
 }
+
+fn tls_config(ca: &str, password: &str) -> KafkaBusConfig {
+    let dir = service_env("TLS_DIR");
+    let mut cfg = KafkaBusConfig::new(service_env("KAFKA_SASL_SSL_BROKERS"));
+    cfg.extra = [
+        ("security.protocol", "sasl_ssl".to_owned()),
+        ("sasl.mechanism", "SCRAM-SHA-256".to_owned()),
+        ("sasl.username", service_env("KAFKA_SASL_USER")),
+        ("sasl.password", password.to_owned()),
+        ("ssl.ca.location", format!("{dir}/{ca}")),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec();
+    cfg
+}
+
+/// The whole suite over SASL_SSL with SCRAM, the brokers' certificate checked against the test CA.
+#[tokio::test]
+async fn kafka_bus_conforms_over_sasl_ssl() {
+    let bus = KafkaBus::new(tls_config("ca.pem", &service_env("KAFKA_SASL_PASSWORD"))).expect("kafka client");
+    bus.first_contact(std::time::Duration::from_secs(10)).await.expect("first contact");
+    nexuslog_bus::conformance::run_all(&bus).await;
+}
+
+/// A failed first contact says why, in librdkafka's words: the start-up error can then name the
+/// setting to fix.
+#[tokio::test]
+async fn a_failed_first_contact_gives_the_reason() {
+    let wrong_ca = KafkaBus::new(tls_config("other-ca.pem", &service_env("KAFKA_SASL_PASSWORD"))).expect("client");
+    let err = wrong_ca.first_contact(std::time::Duration::from_secs(5)).await.expect_err("wrong CA");
+    assert!(err.to_string().contains("certificate verify failed"), "{err}");
+    let wrong_password = KafkaBus::new(tls_config("ca.pem", "not-the-password")).expect("client");
+    let err = wrong_password.first_contact(std::time::Duration::from_secs(5)).await.expect_err("wrong password");
+    assert!(err.to_string().contains("SASL authentication"), "{err}");
+}

@@ -168,14 +168,23 @@ pub struct KafkaConfig {
     /// `data_dir/instance/`, one per process running on that data directory at a time (a
     /// restart gets its id back; a second process beside it gets another).
     pub instance_id: String,
-    /// How the client talks to the brokers (librdkafka's `security.protocol`): `plaintext` or
-    /// `sasl_plaintext`. `ssl` and `sasl_ssl` are named so that asking for them gets a clear
-    /// refusal: this build's librdkafka has no OpenSSL.
+    /// How the client talks to the brokers (librdkafka's `security.protocol`): `plaintext`,
+    /// `ssl`, `sasl_plaintext` or `sasl_ssl`.
     pub security_protocol: KafkaSecurityProtocol,
-    /// SASL mechanism with `sasl_plaintext`: `PLAIN` (SCRAM needs OpenSSL, not in this build).
+    /// SASL mechanism with `sasl_*`: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
     pub sasl_mechanism: String,
     pub sasl_username: String,
     pub sasl_password: Secret,
+    /// With `ssl`/`sasl_ssl`: PEM file of the CA that signed the brokers' certificates (empty:
+    /// the system's roots).
+    pub tls_ca: String,
+    /// PEM client certificate and key, for brokers that authenticate clients by certificate.
+    pub tls_cert: String,
+    pub tls_key: String,
+    /// Further librdkafka properties, `name=value` (e.g. `fetch.wait.max.ms=100`), for what
+    /// has no setting of its own. Properties NexusLog's guarantees rest on (group, offsets,
+    /// transactions, idempotence) are refused.
+    pub properties: Vec<String>,
 }
 
 impl Default for KafkaConfig {
@@ -189,24 +198,74 @@ impl Default for KafkaConfig {
             sasl_mechanism: "PLAIN".into(),
             sasl_username: String::new(),
             sasl_password: Secret::default(),
+            tls_ca: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            properties: Vec::new(),
         }
     }
 }
 
+/// librdkafka properties `bus.kafka.properties` may not set: NexusLog sets them per client, and
+/// its no-loss, no-duplicate guarantees depend on their values.
+const RESERVED_KAFKA_PROPERTIES: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "isolation.level",
+    "transactional.id",
+    "enable.idempotence",
+    "acks",
+    "message.max.bytes",
+];
+
 impl KafkaConfig {
-    /// The librdkafka properties of the security settings (none for `plaintext`).
+    /// The librdkafka properties of the security settings and of `properties`.
     pub fn client_properties(&self) -> Vec<(String, String)> {
         let mut props = Vec::new();
-        if self.security_protocol == KafkaSecurityProtocol::Plaintext {
-            return props;
+        let tls = matches!(self.security_protocol, KafkaSecurityProtocol::Ssl | KafkaSecurityProtocol::SaslSsl);
+        if self.security_protocol != KafkaSecurityProtocol::Plaintext {
+            props.push(("security.protocol".into(), self.security_protocol.as_str().into()));
         }
-        props.push(("security.protocol".into(), self.security_protocol.as_str().into()));
         if matches!(self.security_protocol, KafkaSecurityProtocol::SaslPlaintext | KafkaSecurityProtocol::SaslSsl) {
             props.push(("sasl.mechanism".into(), self.sasl_mechanism.clone()));
             props.push(("sasl.username".into(), self.sasl_username.clone()));
             props.push(("sasl.password".into(), self.sasl_password.expose().to_owned()));
         }
+        if tls {
+            for (prop, path) in [("ssl.ca.location", &self.tls_ca), ("ssl.certificate.location", &self.tls_cert), ("ssl.key.location", &self.tls_key)] {
+                if !path.is_empty() {
+                    props.push((prop.into(), path.clone()));
+                }
+            }
+        }
+        props.extend(self.properties.iter().filter_map(|p| p.split_once('=')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())));
         props
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        let sasl = matches!(self.security_protocol, KafkaSecurityProtocol::SaslPlaintext | KafkaSecurityProtocol::SaslSsl);
+        if sasl {
+            if !matches!(self.sasl_mechanism.as_str(), "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512") {
+                return Err(("bus.kafka.sasl_mechanism", format!("{:?} is not supported", self.sasl_mechanism), "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"));
+            }
+            if self.sasl_username.is_empty() {
+                return Err(("bus.kafka.sasl_username", format!("is required with security_protocol = {}", self.security_protocol.as_str()), "the SASL user name"));
+            }
+        }
+        if self.tls_cert.is_empty() != self.tls_key.is_empty() {
+            return Err(("bus.kafka.tls_cert", "a client certificate needs both tls_cert and tls_key".into(), "both files, or neither"));
+        }
+        for p in &self.properties {
+            let Some((k, _)) = p.split_once('=') else {
+                return Err(("bus.kafka.properties", format!("{p:?} is not name=value"), "librdkafka properties as name=value"));
+            };
+            if RESERVED_KAFKA_PROPERTIES.contains(&k.trim()) {
+                return Err(("bus.kafka.properties", format!("{:?} is set by NexusLog itself", k.trim()), "librdkafka properties other than those NexusLog manages"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -314,11 +373,28 @@ pub struct OpenSearchConfig {
     /// Basic-auth user; empty for none.
     pub username: String,
     pub password: Secret,
+    /// With an `https://` URL: PEM file of the CA that signed the cluster's certificate
+    /// (empty: the system's roots).
+    pub tls_ca: String,
+    /// PEM client certificate and key, for clusters that authenticate clients by certificate.
+    pub tls_cert: String,
+    pub tls_key: String,
+    /// Verify the cluster's certificate and host name. Turning it off (a test cluster with a
+    /// self-signed certificate) is logged as a warning at every start.
+    pub tls_verify: bool,
 }
 
 impl Default for OpenSearchConfig {
     fn default() -> Self {
-        Self { url: "http://127.0.0.1:9200".into(), username: String::new(), password: Secret::default() }
+        Self {
+            url: "http://127.0.0.1:9200".into(),
+            username: String::new(),
+            password: Secret::default(),
+            tls_ca: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_verify: true,
+        }
     }
 }
 
@@ -353,12 +429,29 @@ pub struct PostgresConfig {
     pub url: Secret,
     /// Connections in the pool.
     pub pool_size: i64,
+    /// TLS, as libpq's `sslmode`: `disable`, `prefer` (TLS when offered, unverified),
+    /// `require` (TLS or nothing; verified against `tls_ca` when set), `verify-ca`,
+    /// `verify-full` (CA and host name). Overrides an `sslmode` in the URL.
+    pub sslmode: PgSslMode,
+    /// PEM file of the CA that signed the server's certificate (`verify-ca`, `verify-full`).
+    pub tls_ca: String,
 }
 
 impl Default for PostgresConfig {
     fn default() -> Self {
-        Self { url: Secret::new("postgres://nexuslog:nexuslog@127.0.0.1:5432/nexuslog"), pool_size: 8 }
+        Self { url: Secret::new("postgres://nexuslog:nexuslog@127.0.0.1:5432/nexuslog"), pool_size: 8, sslmode: PgSslMode::Prefer, tls_ca: String::new() }
     }
+}
+
+/// libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PgSslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,13 +481,16 @@ impl Default for StateConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// `redis://host:port/db` (a secret: it may hold a password).
+    /// `redis://host:port/db`, or `rediss://` for TLS (a secret: it may hold a password).
     pub url: Secret,
+    /// With `rediss://`: PEM file of the CA that signed the server's certificate (empty: the
+    /// system's roots).
+    pub tls_ca: String,
 }
 
 impl Default for RedisConfig {
     fn default() -> Self {
-        Self { url: Secret::new("redis://127.0.0.1:6379") }
+        Self { url: Secret::new("redis://127.0.0.1:6379"), tls_ca: String::new() }
     }
 }
 
@@ -404,6 +500,9 @@ impl Default for RedisConfig {
 pub struct SchemaRegistryConfig {
     /// Base URL of a Confluent-compatible registry; empty to use the compiled-in schema ids.
     pub url: String,
+    /// With an `https://` URL: PEM file of the CA that signed the registry's certificate
+    /// (empty: the system's roots).
+    pub tls_ca: String,
 }
 
 /// Syslog listeners of the gateway. An empty address disables that listener.
@@ -692,23 +791,7 @@ impl Config {
         if self.http.max_in_flight == 0 {
             return Err(("http.max_in_flight", "must not be 0".into(), "a positive number of requests"));
         }
-        let kafka = &self.bus.kafka;
-        // This build's librdkafka has no OpenSSL: no TLS, and no SCRAM (which needs it).
-        if matches!(kafka.security_protocol, KafkaSecurityProtocol::Ssl | KafkaSecurityProtocol::SaslSsl) {
-            return Err((
-                "bus.kafka.security_protocol",
-                format!("{} (TLS to Kafka) is not supported by this build", kafka.security_protocol.as_str()),
-                "plaintext or sasl_plaintext",
-            ));
-        }
-        if kafka.security_protocol == KafkaSecurityProtocol::SaslPlaintext {
-            if kafka.sasl_mechanism != "PLAIN" {
-                return Err(("bus.kafka.sasl_mechanism", format!("{:?} is not supported by this build", kafka.sasl_mechanism), "PLAIN"));
-            }
-            if kafka.sasl_username.is_empty() {
-                return Err(("bus.kafka.sasl_username", format!("is required with security_protocol = {}", kafka.security_protocol.as_str()), "the SASL user name"));
-            }
-        }
+        self.bus.kafka.validate()?;
         for (key, value) in [
             ("http.max_connections", self.http.max_connections),
             ("http.header_read_timeout_secs", self.http.header_read_timeout_secs),

@@ -198,15 +198,35 @@ fn otel_endpoint_is_off_by_default_and_must_be_an_http_url() {
 }
 
 #[test]
-fn kafka_sasl_needs_a_user_and_plain_and_tls_is_refused_clearly() {
+fn kafka_security_settings_are_checked_and_become_librdkafka_properties() {
     let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>();
     let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext")])).expect_err("no user");
     assert!(err.to_string().contains("bus.kafka.sasl_username"), "{err}");
     let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"), ("NEXUSLOG_BUS_KAFKA_SASL_USERNAME", "u"), ("NEXUSLOG_BUS_KAFKA_SASL_MECHANISM", "GSSAPI")]))
         .expect_err("kerberos");
     assert!(err.to_string().contains("bus.kafka.sasl_mechanism"), "{err}");
-    let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "ssl")])).expect_err("no TLS in this build");
-    assert!(err.to_string().contains("bus.kafka.security_protocol"), "{err}");
+    let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "ssl"), ("NEXUSLOG_BUS_KAFKA_TLS_CERT", "/c.pem")])).expect_err("cert without key");
+    assert!(err.to_string().contains("bus.kafka.tls_cert"), "{err}");
+    let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_PROPERTIES", "enable.auto.commit=true")])).expect_err("reserved");
+    assert!(err.to_string().contains("bus.kafka.properties"), "{err}");
+    let err = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_PROPERTIES", "debug")])).expect_err("no value");
+    assert!(err.to_string().contains("bus.kafka.properties"), "{err}");
+    let tls = load(
+        None,
+        &env(&[
+            ("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_ssl"),
+            ("NEXUSLOG_BUS_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+            ("NEXUSLOG_BUS_KAFKA_SASL_USERNAME", "u"),
+            ("NEXUSLOG_BUS_KAFKA_TLS_CA", "/ca.pem"),
+            ("NEXUSLOG_BUS_KAFKA_PROPERTIES", "fetch.wait.max.ms=100,socket.keepalive.enable=true"),
+        ]),
+    )
+    .expect("valid");
+    let props = tls.bus.kafka.client_properties();
+    for want in [("security.protocol", "sasl_ssl"), ("sasl.mechanism", "SCRAM-SHA-512"), ("ssl.ca.location", "/ca.pem"), ("fetch.wait.max.ms", "100"), ("socket.keepalive.enable", "true")] {
+        assert!(props.contains(&(want.0.into(), want.1.into())), "{want:?} in {props:?}");
+    }
+    assert!(!props.iter().any(|(k, _)| k == "ssl.certificate.location"), "no client certificate: {props:?}");
     let ok = load(None, &env(&[("NEXUSLOG_BUS_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"), ("NEXUSLOG_BUS_KAFKA_SASL_USERNAME", "u"), ("NEXUSLOG_BUS_KAFKA_SASL_PASSWORD", "p")]))
         .expect("valid");
     let props = ok.bus.kafka.client_properties();

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use nexuslog_schemas::LogRecord;
-use opensearch::auth::Credentials;
+use opensearch::auth::{ClientCertificate, Credentials};
+use opensearch::cert::{Certificate, CertificateValidation};
+use opensearch::http::headers::{HeaderValue, AUTHORIZATION};
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use opensearch::http::Url;
 use opensearch::indices::{IndicesGetMappingParts, IndicesPutIndexTemplateParts, IndicesRefreshParts};
@@ -38,6 +40,12 @@ pub struct OpenSearchConfig {
     pub password: Option<String>,
     /// Prefix of index and template names.
     pub index_prefix: String,
+    /// PEM of the CA that signed the cluster's certificate; `None` trusts the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// PEM of a client certificate followed by its key, for certificate authentication.
+    pub identity_pem: Option<Vec<u8>>,
+    /// Verify the cluster's certificate and host name (on unless explicitly turned off).
+    pub verify: bool,
 }
 
 /// OpenSearch as the log store.
@@ -57,8 +65,17 @@ pub const DEFAULT_BULK_MAX_BYTES: usize = 10 << 20;
 /// whole HTML page from a proxy.
 const ERROR_BODY_EXCERPT: usize = 300;
 
-fn unavailable(e: impl std::fmt::Display) -> LogStoreError {
-    LogStoreError::Unavailable(e.to_string())
+fn unavailable(e: impl std::error::Error) -> LogStoreError {
+    // The causes say what went wrong ("invalid peer certificate: UnknownIssuer"); the top error
+    // only that a request failed.
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    LogStoreError::Unavailable(text)
 }
 
 /// The start of an error body, whatever it is (JSON, HTML from a proxy, nothing).
@@ -125,9 +142,28 @@ impl OpenSearchLogStore {
     pub fn new(config: &OpenSearchConfig) -> Result<Self, LogStoreError> {
         let url = Url::parse(&config.url).map_err(|e| LogStoreError::Config(format!("url {:?}: {e}", config.url)))?;
         let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url));
-        if let Some(user) = &config.username {
-            builder = builder.auth(Credentials::Basic(user.clone(), config.password.clone().unwrap_or_default()));
+        let basic = config.username.as_ref().map(|user| Credentials::Basic(user.clone(), config.password.clone().unwrap_or_default()));
+        match (&config.identity_pem, basic) {
+            (Some(pem), basic) => {
+                // The transport holds one credential: the certificate goes there, and a user
+                // and password, when also set, become the header they would have made.
+                builder = builder.auth(Credentials::Certificate(ClientCertificate::Pem(pem.clone())));
+                if let Some(Credentials::Basic(user, password)) = basic {
+                    use base64::Engine as _;
+                    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                    let value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|e| LogStoreError::Config(e.to_string()))?;
+                    builder = builder.header(AUTHORIZATION, value);
+                }
+            }
+            (None, Some(basic)) => builder = builder.auth(basic),
+            (None, None) => {}
         }
+        let validation = match (&config.ca_pem, config.verify) {
+            (_, false) => CertificateValidation::None,
+            (Some(pem), true) => CertificateValidation::Full(Certificate::from_pem(pem).map_err(|e| LogStoreError::Config(format!("CA: {e}")))?),
+            (None, true) => CertificateValidation::Default,
+        };
+        builder = builder.cert_validation(validation);
         let transport = builder.build().map_err(|e| LogStoreError::Config(e.to_string()))?;
         Ok(Self { client: OpenSearch::new(transport), prefix: config.index_prefix.clone(), bulk_max_bytes: DEFAULT_BULK_MAX_BYTES })
     }

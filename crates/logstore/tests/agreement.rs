@@ -28,6 +28,9 @@ async fn stores(corpus: &Corpus) -> Stores {
         username: None,
         password: None,
         index_prefix: format!("{}-", unique_name("nxagree")),
+        ca_pem: None,
+        identity_pem: None,
+        verify: true,
     })
     .expect("client");
     opensearch.prepare().await.expect("template");

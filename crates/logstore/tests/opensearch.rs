@@ -12,6 +12,9 @@ fn store() -> OpenSearchLogStore {
         username: None,
         password: None,
         index_prefix: format!("{}-", unique_name("nxt")),
+        ca_pem: None,
+        identity_pem: None,
+        verify: true,
     })
     .expect("client")
 }

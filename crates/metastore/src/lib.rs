@@ -25,7 +25,7 @@ pub use access_cache::{KeyCache, SessionCache, REVOCATION_POLL};
 pub use alerts::*;
 pub use documents::*;
 pub use model::*;
-pub use postgres::PostgresMetaStore;
+pub use postgres::{PgTls, PostgresMetaStore, SslMode};
 pub use sqlite::SqliteMetaStore;
 pub use sealing::SealingKeys;
 

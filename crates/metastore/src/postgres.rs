@@ -71,14 +71,68 @@ fn dollar(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
+/// PostgreSQL's `sslmode`, with libpq's meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// Plain TCP.
+    #[default]
+    Disable,
+    /// TLS when the server offers it, plain otherwise; the certificate is not checked.
+    Prefer,
+    /// TLS or no connection; the certificate is checked only when a CA is given (as libpq
+    /// does with a root certificate file).
+    Require,
+    /// TLS, and the certificate must be signed by the CA.
+    VerifyCa,
+    /// TLS, signed by the CA and issued for the host connected to.
+    VerifyFull,
+}
+
+/// How connections to PostgreSQL are secured.
+#[derive(Debug, Clone, Default)]
+pub struct PgTls {
+    pub mode: SslMode,
+    /// `(setting, path)` of the CA file.
+    pub ca: Option<(String, String)>,
+}
+
 impl PostgresMetaStore {
-    /// Builds a pool for `url`; connections are opened on first use.
+    /// Builds a pool for `url` over plain TCP; connections are opened on first use.
     ///
     /// # Errors
     /// When the URL does not parse.
     pub fn new(url: &str, pool_size: usize) -> Result<Self, MetaStoreError> {
-        let pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| MetaStoreError::Config(e.to_string()))?;
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        Self::with_tls(url, pool_size, &PgTls::default())
+    }
+
+    /// Builds a pool for `url` with `tls`; connections are opened on first use. `tls.mode`
+    /// decides, whatever `sslmode` the URL carries.
+    ///
+    /// # Errors
+    /// When the URL does not parse or the CA file cannot be used.
+    pub fn with_tls(url: &str, pool_size: usize, tls: &PgTls) -> Result<Self, MetaStoreError> {
+        use nexuslog_tls::client::{client_config, ClientFiles, ServerCheck};
+        let mut pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| MetaStoreError::Config(e.to_string()))?;
+        let check = match (tls.mode, &tls.ca) {
+            (SslMode::Disable, _) => None,
+            (SslMode::Prefer, _) | (SslMode::Require, None) => Some(ServerCheck::Nothing),
+            (SslMode::Require | SslMode::VerifyCa, _) => Some(ServerCheck::ChainOnly),
+            (SslMode::VerifyFull, _) => Some(ServerCheck::Full),
+        };
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match check {
+            None => {
+                pg.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                Manager::from_config(pg, NoTls, manager_config)
+            }
+            Some(check) => {
+                let files = ClientFiles { ca: tls.ca.clone(), ..ClientFiles::default() };
+                let rustls = client_config(&files, check).map_err(|e| MetaStoreError::Config(e.to_string()))?;
+                let mode = if tls.mode == SslMode::Prefer { tokio_postgres::config::SslMode::Prefer } else { tokio_postgres::config::SslMode::Require };
+                pg.ssl_mode(mode);
+                Manager::from_config(pg, tokio_postgres_rustls::MakeRustlsConnect::new(rustls), manager_config)
+            }
+        };
         let pool = Pool::builder(manager).max_size(pool_size).build().map_err(|e| MetaStoreError::Config(e.to_string()))?;
         Ok(SqlMetaStore::with_driver(Postgres { pool }))
     }

@@ -34,7 +34,25 @@ impl RedisState {
     /// # Errors
     /// When the URL is invalid or the server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, StateError> {
-        let client = redis::Client::open(url).map_err(|e| StateError::Config(e.to_string()))?;
+        Self::connect_with_ca(url, None).await
+    }
+
+    /// Connects to `url`; with `rediss://`, the server's certificate must be signed by the CA
+    /// in `ca_pem` (or, without one, by a root the system trusts).
+    ///
+    /// # Errors
+    /// When the URL or the CA is invalid, or the server cannot be reached.
+    pub async fn connect_with_ca(url: &str, ca_pem: Option<Vec<u8>>) -> Result<Self, StateError> {
+        if url.starts_with("rediss://") {
+            // redis builds its TLS configuration with the process's default crypto provider;
+            // this build links two (ring, and aws-lc through reqwest), so none is implied.
+            let _already = rustls::crypto::ring::default_provider().install_default();
+        }
+        let client = match ca_pem {
+            Some(root_cert) => redis::Client::build_with_tls(url, redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) }),
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| StateError::Config(e.to_string()))?;
         let conn = client.get_connection_manager().await.map_err(unavailable)?;
         Ok(Self { conn })
     }

@@ -18,6 +18,8 @@ use rustls::{RootCertStore, ServerConfig};
 pub use tokio_rustls::server::TlsStream;
 pub use tokio_rustls::TlsAcceptor;
 
+pub mod client;
+
 /// ALPN identifiers an HTTP listener offers: HTTP/2 first, then HTTP/1.1.
 pub const HTTP_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
 
