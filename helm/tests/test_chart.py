@@ -364,3 +364,47 @@ def test_network_policy_lets_the_ingress_and_prometheus_in():
     assert namespaces == {"ingress-nginx", "monitoring"}
     syslog = policy["spec"]["ingress"][1]
     assert "from" not in syslog and {p["port"] for p in syslog["ports"]} == {1601, 1514, 6514}
+
+
+def test_backend_tls_settings_reach_the_configuration_and_mount_their_secrets():
+    sets = [
+        "kafka.tls.enabled=true", "kafka.tls.caSecret=kafka-ca", "kafka.tls.clientCertSecret=kafka-client",
+        "kafka.sasl.enabled=true", "kafka.sasl.mechanism=SCRAM-SHA-512", "kafka.sasl.username=nexuslog",
+        "opensearch.url=https://opensearch:9200", "opensearch.tls.caSecret=os-ca", "opensearch.tls.caKey=root.pem",
+        "postgresql.sslmode=verify-full", "postgresql.tls.caSecret=pg-ca",
+        "redis.tls=true", "redis.caSecret=redis-ca",
+        "schemaRegistry.url=https://registry:8081", "schemaRegistry.caSecret=registry-ca",
+    ]
+    docs = render(sets=sets)
+    (cm,) = of_kind(docs, "ConfigMap")
+    config = tomllib.loads(cm["data"]["nexuslog.toml"])
+    kafka = config["bus"]["kafka"]
+    assert (kafka["security_protocol"], kafka["sasl_mechanism"]) == ("sasl_ssl", "SCRAM-SHA-512")
+    assert kafka["tls_ca"] == "/etc/nexuslog/backend-tls/kafka-ca/ca.crt"
+    assert (kafka["tls_cert"], kafka["tls_key"]) == ("/etc/nexuslog/backend-tls/kafka-client/tls.crt", "/etc/nexuslog/backend-tls/kafka-client/tls.key")
+    assert config["logstore"]["opensearch"]["tls_ca"] == "/etc/nexuslog/backend-tls/opensearch-ca/root.pem"
+    assert config["logstore"]["opensearch"]["tls_verify"] is True
+    assert config["metastore"]["postgres"]["sslmode"] == "verify-full"
+    assert config["metastore"]["postgres"]["tls_ca"] == "/etc/nexuslog/backend-tls/postgresql-ca/ca.crt"
+    assert config["state"]["redis"]["tls_ca"] == "/etc/nexuslog/backend-tls/redis-ca/ca.crt"
+    assert config["schema_registry"]["tls_ca"] == "/etc/nexuslog/backend-tls/registry-ca/ca.crt"
+    secrets = {"kafka-ca", "kafka-client", "os-ca", "pg-ca", "redis-ca", "registry-ca"}
+    for w in workloads(docs):
+        pod = w["spec"]["template"]["spec"]
+        mounted = {v["secret"]["secretName"]: v["name"] for v in pod["volumes"] if "secret" in v}
+        assert secrets <= mounted.keys(), mounted
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert mounts[mounted["os-ca"]] == "/etc/nexuslog/backend-tls/opensearch-ca"
+
+    # Plain by default; each TLS file setting that cannot work is refused at render time.
+    (cm,) = of_kind(render(), "ConfigMap")
+    config = tomllib.loads(cm["data"]["nexuslog.toml"])
+    assert config["bus"]["kafka"]["security_protocol"] == "plaintext" and "tls_ca" not in config["bus"]["kafka"]
+    for bad, message in [
+        (["kafka.tls.caSecret=kafka-ca"], "kafka.tls.enabled"),
+        (["postgresql.sslmode=verify-ca"], "postgresql.tls.caSecret"),
+        (["redis.caSecret=redis-ca"], "redis.tls"),
+    ]:
+        with pytest.raises(Exception) as refused:
+            render(sets=bad)
+        assert message in str(refused.value)

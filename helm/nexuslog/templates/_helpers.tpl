@@ -118,6 +118,22 @@ udp: 1514
 tls: 6514
 {{- end -}}
 
+{{/* Secrets holding the CAs and client certificates of backend connections (distributed mode),
+     as a YAML list of {name, secret, dir}: each is mounted at its dir, and the configuration
+     points at the files inside. */}}
+{{- define "nexuslog.backendTlsSecrets" -}}
+{{- $v := .Values -}}
+{{- $out := list -}}
+{{- if eq $v.mode "distributed" -}}
+{{- range $name, $secret := dict "kafka-ca" $v.kafka.tls.caSecret "kafka-client" $v.kafka.tls.clientCertSecret "opensearch-ca" $v.opensearch.tls.caSecret "opensearch-client" $v.opensearch.tls.clientCertSecret "postgresql-ca" $v.postgresql.tls.caSecret "redis-ca" $v.redis.caSecret "registry-ca" $v.schemaRegistry.caSecret -}}
+{{- if $secret -}}
+{{- $out = append $out (dict "name" (printf "tls-%s" $name) "secret" $secret "dir" (printf "/etc/nexuslog/backend-tls/%s" $name)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
 {{/* The TOML configuration file (non-secret settings). */}}
 {{- define "nexuslog.configToml" -}}
 {{- $v := .Values -}}
@@ -131,16 +147,28 @@ tls: 6514
 -}}
 {{- if eq $v.mode "distributed" -}}
 {{- $kafka := dict "brokers" $v.kafka.brokers "partitions" (int $v.kafka.partitions) "replication_factor" (int $v.kafka.replicationFactor) -}}
+{{- $_ := set $kafka "security_protocol" (printf "%s%s" (ternary "sasl_" "" $v.kafka.sasl.enabled) (ternary "ssl" "plaintext" $v.kafka.tls.enabled)) -}}
 {{- if $v.kafka.sasl.enabled -}}
-{{- $_ := set $kafka "security_protocol" "sasl_plaintext" -}}
-{{- $_ := set $kafka "sasl_mechanism" "PLAIN" -}}
+{{- $_ := set $kafka "sasl_mechanism" $v.kafka.sasl.mechanism -}}
 {{- $_ := set $kafka "sasl_username" (required "kafka.sasl.username is required with kafka.sasl.enabled" $v.kafka.sasl.username) -}}
 {{- end -}}
+{{- if $v.kafka.tls.caSecret }}{{ $_ := set $kafka "tls_ca" (printf "/etc/nexuslog/backend-tls/kafka-ca/%s" $v.kafka.tls.caKey) }}{{ end -}}
+{{- if $v.kafka.tls.clientCertSecret }}{{ $_ := set $kafka "tls_cert" "/etc/nexuslog/backend-tls/kafka-client/tls.crt" }}{{ $_ := set $kafka "tls_key" "/etc/nexuslog/backend-tls/kafka-client/tls.key" }}{{ end -}}
+{{- if $v.kafka.properties }}{{ $_ := set $kafka "properties" $v.kafka.properties }}{{ end -}}
 {{- $_ := set $c "bus" (dict "kind" "kafka" "topic_prefix" $v.kafka.topicPrefix "kafka" $kafka) -}}
-{{- $_ := set $c "logstore" (dict "kind" "opensearch" "index_prefix" $v.opensearch.indexPrefix "retention_days" (int $v.opensearch.retentionDays) "opensearch" (dict "url" $v.opensearch.url "username" $v.opensearch.username)) -}}
-{{- $_ := set $c "metastore" (dict "kind" "postgres" "postgres" (dict "pool_size" (int $v.postgresql.poolSize))) -}}
-{{- $_ := set $c "state" (dict "kind" "redis") -}}
-{{- $_ := set $c "schema_registry" (dict "url" $v.schemaRegistry.url) -}}
+{{- $os := dict "url" $v.opensearch.url "username" $v.opensearch.username "tls_verify" $v.opensearch.tls.verify -}}
+{{- if $v.opensearch.tls.caSecret }}{{ $_ := set $os "tls_ca" (printf "/etc/nexuslog/backend-tls/opensearch-ca/%s" $v.opensearch.tls.caKey) }}{{ end -}}
+{{- if $v.opensearch.tls.clientCertSecret }}{{ $_ := set $os "tls_cert" "/etc/nexuslog/backend-tls/opensearch-client/tls.crt" }}{{ $_ := set $os "tls_key" "/etc/nexuslog/backend-tls/opensearch-client/tls.key" }}{{ end -}}
+{{- $_ := set $c "logstore" (dict "kind" "opensearch" "index_prefix" $v.opensearch.indexPrefix "retention_days" (int $v.opensearch.retentionDays) "opensearch" $os) -}}
+{{- $pg := dict "pool_size" (int $v.postgresql.poolSize) "sslmode" $v.postgresql.sslmode -}}
+{{- if $v.postgresql.tls.caSecret }}{{ $_ := set $pg "tls_ca" (printf "/etc/nexuslog/backend-tls/postgresql-ca/%s" $v.postgresql.tls.caKey) }}{{ end -}}
+{{- $_ := set $c "metastore" (dict "kind" "postgres" "postgres" $pg) -}}
+{{- $redis := dict -}}
+{{- if $v.redis.caSecret }}{{ $_ := set $redis "tls_ca" (printf "/etc/nexuslog/backend-tls/redis-ca/%s" $v.redis.caKey) }}{{ end -}}
+{{- $_ := set $c "state" (dict "kind" "redis" "redis" $redis) -}}
+{{- $registry := dict "url" $v.schemaRegistry.url -}}
+{{- if $v.schemaRegistry.caSecret }}{{ $_ := set $registry "tls_ca" (printf "/etc/nexuslog/backend-tls/registry-ca/%s" $v.schemaRegistry.caKey) }}{{ end -}}
+{{- $_ := set $c "schema_registry" $registry -}}
 {{- end -}}
 {{- $_ := set $c "secrets" (dict "key_file" "/etc/nexuslog/secrets/secrets.key") -}}
 {{- if $v.https.enabled -}}
@@ -436,6 +464,11 @@ spec:
           readOnly: true
         {{- end }}
         {{- end }}
+        {{- range (include "nexuslog.backendTlsSecrets" $root | fromYamlArray) }}
+        - name: {{ .name }}
+          mountPath: {{ .dir }}
+          readOnly: true
+        {{- end }}
         {{- with (include "nexuslog.podSetting" (dict "root" $root "role" $role "key" "extraVolumeMounts") | fromYamlArray) }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -461,6 +494,11 @@ spec:
         items:
           - key: {{ ternary $v.secretsKey.existingSecretKey "secrets-key" (ne $v.secretsKey.existingSecret "") }}
             path: secrets.key
+    {{- range (include "nexuslog.backendTlsSecrets" $root | fromYamlArray) }}
+    - name: {{ .name }}
+      secret:
+        secretName: {{ .secret }}
+    {{- end }}
     {{- if $v.https.enabled }}
     - name: https
       secret:
@@ -524,6 +562,15 @@ spec:
 {{- fail (printf "%s.autoscaling.maxReplicas (%v) exceeds kafka.partitions (%v): replicas beyond the partition count get no work" $r $a.maxReplicas $v.kafka.partitions) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if and (or $v.kafka.tls.caSecret $v.kafka.tls.clientCertSecret) (not $v.kafka.tls.enabled) -}}
+{{- fail "kafka.tls.caSecret and kafka.tls.clientCertSecret need kafka.tls.enabled" -}}
+{{- end -}}
+{{- if and (has $v.postgresql.sslmode (list "verify-ca" "verify-full")) (not $v.postgresql.tls.caSecret) -}}
+{{- fail (printf "postgresql.sslmode %s needs postgresql.tls.caSecret" $v.postgresql.sslmode) -}}
+{{- end -}}
+{{- if and $v.redis.caSecret (not $v.redis.tls) -}}
+{{- fail "redis.caSecret needs redis.tls" -}}
 {{- end -}}
 {{- if and $v.https.enabled (not $v.https.existingSecret) -}}
 {{- fail "https.existingSecret (a kubernetes.io/tls Secret) is required when https.enabled" -}}
