@@ -19,7 +19,7 @@ mod window;
 pub use level::parse_level;
 pub use normalize::{normalize, stamp_provenance, NormalizeError, RESERVED_FIELDS};
 pub use rules::{Outcome, Pipeline, RuleError, RuleSpec, RuleTrace};
-pub use timestamp::parse_timestamp;
+pub use timestamp::{parse_timestamp, parse_timestamp_in, TimeContext, Zone};
 pub use window::{TimeWindow, ORIGINAL_TIMESTAMP_FIELD};
 
 use nexuslog_schemas::RawEvent;

@@ -11,7 +11,7 @@ use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, RawEvent, Sour
 use serde_json::{Map, Value};
 
 use crate::level::{level_from_number, parse_level, sniff_level};
-use crate::timestamp::parse_timestamp;
+use crate::timestamp::{parse_timestamp_in, TimeContext};
 
 const TIMESTAMP_KEYS: &[&str] = &["@timestamp", "timestamp", "time", "ts", "datetime", "date", "eventTime"];
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "loglevel", "log.level", "levelname", "severity_text"];
@@ -149,7 +149,7 @@ fn as_text(v: Value) -> String {
 
 fn from_object(r: &mut LogRecord, mut map: Map<String, Value>, original: &str) {
     if let Some(ts) = take(&mut map, TIMESTAMP_KEYS) {
-        match parse_timestamp(&ts) {
+        match parse_timestamp_in(&ts, &TimeContext { received_at: r.received_at, ..TimeContext::default() }) {
             Some(micros) => {
                 r.timestamp = micros;
                 r.timestamp_source = TimestampSource::Event;
@@ -221,7 +221,7 @@ fn from_text(r: &mut LogRecord, line: &str) {
     let two_clean = two.trim_matches(|c| c == '[' || c == ']');
     for candidate in [two_clean, first_clean] {
         if candidate.len() >= 10 && candidate.as_bytes()[0].is_ascii_digit() {
-            if let Some(micros) = parse_timestamp(&Value::String(candidate.to_owned())) {
+            if let Some(micros) = parse_timestamp_in(&Value::String(candidate.to_owned()), &TimeContext { received_at: r.received_at, ..TimeContext::default() }) {
                 r.timestamp = micros;
                 r.timestamp_source = TimestampSource::Event;
                 break;

@@ -327,3 +327,54 @@ fn parsed_aliases_set_the_standard_fields() {
     assert_eq!(r.fields.get("kv.msg"), Some(&s("hello")));
     assert_eq!(r.message, "msg=hello");
 }
+
+fn utc(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+}
+
+/// Apache 2.2's error log through the stock `%{HTTPD_ERRORLOG}`: the pattern's own date format
+/// (asctime) becomes the event time, read in the rule's zone.
+#[test]
+fn a_stock_patterns_date_becomes_the_event_time_in_the_rules_zone() {
+    let rules = |zone: &str| {
+        pipeline(json!([{ "name": "apache errors", "timezone": zone, "steps": [ { "parse": { "with": "grok", "patterns": ["%{HTTPD_ERRORLOG}"] } } ] }]))
+    };
+    let line = "[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] Directory index forbidden by rule: /var/www/html/";
+    let r = record(&rules("UTC"), line, SourceKind::Http);
+    assert_eq!(r.parse_status, ParseStatus::Ok, "{:?}", r.parse_errors);
+    assert_eq!((r.timestamp, r.timestamp_source), (utc("2005-12-04T04:47:44Z"), TimestampSource::Event));
+    assert_eq!(r.level, Level::Error);
+    assert!(r.message.starts_with("Directory index forbidden"), "{}", r.message);
+    let berlin = record(&rules("Europe/Berlin"), line, SourceKind::Http);
+    assert_eq!(berlin.timestamp, utc("2005-12-04T03:47:44Z"), "CET is UTC+1 in December");
+}
+
+/// A `timestamp` capture that no known format reads is kept as a field, and a later `convert`
+/// of `timestamp` with the right format repairs the event time and clears the note.
+#[test]
+fn a_failed_timestamp_capture_can_be_converted_under_its_own_name() {
+    let p = pipeline(json!([{ "name": "odd dates", "timezone": "+02:00", "steps": [
+        { "parse": { "with": "grok", "patterns": ["%{DATA:timestamp} - %{GREEDYDATA:message}"] } },
+        { "convert": { "field": "timestamp", "to": "timestamp", "format": "%d.%m.%Y %Hh%Mm%S" } } ] }]));
+    let r = record(&p, "04.12.2005 06h47m44 - hello", SourceKind::Http);
+    assert_eq!((r.timestamp, r.timestamp_source), (utc("2005-12-04T04:47:44Z"), TimestampSource::Event));
+    assert!(!r.fields.contains_key("timestamp"), "the kept capture is gone: {:?}", r.fields);
+    assert_eq!((r.parse_status, r.parse_errors.len()), (ParseStatus::Ok, 0), "{:?}", r.parse_errors);
+    assert_eq!(r.message, "hello");
+}
+
+/// Syslog-style times carry no year: the year is the latest that puts them at most a day after
+/// their receipt (here received 2027-01-15).
+#[test]
+fn a_yearless_time_takes_its_year_from_the_receipt() {
+    let p = pipeline(json!([{ "name": "bsd", "steps": [ { "parse": { "with": "grok", "patterns": ["%{SYSLOGTIMESTAMP:timestamp} %{GREEDYDATA:message}"] } } ] }]));
+    assert_eq!(record(&p, "Jan 15 08:00:00 boot", SourceKind::Http).timestamp, utc("2027-01-15T08:00:00Z"));
+    assert_eq!(record(&p, "Dec 31 23:00:00 old", SourceKind::Http).timestamp, utc("2026-12-31T23:00:00Z"));
+}
+
+#[test]
+fn an_unknown_timezone_is_refused_when_the_rule_is_saved() {
+    let specs: Vec<RuleSpec> = serde_json::from_value(json!([{ "name": "x", "timezone": "Mars/Olympus", "steps": [ { "drop": {} } ] }])).unwrap();
+    let err = Pipeline::compile(specs.iter().map(|s| ("x", s)), 1).unwrap_err();
+    assert!(err.message.contains("timezone") && err.message.contains("Mars/Olympus"), "{}", err.message);
+}

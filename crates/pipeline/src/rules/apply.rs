@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::compile::{CompiledCondition, CompiledStep, Parser, Pipeline};
 use super::fields::{self, assign, exists, text, value_text};
 use super::spec::{OnError, TargetType};
-use crate::{parse_level, parse_timestamp};
+use crate::parse_level;
+use crate::timestamp::{parse_timestamp_in, TimeContext, Zone};
 
 /// What became of a record.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +88,7 @@ const ORIGINAL: &str = "event.original";
 /// field its name or alias (`msg`, `lvl`, `ts`, …) names, as for a JSON event; the first of a
 /// parse step to name a standard field sets it, later ones stay fields under their own names
 /// (`claimed`), and a value that does not fit the standard field stays a field, with a note.
-fn put(r: &mut LogRecord, prefix: &str, name: &str, v: FieldValue, claimed: &mut Vec<&'static str>) {
+fn put(r: &mut LogRecord, prefix: &str, name: &str, v: FieldValue, claimed: &mut Vec<&'static str>, zone: Zone) {
     if !prefix.is_empty() {
         r.fields.insert(format!("{prefix}{name}"), v);
         return;
@@ -104,7 +105,7 @@ fn put(r: &mut LogRecord, prefix: &str, name: &str, v: FieldValue, claimed: &mut
         let before = std::mem::take(&mut r.message);
         r.fields.insert(ORIGINAL.to_owned(), FieldValue::String(before));
     }
-    if let Err(e) = assign(r, standard, v.clone()) {
+    if let Err(e) = assign(r, standard, v.clone(), zone) {
         r.parse_status = ParseStatus::Partial;
         r.parse_errors.push(format!("{name}: {e}; kept as a field"));
         r.fields.insert(name.to_owned(), v);
@@ -119,19 +120,19 @@ fn typed(s: String, infer_types: bool) -> FieldValue {
     }
 }
 
-fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_types: bool) -> Result<(), String> {
+fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_types: bool, zone: Zone) -> Result<(), String> {
     let input = text(r, field).ok_or_else(|| format!("no field `{field}` to parse"))?;
     let claimed = &mut Vec::new();
     match parser {
         Parser::Grok(set) => {
             let (_, captures) = set.parse(&input).ok_or("no grok pattern matched")?;
             for (name, v) in captures {
-                put(r, prefix, &name, v, claimed);
+                put(r, prefix, &name, v, claimed, zone);
             }
         }
         Parser::Logfmt => {
             for (k, v) in logfmt::parse(&input).map_err(|e| e.to_string())? {
-                put(r, prefix, &k, typed(v, infer_types), claimed);
+                put(r, prefix, &k, typed(v, infer_types), claimed, zone);
             }
         }
         Parser::Kv(opts) => {
@@ -140,12 +141,12 @@ fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_ty
                 return Err("no key=value pairs found".into());
             }
             for (k, v) in pairs {
-                put(r, prefix, &k, typed(v, infer_types), claimed);
+                put(r, prefix, &k, typed(v, infer_types), claimed, zone);
             }
         }
         Parser::Regex(re) => {
             for (k, v) in re.parse(&input).ok_or("the regex did not match")? {
-                put(r, prefix, &k, typed(v, infer_types), claimed);
+                put(r, prefix, &k, typed(v, infer_types), claimed, zone);
             }
         }
         Parser::Json => {
@@ -156,7 +157,7 @@ fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_ty
                 crate::normalize::flatten(&mut flat, k, v, 0);
             }
             for (k, v) in flat {
-                put(r, prefix, &k, v, claimed);
+                put(r, prefix, &k, v, claimed, zone);
             }
         }
     }
@@ -176,8 +177,11 @@ fn to_int(s: &str) -> Option<i64> {
     s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
 }
 
-fn convert(r: &mut LogRecord, field: &str, to: TargetType, format: Option<&str>) -> Result<(), String> {
-    let Some(value) = text(r, field) else { return Ok(()) };
+fn convert(r: &mut LogRecord, field: &str, to: TargetType, format: Option<&str>, zone: Zone) -> Result<(), String> {
+    // A `timestamp` capture that could not become the event time was kept as a field of that
+    // name: converting `timestamp` means converting it, not the event time it failed to set.
+    let kept = matches!(field, "timestamp" | "@timestamp") && r.fields.contains_key(field);
+    let Some(value) = (if kept { r.fields.get(field).map(value_text) } else { text(r, field) }) else { return Ok(()) };
     let bad = |what: &str| format!("cannot convert {value:?} to {what}");
     let converted = match to {
         TargetType::Int => FieldValue::Long(to_int(&value).ok_or_else(|| bad("an integer"))?),
@@ -185,34 +189,47 @@ fn convert(r: &mut LogRecord, field: &str, to: TargetType, format: Option<&str>)
         TargetType::Bool => FieldValue::Bool(to_bool(&value).ok_or_else(|| bad("a boolean"))?),
         TargetType::String => FieldValue::String(value),
         TargetType::Timestamp => {
+            let cx = TimeContext { zone, received_at: r.received_at };
             let micros = match format {
-                Some(f) => DateTime::parse_from_str(value.trim(), f)
-                    .map(|d| d.timestamp_micros())
-                    .or_else(|_| NaiveDateTime::parse_from_str(value.trim(), f).map(|d| d.and_utc().timestamp_micros()))
-                    .map_err(|e| format!("{} with format {f:?}: {e}", bad("a time")))?,
+                Some(f) => match DateTime::parse_from_str(value.trim(), f) {
+                    Ok(d) => d.timestamp_micros(),
+                    Err(zoned) => {
+                        let naive = NaiveDateTime::parse_from_str(value.trim(), f).map_err(|_| format!("{} with format {f:?}: {zoned}", bad("a time")))?;
+                        zone.instant(naive).ok_or_else(|| format!("{} with format {f:?}: outside 2000..2100", bad("a time")))?
+                    }
+                },
                 None => {
                     let raw = r.fields.get(field).map_or_else(|| serde_json::Value::String(value.clone()), |v| match v {
                         FieldValue::Long(l) => (*l).into(),
                         FieldValue::Double(d) => (*d).into(),
                         other => value_text(other).into(),
                     });
-                    parse_timestamp(&raw).ok_or_else(|| bad("a time"))?
+                    parse_timestamp_in(&raw, &cx).ok_or_else(|| bad("a time"))?
                 }
             };
             r.timestamp = micros;
             r.timestamp_source = TimestampSource::Event;
+            if kept {
+                // The capture's earlier failure is repaired: drop it and the note it left.
+                r.fields.remove(field);
+                let note = format!("{field}: ");
+                r.parse_errors.retain(|e| !e.starts_with(&note));
+                if r.parse_errors.is_empty() && r.parse_status == ParseStatus::Partial {
+                    r.parse_status = ParseStatus::Ok;
+                }
+            }
             return Ok(());
         }
     };
-    assign(r, field, converted)
+    assign(r, field, converted, zone)
 }
 
-fn run(step: &CompiledStep, r: &mut LogRecord) -> Result<Flow, String> {
+fn run(step: &CompiledStep, r: &mut LogRecord, zone: Zone) -> Result<Flow, String> {
     match step {
-        CompiledStep::Parse { field, parser, prefix, infer } => parse(r, field, parser, prefix, *infer)?,
+        CompiledStep::Parse { field, parser, prefix, infer } => parse(r, field, parser, prefix, *infer, zone)?,
         CompiledStep::Rename { from, to } => {
             if let Some(v) = fields::take(r, from) {
-                assign(r, to, v)?;
+                assign(r, to, v, zone)?;
             }
         }
         CompiledStep::Remove(names) => {
@@ -222,10 +239,10 @@ fn run(step: &CompiledStep, r: &mut LogRecord) -> Result<Flow, String> {
         }
         CompiledStep::Set { field, value, if_absent } => {
             if !(*if_absent && exists(r, field)) {
-                assign(r, field, value.clone())?;
+                assign(r, field, value.clone(), zone)?;
             }
         }
-        CompiledStep::Convert { field, to, format } => convert(r, field, *to, format.as_deref())?,
+        CompiledStep::Convert { field, to, format } => convert(r, field, *to, format.as_deref(), zone)?,
         CompiledStep::MapLevel { field, map } => {
             if let Some(v) = text(r, field) {
                 let key = v.trim().to_lowercase();
@@ -245,7 +262,7 @@ impl Pipeline {
             let mut t = RuleTrace { rule: rule.name.clone(), matched, steps: Vec::new() };
             if matched {
                 for step in &rule.steps {
-                    match run(step, &mut r) {
+                    match run(step, &mut r, rule.zone) {
                         Ok(Flow::Continue) => t.steps.push(StepTrace { step: step.kind(), ok: true, error: None }),
                         Ok(Flow::Drop) => {
                             t.steps.push(StepTrace { step: step.kind(), ok: true, error: None });

@@ -79,6 +79,8 @@ pub(crate) struct CompiledRule {
     pub when: CompiledCondition,
     pub steps: Vec<CompiledStep>,
     pub on_error: OnError,
+    /// Where times without a zone are read.
+    pub zone: crate::timestamp::Zone,
 }
 
 /// A project's compiled rules, applied in order. Cheap to share between threads.
@@ -239,7 +241,8 @@ fn rule(id: &str, r: &RuleSpec) -> Result<CompiledRule, RuleError> {
     super::limits::check(r).map_err(|(step, m)| err(step, m))?;
     let when = condition(&r.when).map_err(|m| err(None, m))?;
     let steps = r.steps.iter().enumerate().map(|(i, s)| step(s).map_err(|m| err(Some(i), m))).collect::<Result<_, _>>()?;
-    Ok(CompiledRule { id: id.to_owned(), name: r.name.clone(), when, steps, on_error: r.on_error })
+    let zone = r.timezone.as_deref().map(crate::timestamp::Zone::parse).transpose().map_err(|m| err(None, format!("timezone: {m}")))?.unwrap_or_default();
+    Ok(CompiledRule { id: id.to_owned(), name: r.name.clone(), when, steps, on_error: r.on_error, zone })
 }
 
 impl Pipeline {

@@ -4,7 +4,8 @@
 
 use nexuslog_schemas::{FieldValue, LogRecord, TimestampSource};
 
-use crate::{parse_level, parse_timestamp};
+use crate::parse_level;
+use crate::timestamp::{parse_timestamp_in, TimeContext, Zone};
 
 /// Text of a field for parsing and matching; `None` when absent.
 pub(crate) fn text(r: &LogRecord, name: &str) -> Option<String> {
@@ -54,7 +55,7 @@ fn as_json(v: &FieldValue) -> serde_json::Value {
 
 /// Sets a field. Standard fields take the value in their own type; a value that does not fit
 /// (an unknown level word, an unreadable time) is an error and changes nothing.
-pub(crate) fn assign(r: &mut LogRecord, name: &str, v: FieldValue) -> Result<(), String> {
+pub(crate) fn assign(r: &mut LogRecord, name: &str, v: FieldValue, zone: Zone) -> Result<(), String> {
     match name {
         "message" => r.message = value_text(&v),
         "host" => r.host = Some(value_text(&v)),
@@ -64,7 +65,7 @@ pub(crate) fn assign(r: &mut LogRecord, name: &str, v: FieldValue) -> Result<(),
         "level" => r.level = parse_level(&value_text(&v)).ok_or_else(|| format!("{:?} is not a level", value_text(&v)))?,
         "timestamp" | "@timestamp" => {
             let text = value_text(&v);
-            r.timestamp = parse_timestamp(&as_json(&v))
+            r.timestamp = parse_timestamp_in(&as_json(&v), &TimeContext { zone, received_at: r.received_at })
                 .or_else(|| nexuslog_syslog::bsd_timestamp(&text, r.received_at))
                 .ok_or_else(|| format!("cannot read {text:?} as a time"))?;
             r.timestamp_source = TimestampSource::Event;

@@ -36,6 +36,10 @@ pub struct RuleSpec {
     /// event to the dead-letter topic.
     #[serde(default)]
     pub on_error: OnError,
+    /// The zone of times this rule reads that do not give one: `UTC` (default), an offset
+    /// (`+08:00`) or an IANA name (`Asia/Shanghai`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
