@@ -11,6 +11,7 @@
 
 mod level;
 pub mod normalize;
+pub mod presets;
 pub mod rules;
 mod syslog;
 mod timestamp;

@@ -114,6 +114,7 @@ const NAIVE_FORMATS: &[&str] = &[
     "%a %b %d %H:%M:%S%.f %Y", // HTTPDERROR_DATE / asctime (Apache 2.2; 2.4 adds µs)
     "%a %b %d %Y %H:%M:%S%.f", // DATESTAMP_RFC822 without its zone
     "%d/%b/%Y:%H:%M:%S%.f",    // HTTPDATE without a zone
+    "%d %b %Y %H:%M:%S%.f",    // Redis (`14 Nov 2023 22:13:20.123`)
     "%b %d, %Y %I:%M:%S %p",   // CATALINA_DATESTAMP (Tomcat 7)
     "%d-%b-%Y %H:%M:%S%.f",    // Tomcat 8+ (`14-Nov-2023 22:13:20.123`)
     "%y/%m/%d %H:%M:%S%.f",    // log4j `yy/MM/dd HH:mm:ss` (Spark, Hadoop)

@@ -37,6 +37,7 @@ pub struct StepTrace {
     pub error: Option<String>,
 }
 
+#[derive(PartialEq, Eq)]
 enum Flow {
     Continue,
     Drop,
@@ -226,7 +227,10 @@ fn convert(r: &mut LogRecord, field: &str, to: TargetType, format: Option<&str>,
 
 fn run(step: &CompiledStep, r: &mut LogRecord, zone: Zone) -> Result<Flow, String> {
     match step {
-        CompiledStep::Parse { field, parser, prefix, infer } => parse(r, field, parser, prefix, *infer, zone)?,
+        CompiledStep::Parse { field, parser, prefix, infer, ignore_failure } => match parse(r, field, parser, prefix, *infer, zone) {
+            Err(_) if *ignore_failure => {}
+            other => other?,
+        },
         CompiledStep::Rename { from, to } => {
             if let Some(v) = fields::take(r, from) {
                 assign(r, to, v, zone)?;
@@ -250,6 +254,13 @@ fn run(step: &CompiledStep, r: &mut LogRecord, zone: Zone) -> Result<Flow, Strin
             }
         }
         CompiledStep::Drop => return Ok(Flow::Drop),
+        CompiledStep::Preset(steps) => {
+            for s in steps {
+                if run(s, r, zone)? == Flow::Drop {
+                    return Ok(Flow::Drop);
+                }
+            }
+        }
     }
     Ok(Flow::Continue)
 }

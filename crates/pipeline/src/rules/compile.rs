@@ -46,13 +46,15 @@ pub(crate) enum Parser {
 }
 
 pub(crate) enum CompiledStep {
-    Parse { field: String, parser: Parser, prefix: String, infer: bool },
+    Parse { field: String, parser: Parser, prefix: String, infer: bool, ignore_failure: bool },
     Rename { from: String, to: String },
     Remove(Vec<String>),
     Set { field: String, value: FieldValue, if_absent: bool },
     Convert { field: String, to: TargetType, format: Option<String> },
     MapLevel { field: String, map: HashMap<String, Level> },
     Drop,
+    /// A preset's steps, run in order; the first error is the step's.
+    Preset(Vec<CompiledStep>),
 }
 
 impl CompiledStep {
@@ -69,6 +71,7 @@ impl CompiledStep {
             CompiledStep::Convert { .. } => "convert",
             CompiledStep::MapLevel { .. } => "map_level",
             CompiledStep::Drop => "drop",
+            CompiledStep::Preset(_) => "preset",
         }
     }
 }
@@ -191,7 +194,7 @@ fn step(s: &Step) -> Result<CompiledStep, String> {
             if !p.prefix.is_empty() && crate::normalize::is_reserved(&p.prefix) {
                 return Err(format!("prefix `{}` would write fields set by the receiver (ingest.*, syslog.listener)", p.prefix));
             }
-            CompiledStep::Parse { field: p.field.clone(), parser: parser(p)?, prefix: p.prefix.clone(), infer: p.infer_types }
+            CompiledStep::Parse { field: p.field.clone(), parser: parser(p)?, prefix: p.prefix.clone(), infer: p.infer_types, ignore_failure: p.ignore_failure }
         }
         Step::Rename { from, to } => {
             named(from, "from")?;
@@ -227,6 +230,12 @@ fn step(s: &Step) -> Result<CompiledStep, String> {
             CompiledStep::MapLevel { field: field.clone(), map: levels }
         }
         Step::Drop {} => CompiledStep::Drop,
+        Step::Preset(name) => {
+            let preset = crate::presets::preset(name).ok_or_else(|| format!("no preset {name:?} (GET /v1/presets lists them)"))?;
+            // Presets are NexusLog's own steps: they are compiled like a user's, but may not
+            // nest (none does).
+            CompiledStep::Preset(preset.steps.iter().map(step).collect::<Result<_, _>>().map_err(|e| format!("preset {name:?}: {e}"))?)
+        }
     })
 }
 

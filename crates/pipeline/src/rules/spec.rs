@@ -115,6 +115,8 @@ pub enum Step {
     },
     /// Drops the event (counted, not indexed).
     Drop {},
+    /// A preset's steps, by name (`{"preset": "nginx_access"}`; `GET /v1/presets` lists them).
+    Preset(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -165,4 +167,8 @@ pub struct ParseSpec {
     /// types by its own `:int`/`:float` suffixes.
     #[serde(default = "yes")]
     pub infer_types: bool,
+    /// A field that does not parse is not an error: the step does nothing (e.g. `json` on a
+    /// message that is JSON only for some events).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_failure: bool,
 }
