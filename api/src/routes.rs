@@ -20,7 +20,7 @@ use crate::handlers::auth::{LoginBody, PasswordBody, RefreshBody};
 use crate::handlers::dashboards::{Import, RenderBody, RenderParams};
 use crate::handlers::keys::NewKey;
 use crate::handlers::members::{AcceptBody, InviteBody, RoleBody};
-use crate::handlers::pipelines::{DryRun, FieldsParams, Placement};
+use crate::handlers::pipelines::{Detect, DryRun, FieldsParams, Placement};
 use crate::handlers::projects::{NewProject, ProjectChange};
 use crate::handlers::users::{NewUser, UserChange};
 use crate::search::SearchParams;
@@ -84,6 +84,7 @@ fn table() -> Vec<(Method, &'static str, Access, Doc, Handler)> {
         (Method::GET, "/v1/auth/sessions", User, doc("Your live sessions, the current one marked"), on(get, auth::sessions)),
         (Method::DELETE, "/v1/auth/sessions/{session_id}", User, doc("End one of your sessions"), on(delete, auth::end_session)),
         (Method::POST, "/v1/invitations/accept", Public, doc("Accept an invitation (creates the account or adds the role)").body::<AcceptBody>(), on(post, members::accept)),
+        (Method::GET, "/v1/presets", Public, doc("The parsing presets NexusLog ships (a rule step `{\"preset\": name}` runs one)"), on(get, pipelines::presets)),
         (Method::GET, "/v1/roles", User, doc("The roles and what each may do"), on(get, projects::roles)),
         (Method::GET, "/v1/users", InstanceAdmin, doc("All users (instance admins)"), on(get, users::list)),
         (Method::POST, "/v1/users", InstanceAdmin, doc("Create a user (instance admins)").body::<NewUser>(), on(post, users::create)),
@@ -106,6 +107,7 @@ fn table() -> Vec<(Method, &'static str, Access, Doc, Handler)> {
         (Method::POST, "/v1/projects/{project}/pipeline/rules", Project(P::PipelinesWrite), doc("Add a pipeline rule").query::<Placement>().body::<PipelineRuleSpec>(), on(post, pipelines::create)),
         (Method::PUT, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), doc("Replace a pipeline rule").query::<Placement>().body::<PipelineRuleSpec>(), on(put, pipelines::update)),
         (Method::DELETE, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), doc("Delete a pipeline rule"), on(delete, pipelines::delete)),
+        (Method::POST, "/v1/projects/{project}/pipeline/detect", Project(P::PipelinesRead), doc("Which presets parse sample lines, best first, with a preview").body::<Detect>(), on(post, pipelines::detect)),
         (Method::POST, "/v1/projects/{project}/pipeline/dry-run", Project(P::PipelinesRead), doc("Run sample events through the pipeline (or given rules) without storing them").body::<DryRun>(), on(post, pipelines::dry_run)),
         (Method::GET, "/v1/projects/{project}/redaction", Project(P::PipelinesRead), doc("The project's redaction rules: built-in ones with their state, and its own"), on(get, redaction::get)),
         (Method::PUT, "/v1/projects/{project}/redaction", Project(P::ProjectUpdate), doc("Replace the project's redaction rules (applied by every gateway within seconds)").body::<nexuslog_redact::RedactionSpec>(), on(put, redaction::put)),

@@ -54,6 +54,7 @@ const EVERYONE: &[Who] = &[
 /// Who is allowed, per endpoint. `"users"`: any signed-in user; `"all"`: anyone; otherwise names.
 const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/openapi.json", "all"),
+    ("GET", "/v1/presets", "all"),
     ("POST", "/v1/auth/login", "all"),
     ("POST", "/v1/auth/refresh", "all"),
     ("POST", "/v1/auth/logout", "users"),
@@ -85,6 +86,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PUT", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
     ("DELETE", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
     ("POST", "/v1/projects/{project}/pipeline/dry-run", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/pipeline/detect", "instance_admin owner admin editor viewer"),
     ("GET", "/v1/projects/{project}/redaction", "instance_admin owner admin editor viewer"),
     ("PUT", "/v1/projects/{project}/redaction", "instance_admin owner admin"),
     ("POST", "/v1/projects/{project}/redaction/dry-run", "instance_admin owner admin editor viewer"),
@@ -273,6 +275,7 @@ impl World {
                 body = (method == "PUT").then_some(rule);
             }
             ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
+            ("POST", "/v1/projects/{project}/pipeline/detect") => body = Some(json!({ "lines": ["a=1 b=2"] })),
             ("PUT", "/v1/projects/{project}/redaction") => body = Some(json!({ "builtins": { "jwt": false } })),
             ("POST", "/v1/projects/{project}/redaction/dry-run") => body = Some(json!({ "lines": ["password=x"] })),
             ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => body = Some(json!({ "aggs": { "n": { "count": {} } } })),

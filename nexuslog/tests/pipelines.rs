@@ -158,6 +158,54 @@ async fn pipelines_shape_events_and_change_at_run_time(c: &Client) {
     assert!(c.found(&run, 6).await.iter().all(|h| h["fields"].get("team").is_none()));
 }
 
+/// Presets through the API: listed without signing in, detected from sample lines, used as a
+/// rule step with a time zone, and the events they parse searchable with typed fields.
+async fn presets_are_listed_detected_and_used(c: &Client) {
+    let listed: Value = reqwest::get(format!("{}/v1/presets", c.url)).await.expect("presets").json().await.expect("json");
+    let names: Vec<&str> = listed["presets"].as_array().expect("presets").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert!(names.len() >= 20 && names.contains(&"nginx_error") && names.contains(&"log4j"), "{names:?}");
+
+    let run = unique_name("preset");
+    let error_line = |i: usize| format!(r#"2023/11/14 23:13:2{i} [error] 311#311: *{i} open() "/srv/{run}/{i}" failed (2: No such file or directory), client: 203.0.113.{i}, server: shop, request: "GET /{i} HTTP/1.1", host: "shop""#);
+    let (s, found) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/detect", Some(json!({ "lines": [error_line(1), error_line(2), "not a log line"] }))).await;
+    assert_eq!(s, 200, "{found}");
+    let best = &found["presets"][0];
+    assert_eq!((best["preset"].as_str(), best["parsed"].as_u64(), best["lines"].as_u64()), (Some("nginx_error"), Some(2), Some(3)), "{found}");
+    assert_eq!(best["preview"][0]["record"]["fields"]["client.ip"], json!("203.0.113.1"), "{found}");
+
+    let rule = json!({ "name": "edge errors", "when": { "service": "edge" }, "timezone": "Europe/Berlin", "steps": [ { "preset": "nginx_error" } ] });
+    let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(rule)).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(json!({ "name": "bad", "steps": [ { "preset": "no_such" } ] }))).await;
+    assert_eq!(s, 400, "an unknown preset is refused: {v}");
+    wait_until("the preset rule is in force", Duration::from_secs(30), || async {
+        let probe = unique_name("probe");
+        c.ingest(&[json!({ "service": "edge", "message": error_line(9).replace(&run, &probe) }).to_string()]).await;
+        let hit = wait_until("the probe searchable", Duration::from_secs(60), || async {
+            let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q={probe}&from=2023-01-01T00:00:00Z"), None).await;
+            v["hits"].as_array().and_then(|h| h.first().cloned())
+        })
+        .await;
+        (hit["fields"]["process.pid"] == json!(311)).then_some(())
+    })
+    .await;
+    c.ingest(&(1..=3).map(|i| json!({ "service": "edge", "message": error_line(i) }).to_string()).collect::<Vec<_>>()).await;
+    wait_until("the three parsed errors", Duration::from_secs(60), || async {
+        let (_, v) = c.call(reqwest::Method::GET, &format!("/v1/search?project=default&q={run}&from=2023-01-01T00:00:00Z&limit=10"), None).await;
+        let hits = v["hits"].as_array().cloned().unwrap_or_default();
+        (hits.len() == 3).then_some(hits)
+    })
+    .await
+    .iter()
+    .for_each(|h| {
+        assert_eq!(h["level"], json!("error"), "{h}");
+        // 23:13 in Berlin (UTC+1 in November) is 22:13 UTC.
+        assert!(h["timestamp"].as_str().is_some_and(|t| t.starts_with("2023-11-14T22:13:2")), "{h}");
+        assert!(h["fields"]["client.ip"].as_str().is_some_and(|ip| ip.starts_with("203.0.113.")), "{h}");
+        assert!(h["message"].as_str().is_some_and(|m| m.starts_with("open() ")), "{h}");
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -165,7 +213,9 @@ async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
     let key = support::test_key();
     let node = support::start(&[], env, &key).await;
     let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
-    pipelines_shape_events_and_change_at_run_time(&Client { url: node.url.clone(), admin, key }).await;
+    let client = Client { url: node.url.clone(), admin, key };
+    pipelines_shape_events_and_change_at_run_time(&client).await;
+    presets_are_listed_detected_and_used(&client).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,5 +229,7 @@ async fn kafka_pipelines_parse_real_lines_and_change_on_every_replica_without_re
     replica.push(("NEXUSLOG_BUS_KAFKA_INSTANCE_ID".into(), "replica-2".into()));
     let _replica = support::start(&["processor"], replica, &key).await;
     let admin = support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await;
-    pipelines_shape_events_and_change_at_run_time(&Client { url: node.url.clone(), admin, key }).await;
+    let client = Client { url: node.url.clone(), admin, key };
+    pipelines_shape_events_and_change_at_run_time(&client).await;
+    presets_are_listed_detected_and_used(&client).await;
 }

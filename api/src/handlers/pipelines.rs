@@ -196,6 +196,58 @@ pub async fn dry_run(
     Ok(Json(json!({ "results": results })))
 }
 
+/// The presets NexusLog ships: name, version, format, an example line, the fields each adds, and
+/// its steps (what `{"preset": name}` in a rule runs).
+pub async fn presets() -> Json<Value> {
+    Json(json!({ "presets": nexuslog_pipeline::presets::presets() }))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Detect {
+    /// Sample lines of one source, as they would be sent.
+    lines: Vec<String>,
+}
+
+/// Which presets parse the sample lines, best first (by the share parsed completely), each with
+/// what its first parsed lines become.
+pub async fn detect(
+    State(api): State<Arc<Api>>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<Detect>,
+) -> Result<Json<Value>, ApiError> {
+    let project = caller.project()?.clone();
+    let (actor, _) = caller.principal.as_ref().map(crate::authz::Principal::actor).unwrap_or_default();
+    // The same budget as dry runs: detection runs every preset on every line.
+    if api.state.incr(&format!("dry-run:{actor}"), 1, Some(Duration::from_secs(60))).await? > DRY_RUNS_PER_MINUTE {
+        return Err(ApiError::Throttled { what: format!("at most {DRY_RUNS_PER_MINUTE} dry runs or detections a minute"), retry_after_secs: 60 });
+    }
+    if body.lines.is_empty() || body.lines.len() > MAX_DRY_RUN_LINES {
+        return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
+    }
+    let lines = body.lines;
+    let found = compile_bounded(&api, move || {
+        let now = nexuslog_metastore::now();
+        nexuslog_pipeline::presets::detect(&lines, now)
+            .into_iter()
+            .map(|d| {
+                let spec: Result<RuleSpec, _> = serde_json::from_value(json!({ "name": d.preset, "steps": [ { "preset": d.preset } ] }));
+                let preview = spec
+                    .ok()
+                    .and_then(|spec| Pipeline::compile([(d.preset, &spec)], 0).ok())
+                    .map(|p| {
+                        let sample: Vec<String> = d.examples.iter().filter_map(|&i| lines.get(i).cloned()).collect();
+                        run_samples(&project.id, SourceKind::Http, &sample, &p)
+                    })
+                    .unwrap_or_default();
+                json!({ "preset": d.preset, "version": d.version, "title": d.title, "parsed": d.parsed, "lines": d.lines, "share": d.share, "preview": preview })
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    Ok(Json(json!({ "presets": found })))
+}
+
 /// What each sample line becomes, with the trace of every rule and step.
 fn run_samples(project_id: &str, source: SourceKind, lines: &[String], pipeline: &Pipeline) -> Vec<Value> {
     let now = nexuslog_metastore::now();

@@ -362,11 +362,17 @@ fn syslog_priorities() -> Value {
     Value::Object((0..192).map(|p| (p.to_string(), Value::from(names[p % 8]))).collect())
 }
 
-/// Every preset NexusLog ships, in the order detection tries them.
+/// Presets that read many formats' lines (syslog wraps other formats; logfmt and JSON are
+/// containers): detection prefers any specific preset that reads a line as well.
+const GENERIC: &[&str] = &["syslog", "logfmt", "json"];
+
+/// Every preset NexusLog ships, in the order detection prefers them: specific formats first.
 pub fn presets() -> &'static [Preset] {
     static PRESETS: OnceLock<Vec<Preset>> = OnceLock::new();
     PRESETS.get_or_init(|| {
-        build()
+        let mut entries = build();
+        entries.sort_by_key(|e| GENERIC.contains(&e.0));
+        entries
             .into_iter()
             .map(|(name, version, title, example, fields, steps)| Preset {
                 name,
@@ -397,6 +403,101 @@ pub fn detect_hint(name: &str) -> Option<&'static str> {
 /// The preset of that name.
 pub fn preset(name: &str) -> Option<&'static Preset> {
     presets().iter().find(|p| p.name == name)
+}
+
+/// How well one preset reads a set of sample lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Detection {
+    pub preset: &'static str,
+    pub version: u32,
+    pub title: &'static str,
+    /// Lines the preset parsed completely (every step succeeded, nothing left partial).
+    pub parsed: usize,
+    pub lines: usize,
+    /// `parsed / lines`.
+    pub share: f64,
+    /// Fields extracted per parsed line: among presets that parse as many lines, the one that
+    /// explains more of each comes first.
+    pub fields_per_line: f64,
+    /// Indexes of the first few lines it parsed, for a preview.
+    pub examples: Vec<usize>,
+}
+
+/// Lines read as HTTP text or JSON events, as they would arrive.
+fn sample(line: &str, received_at: i64) -> nexuslog_schemas::RawEvent {
+    nexuslog_schemas::RawEvent {
+        ingest_id: "detect".into(),
+        project_id: "detect".into(),
+        source: nexuslog_schemas::SourceKind::Http,
+        received_at,
+        remote_addr: None,
+        payload: line.as_bytes().to_vec(),
+        metadata: Default::default(),
+    }
+}
+
+/// One compiled single-rule pipeline per preset, and its detection hint, made once.
+fn compiled() -> &'static [(&'static Preset, crate::Pipeline, Option<regex::Regex>)] {
+    static COMPILED: OnceLock<Vec<(&'static Preset, crate::Pipeline, Option<regex::Regex>)>> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        presets()
+            .iter()
+            .filter_map(|p| {
+                let spec: crate::RuleSpec = serde_json::from_value(json!({ "name": p.name, "steps": [ { "preset": p.name } ] })).ok()?;
+                let pipeline = crate::Pipeline::compile([(p.name, &spec)], 0).ok()?;
+                let hint = detect_hint(p.name).and_then(|h| regex::Regex::new(h).ok());
+                Some((p, pipeline, hint))
+            })
+            .collect()
+    })
+}
+
+/// Whether `pipeline` (one preset) parses `line` completely, and then how many fields the
+/// record has.
+fn parses(pipeline: &crate::Pipeline, hint: Option<&regex::Regex>, line: &str, received_at: i64) -> Option<usize> {
+    if hint.is_some_and(|h| !h.is_match(line)) {
+        return None;
+    }
+    let mut trace = Vec::new();
+    match crate::process(&sample(line, received_at), pipeline, Some(&mut trace)) {
+        Ok(crate::Outcome::Record(r)) if r.parse_status == nexuslog_schemas::ParseStatus::Ok && trace.iter().all(|t| t.matched && t.steps.iter().all(|s| s.ok)) => {
+            Some(r.fields.len())
+        }
+        _ => None,
+    }
+}
+
+/// The presets that parse any of `lines`, best first: by the share of lines parsed completely,
+/// then in [`presets`] order (specific formats before generic ones).
+pub fn detect(lines: &[String], received_at: i64) -> Vec<Detection> {
+    let mut found: Vec<Detection> = compiled()
+        .iter()
+        .filter_map(|(p, pipeline, hint)| {
+            let mut ok = Vec::new();
+            let mut fields = 0;
+            for (i, line) in lines.iter().enumerate() {
+                if let Some(n) = parses(pipeline, hint.as_ref(), line, received_at) {
+                    ok.push(i);
+                    fields += n;
+                }
+            }
+            (!ok.is_empty()).then(|| Detection {
+                fields_per_line: fields as f64 / ok.len() as f64,
+                preset: p.name,
+                version: p.version,
+                title: p.title,
+                parsed: ok.len(),
+                lines: lines.len(),
+                share: ok.len() as f64 / lines.len() as f64,
+                examples: ok.into_iter().take(3).collect(),
+            })
+        })
+        .collect();
+    // Among equal shares a specific preset beats a generic one, then the one that explains
+    // more of each line (more fields); a stable sort keeps the catalogue's order after that.
+    let generic = |d: &Detection| GENERIC.contains(&d.preset);
+    found.sort_by(|a, b| b.share.total_cmp(&a.share).then(generic(a).cmp(&generic(b))).then(b.fields_per_line.total_cmp(&a.fields_per_line)));
+    found
 }
 
 #[cfg(test)]

@@ -295,3 +295,30 @@ fn android_openstack_windows() {
     let r = parsed("windows_cbs", preset("windows_cbs").unwrap().example);
     assert_eq!((r.timestamp, r.level, r.fields["windows.component"].clone()), (T, Level::Info, s("CBS")));
 }
+
+/// Lines of each format (the examples and the other lines above) are detected as their preset;
+/// nginx's and Apache's access formats are the same format.
+#[test]
+fn detection_names_the_format_and_nothing_for_prose() {
+    use nexuslog_pipeline::presets::detect;
+    let same = |a: &str, b: &str| a == b || (a.ends_with("_access") && b.ends_with("_access") && a != "envoy_access" && b != "envoy_access");
+    for p in presets() {
+        let found = detect(&[p.example.to_owned()], RECEIVED);
+        let best = found.first().map(|d| d.preset).unwrap_or("none");
+        assert!(same(best, p.name), "{}'s example detected as {best}: {found:?}", p.name);
+    }
+    let mixed: Vec<String> = [
+        "2023-11-14 22:13:20,123 INFO org.apache.hadoop.hdfs.server.namenode.NameNode: STARTUP_MSG: Starting NameNode",
+        "[2023-11-14 22:13:20,123] INFO [KafkaServer id=1] started (kafka.server.KafkaServer)",
+        "23/11/14 22:13:20 INFO SparkContext: Running Spark version 3.5.0",
+        "not a log line at all",
+    ]
+    .map(String::from)
+    .to_vec();
+    let found = detect(&mixed, RECEIVED);
+    assert_eq!((found[0].preset, found[0].parsed, found[0].lines), ("log4j", 3, 4), "{found:?}");
+    assert_eq!(found[0].examples, vec![0, 1, 2]);
+
+    let prose: Vec<String> = ["hello world", "The quick brown fox jumps over the lazy dog.", "id,name,price", "1,apple,0.5", "", "   ", "€€€ ünïcödé"].map(String::from).to_vec();
+    assert!(detect(&prose, RECEIVED).is_empty(), "{:?}", detect(&prose, RECEIVED));
+}
