@@ -107,7 +107,7 @@ impl Ingest {
                 "gateway.produce",
                 otel.kind = "producer",
                 messaging.destination.name = %self.topics.raw,
-                messaging.batch.message_count = events.len(),
+                messaging.batch.message_count = i64::try_from(events.len()).unwrap_or(i64::MAX),
             )
         } else {
             tracing::Span::none()

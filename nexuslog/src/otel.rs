@@ -18,7 +18,6 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
@@ -57,7 +56,10 @@ where
     let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
     let tracer = provider.tracer("nexuslog");
     // NexusLog's crates only (`nexuslog`, `nexuslog_bus`, ...): dependencies' spans are noise here.
-    let only_ours = Targets::new().with_target("nexuslog", LevelFilter::INFO);
+    // A plain predicate, not `Targets`: with `Targets` as this layer's filter, spans created on
+    // the processor's and sink's tasks got no OpenTelemetry data (the fmt layer's filter still
+    // enabled them), so their context read back invalid and the trace stopped at the processor.
+    let only_ours = tracing_subscriber::filter::filter_fn(|m| m.target().starts_with("nexuslog") && *m.level() <= tracing::Level::INFO);
     let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(only_ours);
     Ok((layer, Guard(provider)))
 }
@@ -81,7 +83,8 @@ pub async fn http_span(request: Request, next: Next) -> Response {
         let _ = span.set_parent(parent);
     }
     let response = next.run(request).instrument(span.clone()).await;
-    span.record("http.response.status_code", response.status().as_u16());
+    // As an i64: tracing-opentelemetry exports unsigned integers as text.
+    span.record("http.response.status_code", i64::from(response.status().as_u16()));
     response
 }
 

@@ -99,7 +99,7 @@ impl Indexer {
             let started = Instant::now();
             // Traced requests in the batch (tracing on): a span each, ended after the commit.
             let _traced = nexuslog_bus::trace::BatchSpans::start(&batch, |records| {
-                tracing::info_span!("sink.index", otel.kind = "consumer", messaging.destination.name = %self.topics.logs, messaging.batch.message_count = records)
+                tracing::info_span!("sink.index", otel.kind = "consumer", messaging.destination.name = %self.topics.logs, messaging.batch.message_count = i64::try_from(records).unwrap_or(i64::MAX))
             });
             match self.handle(&batch, &bound, &shutdown).await {
                 Handled::Safe => {}

@@ -305,7 +305,7 @@ impl Processor {
                     "processor.process",
                     otel.kind = "consumer",
                     messaging.destination.name = %self.topics.raw,
-                    messaging.batch.message_count = records,
+                    messaging.batch.message_count = i64::try_from(records).unwrap_or(i64::MAX),
                     messaging.consumer.group.name = %self.config.group,
                 )
             })
