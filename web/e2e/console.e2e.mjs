@@ -333,6 +333,22 @@ async function pipelineSteps(page, adminToken) {
       throw new Error(`the event's fields come from the saved rule (level warn, user, took, sev): ${JSON.stringify(fields)}`);
     }
   });
+
+  await step('pipelines: detect the format of sample lines, add the preset as a rule', page, async () => {
+    await page.getByRole('menuitem', { name: 'Pipelines' }).click();
+    await page.waitForURL(/\/pipelines/);
+    const lines = [1, 2].map((i) => `2023/11/14 22:13:2${i} [error] 311#311: *${i} open() "/srv/${RUN}/${i}" failed (2: No such file or directory), client: 203.0.113.${i}, server: shop`);
+    await page.getByTestId('dry-run-lines').fill(lines.join('\n'));
+    await page.getByTestId('detect-format').click();
+    const first = page.getByTestId('detected-preset').first();
+    await first.waitFor();
+    const text = await first.innerText();
+    if (!text.includes('nginx_error') || !text.includes('2 of 2')) throw new Error(`nginx_error detected first, for both lines: ${JSON.stringify(text)}`);
+    await first.getByTestId('use-preset').click();
+    await page.getByRole('row', { name: /nginx error log/ }).waitFor();
+    const { json } = await call('GET', `/v1/projects/${PROJECT}/pipeline`, { token: adminToken });
+    if (!json.rules.some((r) => JSON.stringify(r.steps) === '[{"preset":"nginx_error"}]')) throw new Error(`a rule with the preset step: ${JSON.stringify(json.rules)}`);
+  });
 }
 
 const BULK = 10_000;

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
-import { Button, Card, Input, Descriptions, Empty, Select, Space, Tag, Typography } from 'antd';
-import { CheckCircleFilled, CloseCircleFilled, PlayCircleOutlined } from '@ant-design/icons';
+import { Button, Card, Input, Descriptions, Empty, List, Select, Space, Tag, Typography, message } from 'antd';
+import { CheckCircleFilled, CloseCircleFilled, PlayCircleOutlined, SearchOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert } from '../../components/ErrorAlert';
-import { dryRun, type RuleSpec } from './api';
+import { createRule, detect, dryRun, type Detection, type RuleSpec } from './api';
 import { sampleLines, shapeResults, type ShapedResult, type Verdict } from './pipeline';
 
 const VERDICT_COLOR: Record<Verdict, string> = { ok: 'success', partial: 'warning', dropped: 'default', dead_letter: 'error' };
@@ -19,12 +19,15 @@ export function DryRunPanel({
   rules,
   draftError,
   version,
+  onRuleAdded,
 }: {
   project: string;
   rules: RuleSpec[] | undefined;
   draftError?: string | null;
   /** Changes when the saved pipeline does (a run then follows it). */
   version?: string;
+  /** Given to callers who may change the pipeline: a detected preset can become a rule. */
+  onRuleAdded?: () => void;
 }) {
   const { t } = useTranslation('pipelines');
   const [text, setText] = useState(SAMPLE);
@@ -32,6 +35,30 @@ export function DryRunPanel({
   const [results, setResults] = useState<ShapedResult[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [running, setRunning] = useState(false);
+
+  const [detected, setDetected] = useState<Detection[] | null>(null);
+  const [detecting, setDetecting] = useState(false);
+  const detectFormat = async () => {
+    setDetecting(true);
+    setError(null);
+    try {
+      setDetected((await detect(project, sampleLines(text))).presets);
+    } catch (e) {
+      setError(e);
+      setDetected(null);
+    } finally {
+      setDetecting(false);
+    }
+  };
+  const addPresetRule = async (d: Detection) => {
+    try {
+      await createRule(project, { name: d.title, steps: [{ preset: d.preset }] });
+      message.success(t('detect.added', { name: d.title }));
+      onRuleAdded?.();
+    } catch (e) {
+      setError(e);
+    }
+  };
 
   const ran = useRef(false);
   const rulesKey = JSON.stringify(rules ?? null);
@@ -77,8 +104,33 @@ export function DryRunPanel({
           <Button type="primary" icon={<PlayCircleOutlined />} loading={running} disabled={!!draftError || sampleLines(text).length === 0} onClick={() => void run()} data-testid="dry-run">
             {t('dry.run')}
           </Button>
+          <Button icon={<SearchOutlined />} loading={detecting} disabled={sampleLines(text).length === 0} onClick={() => void detectFormat()} data-testid="detect-format">
+            {t('detect.run')}
+          </Button>
           {draftError && <Typography.Text type="danger">{draftError}</Typography.Text>}
         </Space>
+        {detected && (
+          <List
+            size="small"
+            bordered
+            data-testid="detected-presets"
+            header={<Typography.Text strong>{t('detect.title')}</Typography.Text>}
+            locale={{ emptyText: t('detect.none') }}
+            dataSource={detected}
+            renderItem={(d) => (
+              <List.Item
+                data-testid="detected-preset"
+                actions={onRuleAdded ? [<Button key="use" size="small" onClick={() => void addPresetRule(d)} data-testid="use-preset">{t('detect.use')}</Button>] : []}
+              >
+                <Space>
+                  <Tag color={d.share === 1 ? 'success' : 'warning'}>{t('detect.share', { parsed: d.parsed, lines: d.lines })}</Tag>
+                  <Typography.Text code>{d.preset}</Typography.Text>
+                  <Typography.Text type="secondary">{d.title}</Typography.Text>
+                </Space>
+              </List.Item>
+            )}
+          />
+        )}
         {error !== null && <ErrorAlert error={error} />}
         {results && results.length === 0 && <Empty description={t('dry.noResults')} />}
         {results?.map((r, i) => (

@@ -148,6 +148,13 @@ function RuleEditor({
                     </Form.Item>
                   </Col>
                   <Col span={9}>
+                    <Form.Item name="timezone" label={t('editor.timezone')} tooltip={t('editor.timezoneHint')}>
+                      <Input placeholder="UTC" data-testid="rule-timezone" />
+                    </Form.Item>
+                  </Col>
+                </Row>
+                <Row gutter={12}>
+                  <Col span={10}>
                     <Form.Item name="on_error" label={t('editor.onError')}>
                       <Select options={[{ value: 'keep', label: t('editor.keep') }, { value: 'dead_letter', label: t('editor.deadLetter') }]} />
                     </Form.Item>
@@ -389,7 +396,13 @@ export default function PipelinesPage() {
           </Space>
         </Col>
         <Col xs={24} xl={11}>
-          <DryRunPanel project={project} rules={dryRules} draftError={editing ? draft.error : null} version={rules.map((r) => `${r.id}@${r.position}@${r.updated_at}`).join(',')} />
+          <DryRunPanel
+            project={project}
+            rules={dryRules}
+            draftError={editing ? draft.error : null}
+            version={rules.map((r) => `${r.id}@${r.position}@${r.updated_at}`).join(',')}
+            onRuleAdded={canWrite ? () => pipeline.reload() : undefined}
+          />
         </Col>
       </Row>
     </div>

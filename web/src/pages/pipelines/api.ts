@@ -2,7 +2,8 @@ import { api } from '../../api';
 
 const p = (project: string) => `/v1/projects/${encodeURIComponent(project)}`;
 
-export type Step = Record<string, Record<string, unknown>>;
+/** One step: `{kind: settings}`; a preset step's setting is the preset's name. */
+export type Step = Record<string, Record<string, unknown> | string>;
 export interface When {
   source?: string | null;
   host?: string | null;
@@ -14,6 +15,8 @@ export interface RuleSpec {
   enabled?: boolean;
   on_error?: 'keep' | 'dead_letter';
   when?: When;
+  /** Zone of times the rule reads that give none. */
+  timezone?: string | null;
   steps: Step[];
 }
 export interface PipelineRule extends RuleSpec {
@@ -64,3 +67,16 @@ export const updateRule = (project: string, id: string, spec: RuleSpec, position
 export const deleteRule = (project: string, id: string) => api.delete<unknown>(`${p(project)}/pipeline/rules/${encodeURIComponent(id)}`);
 export const dryRun = (project: string, body: { lines: string[]; source?: string; rules?: RuleSpec[] }, signal?: AbortSignal) =>
   api.post<{ results: DryResult[] }>(`${p(project)}/pipeline/dry-run`, body, { signal });
+
+/** One preset that parses some of the sample lines, with what its first ones become. */
+export interface Detection {
+  preset: string;
+  version: number;
+  title: string;
+  parsed: number;
+  lines: number;
+  share: number;
+  preview: DryResult[];
+}
+export const detect = (project: string, lines: string[], signal?: AbortSignal) =>
+  api.post<{ presets: Detection[] }>(`${p(project)}/pipeline/detect`, { lines }, { signal });

@@ -70,3 +70,22 @@ describe('order and dry run', () => {
     expect(shaped[1]).toMatchObject({ verdict: 'dropped', rule: 'g', line: ' two ' });
   });
 });
+
+describe('presets and time zones in the rule form', () => {
+  const withPreset: RuleSpec = { name: 'edge', enabled: true, on_error: 'keep', when: {}, timezone: 'Europe/Berlin', steps: [{ preset: 'nginx_error' }, { convert: { field: 'process.pid', to: 'int' } }] };
+  it('round-trips a preset step and the time zone', () => {
+    const f = specToForm(withPreset);
+    expect(f.steps[0]).toEqual({ type: 'preset', body: '"nginx_error"' });
+    expect(f.timezone).toBe('Europe/Berlin');
+    expect(formToSpec(f)).toEqual(withPreset);
+  });
+  it('refuses a preset step that is not a name', () => {
+    const f = specToForm(withPreset);
+    f.steps[0].body = '{"name": "nginx_error"}';
+    expect(() => formToSpec(f)).toThrow(StepJsonError);
+  });
+  it('leaves the time zone out when empty', () => {
+    const f = specToForm({ ...withPreset, timezone: null });
+    expect(formToSpec(f).timezone).toBeUndefined();
+  });
+});

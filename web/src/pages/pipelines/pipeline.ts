@@ -3,20 +3,22 @@
 
 import type { DryResult, PipelineRule, RuleSpec, Step, When } from './api';
 
-export const STEP_TYPES = ['parse', 'rename', 'remove', 'set', 'convert', 'map_level', 'drop'] as const;
+export const STEP_TYPES = ['parse', 'rename', 'remove', 'set', 'convert', 'map_level', 'drop', 'preset'] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 /** A saved rule without what the server adds (id, position, updated_at). */
 export function specOf(r: PipelineRule | RuleSpec): RuleSpec {
-  const { name, enabled, on_error, when, steps } = r;
+  const { name, enabled, on_error, when, steps, timezone } = r;
   const out: RuleSpec = { name, steps };
   if (enabled !== undefined) out.enabled = enabled;
+  if (timezone !== undefined && timezone !== null) out.timezone = timezone;
   if (on_error !== undefined) out.on_error = on_error;
   if (when !== undefined) out.when = when;
   return out;
 }
 
-export const STEP_TEMPLATES: Record<StepType, Record<string, unknown>> = {
+/** A step's settings: an object, except a preset's, which is its name. */
+export const STEP_TEMPLATES: Record<StepType, Record<string, unknown> | string> = {
   parse: { with: 'grok', patterns: ['%{COMBINEDAPACHELOG}'] },
   rename: { from: '', to: '' },
   remove: { fields: [] },
@@ -24,6 +26,7 @@ export const STEP_TEMPLATES: Record<StepType, Record<string, unknown>> = {
   convert: { field: '', to: 'int' },
   map_level: { field: '' },
   drop: {},
+  preset: 'nginx_access',
 };
 
 export interface StepForm {
@@ -42,6 +45,8 @@ export interface RuleForm {
   fieldName: string;
   fieldTest: FieldTest;
   fieldValue: string;
+  /** Zone of times without one: UTC (empty), +08:00, Asia/Shanghai. */
+  timezone: string;
   steps: StepForm[];
 }
 
@@ -65,6 +70,7 @@ export function specToForm(s: RuleSpec): RuleForm {
     fieldName: f?.name ?? '',
     fieldTest,
     fieldValue,
+    timezone: s.timezone ?? '',
     steps: (s.steps ?? []).map((st) => {
       const [type, body] = Object.entries(st)[0] ?? ['drop', {}];
       return { type: type as StepType, body: JSON.stringify(body ?? {}, null, 2) };
@@ -98,10 +104,16 @@ export function formToSpec(f: RuleForm): RuleSpec {
     } catch (e) {
       throw new StepJsonError(i, (e as Error).message);
     }
+    if (s.type === 'preset') {
+      if (typeof body !== 'string' || !body) throw new StepJsonError(i, 'a preset step is its name, a JSON string like "nginx_access"');
+      return { preset: body };
+    }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new StepJsonError(i, 'not a JSON object');
     return { [s.type]: body as Record<string, unknown> };
   });
-  return { name: f.name?.trim() ?? '', enabled: f.enabled, on_error: f.on_error, when, steps };
+  const spec: RuleSpec = { name: f.name?.trim() ?? '', enabled: f.enabled, on_error: f.on_error, when, steps };
+  if (f.timezone?.trim()) spec.timezone = f.timezone.trim();
+  return spec;
 }
 
 /** A rule JSON typed by hand: the spec, or what is wrong with it. */
