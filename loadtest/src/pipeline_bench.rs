@@ -1,7 +1,7 @@
 //! `pipeline-bench`: lines per second per core of the processor's per-event work — decode the
 //! raw event, normalize, run the project's pipeline, encode the log record — for JSON events
 //! with no rules (the ceiling), nginx access lines through a grok rule, and logfmt lines through
-//! a logfmt rule. One thread, in process, no bus: the processor spreads batches over cores, so
+//! a logfmt rule, and with `--presets` every shipped preset on its example line. One thread, in process, no bus: the processor spreads batches over cores, so
 //! per-core rate × cores bounds its throughput. Printed as ratios to the JSON-only rate.
 
 use std::time::{Duration, Instant};
@@ -24,6 +24,9 @@ pub struct PipelineBenchArgs {
     /// Print the summary as JSON (last line of stdout).
     #[arg(long)]
     json: bool,
+    /// Also every shipped preset, each on its own example line.
+    #[arg(long)]
+    presets: bool,
 }
 
 const PATHS: &[&str] = &["/", "/index.html", "/api/v1/orders?expand=items&limit=10", "/static/app.3f9c2.js", "/api/v1/users/42", "/healthz"];
@@ -84,7 +87,7 @@ fn pipeline(rules: serde_json::Value) -> anyhow::Result<Pipeline> {
 }
 
 /// Raw events as they sit on the bus.
-fn payloads(make: fn(usize) -> String, n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+fn payloads(make: &dyn Fn(usize) -> String, n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
     (0..n)
         .map(|i| {
             let raw = RawEvent {
@@ -102,37 +105,61 @@ fn payloads(make: fn(usize) -> String, n: usize) -> anyhow::Result<Vec<Vec<u8>>>
 }
 
 /// One pass: per event what `process_record` does; returns the elapsed time and how many
-/// records carried the fields the rule should extract (so a rule silently matching nothing
-/// cannot pass for fast).
-fn pass(payloads: &[Vec<u8>], p: &Pipeline, expect: &str) -> anyhow::Result<(Duration, usize)> {
+/// records were parsed as the workload expects (so a rule silently matching nothing cannot pass
+/// for fast).
+fn pass(payloads: &[Vec<u8>], p: &Pipeline, expect: &Expect) -> anyhow::Result<(Duration, usize)> {
     let start = Instant::now();
     let mut with_field = 0;
     for bytes in payloads {
         let raw: RawEvent = EmbeddedCodec.decode(bytes)?;
         let Outcome::Record(record) = nexuslog_pipeline::process(&raw, p, None)? else { anyhow::bail!("unexpected outcome") };
-        with_field += usize::from(record.fields.contains_key(expect));
+        with_field += usize::from(expect.holds(&record));
         let out: Vec<u8> = EmbeddedCodec.encode::<LogRecord>(&record)?;
         std::hint::black_box(out);
     }
     Ok((start.elapsed(), with_field))
 }
 
-/// Name, line generator, pipeline, a field every record must end up with.
-type Workload = (&'static str, fn(usize) -> String, Pipeline, &'static str);
+/// What every record of a workload must show.
+enum Expect {
+    /// This field was extracted.
+    Field(&'static str),
+    /// Parsed completely (a preset: every step succeeded).
+    Parsed,
+}
+
+impl Expect {
+    fn holds(&self, r: &LogRecord) -> bool {
+        match self {
+            Self::Field(f) => r.fields.contains_key(*f),
+            Self::Parsed => r.parse_status == nexuslog_schemas::ParseStatus::Ok && r.parse_errors.is_empty(),
+        }
+    }
+}
+
+/// Name, line generator, pipeline, what every record must show.
+type Workload = (String, Box<dyn Fn(usize) -> String>, Pipeline, Expect);
 
 pub fn pipeline_bench(args: &PipelineBenchArgs) -> anyhow::Result<()> {
-    let workloads: Vec<Workload> = vec![
-        ("json only (no rules)", json_line, Pipeline::default(), "status"),
-        ("grok nginx combined", nginx_line, pipeline(json!([{ "name": "nginx", "steps": [ { "parse": { "with": "grok", "patterns": ["%{NGINXACCESS}"] } } ] }]))?, "response"),
-        ("logfmt", logfmt_line, pipeline(json!([{ "name": "logfmt", "steps": [ { "parse": { "with": "logfmt" } } ] }]))?, "status"),
+    let mut workloads: Vec<Workload> = vec![
+        ("json only (no rules)".into(), Box::new(json_line), Pipeline::default(), Expect::Field("status")),
+        ("grok nginx combined".into(), Box::new(nginx_line), pipeline(json!([{ "name": "nginx", "steps": [ { "parse": { "with": "grok", "patterns": ["%{NGINXACCESS}"] } } ] }]))?, Expect::Field("response")),
+        ("logfmt".into(), Box::new(logfmt_line), pipeline(json!([{ "name": "logfmt", "steps": [ { "parse": { "with": "logfmt" } } ] }]))?, Expect::Field("status")),
     ];
+    if args.presets {
+        // Each preset on its own example line (the per-line work does not depend on the values).
+        for p in nexuslog_pipeline::presets::presets() {
+            let example = p.example;
+            workloads.push((format!("preset {}", p.name), Box::new(move |_| example.to_owned()), pipeline(json!([{ "name": p.name, "steps": [ { "preset": p.name } ] }]))?, Expect::Parsed));
+        }
+    }
     let mut rates = Vec::new();
     for (name, make, p, expect) in &workloads {
-        let data = payloads(*make, args.lines)?;
+        let data = payloads(make.as_ref(), args.lines)?;
         let mut best = Duration::MAX;
         for _ in 0..args.rounds.max(1) {
             let (took, with_field) = pass(&data, p, expect)?;
-            anyhow::ensure!(with_field == data.len(), "{name}: only {with_field} of {} records got `{expect}`", data.len());
+            anyhow::ensure!(with_field == data.len(), "{name}: only {with_field} of {} records were parsed as expected", data.len());
             best = best.min(took);
         }
         let rate = args.lines as f64 / best.as_secs_f64();
@@ -147,7 +174,7 @@ pub fn pipeline_bench(args: &PipelineBenchArgs) -> anyhow::Result<()> {
     } else {
         println!("processor work per line, one core, best of {} rounds of {} lines:", args.rounds, args.lines);
         for (name, rate, bytes) in &rates {
-            println!("  {name:<24} {rate:>10.0} lines/s   ({bytes} B/line)   {:.2}× JSON-only", rate / ceiling);
+            println!("  {name:<28} {rate:>10.0} lines/s   ({bytes} B/line)   {:.2}× JSON-only", rate / ceiling);
         }
     }
     Ok(())
