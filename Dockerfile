@@ -28,8 +28,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && mkdir -p /out/data
 
 # --- runtime ---------------------------------------------------------------------------------
-# distroless cc: glibc, libgcc, CA certificates, no shell or package manager; zlib (librdkafka's
-# one dynamic dependency besides glibc) is copied from the build stage.
+# distroless cc: glibc, libgcc, OpenSSL's libssl3 (librdkafka's TLS and SCRAM, built against the
+# build stage's Debian 12 libssl-dev), CA certificates, no shell or package manager; zlib, the
+# other dynamic dependency, is copied from the build stage.
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 COPY --from=build /lib/x86_64-linux-gnu/libz.so.1 /lib/x86_64-linux-gnu/libz.so.1
 COPY --from=build /out/nexuslog /usr/local/bin/nexuslog
