@@ -322,3 +322,63 @@ fn detection_names_the_format_and_nothing_for_prose() {
     let prose: Vec<String> = ["hello world", "The quick brown fox jumps over the lazy dog.", "id,name,price", "1,apple,0.5", "", "   ", "€€€ ünïcödé"].map(String::from).to_vec();
     assert!(detect(&prose, RECEIVED).is_empty(), "{:?}", detect(&prose, RECEIVED));
 }
+
+/// `line` with its IPv4 addresses and its standalone numbers of 3 to 8 digits (pids, sizes,
+/// ports, ids — not dates, times, zones or epochs, whose digits touch `:`, `/`, `-`, `.`, `,` or
+/// `+`, or run
+/// longer) replaced by others of the same shape, from `seed`.
+fn vary(line: &str, seed: u64) -> String {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut next = move |n: u64| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    let ipv4 = regex::Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").unwrap();
+    let line = ipv4.replace_all(line, |_: &regex::Captures| format!("{}.{}.{}.{}", 1 + next(223), next(256), next(256), 1 + next(254))).into_owned();
+    let bytes = line.as_bytes();
+    let number = regex::Regex::new(r"\d+").unwrap();
+    let mut out = String::with_capacity(line.len());
+    let mut last = 0;
+    for m in number.find_iter(&line) {
+        let before = m.start().checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(m.end()).copied();
+        let loose = |c: Option<u8>| c.is_none_or(|c| !(c.is_ascii_alphanumeric() || b":/-.,+".contains(&c)));
+        let year = m.len() == 4 && (m.as_str().starts_with("19") || m.as_str().starts_with("20"));
+        out.push_str(&line[last..m.start()]);
+        if (3..=8).contains(&m.len()) && loose(before) && loose(after) && !year {
+            out.push_str(&(1 + next(9)).to_string());
+            (1..m.len()).for_each(|_| out.push_str(&next(10).to_string()));
+        } else {
+            out.push_str(m.as_str());
+        }
+        last = m.end();
+    }
+    out.push_str(&line[last..]);
+    out
+}
+
+/// For each preset, 100 lines of its format (its example with other addresses, pids, sizes and
+/// ids) are all detected as that preset, first.
+#[test]
+fn a_hundred_lines_of_each_format_are_detected_as_it() {
+    use nexuslog_pipeline::presets::detect;
+    for p in presets() {
+        // Lines ending in free text also get a different ending, JSON objects one more key.
+        let free_text = !p.example.ends_with(['}', '"', 'K']) && !["aws_vpc_flow", "logfmt"].contains(&p.name);
+        let lines: Vec<String> = (0..100)
+            .map(|i| {
+                let line = vary(p.example, i);
+                match line.strip_suffix('}') {
+                    Some(object) => format!("{object},\"sample\":{i}}}"),
+                    None if free_text => format!("{line} (#{i})"),
+                    None => line,
+                }
+            })
+            .collect();
+        assert!(lines.iter().collect::<std::collections::HashSet<_>>().len() > 50, "{}: the lines vary", p.name);
+        let found = detect(&lines, RECEIVED);
+        let best = found.first().unwrap_or_else(|| panic!("{}: nothing detected in {:?}", p.name, &lines[..3]));
+        let same = best.preset == p.name || (best.preset.ends_with("_access") && p.name.ends_with("_access") && !best.preset.starts_with("envoy") && !p.name.starts_with("envoy"));
+        assert!(same && best.parsed == 100, "{}: detected {} for {} of 100; first lines {:?}", p.name, best.preset, best.parsed, &lines[..2]);
+    }
+}
