@@ -173,6 +173,13 @@ async fn presets_are_listed_detected_and_used(c: &Client) {
     assert_eq!((best["preset"].as_str(), best["parsed"].as_u64(), best["lines"].as_u64()), (Some("nginx_error"), Some(2), Some(3)), "{found}");
     assert_eq!(best["preview"][0]["record"]["fields"]["client.ip"], json!("203.0.113.1"), "{found}");
 
+    // Bad input: a clear 400, and nothing is stored.
+    let before = c.call(reqwest::Method::GET, "/v1/projects/default/pipeline", None).await.1["revision"].clone();
+    for bad in [json!({ "lines": [] }), json!({ "lines": vec!["x"; 101] }), json!({ "lines": ["x"], "rules": [] }), json!({ "sample": ["x"] })] {
+        let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/detect", Some(bad.clone())).await;
+        assert_eq!(s, 400, "{bad} → {v}");
+    }
+    assert_eq!(c.call(reqwest::Method::GET, "/v1/projects/default/pipeline", None).await.1["revision"], before);
     let rule = json!({ "name": "edge errors", "when": { "service": "edge" }, "timezone": "Europe/Berlin", "steps": [ { "preset": "nginx_error" } ] });
     let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(rule)).await;
     assert_eq!(s, 201, "{v}");

@@ -157,19 +157,26 @@ pub struct DryRun {
     rules: Option<Vec<RuleSpec>>,
 }
 
+/// Dry runs and detections share one budget per caller (user or key), across API replicas,
+/// and take 1 to [`MAX_DRY_RUN_LINES`] sample lines.
+async fn admit_samples(api: &Api, caller: &Caller, lines: usize) -> Result<(), ApiError> {
+    let (actor, _) = caller.principal.as_ref().map(crate::authz::Principal::actor).unwrap_or_default();
+    if api.state.incr(&format!("dry-run:{actor}"), 1, Some(Duration::from_secs(60))).await? > DRY_RUNS_PER_MINUTE {
+        return Err(ApiError::Throttled { what: format!("at most {DRY_RUNS_PER_MINUTE} dry runs or detections a minute"), retry_after_secs: 60 });
+    }
+    if lines == 0 || lines > MAX_DRY_RUN_LINES {
+        return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
+    }
+    Ok(())
+}
+
 pub async fn dry_run(
     State(api): State<Arc<Api>>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<DryRun>,
 ) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?.clone();
-    let (actor, _) = caller.principal.as_ref().map(crate::authz::Principal::actor).unwrap_or_default();
-    if api.state.incr(&format!("dry-run:{actor}"), 1, Some(Duration::from_secs(60))).await? > DRY_RUNS_PER_MINUTE {
-        return Err(ApiError::Throttled { what: format!("at most {DRY_RUNS_PER_MINUTE} dry runs a minute"), retry_after_secs: 60 });
-    }
-    if body.lines.is_empty() || body.lines.len() > MAX_DRY_RUN_LINES {
-        return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
-    }
+    admit_samples(&api, &caller, body.lines.len()).await?;
     let source = match body.source.as_deref().unwrap_or("http") {
         "http" => SourceKind::Http,
         "syslog" => SourceKind::Syslog,
@@ -217,27 +224,17 @@ pub async fn detect(
     JsonBody(body): JsonBody<Detect>,
 ) -> Result<Json<Value>, ApiError> {
     let project = caller.project()?.clone();
-    let (actor, _) = caller.principal.as_ref().map(crate::authz::Principal::actor).unwrap_or_default();
-    // The same budget as dry runs: detection runs every preset on every line.
-    if api.state.incr(&format!("dry-run:{actor}"), 1, Some(Duration::from_secs(60))).await? > DRY_RUNS_PER_MINUTE {
-        return Err(ApiError::Throttled { what: format!("at most {DRY_RUNS_PER_MINUTE} dry runs or detections a minute"), retry_after_secs: 60 });
-    }
-    if body.lines.is_empty() || body.lines.len() > MAX_DRY_RUN_LINES {
-        return Err(ApiError::BadRequest(format!("give 1 to {MAX_DRY_RUN_LINES} lines")));
-    }
+    admit_samples(&api, &caller, body.lines.len()).await?;
     let lines = body.lines;
     let found = compile_bounded(&api, move || {
         let now = nexuslog_metastore::now();
         nexuslog_pipeline::presets::detect(&lines, now)
             .into_iter()
             .map(|d| {
-                let spec: Result<RuleSpec, _> = serde_json::from_value(json!({ "name": d.preset, "steps": [ { "preset": d.preset } ] }));
-                let preview = spec
-                    .ok()
-                    .and_then(|spec| Pipeline::compile([(d.preset, &spec)], 0).ok())
+                let preview = nexuslog_pipeline::presets::pipeline(d.preset)
                     .map(|p| {
                         let sample: Vec<String> = d.examples.iter().filter_map(|&i| lines.get(i).cloned()).collect();
-                        run_samples(&project.id, SourceKind::Http, &sample, &p)
+                        run_samples(&project.id, SourceKind::Http, &sample, p)
                     })
                     .unwrap_or_default();
                 json!({ "preset": d.preset, "version": d.version, "title": d.title, "parsed": d.parsed, "lines": d.lines, "share": d.share, "preview": preview })

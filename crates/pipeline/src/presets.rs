@@ -452,6 +452,11 @@ fn compiled() -> &'static [(&'static Preset, crate::Pipeline, Option<regex::Rege
     })
 }
 
+/// The compiled one-rule pipeline that runs preset `name` (compiled once per process).
+pub fn pipeline(name: &str) -> Option<&'static crate::Pipeline> {
+    compiled().iter().find(|(p, _, _)| p.name == name).map(|(_, pipeline, _)| pipeline)
+}
+
 /// Whether `pipeline` (one preset) parses `line` completely, and then how many fields the
 /// record has.
 fn parses(pipeline: &crate::Pipeline, hint: Option<&regex::Regex>, line: &str, received_at: i64) -> Option<usize> {
