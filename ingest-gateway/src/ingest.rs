@@ -10,6 +10,7 @@ use nexuslog_schemas::{DeadLetter, RawEvent, SchemaError, SourceKind, Stage};
 use tracing::Instrument;
 
 use crate::backlog::Backlog;
+use crate::multiline::{Multiline, Pending};
 use crate::redaction::{RedactionUnavailable, Redactions, REDACTED_FIELD};
 
 /// One event to write: its ingest id, project and bytes.
@@ -55,12 +56,13 @@ pub struct Ingest {
     max_record_bytes: usize,
     backlog: Backlog,
     redactions: Option<Arc<Redactions>>,
+    multiline: Option<Arc<Multiline>>,
 }
 
 impl Ingest {
     /// `max_record_bytes`: the largest record the bus takes (`bus.max_record_bytes`).
     pub fn new(bus: Arc<dyn Bus>, codec: Codec, topics: Topics, max_record_bytes: usize) -> Self {
-        Self { bus, codec, topics, max_record_bytes, backlog: Backlog::new(0), redactions: None }
+        Self { bus, codec, topics, max_record_bytes, backlog: Backlog::new(0), redactions: None, multiline: None }
     }
 
     /// Applies each project's redaction rules to events and dead letters before they are
@@ -68,6 +70,14 @@ impl Ingest {
     #[must_use]
     pub fn with_redaction(mut self, redactions: Arc<Redactions>) -> Self {
         self.redactions = Some(redactions);
+        self
+    }
+
+    /// Joins continuation lines by each project's `multiline` rule steps before events are
+    /// written; without it every line is an event.
+    #[must_use]
+    pub fn with_multiline(mut self, multiline: Arc<Multiline>) -> Self {
+        self.multiline = Some(multiline);
         self
     }
 
@@ -113,9 +123,24 @@ impl Ingest {
             tracing::Span::none()
         };
         let headers = trace::inject(&span);
+        // Every line is accepted, joined or not.
+        let accepted = events.len();
+        let (events, pending) = match &self.multiline {
+            Some(m) => m.join(source, remote, events, received_at).await,
+            None => (events.into_iter().map(|e| (e, received_at)).collect(), Pending::default()),
+        };
+        let written = self.write(source, remote, events, &headers).instrument(span).await;
+        if let Some(m) = &self.multiline {
+            m.settle(pending, written.is_ok());
+        }
+        written.map(|()| accepted)
+    }
+
+    /// Redacts, encodes and produces events, each with its receive time.
+    async fn write(&self, source: SourceKind, remote: Option<&str>, events: Vec<(Event, i64)>, headers: &nexuslog_bus::Headers) -> Result<(), IngestError> {
         let mut records = Vec::with_capacity(events.len());
         let mut redactor: Option<(String, Arc<nexuslog_redact::Redactor>)> = None;
-        for mut e in events {
+        for (mut e, received_at) in events {
             if let Some(redactions) = &self.redactions {
                 // Requests carry one project's events; the lookup is made once per project run.
                 if redactor.as_ref().is_none_or(|(p, _)| *p != e.project_id) {
@@ -142,9 +167,8 @@ impl Ingest {
             }
             records.push(OutRecord { topic: self.topics.raw.clone(), key: Some(raw.ingest_id.into_bytes()), payload, headers: headers.clone() });
         }
-        let n = records.len();
-        self.bus.produce(records).instrument(span).await?;
-        Ok(n)
+        self.bus.produce(records).await?;
+        Ok(())
     }
 
     /// Writes refused input to the dead-letter topic (stage GATEWAY); returns once acknowledged.

@@ -169,7 +169,8 @@ pub async fn run(role: Role, config: Config) -> anyhow::Result<()> {
         }
         let ingest = nexuslog_ingest_gateway::Ingest::new(bus, codec.clone(), topics.clone(), usize::try_from(config.bus.max_record_bytes).unwrap_or(usize::MAX))
             .with_backlog(backlog)
-            .with_redaction(nexuslog_ingest_gateway::Redactions::new(meta.clone()));
+            .with_redaction(nexuslog_ingest_gateway::Redactions::new(meta.clone()))
+            .with_multiline(nexuslog_ingest_gateway::Multiline::new(meta.clone(), usize::try_from(config.http.max_event_bytes).unwrap_or(usize::MAX)));
         let keys = key_cache.clone().ok_or_else(missing_deps)?;
         crate::syslog::spawn_listeners(&config, ingest.clone(), keys.clone(), meta, &shutdown, &mut tasks).await?;
         // With a state store (always, in these roles) the per-key limit is shared by every

@@ -213,6 +213,80 @@ async fn presets_are_listed_detected_and_used(c: &Client) {
     });
 }
 
+/// A log4j line with a Java stack trace, one JSON event per line, from `service`.
+fn trace_lines(service: &str, head: &str, frames: &[&str]) -> Vec<String> {
+    std::iter::once(head.to_owned()).chain(frames.iter().map(|f| (*f).to_owned())).map(|m| json!({ "service": service, "message": m }).to_string()).collect()
+}
+
+/// Makes the project join Java traces of services `{run}-*` (then parse them with the log4j
+/// preset) and waits until the gateway applies it.
+async fn join_java_traces(c: &Client, run: &str) {
+    let rule = json!({ "name": format!("traces {run}"), "when": { "service": format!("{run}-*") }, "steps": [ { "multiline": { "kind": "java" } }, { "preset": "log4j" } ] });
+    let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(rule)).await;
+    assert_eq!(s, 201, "{v}");
+    // In force at the gateway (joined) and at every processor (parsed): the probes' ids spread
+    // them over the partitions, so over both replicas on the Kafka path.
+    wait_until("the multiline rule is in force", Duration::from_secs(30), || async {
+        let probe = unique_name("probe");
+        let mut lines = Vec::new();
+        for i in 0..6 {
+            lines.extend(trace_lines(&format!("{run}-probe"), &format!("2024-03-12 10:00:00,000 ERROR [main] com.example.Probe - {probe} {i}"), &["at com.example.Probe.run(Probe.java:1)"]));
+        }
+        c.ingest(&lines).await;
+        let hits = c.found(&probe, 6).await;
+        hits.iter().all(|h| h["message"].as_str().is_some_and(|m| m.contains("Probe.java:1")) && h["fields"]["log.logger"].is_string()).then_some(())
+    })
+    .await;
+}
+
+/// Multiline traces through the API: a dry run shows continuation lines joined; interleaved
+/// traces of two services in one request stay apart; a trace split over two requests is one
+/// event (its second version replaces the first); the log4j preset parses the joined event.
+async fn multiline_traces_are_joined(c: &Client) {
+    let run = unique_name("trace");
+    let draft = json!({ "name": "d", "steps": [ { "multiline": { "kind": "java" } } ] });
+    let lines = ["ERROR failed", "java.lang.IllegalStateException: no", "at a.B.c(B.java:1)", "INFO next"];
+    let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/dry-run", Some(json!({ "lines": lines, "rules": [draft] }))).await;
+    assert_eq!(s, 200, "{v}");
+    let outcomes: Vec<&str> = v["results"].as_array().expect("results").iter().filter_map(|r| r["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["record", "joined", "joined", "record"], "{v}");
+    assert_eq!(v["results"][0]["record"]["message"], json!(lines[..3].join("\n")), "{v}");
+    let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(json!({ "name": "late", "steps": [ { "set": { "field": "x", "value": 1 } }, { "multiline": {} } ] }))).await;
+    assert_eq!(s, 400, "multiline is only a first step: {v}");
+
+    join_java_traces(c, &run).await;
+    let (a, b) = (format!("{run}-billing"), format!("{run}-shipping"));
+    let a_head = format!("2024-03-12 10:00:00,123 ERROR [main] com.example.Billing - {run} charge failed");
+    let b_head = format!("2024-03-12 10:00:00,456 ERROR [main] com.example.Shipping - {run} label failed");
+    // One request, the two traces interleaved; the second request continues billing's.
+    let a_lines = trace_lines(&a, &a_head, &["java.lang.IllegalStateException: card declined", "at com.example.Billing.charge(Billing.java:42)"]);
+    let b_lines = trace_lines(&b, &b_head, &["at com.example.Shipping.label(Shipping.java:7)"]);
+    c.ingest(&[a_lines[0].clone(), b_lines[0].clone(), a_lines[1].clone(), b_lines[1].clone(), a_lines[2].clone()]).await;
+    let mut later = trace_lines(&a, "x", &["Caused by: java.net.SocketTimeoutException: Read timed out", "... 12 more"]);
+    later.remove(0);
+    later.push(json!({ "service": a, "message": format!("2024-03-12 10:00:01,000 INFO [main] com.example.Billing - {run} next") }).to_string());
+    c.ingest(&later).await;
+
+    let hits = wait_until("billing's trace with its later lines", Duration::from_secs(60), || async {
+        let hits = c.found(&run, 3).await;
+        hits.iter().any(|h| h["message"].as_str().is_some_and(|m| m.ends_with("... 12 more"))).then_some(hits)
+    })
+    .await;
+    let by_service = |s: &str, level: &str| hits.iter().find(|h| h["service"] == json!(s) && h["level"] == json!(level)).cloned().unwrap_or_else(|| panic!("{s} {level} in {hits:#?}"));
+    let billing = by_service(&a, "error");
+    assert_eq!(
+        billing["message"],
+        json!(format!("{run} charge failed\njava.lang.IllegalStateException: card declined\nat com.example.Billing.charge(Billing.java:42)\nCaused by: java.net.SocketTimeoutException: Read timed out\n... 12 more")),
+        "{billing}"
+    );
+    assert_eq!((billing["fields"]["ingest.multiline"].as_str(), billing["fields"]["ingest.revision"].as_str()), (Some("5"), Some("2")), "{billing}");
+    assert_eq!(billing["fields"]["log.logger"], json!("com.example.Billing"), "the log4j preset parsed the joined event: {billing}");
+    assert!(billing["timestamp"].as_str().is_some_and(|t| t.starts_with("2024-03-12T10:00:00.123")), "{billing}");
+    let shipping = by_service(&b, "error");
+    assert_eq!(shipping["message"], json!(format!("{run} label failed\nat com.example.Shipping.label(Shipping.java:7)")), "{shipping}");
+    assert_eq!(by_service(&a, "info")["message"], json!(format!("{run} next")));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -223,6 +297,83 @@ async fn embedded_pipelines_parse_real_lines_and_change_without_restart() {
     let client = Client { url: node.url.clone(), admin, key };
     pipelines_shape_events_and_change_at_run_time(&client).await;
     presets_are_listed_detected_and_used(&client).await;
+    multiline_traces_are_joined(&client).await;
+    auto_mode_picks_a_preset_per_source(&client).await;
+}
+
+/// Auto mode: a source's PostgreSQL lines, sent with no parsing rule of their own, are parsed by
+/// the preset auto mode chose for the source; the choice is stored once and audited once, however
+/// many processors made it.
+async fn auto_mode_picks_a_preset_per_source(c: &Client) {
+    let run = unique_name("auto");
+    let service = format!("{run}-db");
+    let rule = json!({ "name": format!("auto {run}"), "when": { "service": service }, "steps": [ { "auto": {} } ] });
+    let (s, v) = c.call(reqwest::Method::POST, "/v1/projects/default/pipeline/rules", Some(rule)).await;
+    assert_eq!(s, 201, "{v}");
+    // Without a zone after the time: the access-log rule above selects lines `a b c [`.
+    let pg = |word: &str, i: usize| format!(r#"2024-03-12 10:13:2{}.123 [{}] user=app,db=shop,app=psql,client=10.0.0.{i} ERROR:  relation "{word}_{i}" does not exist"#, i % 10, 4000 + i);
+    let line = |i: usize| json!({ "service": service, "message": pg(&run, i) }).to_string();
+    let chosen = wait_until("the auto rule is in force", Duration::from_secs(30), || async {
+        // On every processor: the probes spread over the partitions.
+        let probe = unique_name("probe");
+        c.ingest(&(0..6).map(|i| json!({ "service": service, "message": pg(&probe, i) }).to_string()).collect::<Vec<_>>()).await;
+        let hits = c.found(&probe, 6).await;
+        let presets: std::collections::BTreeSet<Option<&str>> = hits.iter().map(|h| h["fields"]["auto.preset"].as_str()).collect();
+        match presets.into_iter().collect::<Vec<_>>()[..] {
+            [Some(p)] => Some(p.to_owned()),
+            _ => None,
+        }
+    })
+    .await;
+    assert_eq!(chosen, "postgresql");
+    // Enough lines for each of two processor replicas to see a whole sample.
+    c.ingest(&(0..60).map(line).collect::<Vec<_>>()).await;
+    for h in c.found(&run, 60).await {
+        assert_eq!(h["fields"]["auto.preset"], json!(chosen), "{h}");
+        assert!(h["fields"]["process.pid"].as_i64().is_some_and(|pid| (4000..4060).contains(&pid)), "{h}");
+        assert_eq!(h["level"], json!("error"), "{h}");
+    }
+    let audited = wait_until("the choice audited", Duration::from_secs(30), || async {
+        let (_, v) = c.call(reqwest::Method::GET, "/v1/projects/default/audit?limit=200", None).await;
+        let entries: Vec<Value> = v["entries"].as_array().cloned().unwrap_or_default().into_iter().filter(|e| e["action"] == json!("pipeline.auto_preset") && e["target"] == json!(service)).collect();
+        (!entries.is_empty()).then_some(entries)
+    })
+    .await;
+    assert_eq!(audited.len(), 1, "one choice, audited once: {audited:#?}");
+    assert_eq!(audited[0]["detail"]["preset"], json!(chosen), "{audited:#?}");
+}
+
+/// kill -9 between two requests of one trace: every acknowledged line stays searchable. The
+/// restarted gateway has no open event to continue, so the second part is an event of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_multiline_trace_cut_by_kill_9_keeps_every_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = support::with_admin_password(support::standalone_env(dir.path()), ADMIN_PASSWORD);
+    let key = support::test_key();
+    let run = unique_name("cut");
+    let service = format!("{run}-orders");
+    {
+        let node = support::start(&[], env.clone(), &key).await;
+        let client = Client { admin: support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await, url: node.url.clone(), key: key.clone() };
+        join_java_traces(&client, &run).await;
+        client.ingest(&trace_lines(&service, &format!("2024-03-12 11:00:00,000 ERROR [main] com.example.Orders - {run} place failed"), &["java.lang.IllegalStateException: no stock", "at com.example.Orders.place(Orders.java:9)"])).await;
+        // Dropping the node kills it with SIGKILL, right after the acknowledgement.
+    }
+    let node = support::start(&[], env, &key).await;
+    let client = Client { admin: support::login(&node.url, "admin@localhost", ADMIN_PASSWORD).await, url: node.url.clone(), key };
+    let mut rest = trace_lines(&service, &format!("Caused by: java.io.IOException: {run} disk gone"), &["... 3 more"]);
+    rest.push(json!({ "service": service, "message": format!("2024-03-12 11:00:01,000 INFO [main] com.example.Orders - {run} retried") }).to_string());
+    client.ingest(&rest).await;
+    let hits = client.found(&run, 3).await;
+    let mut messages: Vec<&str> = hits.iter().filter_map(|h| h["message"].as_str()).collect();
+    messages.sort_unstable();
+    let mut expected = vec![
+        format!("{run} place failed\njava.lang.IllegalStateException: no stock\nat com.example.Orders.place(Orders.java:9)"),
+        format!("Caused by: java.io.IOException: {run} disk gone\n... 3 more"),
+        format!("{run} retried"),
+    ];
+    expected.sort_unstable();
+    assert_eq!(messages, expected, "{hits:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,4 +390,6 @@ async fn kafka_pipelines_parse_real_lines_and_change_on_every_replica_without_re
     let client = Client { url: node.url.clone(), admin, key };
     pipelines_shape_events_and_change_at_run_time(&client).await;
     presets_are_listed_detected_and_used(&client).await;
+    multiline_traces_are_joined(&client).await;
+    auto_mode_picks_a_preset_per_source(&client).await;
 }

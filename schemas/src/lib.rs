@@ -28,6 +28,11 @@ pub use dead_letter::{DeadLetter, Stage};
 pub use log_record::{FieldValue, Level, LogRecord, ParseStatus, TimestampSource};
 pub use raw_event::{RawEvent, SourceKind};
 
+/// The field (and raw-event metadata entry) a later version of an event carries: `2`, `3`, …
+/// A multiline event continued by a later request is written again under the same id with it;
+/// sinks index such a record over the earlier version, and alert rules count the event once.
+pub const REVISION_FIELD: &str = "ingest.revision";
+
 /// The `.avsc` texts compiled into the binary, by file name.
 pub mod avsc {
     pub const RAW_EVENT: &str = include_str!("../avro/raw_event.avsc");

@@ -183,10 +183,26 @@ impl Indexer {
         nexuslog_common::health::waiting_on("schema_registry", false);
         // Freshness: how long the oldest record of the batch took from the gateway to the store.
         let oldest_received = records.iter().map(|r| r.received_at).min();
+        // Several versions of one event in a batch (a multiline event continued by a later
+        // request): only the newest, which holds every line, is indexed.
+        if origin.len() < records.len() {
+            let mut newest: HashMap<&str, usize> = HashMap::with_capacity(origin.len());
+            for (i, r) in records.iter().enumerate() {
+                newest.insert(r.id.as_str(), i);
+            }
+            let keep: std::collections::HashSet<usize> = newest.into_values().collect();
+            let mut i = 0;
+            records.retain(|_| {
+                i += 1;
+                keep.contains(&(i - 1))
+            });
+        }
         // A record reaches the store for the first time when its id is unique to one acceptance
-        // and its offset is past what any earlier consumer could have seen.
+        // and its offset is past what any earlier consumer could have seen; a later version of
+        // an event replaces the one indexed before.
         let unseen = |r: &LogRecord| {
             nexuslog_common::is_minted_ingest_id(&r.id)
+                && !r.fields.contains_key(nexuslog_schemas::REVISION_FIELD)
                 && origin.get(&r.id).zip(bound.as_ref()).is_some_and(|(rec, b)| b.get(&rec.partition).is_some_and(|last| rec.offset > *last))
         };
         let (unseen, seen): (Vec<LogRecord>, Vec<LogRecord>) = records.into_iter().partition(|r| unseen(r));

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use nexuslog_common::shutdown::Shutdown;
-use nexuslog_metastore::{MetaStore, MetaStoreError};
+use nexuslog_metastore::{AuditEntry, MetaStore, MetaStoreError};
 use nexuslog_pipeline::{Pipeline, RuleSpec};
 
 /// How often revisions are polled.
@@ -83,11 +83,55 @@ impl PipelineRegistry {
         Ok(pipeline)
     }
 
+    /// Stores the auto rules' new per-source choices, first writer wins, so every replica
+    /// parses a source with the same preset: each adopts what the store holds. The replica whose
+    /// choice was stored audits it.
+    ///
+    /// # Errors
+    /// When the metadata store cannot be written (the local choices stay in force).
+    pub async fn share_auto_choices(&self) -> Result<(), MetaStoreError> {
+        for (project, pipeline) in self.snapshot().iter() {
+            for (rule, chooser) in pipeline.auto_choosers() {
+                for p in chooser.take_proposals() {
+                    let name = format!("auto-preset:{project}:{rule}:{}:{}", p.source, p.generation);
+                    let nonce = nexuslog_metastore::new_id();
+                    let ours = serde_json::json!({ "preset": p.preset, "share": p.share, "nonce": nonce }).to_string();
+                    let stored: serde_json::Value = serde_json::from_str(&self.meta.setting_or_insert(&name, &ours).await?).unwrap_or_default();
+                    let preset = stored["preset"].as_str().and_then(nexuslog_pipeline::presets::preset).map(|p| p.name);
+                    chooser.adopt(&p.source, p.generation, preset);
+                    if stored["nonce"].as_str() != Some(nonce.as_str()) {
+                        continue;
+                    }
+                    tracing::info!(project, rule, source = p.source, preset = ?p.preset, previous = ?p.previous, share = p.share, "auto mode chose a preset");
+                    let detail = serde_json::json!({ "rule": rule, "preset": p.preset, "previous": p.previous, "share": p.share, "generation": p.generation });
+                    self.meta
+                        .append_audit(&AuditEntry {
+                            id: nexuslog_metastore::new_id(),
+                            at: nexuslog_metastore::now(),
+                            actor: "system".into(),
+                            actor_name: "processor".into(),
+                            action: "pipeline.auto_preset".into(),
+                            project_id: Some(project.clone()),
+                            target: p.source.clone(),
+                            outcome: "success".into(),
+                            detail: detail.to_string(),
+                            ip: String::new(),
+                        })
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Polls for changes until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
         loop {
             if let Err(e) = self.refresh().await {
                 tracing::warn!(error = %e, "cannot poll pipeline revisions; the loaded pipelines stay in force");
+            }
+            if let Err(e) = self.share_auto_choices().await {
+                tracing::warn!(error = %e, "cannot store auto mode's choices; each processor keeps its own for now");
             }
             tokio::select! {
                 () = tokio::time::sleep(PIPELINE_POLL) => {}

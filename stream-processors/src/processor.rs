@@ -127,7 +127,9 @@ pub async fn process_record(
             match nexuslog_pipeline::process(&raw, pipeline, None) {
                 Ok(Outcome::Record(mut record)) => match finish(codec, &topics.logs, limits, &mut record).await {
                     Ok(Some(payload)) => {
-                        if let Some((rules, collector)) = alerts {
+                        // A later version of an event (a multiline event continued) was
+                        // counted as its first version.
+                        if let Some((rules, collector)) = alerts.filter(|_| !record.fields.contains_key(nexuslog_schemas::REVISION_FIELD)) {
                             collector.observe(&record, rules.of_project(&record.project_id));
                         }
                         return Ok(Some(OutRecord { topic: topics.logs.clone(), key: Some(record.id.into_bytes()), payload, ..Default::default() }));

@@ -245,24 +245,34 @@ pub async fn detect(
     Ok(Json(json!({ "presets": found })))
 }
 
-/// What each sample line becomes, with the trace of every rule and step.
+/// What each sample line becomes, with the trace of every rule and step. The lines are one
+/// request from one sender: a project's `multiline` steps join continuation lines into the
+/// line they continue, as the gateway would (those lines answer `joined`, with the 1-based
+/// line they joined).
 fn run_samples(project_id: &str, source: SourceKind, lines: &[String], pipeline: &Pipeline) -> Vec<Value> {
     let now = nexuslog_metastore::now();
-    lines
+    let mut raws: Vec<RawEvent> = lines
         .iter()
         .enumerate()
-        .map(|(i, line)| {
-            let raw = RawEvent {
-                ingest_id: format!("dry-run-{}", i + 1),
-                project_id: project_id.to_owned(),
-                source,
-                received_at: now,
-                remote_addr: None,
-                payload: line.as_bytes().to_vec(),
-                metadata: Default::default(),
-            };
+        .map(|(i, line)| RawEvent {
+            ingest_id: format!("dry-run-{}", i + 1),
+            project_id: project_id.to_owned(),
+            source,
+            received_at: now,
+            remote_addr: None,
+            payload: line.as_bytes().to_vec(),
+            metadata: Default::default(),
+        })
+        .collect();
+    let joined_into = if pipeline.has_multiline() { join_samples(pipeline, &mut raws) } else { vec![None; raws.len()] };
+    raws.iter()
+        .zip(joined_into)
+        .map(|(raw, into)| {
+            if let Some(head) = into {
+                return json!({ "outcome": "joined", "into": head + 1 });
+            }
             let mut trace = Vec::new();
-            match nexuslog_pipeline::process(&raw, pipeline, Some(&mut trace)) {
+            match nexuslog_pipeline::process(raw, pipeline, Some(&mut trace)) {
                 Ok(Outcome::Record(r)) => json!({ "outcome": "record", "record": record_json(&r), "trace": trace }),
                 Ok(Outcome::Dropped { rule }) => json!({ "outcome": "dropped", "rule": rule, "trace": trace }),
                 Ok(Outcome::DeadLetter { record, rule, reason }) => {
@@ -272,6 +282,44 @@ fn run_samples(project_id: &str, source: SourceKind, lines: &[String], pipeline:
             }
         })
         .collect()
+}
+
+/// Joins continuation lines into their heads' payloads (in `raws`); per line, the index of the
+/// head it joined.
+fn join_samples(pipeline: &Pipeline, raws: &mut [RawEvent]) -> Vec<Option<usize>> {
+    use nexuslog_pipeline::multiline::{line_of, place, Placement};
+    let mut lines = Vec::with_capacity(raws.len());
+    let mut bodies = Vec::with_capacity(raws.len());
+    for raw in raws.iter() {
+        let found = nexuslog_pipeline::normalize(raw).ok().and_then(|r| {
+            let matcher = pipeline.multiline_for(&r)?;
+            let (line, body) = line_of(raw, &r)?;
+            Some(((r.host, r.service), matcher, line, body))
+        });
+        match found {
+            Some((key, matcher, line, body)) => {
+                lines.push((Some(key), Some(matcher), line));
+                bodies.push(Some(body));
+            }
+            None => {
+                lines.push((None, None, String::new()));
+                bodies.push(None);
+            }
+        }
+    }
+    let input: Vec<_> = lines.iter().map(|(k, m, l)| (k.clone(), *m, l.as_str())).collect();
+    let (placements, _) = place(&input, &mut std::collections::HashMap::new());
+    let mut into = vec![None; raws.len()];
+    for (i, p) in placements.into_iter().enumerate() {
+        if let Placement::Joined(head) = p {
+            if let Some(body) = bodies[head].as_mut() {
+                body.append(&lines[i].2);
+                raws[head].payload = body.payload();
+                into[i] = Some(head);
+            }
+        }
+    }
+    into
 }
 
 /// Fields that get their top values in one `fields` request: the work is one terms

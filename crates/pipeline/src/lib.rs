@@ -9,7 +9,9 @@
 //!    drop) — refines the record. A failed step keeps the record with the error noted, unless
 //!    its rule says to dead-letter.
 
+pub mod auto;
 mod level;
+pub mod multiline;
 pub mod normalize;
 pub mod presets;
 pub mod rules;
@@ -29,8 +31,17 @@ use nexuslog_schemas::RawEvent;
 ///
 /// # Errors
 /// When the event cannot be normalized at all (not UTF-8, broken JSON): a dead letter.
-pub fn process(raw: &RawEvent, pipeline: &Pipeline, trace: Option<&mut Vec<RuleTrace>>) -> Result<Outcome, NormalizeError> {
-    let record = normalize(raw)?;
+pub fn process(raw: &RawEvent, pipeline: &Pipeline, mut trace: Option<&mut Vec<RuleTrace>>) -> Result<Outcome, NormalizeError> {
+    let mut record = normalize(raw)?;
+    // An auto rule parses what no other rule selects, before them (the preset's standard
+    // fields may then select later rules).
+    if let Some((rule, chooser)) = pipeline.auto_for(&record) {
+        let line = String::from_utf8_lossy(&raw.payload);
+        record = match chooser.parse(rule, line.trim(), record, trace.as_deref_mut(), raw.received_at) {
+            Some(r) => r,
+            None => return Ok(Outcome::Dropped { rule: rule.to_owned() }),
+        };
+    }
     // The receiver's fields are stamped again after the rules: a parse step reading event
     // content (json, kv, logfmt, grok into `ingest.*`) must not be able to forge them.
     Ok(match pipeline.apply(record, trace) {

@@ -15,7 +15,8 @@ use crate::timestamp::{parse_timestamp_in, TimeContext};
 
 const TIMESTAMP_KEYS: &[&str] = &["@timestamp", "timestamp", "time", "ts", "datetime", "date", "eventTime"];
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "loglevel", "log.level", "levelname", "severity_text"];
-const MESSAGE_KEYS: &[&str] = &["message", "msg", "log", "text", "short_message", "body"];
+/// The keys a JSON event's message is read from, in order.
+pub const MESSAGE_KEYS: &[&str] = &["message", "msg", "log", "text", "short_message", "body"];
 const HOST_KEYS: &[&str] = &["host.name", "host.hostname", "host", "hostname"];
 const SERVICE_KEYS: &[&str] = &["service.name", "service", "service_name", "app", "application"];
 const TRACE_KEYS: &[&str] = &["trace_id", "traceId", "trace.id"];

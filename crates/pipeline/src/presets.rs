@@ -381,10 +381,23 @@ pub fn presets() -> &'static [Preset] {
                 example,
                 fields,
                 // The presets are this file's constants; the unit tests compile every one.
-                steps: steps.into_iter().filter_map(|s| serde_json::from_value(s).ok()).collect(),
+                steps: steps.into_iter().filter_map(|s| serde_json::from_value(s).ok()).map(spanning_lines).collect(),
             })
             .collect()
     })
+}
+
+/// A preset's grok patterns read a joined multiline event (a log line and its stack trace) as
+/// one text: `.` spans lines (`(?s)`, Logstash's `(?m)`), so `%{GREEDYDATA:message}` keeps the
+/// trace in the message.
+fn spanning_lines(step: Step) -> Step {
+    match step {
+        Step::Parse(mut p) if p.with == crate::rules::ParserKind::Grok => {
+            p.patterns = p.patterns.into_iter().map(|x| format!("(?s){x}")).collect();
+            Step::Parse(p)
+        }
+        other => other,
+    }
 }
 
 /// For presets whose steps succeed on almost any line (JSON shapes, logfmt): a pattern a line

@@ -44,7 +44,7 @@ enum Flow {
 }
 
 impl CompiledCondition {
-    fn matches(&self, r: &LogRecord) -> bool {
+    pub(crate) fn matches(&self, r: &LogRecord) -> bool {
         if let Some(s) = &self.source {
             if !r.source.symbol().eq_ignore_ascii_case(s) {
                 return false;
@@ -254,6 +254,7 @@ fn run(step: &CompiledStep, r: &mut LogRecord, zone: Zone) -> Result<Flow, Strin
             }
         }
         CompiledStep::Drop => return Ok(Flow::Drop),
+        CompiledStep::Multiline | CompiledStep::Auto => {}
         CompiledStep::Preset(steps) => {
             for s in steps {
                 if run(s, r, zone)? == Flow::Drop {
@@ -269,6 +270,10 @@ impl Pipeline {
     /// Runs the rules in order on a record; with `trace`, records what each rule did.
     pub fn apply(&self, mut r: LogRecord, mut trace: Option<&mut Vec<RuleTrace>>) -> Outcome {
         for rule in &self.rules {
+            if rule.auto.is_some() {
+                // Ran before the rules (`crate::process`), when it took the record.
+                continue;
+            }
             let matched = rule.when.matches(&r);
             let mut t = RuleTrace { rule: rule.name.clone(), matched, steps: Vec::new() };
             if matched {

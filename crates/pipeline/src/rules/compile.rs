@@ -3,7 +3,7 @@
 //! named by rule and step; what runs per record has nothing left to fail on but the data.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use nexuslog_parsers::grok::{GrokLibrary, GrokSet};
 use nexuslog_parsers::kv::KvOptions;
@@ -12,6 +12,8 @@ use nexuslog_schemas::{FieldValue, Level};
 use regex::Regex;
 
 use super::spec::{Condition, OnError, ParseSpec, ParserKind, RuleSpec, Step, TargetType};
+use crate::auto::AutoChooser;
+use crate::multiline::Matcher;
 use crate::parse_level;
 
 /// Why a rule cannot be used; `step` is 0-based.
@@ -55,6 +57,10 @@ pub(crate) enum CompiledStep {
     Drop,
     /// A preset's steps, run in order; the first error is the step's.
     Preset(Vec<CompiledStep>),
+    /// Done by the gateway on arrival (see `crate::multiline`); nothing to do here.
+    Multiline,
+    /// Done before the rules by `crate::process` (see `crate::auto`).
+    Auto,
 }
 
 impl CompiledStep {
@@ -72,6 +78,8 @@ impl CompiledStep {
             CompiledStep::MapLevel { .. } => "map_level",
             CompiledStep::Drop => "drop",
             CompiledStep::Preset(_) => "preset",
+            CompiledStep::Multiline => "multiline",
+            CompiledStep::Auto => "auto",
         }
     }
 }
@@ -84,6 +92,10 @@ pub(crate) struct CompiledRule {
     pub on_error: OnError,
     /// Where times without a zone are read.
     pub zone: crate::timestamp::Zone,
+    /// The rule's multiline step, which the gateway runs.
+    pub multiline: Option<Matcher>,
+    /// An auto rule's per-source preset choices.
+    pub auto: Option<Arc<AutoChooser>>,
 }
 
 /// A project's compiled rules, applied in order. Cheap to share between threads.
@@ -236,6 +248,11 @@ fn step(s: &Step) -> Result<CompiledStep, String> {
             // nest (none does).
             CompiledStep::Preset(preset.steps.iter().map(step).collect::<Result<_, _>>().map_err(|e| format!("preset {name:?}: {e}"))?)
         }
+        Step::Multiline(spec) => {
+            Matcher::compile(spec)?;
+            CompiledStep::Multiline
+        }
+        Step::Auto {} => CompiledStep::Auto,
     })
 }
 
@@ -251,7 +268,20 @@ fn rule(id: &str, r: &RuleSpec) -> Result<CompiledRule, RuleError> {
     let when = condition(&r.when).map_err(|m| err(None, m))?;
     let steps = r.steps.iter().enumerate().map(|(i, s)| step(s).map_err(|m| err(Some(i), m))).collect::<Result<_, _>>()?;
     let zone = r.timezone.as_deref().map(crate::timestamp::Zone::parse).transpose().map_err(|m| err(None, format!("timezone: {m}")))?.unwrap_or_default();
-    Ok(CompiledRule { id: id.to_owned(), name: r.name.clone(), when, steps, on_error: r.on_error, zone })
+    // Joining happens on arrival, before every step of every rule: only a first step says so
+    // truthfully.
+    if let Some(i) = r.steps.iter().skip(1).position(|s| matches!(s, Step::Multiline(_))) {
+        return Err(err(Some(i + 1), "`multiline` must be the rule's first step (it runs on arrival, before any rule)".into()));
+    }
+    let multiline = match r.steps.first() {
+        Some(Step::Multiline(spec)) => Some(Matcher::compile(spec).map_err(|m| err(Some(0), m))?),
+        _ => None,
+    };
+    let auto = r.steps.iter().any(|s| matches!(s, Step::Auto {}));
+    if auto && r.steps.len() > 1 {
+        return Err(err(None, "`auto` must be the rule's only step (it picks a preset per source)".into()));
+    }
+    Ok(CompiledRule { id: id.to_owned(), name: r.name.clone(), when, steps, on_error: r.on_error, zone, multiline, auto: auto.then(Arc::default) })
 }
 
 impl Pipeline {
@@ -284,5 +314,29 @@ impl Pipeline {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Whether any rule has a multiline step (which the gateway runs).
+    pub fn has_multiline(&self) -> bool {
+        self.rules.iter().any(|r| r.multiline.is_some())
+    }
+
+    /// The auto rule that takes `record` (normalized, before any rule): the first whose
+    /// condition holds, when no rule that parses or shapes events would select it.
+    pub fn auto_for(&self, record: &nexuslog_schemas::LogRecord) -> Option<(&str, &AutoChooser)> {
+        let auto = self.rules.iter().find_map(|r| r.auto.as_deref().filter(|_| r.when.matches(record)).map(|a| (r.name.as_str(), a)))?;
+        let shaping = |r: &CompiledRule| r.auto.is_none() && r.steps.iter().any(|s| !matches!(s, CompiledStep::Multiline));
+        (!self.rules.iter().any(|r| shaping(r) && r.when.matches(record))).then_some(auto)
+    }
+
+    /// Every auto rule's id and choices (the processor stores and shares them).
+    pub fn auto_choosers(&self) -> impl Iterator<Item = (&str, &AutoChooser)> {
+        self.rules.iter().filter_map(|r| r.auto.as_deref().map(|a| (r.id.as_str(), a)))
+    }
+
+    /// The multiline step of the first rule with one whose condition holds for `record` (the
+    /// event as normalized on arrival).
+    pub fn multiline_for(&self, record: &nexuslog_schemas::LogRecord) -> Option<&Matcher> {
+        self.rules.iter().find_map(|r| r.multiline.as_ref().filter(|_| r.when.matches(record)))
     }
 }

@@ -117,6 +117,13 @@ pub enum Step {
     Drop {},
     /// A preset's steps, by name (`{"preset": "nginx_access"}`; `GET /v1/presets` lists them).
     Preset(String),
+    /// Joins continuation lines (stack traces, or lines a pattern says) into the event they
+    /// continue. The rule's first step: the gateway runs it on arrival, before any rule.
+    Multiline(crate::multiline::MultilineSpec),
+    /// Parses each source's events with the preset that suits it, chosen from its first lines
+    /// and kept (see `crate::auto`). A rule's only step; it takes the events no other rule
+    /// selects.
+    Auto {},
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -6,7 +6,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { createRule, detect, dryRun, type Detection, type RuleSpec } from './api';
 import { sampleLines, shapeResults, type ShapedResult, type Verdict } from './pipeline';
 
-const VERDICT_COLOR: Record<Verdict, string> = { ok: 'success', partial: 'warning', dropped: 'default', dead_letter: 'error' };
+const VERDICT_COLOR: Record<Verdict, string> = { ok: 'success', partial: 'warning', dropped: 'default', dead_letter: 'error', joined: 'processing' };
 
 export const SAMPLE = [
   '{"service":"api","message":"lvl=warn user=bob took=12"}',
@@ -135,7 +135,7 @@ export function DryRunPanel({
         {results && results.length === 0 && <Empty description={t('dry.noResults')} />}
         {results?.map((r, i) => (
           <Card key={i} size="small" type="inner" data-testid="dry-run-result" title={<Typography.Text code ellipsis style={{ maxWidth: '100%' }}>{r.line}</Typography.Text>}
-            extra={<Tag color={VERDICT_COLOR[r.verdict]}>{t(`verdict.${r.verdict}`)}</Tag>}>
+            extra={<Tag color={VERDICT_COLOR[r.verdict]}>{t(`verdict.${r.verdict}`, { n: r.into })}</Tag>}>
             {r.rule && <div><Typography.Text type="secondary">{t('dry.byRule', { rule: r.rule })}</Typography.Text>{r.reason && `: ${r.reason}`}</div>}
             {r.summary.length > 0 && (
               <Descriptions size="small" column={1} bordered items={[

@@ -22,6 +22,7 @@ import {
   specToForm,
   STEP_TEMPLATES,
   STEP_TYPES,
+  stepLabel,
   StepJsonError,
   whenText,
   type RuleForm,
@@ -359,7 +360,7 @@ export default function PipelinesPage() {
                     </Space>
                   ),
                 },
-                { title: t('list.steps'), render: (_, r) => <Space wrap size={4}>{r.steps.map((s, i) => <Tag key={i}>{Object.keys(s)[0]}</Tag>)}</Space> },
+                { title: t('list.steps'), render: (_, r) => <Space wrap size={4}>{r.steps.map((s, i) => <Tag key={i}>{stepLabel(s)}</Tag>)}</Space> },
                 ...(canWrite
                   ? [
                       {

@@ -51,7 +51,9 @@ export interface DryRecord {
   [k: string]: unknown;
 }
 export interface DryResult {
-  outcome: 'record' | 'dropped' | 'dead_letter';
+  outcome: 'record' | 'dropped' | 'dead_letter' | 'joined';
+  /** For `joined`: the 1-based line this one continues. */
+  into?: number;
   record?: DryRecord;
   rule?: string;
   reason?: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RuleSpec } from './api';
-import { draftPipeline, formToSpec, moveUpdates, parseRuleJson, sampleLines, shapeResults, specToForm, StepJsonError, whenText } from './pipeline';
+import { draftPipeline, formToSpec, moveUpdates, parseRuleJson, sampleLines, shapeResults, specToForm, stepLabel, StepJsonError, whenText } from './pipeline';
 
 const spec: RuleSpec = {
   name: 'nginx',
@@ -87,5 +87,19 @@ describe('presets and time zones in the rule form', () => {
   it('leaves the time zone out when empty', () => {
     const f = specToForm({ ...withPreset, timezone: null });
     expect(formToSpec(f).timezone).toBeUndefined();
+  });
+});
+
+describe('multiline steps and joined dry-run lines', () => {
+  it('labels preset steps with their name and others by kind', () => {
+    expect(stepLabel({ preset: 'nginx_error' })).toBe('preset nginx_error');
+    expect(stepLabel({ multiline: { kind: 'java' } })).toBe('multiline');
+  });
+  it('shapes a joined line with the line it continues', () => {
+    const shaped = shapeResults(['ERROR x', 'at a.B(B.java:1)'], [
+      { outcome: 'record', record: undefined },
+      { outcome: 'joined', into: 1 },
+    ]);
+    expect(shaped.map((r) => [r.verdict, r.into])).toEqual([['ok', undefined], ['joined', 1]]);
   });
 });

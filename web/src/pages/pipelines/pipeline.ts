@@ -3,7 +3,7 @@
 
 import type { DryResult, PipelineRule, RuleSpec, Step, When } from './api';
 
-export const STEP_TYPES = ['parse', 'rename', 'remove', 'set', 'convert', 'map_level', 'drop', 'preset'] as const;
+export const STEP_TYPES = ['multiline', 'auto', 'parse', 'rename', 'remove', 'set', 'convert', 'map_level', 'drop', 'preset'] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 /** A saved rule without what the server adds (id, position, updated_at). */
@@ -27,6 +27,8 @@ export const STEP_TEMPLATES: Record<StepType, Record<string, unknown> | string> 
   map_level: { field: '' },
   drop: {},
   preset: 'nginx_access',
+  multiline: { kind: 'traces' },
+  auto: {},
 };
 
 export interface StepForm {
@@ -152,7 +154,7 @@ export function sampleLines(text: string): string[] {
   return text.split(/\r?\n/).filter((l) => l.trim() !== '');
 }
 
-export type Verdict = 'ok' | 'partial' | 'dropped' | 'dead_letter';
+export type Verdict = 'ok' | 'partial' | 'dropped' | 'dead_letter' | 'joined';
 
 export interface ShapedResult {
   line: string;
@@ -160,6 +162,8 @@ export interface ShapedResult {
   /** The rule that dropped or dead-lettered it. */
   rule?: string;
   reason?: string;
+  /** Joined into this (1-based) line by a multiline step. */
+  into?: number;
   /** The record's standard fields that are set, then its extracted fields. */
   summary: [string, unknown][];
   fields: Record<string, unknown>;
@@ -172,19 +176,27 @@ const SHOWN = ['timestamp', 'level', 'message', 'host', 'service', 'trace_id', '
 export function shapeResults(lines: string[], results: DryResult[]): ShapedResult[] {
   return results.map((r, i) => {
     const rec = r.record;
-    const verdict: Verdict = r.outcome === 'dropped' ? 'dropped' : r.outcome === 'dead_letter' ? 'dead_letter' : rec?.parse_status === 'partial' ? 'partial' : 'ok';
+    const verdict: Verdict =
+      r.outcome === 'joined' ? 'joined' : r.outcome === 'dropped' ? 'dropped' : r.outcome === 'dead_letter' ? 'dead_letter' : rec?.parse_status === 'partial' ? 'partial' : 'ok';
     const summary: [string, unknown][] = rec ? SHOWN.filter((k) => rec[k] !== null && rec[k] !== undefined && rec[k] !== '').map((k) => [k, rec[k]]) : [];
     return {
       line: lines[i] ?? '',
       verdict,
       rule: r.rule,
       reason: r.reason,
+      into: r.into,
       summary,
       fields: rec?.fields ?? {},
       errors: rec?.parse_errors ?? [],
       trace: (r.trace ?? []).map((t) => ({ ...t, failed: t.steps.some((s) => !s.ok) })),
     };
   });
+}
+
+/** A step as the rules table names it: its kind, and a preset's name (`preset nginx_access`). */
+export function stepLabel(s: Step): string {
+  const [kind, body] = Object.entries(s)[0] ?? ['?', ''];
+  return typeof body === 'string' && body ? `${kind} ${body}` : kind;
 }
 
 /** `service=nginx host=web-* field level exists`, or null (every record). */
