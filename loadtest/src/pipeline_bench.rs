@@ -1,7 +1,8 @@
 //! `pipeline-bench`: lines per second per core of the processor's per-event work — decode the
 //! raw event, normalize, run the project's pipeline, encode the log record — for JSON events
 //! with no rules (the ceiling), nginx access lines through a grok rule, and logfmt lines through
-//! a logfmt rule, and with `--presets` every shipped preset on its example line. One thread, in process, no bus: the processor spreads batches over cores, so
+//! a logfmt rule, auto mode against the fixed preset it settles on, and with `--presets` every
+//! shipped preset on its example line. One thread, in process, no bus: the processor spreads batches over cores, so
 //! per-core rate × cores bounds its throughput. Printed as ratios to the JSON-only rate.
 
 use std::time::{Duration, Instant};
@@ -137,6 +138,9 @@ impl Expect {
     }
 }
 
+const FIXED: &str = "preset nginx_access (fixed)";
+const AUTO: &str = "auto (nginx lines)";
+
 /// Name, line generator, pipeline, what every record must show.
 type Workload = (String, Box<dyn Fn(usize) -> String>, Pipeline, Expect);
 
@@ -145,6 +149,10 @@ pub fn pipeline_bench(args: &PipelineBenchArgs) -> anyhow::Result<()> {
         ("json only (no rules)".into(), Box::new(json_line), Pipeline::default(), Expect::Field("status")),
         ("grok nginx combined".into(), Box::new(nginx_line), pipeline(json!([{ "name": "nginx", "steps": [ { "parse": { "with": "grok", "patterns": ["%{NGINXACCESS}"] } } ] }]))?, Expect::Field("response")),
         ("logfmt".into(), Box::new(logfmt_line), pipeline(json!([{ "name": "logfmt", "steps": [ { "parse": { "with": "logfmt" } } ] }]))?, Expect::Field("status")),
+        // Auto mode against the preset it settles on: its cost is the sampling (20 lines ranked
+        // by every preset) and the per-line bookkeeping.
+        (FIXED.into(), Box::new(nginx_line), pipeline(json!([{ "name": "fixed", "steps": [ { "preset": "nginx_access" } ] }]))?, Expect::Parsed),
+        (AUTO.into(), Box::new(nginx_line), pipeline(json!([{ "name": "auto", "steps": [ { "auto": {} } ] }]))?, Expect::Parsed),
     ];
     if args.presets {
         // Each preset on its own example line (the per-line work does not depend on the values).
@@ -168,14 +176,17 @@ pub fn pipeline_bench(args: &PipelineBenchArgs) -> anyhow::Result<()> {
         rates.push((name.to_string(), rate, bytes));
     }
     let ceiling = rates[0].1;
+    let rate_of = |name: &str| rates.iter().find(|(n, _, _)| n == name).map_or(0.0, |r| r.1);
+    let auto_over_fixed = rate_of(AUTO) / rate_of(FIXED);
     if args.json {
         let rows: Vec<serde_json::Value> = rates.iter().map(|(n, r, b)| json!({ "workload": n, "lines_per_sec_per_core": r.round(), "avg_line_bytes": b, "ratio_to_json": r / ceiling })).collect();
-        println!("{}", json!({ "lines": args.lines, "workloads": rows }));
+        println!("{}", json!({ "lines": args.lines, "workloads": rows, "auto_over_fixed_preset": auto_over_fixed }));
     } else {
         println!("processor work per line, one core, best of {} rounds of {} lines:", args.rounds, args.lines);
         for (name, rate, bytes) in &rates {
             println!("  {name:<28} {rate:>10.0} lines/s   ({bytes} B/line)   {:.2}× JSON-only", rate / ceiling);
         }
+        println!("auto mode: {auto_over_fixed:.2}× the fixed preset it chose");
     }
     Ok(())
 }

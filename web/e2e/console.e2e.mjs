@@ -349,6 +349,26 @@ async function pipelineSteps(page, adminToken) {
     const { json } = await call('GET', `/v1/projects/${PROJECT}/pipeline`, { token: adminToken });
     if (!json.rules.some((r) => JSON.stringify(r.steps) === '[{"preset":"nginx_error"}]')) throw new Error(`a rule with the preset step: ${JSON.stringify(json.rules)}`);
   });
+
+  await step('pipelines: a multiline rule, its dry run joins a stack trace', page, async () => {
+    const service = `trace-${RUN}`;
+    await call('POST', `/v1/projects/${PROJECT}/pipeline/rules`, {
+      token: adminToken,
+      body: { name: `traces ${RUN}`, when: { service }, steps: [{ multiline: { kind: 'java' } }] },
+    });
+    await page.reload();
+    await page.getByRole('row', { name: new RegExp(`traces ${RUN}`) }).waitFor();
+    const lines = ['ERROR charge failed', 'java.lang.IllegalStateException: declined', 'at com.example.Billing.charge(Billing.java:42)'];
+    await page.getByTestId('dry-run-lines').fill(lines.map((message) => JSON.stringify({ service, message })).join('\n'));
+    await page.getByTestId('dry-run').click();
+    const results = page.getByTestId('dry-run-result');
+    await until('three dry-run results', async () => (await results.count()) === 3);
+    const joined = await results.nth(2).innerText();
+    if (!joined.includes('Joined into line 1')) throw new Error(`the third line joined the first: ${JSON.stringify(joined)}`);
+    const head = await results.nth(0).innerText();
+    if (!head.includes('Billing.java:42')) throw new Error(`the first line's message holds the trace: ${JSON.stringify(head)}`);
+    await shot(page, 'pipelines-multiline');
+  });
 }
 
 const BULK = 10_000;
@@ -925,6 +945,11 @@ try {
     const first = await times.first().innerText();
     if (!/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d/.test(first)) throw new Error(`a Chinese date in the results: ${first}`);
     await shot(admin, 'zh-CN-explore');
+    await admin.getByRole('menuitem', { name: '处理管道' }).click();
+    await admin.waitForURL(/\/pipelines/);
+    await admin.getByTestId('dry-run').click();
+    await admin.getByTestId('dry-run-result').first().waitFor();
+    await shot(admin, 'zh-CN-pipelines');
     // Back to English for the rest (remembered per browser).
     await admin.getByText('EN', { exact: true }).click();
     await admin.getByRole('menuitem', { name: 'Explore' }).waitFor();

@@ -139,7 +139,7 @@ export function DryRunPanel({
             {r.rule && <div><Typography.Text type="secondary">{t('dry.byRule', { rule: r.rule })}</Typography.Text>{r.reason && `: ${r.reason}`}</div>}
             {r.summary.length > 0 && (
               <Descriptions size="small" column={1} bordered items={[
-                ...r.summary.map(([k, v]) => ({ key: k, label: k, children: <Typography.Text style={{ fontSize: 12 }}>{String(v)}</Typography.Text> })),
+                ...r.summary.map(([k, v]) => ({ key: k, label: k, children: <Typography.Text style={{ fontSize: 12, whiteSpace: 'pre-wrap' }}>{String(v)}</Typography.Text> })),
                 ...Object.entries(r.fields).map(([k, v]) => ({ key: `f.${k}`, label: <Typography.Text strong>{k}</Typography.Text>, children: <Typography.Text code>{JSON.stringify(v)}</Typography.Text> })),
               ]} />
             )}
