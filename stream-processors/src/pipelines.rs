@@ -92,11 +92,20 @@ impl PipelineRegistry {
     pub async fn share_auto_choices(&self) -> Result<(), MetaStoreError> {
         for (project, pipeline) in self.snapshot().iter() {
             for (rule, chooser) in pipeline.auto_choosers() {
-                for p in chooser.take_proposals() {
+                let mut proposals = chooser.take_proposals().into_iter();
+                while let Some(p) = proposals.next() {
                     let name = format!("auto-preset:{project}:{rule}:{}:{}", p.source, p.generation);
                     let nonce = nexuslog_metastore::new_id();
                     let ours = serde_json::json!({ "preset": p.preset, "share": p.share, "nonce": nonce }).to_string();
-                    let stored: serde_json::Value = serde_json::from_str(&self.meta.setting_or_insert(&name, &ours).await?).unwrap_or_default();
+                    let stored = match self.meta.setting_or_insert(&name, &ours).await {
+                        Ok(stored) => stored,
+                        Err(e) => {
+                            // Tried again at the next poll.
+                            chooser.requeue(std::iter::once(p).chain(proposals));
+                            return Err(e);
+                        }
+                    };
+                    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
                     let preset = stored["preset"].as_str().and_then(nexuslog_pipeline::presets::preset).map(|p| p.name);
                     chooser.adopt(&p.source, p.generation, preset);
                     if stored["nonce"].as_str() != Some(nonce.as_str()) {

@@ -184,6 +184,11 @@ impl AutoChooser {
         out
     }
 
+    /// Puts back proposals that could not be stored.
+    pub fn requeue(&self, proposals: impl IntoIterator<Item = Proposal>) {
+        self.proposals.lock().unwrap_or_else(PoisonError::into_inner).extend(proposals);
+    }
+
     /// Takes the choice stored for (source, generation), which may be another replica's.
     pub fn adopt(&self, source: &str, generation: u32, preset: Option<&'static str>) {
         let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
