@@ -76,6 +76,9 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_processor_dead_letters_total", Kind::Counter, "kind", "raw events the processor dead-lettered, by error kind"),
     ("nexuslog_pipeline_reloads_total", Kind::Counter, "", "reloads of the compiled project pipelines"),
     ("nexuslog_pipeline_dropped_total", Kind::Counter, "", "events a pipeline `drop` step removed"),
+    ("nexuslog_pipeline_auto_rechosen_total", Kind::Counter, "", "sources auto mode sampled again because the preset it had chosen stopped parsing their lines"),
+    ("nexuslog_gateway_multiline_joined_lines_total", Kind::Counter, "", "continuation lines a `multiline` step joined into the event they continue"),
+    ("nexuslog_gateway_multiline_revisions_total", Kind::Counter, "", "new versions of open multiline events written because a later request continued them"),
     ("nexuslog_pipeline_step_failures_total", Kind::Counter, "step", "pipeline steps that failed on an event, by step kind"),
     ("nexuslog_consumer_lag_records", Kind::Gauge, "group, topic, partition", "records written to a partition and not yet committed by the consumer group"),
     // Sink
