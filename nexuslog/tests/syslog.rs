@@ -980,3 +980,58 @@ log {{ source(s_3164); destination(d_3164); }};
     }
     expect_checks(&url, &key, &checks, &mut daemon).await;
 }
+
+/// Multiline over syslog TCP: a stack trace sent one frame per line by two hosts behind one
+/// connection (a relay) is joined per host, in the frames' order, by a project's `multiline`
+/// rule; the hosts' lines never join each other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiline_traces_over_tcp_are_joined_per_host() {
+    const PASSWORD: &str = "admin password for syslog tests";
+    let data = tempfile::tempdir().expect("tempdir");
+    let [tcp] = free_ports::<1>();
+    let mut env = support::with_admin_password(support::standalone_env(data.path()), PASSWORD);
+    env.push(("NEXUSLOG_SYSLOG_TCP_ADDR".to_owned(), format!("127.0.0.1:{tcp}")));
+    env.push(("NEXUSLOG_SYSLOG_DEFAULT_PROJECT".to_owned(), "default".to_owned()));
+    let node = support::start(&[], env, &support::test_key()).await;
+    let admin = support::login(&node.url, "admin@localhost", PASSWORD).await;
+    let rule = serde_json::json!({ "name": "traces", "when": { "source": "syslog", "service": "billing" }, "steps": [ { "multiline": { "kind": "java" } } ] });
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/projects/default/pipeline/rules", node.url))
+        .bearer_auth(&admin)
+        .json(&rule)
+        .send()
+        .await
+        .expect("create rule");
+    assert_eq!(resp.status(), 201);
+
+    let frames = |tok: &str| -> Vec<u8> {
+        [
+            ("web-1", format!("ERROR {tok} charge failed on web-1")),
+            ("web-2", format!("ERROR {tok} charge failed on web-2")),
+            ("web-1", "java.lang.IllegalStateException: declined".to_owned()),
+            ("web-2", "at com.example.Billing.retry(Billing.java:7)".to_owned()),
+            ("web-1", "at com.example.Billing.charge(Billing.java:42)".to_owned()),
+        ]
+        .iter()
+        .flat_map(|(host, text)| rfc5424_frame(11, host, "billing", text))
+        .collect()
+    };
+    // The gateway reads rules every 2 s: send until a trace arrives joined.
+    let hits = wait_until("frames joined per host", Duration::from_secs(60), || async {
+        let tok = marker("ml");
+        send_tcp(tcp, &frames(&tok));
+        let found = wait_until(&format!("{tok} searchable"), Duration::from_secs(30), || async {
+            let v = search(&node.url, &node.api_key, &tok).await?;
+            let hits = v["hits"].as_array().cloned().unwrap_or_default();
+            (hits.len() >= 2).then_some(hits)
+        })
+        .await;
+        found.iter().all(|h| h["message"].as_str().is_some_and(|m| m.contains('\n'))).then_some((tok, found))
+    })
+    .await;
+    let (tok, hits) = hits;
+    let message = |host: &str| hits.iter().find(|h| h["host"] == serde_json::json!(host)).and_then(|h| h["message"].as_str()).unwrap_or_default().to_owned();
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    assert_eq!(message("web-1"), format!("ERROR {tok} charge failed on web-1\njava.lang.IllegalStateException: declined\nat com.example.Billing.charge(Billing.java:42)"));
+    assert_eq!(message("web-2"), format!("ERROR {tok} charge failed on web-2\nat com.example.Billing.retry(Billing.java:7)"));
+}
