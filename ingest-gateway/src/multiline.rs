@@ -203,17 +203,21 @@ impl Multiline {
                 Placement::Own | Placement::Head => {}
             }
         }
-        // A join that no longer fits the bus is not made: its lines are written as they came.
-        let too_big: Vec<usize> = bodies.iter().filter(|(_, (b, _))| b.payload().len() > self.max_payload).map(|(h, _)| *h).collect();
-        for h in too_big {
-            bodies.remove(&h);
-        }
-        revised.retain(|key, _| earlier.get(key).is_some_and(|o| o.body.payload().len() <= self.max_payload));
+        // Each joined payload is made once. A join that no longer fits the bus is not made:
+        // its lines are written as they came.
+        let joined: HashMap<usize, (Vec<u8>, usize)> =
+            bodies.into_iter().map(|(h, (b, n))| (h, (b.payload(), n))).filter(|(_, (p, _))| p.len() <= self.max_payload).collect();
+        let mut revised_payloads: HashMap<SourceKey, Vec<u8>> = HashMap::new();
+        revised.retain(|key, _| {
+            let Some(payload) = earlier.get(key).map(|o| o.body.payload()).filter(|p| p.len() <= self.max_payload) else { return false };
+            revised_payloads.insert(key.clone(), payload);
+            true
+        });
 
         let mut out = Vec::with_capacity(events.len());
         for (i, mut e) in events.into_iter().enumerate() {
             match placements[i] {
-                Placement::Joined(head) if bodies.contains_key(&head) => continue,
+                Placement::Joined(head) if joined.contains_key(&head) => continue,
                 Placement::Earlier => {
                     let key = lines[i].0.clone();
                     match key.as_ref().and_then(|k| revised.get(k).map(|r| (k, *r))) {
@@ -224,7 +228,7 @@ impl Multiline {
                                 metadata.insert(REVISION_FIELD.to_owned(), o.version.to_string());
                                 metadata.insert(LINES_FIELD.to_owned(), o.state.lines().to_string());
                                 o.metadata.clone_from(&metadata);
-                                let payload = o.body.payload();
+                                let payload = revised_payloads.remove(key).unwrap_or_default();
                                 o.bytes = payload.len();
                                 metrics::counter!("nexuslog_gateway_multiline_joined_lines_total").increment(n as u64);
                                 metrics::counter!("nexuslog_gateway_multiline_revisions_total").increment(1);
@@ -238,8 +242,8 @@ impl Multiline {
                 }
                 _ => {}
             }
-            if let Some((body, n)) = bodies.get(&i) {
-                e.payload = body.payload();
+            if let Some((payload, n)) = joined.get(&i) {
+                e.payload.clone_from(payload);
                 e.metadata.insert(LINES_FIELD.to_owned(), n.to_string());
                 metrics::counter!("nexuslog_gateway_multiline_joined_lines_total").increment((*n - 1) as u64);
             }
@@ -250,7 +254,7 @@ impl Multiline {
         for (key, (head, state)) in last_heads {
             let Some(key) = key else { continue };
             earlier.remove(&key);
-            let joined_apart = placements.contains(&Placement::Joined(head)) && !bodies.contains_key(&head);
+            let joined_apart = placements.contains(&Placement::Joined(head)) && !joined.contains_key(&head);
             let event = out.iter().map(|(e, _)| e).find(|e| e.ingest_id == ids[head]);
             let (Some(event), Some(matcher), false) = (event, matchers[head], joined_apart) else {
                 pending.next.push((key, None));
