@@ -18,7 +18,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers as _, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::{Bus, BusError, Consumer, InRecord, OutRecord, PartitionLag, Position};
@@ -220,22 +220,63 @@ fn in_record(m: &BorrowedMessage<'_>) -> InRecord {
 }
 
 /// Enqueues every record, then awaits every delivery report.
+///
+/// A full local queue is not an error: the reports of what is already queued are awaited
+/// and the record is enqueued again. Failing there would answer the caller "not written"
+/// while the records before it still reach the broker, and a client retrying that answer
+/// would write them twice. On any error, the reports of what was queued are awaited first,
+/// so nothing is left in flight behind the answer.
 async fn send_all(producer: &FutureProducer, records: &[OutRecord]) -> Result<(), BusError> {
     let mut pending = Vec::with_capacity(records.len());
+    let mut first_error = None;
     for r in records {
-        match producer.send_result(future_record(r)) {
-            Ok(f) => pending.push(f),
-            Err((e, _)) => return Err(classify(&e)),
+        loop {
+            match producer.send_result(future_record(r)) {
+                Ok(f) => {
+                    pending.push(f);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) if !pending.is_empty() => {
+                    tracing::debug!(queued = pending.len(), "producer queue full: awaiting what is queued");
+                    if let Err(e) = await_reports(std::mem::take(&mut pending)).await {
+                        first_error.get_or_insert(e);
+                    }
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // Queued by other callers sharing the producer: let librdkafka send some.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err((e, _)) => {
+                    first_error.get_or_insert(classify(&e));
+                    break;
+                }
+            }
+        }
+        if first_error.is_some() {
+            break;
         }
     }
+    let drained = await_reports(pending).await;
+    match first_error {
+        Some(e) => Err(e),
+        None => drained,
+    }
+}
+
+/// Awaits every delivery report; the first failure, after all of them arrived.
+async fn await_reports(pending: Vec<DeliveryFuture>) -> Result<(), BusError> {
+    let mut first = None;
     for f in pending {
-        match f.await {
-            Ok(Ok(_)) => {}
-            Ok(Err((e, _))) => return Err(classify(&e)),
-            Err(_) => return Err(BusError::Unavailable("producer dropped a delivery report".into())),
+        let failed = match f.await {
+            Ok(Ok(_)) => None,
+            Ok(Err((e, _))) => Some(classify(&e)),
+            Err(_) => Some(BusError::Unavailable("producer dropped a delivery report".into())),
+        };
+        if let Some(e) = failed {
+            first.get_or_insert(e);
         }
     }
-    Ok(())
+    first.map_or(Ok(()), Err)
 }
 
 /// How long a consumer may go between polls before it leaves its group; also the longest a
