@@ -85,7 +85,7 @@ pub async fn bus(c: &Config) -> anyhow::Result<Arc<dyn Bus>> {
             // Processed records are made again from the raw topic when needed (replay): they
             // are kept only until the sink has indexed them.
             let logs = nexuslog_bus::Topics::with_prefix(&c.bus.topic_prefix).logs;
-            let bus = EmbeddedBus::open(&path, EmbeddedBusConfig { transient_topics: vec![logs], ..Default::default() })
+            let bus = EmbeddedBus::open(&path, EmbeddedBusConfig { transient_topics: vec![logs], max_bytes: c.bus.embedded_max_bytes, ..Default::default() })
                 .with_context(|| format!("cannot open the embedded log at {} (`data_dir`)", path.display()))?;
             Ok(Arc::new(bus))
         }

@@ -139,6 +139,12 @@ pub struct BusConfig {
     /// searchable after a burst, and keeps a long sink outage from outgrowing the bus's
     /// retention. 0: no bound.
     pub max_backlog_records: u64,
+    /// Embedded log only: bytes of records it may hold (compressed, as stored). Retention never
+    /// deletes what a consumer has not processed, so a pipeline stopped for long grows the
+    /// log without bound; over this cap the oldest records are deleted even unprocessed, each
+    /// counted in `nexuslog_bus_cap_deleted_records_total{consumed="false"}` and logged as an
+    /// error. 0: no cap.
+    pub embedded_max_bytes: u64,
     pub kafka: KafkaConfig,
 }
 
@@ -148,7 +154,7 @@ pub const RECORD_HEADROOM_BYTES: u64 = 64 * 1024;
 
 impl Default for BusConfig {
     fn default() -> Self {
-        Self { kind: BusKind::Embedded, topic_prefix: "nexuslog.".into(), max_record_bytes: 4 << 20, max_backlog_records: 1_000_000, kafka: KafkaConfig::default() }
+        Self { kind: BusKind::Embedded, topic_prefix: "nexuslog.".into(), max_record_bytes: 4 << 20, max_backlog_records: 1_000_000, embedded_max_bytes: 0, kafka: KafkaConfig::default() }
     }
 }
 

@@ -20,6 +20,7 @@
 //! cut every few seconds below the slowest group's committed offset: kept only while needed.
 
 mod batch;
+mod cap;
 mod store;
 mod writer;
 
@@ -47,11 +48,15 @@ pub struct EmbeddedBusConfig {
     /// again from the topic before them (processed records, made from the raw topic, which
     /// keeps `retention` for replay).
     pub transient_topics: Vec<String>,
+    /// Bytes of records the log may hold; over it the oldest records go, consumed or not, and
+    /// those no consumer group had processed are counted as lost (see `cap.rs`). 0: no cap,
+    /// records wait for their consumers however long that takes.
+    pub max_bytes: u64,
 }
 
 impl Default for EmbeddedBusConfig {
     fn default() -> Self {
-        Self { retention: Duration::from_secs(7 * 24 * 3600), queue_capacity: 4096, transient_topics: Vec::new() }
+        Self { retention: Duration::from_secs(7 * 24 * 3600), queue_capacity: 4096, transient_topics: Vec::new(), max_bytes: 0 }
     }
 }
 
@@ -96,7 +101,10 @@ impl EmbeddedBus {
         let store = Arc::new(Store::open(path)?);
         let partitions = RwLock::new(store.topics()?);
         let appended = Arc::new(Notify::new());
-        let writer = Writer::start(store.clone(), appended.clone(), config.queue_capacity, config.retention, config.transient_topics)?;
+        if config.max_bytes > 0 {
+            store.measure()?;
+        }
+        let writer = Writer::start(store.clone(), appended.clone(), &config)?;
         Ok(Self { store, writer, appended, partitions })
     }
 

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -17,23 +18,26 @@ use crate::{BusError, Headers, InRecord, OutRecord};
 /// `[count: u16]([name length: u16][name][value length: u32][value])*` between key and payload.
 const LOG: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("log");
 /// (topic, partition, first offset) → a batch of records (`batch.rs`).
-const BATCHES: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("batches");
+pub(super) const BATCHES: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("batches");
 /// (topic, partition) → next offset.
 const HEADS: TableDefinition<(&str, u32), u64> = TableDefinition::new("heads");
 /// topic → partition count.
 const TOPICS: TableDefinition<&str, u32> = TableDefinition::new("topics");
 /// (group, topic, partition) → committed next offset.
-const OFFSETS: TableDefinition<(&str, &str, u32), u64> = TableDefinition::new("offsets");
+pub(super) const OFFSETS: TableDefinition<(&str, &str, u32), u64> = TableDefinition::new("offsets");
 
 /// Page cache of the embedded log.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-fn err(e: impl std::fmt::Display) -> BusError {
+pub(super) fn err(e: impl std::fmt::Display) -> BusError {
     BusError::Unavailable(format!("embedded log: {e}"))
 }
 
 pub(super) struct Store {
-    db: Database,
+    pub(super) db: Database,
+    /// Bytes of the batches in the log, kept up to date by every write and delete once
+    /// `cap::measure` has counted them (only with a size cap: counting reads the whole log).
+    pub(super) batch_bytes: AtomicU64,
 }
 
 /// Set in the append time of a value that carries headers. Append times are microseconds since
@@ -127,7 +131,7 @@ impl Store {
             txn.open_table(OFFSETS).map_err(err)?;
         }
         txn.commit().map_err(err)?;
-        Ok(Self { db })
+        Ok(Self { db, batch_bytes: AtomicU64::new(0) })
     }
 
     pub(super) fn topics(&self) -> Result<HashMap<String, u32>, BusError> {
@@ -164,6 +168,7 @@ impl Store {
     pub(super) fn write(&self, packed: &[&Packed], offsets: &[(&str, &(String, u32, u64))]) -> Result<(), BusError> {
         let mut txn = self.db.begin_write().map_err(err)?;
         txn.set_durability(Durability::Immediate).map_err(err)?;
+        let mut added = 0;
         {
             let mut batches = txn.open_table(BATCHES).map_err(err)?;
             let mut heads = txn.open_table(HEADS).map_err(err)?;
@@ -176,6 +181,7 @@ impl Store {
                 };
                 batches.insert((key.0, key.1, base), b.value.as_slice()).map_err(err)?;
                 next.insert(key, base + b.count);
+                added += b.value.len() as u64;
             }
             for (key, offset) in next {
                 heads.insert(key, offset).map_err(err)?;
@@ -185,7 +191,14 @@ impl Store {
                 committed.insert((*group, topic.as_str(), *partition), *offset).map_err(err)?;
             }
         }
-        txn.commit().map_err(err)
+        txn.commit().map_err(err)?;
+        self.batch_bytes.fetch_add(added, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Counts `n` bytes of batches as deleted.
+    pub(super) fn freed(&self, n: u64) {
+        let _ = self.batch_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| Some(b.saturating_sub(n)));
     }
 
     /// Appends up to `max` records starting at each (topic, partition, offset), in that order.
@@ -276,16 +289,25 @@ impl Store {
 
     pub(super) fn delete_before(&self, topic: &str, partition: u32, offset: u64) -> Result<(), BusError> {
         let txn = self.db.begin_write().map_err(err)?;
+        let mut freed = 0;
         {
             let mut log = txn.open_table(LOG).map_err(err)?;
             log.retain_in((topic, partition, 0)..(topic, partition, offset), |_, _| false).map_err(err)?;
             // Whole batches only: one that holds `offset` stays (readers skip what precedes it).
             let mut batches = txn.open_table(BATCHES).map_err(err)?;
             batches
-                .retain_in((topic, partition, 0)..(topic, partition, offset), |k, v| batch::header(v).is_none_or(|(n, _)| k.2 + n > offset))
+                .retain_in((topic, partition, 0)..(topic, partition, offset), |k, v| {
+                    let keep = batch::header(v).is_none_or(|(n, _)| k.2 + n > offset);
+                    if !keep {
+                        freed += v.len() as u64;
+                    }
+                    keep
+                })
                 .map_err(err)?;
         }
-        txn.commit().map_err(err)
+        txn.commit().map_err(err)?;
+        self.freed(freed);
+        Ok(())
     }
 
     /// Deletes the records of `topics` that every group reading them has committed (whole
@@ -295,6 +317,7 @@ impl Store {
         let partitions = self.topics()?;
         let txn = self.db.begin_write().map_err(err)?;
         let mut deleted = 0;
+        let mut freed = 0;
         {
             let floors = consumed_floors(&txn.open_table(OFFSETS).map_err(err)?)?;
             let mut log = txn.open_table(LOG).map_err(err)?;
@@ -312,6 +335,7 @@ impl Store {
                             Some((count, _)) if k.value().2 + count <= floor => {
                                 gone.push(k.value().2);
                                 deleted += count as usize;
+                                freed += v.value().len() as u64;
                             }
                             _ => break,
                         }
@@ -323,6 +347,7 @@ impl Store {
             }
         }
         txn.commit().map_err(err)?;
+        self.freed(freed);
         Ok(deleted)
     }
 
@@ -346,6 +371,7 @@ impl Store {
         let topics = self.topics()?;
         let txn = self.db.begin_write().map_err(err)?;
         let mut out = Expired::default();
+        let mut freed = 0;
         {
             let floors = consumed_floors(&txn.open_table(OFFSETS).map_err(err)?)?;
             let mut log = txn.open_table(LOG).map_err(err)?;
@@ -394,6 +420,7 @@ impl Store {
                         }
                         gone.push(base);
                         out.deleted += count as usize;
+                        freed += v.value().len() as u64;
                     }
                     for base in gone {
                         batches.remove((topic.as_str(), p, base)).map_err(err)?;
@@ -402,6 +429,7 @@ impl Store {
             }
         }
         txn.commit().map_err(err)?;
+        self.freed(freed);
         Ok(out)
     }
 }
@@ -415,9 +443,9 @@ pub(super) struct Expired {
 }
 
 /// topic → (the groups that committed on it, (group, partition) → committed next offset).
-type Floors = HashMap<String, (Vec<String>, HashMap<(String, u32), u64>)>;
+pub(super) type Floors = HashMap<String, (Vec<String>, HashMap<(String, u32), u64>)>;
 
-fn consumed_floors(offsets: &impl ReadableTable<(&'static str, &'static str, u32), u64>) -> Result<Floors, BusError> {
+pub(super) fn consumed_floors(offsets: &impl ReadableTable<(&'static str, &'static str, u32), u64>) -> Result<Floors, BusError> {
     let mut floors: Floors = HashMap::new();
     for row in offsets.iter().map_err(err)? {
         let (k, v) = row.map_err(err)?;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::store::Store;
+use super::EmbeddedBusConfig;
 use super::batch::Packed;
 use crate::BusError;
 
@@ -41,13 +42,14 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(store: Arc<Store>, appended: Arc<Notify>, capacity: usize, retention: Duration, transient: Vec<String>) -> Result<Self, BusError> {
-        let (tx, rx) = mpsc::channel::<Job>(capacity.max(1));
+    pub(super) fn start(store: Arc<Store>, appended: Arc<Notify>, config: &EmbeddedBusConfig) -> Result<Self, BusError> {
+        let (tx, rx) = mpsc::channel::<Job>(config.queue_capacity.max(1));
         let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
+        let config = config.clone();
         std::thread::Builder::new()
             .name("nexuslog-embedded-log".into())
-            .spawn(move || run(&store, &appended, rx, &flag, retention, &transient))
+            .spawn(move || run(&store, &appended, rx, &flag, &config))
             .map_err(|e| BusError::Unavailable(format!("cannot start the embedded log writer: {e}")))?;
         Ok(Self { tx, failed })
     }
@@ -79,7 +81,8 @@ pub(super) fn now_micros() -> u64 {
     u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
 }
 
-fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &AtomicBool, retention: Duration, transient: &[String]) {
+fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &AtomicBool, config: &EmbeddedBusConfig) {
+    let (retention, transient) = (config.retention, config.transient_topics.as_slice());
     let mut last_retention = Instant::now();
     let mut last_transient = Instant::now();
     while let Some(first) = rx.blocking_recv() {
@@ -116,6 +119,9 @@ fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &A
                 Err(e) => tracing::warn!(error = %e, "deleting consumed records of transient topics failed"),
             }
         }
+        if config.max_bytes > 0 && store.batch_bytes() > config.max_bytes {
+            enforce_cap(store, config.max_bytes);
+        }
         if last_retention.elapsed() > RETENTION_EVERY {
             last_retention = Instant::now();
             let cutoff = now_micros().saturating_sub(u64::try_from(retention.as_micros()).unwrap_or(u64::MAX));
@@ -133,5 +139,21 @@ fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &A
                 Err(e) => tracing::warn!(error = %e, "embedded log retention failed"),
             }
         }
+    }
+}
+
+/// Brings the log back to 90 % of `max_bytes` (so the next writes do not start over at once),
+/// counting and logging what no consumer had processed yet.
+fn enforce_cap(store: &Store, max_bytes: u64) {
+    let free = store.batch_bytes().saturating_sub(max_bytes / 10 * 9);
+    match store.shed(free, RETENTION_BUDGET as u64) {
+        Ok(shed) => {
+            metrics::counter!("nexuslog_bus_cap_deleted_records_total", "consumed" => "true").increment(shed.consumed);
+            if shed.lost > 0 {
+                metrics::counter!("nexuslog_bus_cap_deleted_records_total", "consumed" => "false").increment(shed.lost);
+                tracing::error!(lost = shed.lost, max_bytes, "embedded log over its size cap (bus.embedded_max_bytes): deleted records no consumer had processed; they are lost");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "embedded log size cap failed"),
     }
 }
