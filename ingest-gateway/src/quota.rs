@@ -2,19 +2,16 @@
 //!
 //! The local `governor` limiter is the first stage: exact for one process, free, and it
 //! smooths bursts. Alone it lets N replicas take N times the configured rate, so a second stage
-//! counts each key's events per one-second window in the shared state store (Redis in a
-//! distributed deployment): one atomic `INCR` per request. A fixed window admits at most twice
-//! the rate across a window edge, which the local stage already bounds per replica. When the
-//! store does not answer, requests are admitted (fail open, counted): a Redis outage must not
-//! stop ingest.
+//! keeps one token bucket per key in the shared state store (Redis in a distributed
+//! deployment): GCRA, one atomic script per request on the store's clock, refilling the
+//! configured rate with bursts of one second's worth, the local stage's shape. When the store
+//! does not answer, requests are admitted (fail open, counted in
+//! `nexuslog_gateway_quota_unavailable_total`): a Redis outage must not stop ingest.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use nexuslog_state::StateStore;
-
-/// How long a window's counter outlives it (clock skew between replicas).
-const WINDOW_TTL: Duration = Duration::from_secs(3);
 
 /// The shared stage of the per-key limit.
 pub struct SharedQuota {
@@ -27,15 +24,12 @@ impl SharedQuota {
         Self { state, per_sec: u64::from(per_sec) }
     }
 
-    /// Takes `n` events from `key_id`'s budget for the current second; `Err(wait)` when the
-    /// replicas together have used it up.
+    /// Takes `n` events from `key_id`'s bucket; `Err(wait)` when the replicas together have
+    /// used it up.
     pub async fn take(&self, key_id: &str, n: u64) -> Result<(), Duration> {
-        let now_ms = u64::try_from(nexuslog_common::now_micros() / 1000).unwrap_or(0);
-        let (second, into) = (now_ms / 1000, now_ms % 1000);
-        let key = format!("quota:{key_id}:{second}");
-        match self.state.incr(&key, i64::try_from(n).unwrap_or(i64::MAX), Some(WINDOW_TTL)).await {
-            Ok(used) if u64::try_from(used).unwrap_or(u64::MAX) > self.per_sec => Err(Duration::from_millis(1000 - into)),
-            Ok(_) => Ok(()),
+        match self.state.take_tokens(&format!("quota:{key_id}"), n, self.per_sec, self.per_sec).await {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(wait),
             Err(e) => {
                 tracing::warn!(error = %e, "shared rate limit unavailable; admitting the request");
                 metrics::counter!("nexuslog_gateway_quota_unavailable_total").increment(1);
@@ -47,21 +41,69 @@ impl SharedQuota {
 
 #[cfg(test)]
 mod tests {
+    use nexuslog_state::StateError;
+
     use super::*;
 
     #[tokio::test]
     async fn two_replicas_share_one_budget() {
         let state: Arc<dyn StateStore> = Arc::new(nexuslog_state::MemoryState::new());
         let (a, b) = (SharedQuota::new(state.clone(), 100), SharedQuota::new(state, 100));
-        // Within one second (retry once if the first attempt straddles a window edge).
-        for attempt in 0..2 {
-            let key = format!("k{attempt}");
-            let first = a.take(&key, 80).await;
-            let second = b.take(&key, 80).await;
-            if first.is_ok() && second.is_err() {
-                return;
-            }
+        assert_eq!(a.take("k", 80).await, Ok(()));
+        let wait = b.take("k", 80).await.expect_err("the second replica's 80 events exceed the shared 100/s");
+        assert!(wait > Duration::from_millis(500) && wait <= Duration::from_millis(600), "60 more at 100/s: about 0.6 s, not {wait:?}");
+    }
+
+    /// A state store that is down, as Redis is during an outage.
+    struct Down;
+
+    #[async_trait::async_trait]
+    impl StateStore for Down {
+        async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StateError> {
+            Err(StateError::Unavailable("down".into()))
         }
-        panic!("the second replica's 80 events should exceed the shared 100/s");
+        async fn set(&self, _: &str, _: &[u8], _: Option<Duration>) -> Result<(), StateError> {
+            Err(StateError::Unavailable("down".into()))
+        }
+        async fn delete(&self, _: &str) -> Result<bool, StateError> {
+            Err(StateError::Unavailable("down".into()))
+        }
+        async fn incr(&self, _: &str, _: i64, _: Option<Duration>) -> Result<i64, StateError> {
+            Err(StateError::Unavailable("down".into()))
+        }
+        async fn get_or_set(&self, _: &str, _: &[u8], _: Option<Duration>) -> Result<Option<Vec<u8>>, StateError> {
+            Err(StateError::Unavailable("down".into()))
+        }
+        async fn take_tokens(&self, _: &str, _: u64, _: u64, _: u64) -> Result<Option<Duration>, StateError> {
+            Err(StateError::Unavailable("down".into()))
+        }
+        async fn health(&self) -> Result<(), StateError> {
+            Err(StateError::Unavailable("down".into()))
+        }
+    }
+
+    #[test]
+    fn a_store_outage_admits_and_counts() {
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let quota = SharedQuota::new(Arc::new(Down), 100);
+        let admitted = metrics::with_local_recorder(&recorder, || {
+            tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(async {
+                // Far over the budget, twice: both admitted.
+                (quota.take("k", 1_000).await, quota.take("k", 1_000).await)
+            })
+        });
+        assert_eq!(admitted, (Ok(()), Ok(())), "a Redis outage must not stop ingest");
+        let counted: u64 = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(k, ..)| k.key().name() == "nexuslog_gateway_quota_unavailable_total")
+            .map(|(.., v)| match v {
+                metrics_util::debugging::DebugValue::Counter(n) => n,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(counted, 2, "each admitted-while-down request is counted");
     }
 }

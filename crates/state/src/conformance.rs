@@ -11,6 +11,7 @@ pub async fn run_all(store: &dyn StateStore, prefix: &str) {
     expiry(store, prefix).await;
     counters(store, prefix).await;
     first_writer_wins(store, prefix).await;
+    token_buckets(store, prefix).await;
     store.health().await.expect("health");
 }
 
@@ -74,3 +75,19 @@ async fn first_writer_wins(s: &dyn StateStore, p: &str) {
     let winner = s.get(&k).await.expect("get").expect("set");
     assert!(results.iter().flatten().all(|v| *v == winner));
 }
+
+async fn token_buckets(s: &dyn StateStore, p: &str) {
+    let k = format!("{p}:bucket");
+    // 10 a second, bursts of 100: a full bucket gives 100 at once, then refuses.
+    assert_eq!(s.take_tokens(&k, 60, 10, 100).await.expect("take"), None, "a full bucket");
+    assert_eq!(s.take_tokens(&k, 40, 10, 100).await.expect("take"), None, "the rest of the burst");
+    let wait = s.take_tokens(&k, 5, 10, 100).await.expect("take").expect("an empty bucket refuses");
+    assert!(wait > Duration::from_millis(300) && wait <= Duration::from_millis(500), "5 tokens at 10/s: about 0.5 s, not {wait:?}");
+    // A refusal takes nothing: after the wait, the 5 are there.
+    tokio::time::sleep(wait + Duration::from_millis(20)).await;
+    assert_eq!(s.take_tokens(&k, 5, 10, 100).await.expect("take"), None, "refilled");
+    assert!(s.take_tokens(&k, 101, 1_000_000, 100).await.expect("take").is_some(), "more than a burst is never taken");
+    // Another key is another bucket.
+    assert_eq!(s.take_tokens(&format!("{p}:other-bucket"), 100, 10, 100).await.expect("take"), None);
+}
+

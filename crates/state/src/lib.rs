@@ -41,5 +41,28 @@ pub trait StateStore: Send + Sync + 'static {
     /// the value it already held, or `None` when this call set it. The first writer wins.
     async fn get_or_set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<Option<Vec<u8>>, StateError>;
 
+    /// Takes `n` tokens from the bucket at `key`, which refills `per_sec` tokens a second and
+    /// holds at most `burst`, atomically for every client of the store (GCRA: the key holds
+    /// the bucket's theoretical arrival time, on the store's clock). `Ok(None)`: taken;
+    /// `Ok(Some(wait))`: not taken, and they would be after `wait`. `n` over `burst` is never
+    /// taken.
+    async fn take_tokens(&self, key: &str, n: u64, per_sec: u64, burst: u64) -> Result<Option<Duration>, StateError>;
+
     async fn health(&self) -> Result<(), StateError>;
 }
+
+/// One GCRA step (see [`StateStore::take_tokens`]), all times in microseconds: from the stored
+/// theoretical arrival time `tat` (`None`: a full bucket) at `now`, `Ok(new tat)` when `n`
+/// tokens are taken, `Err(wait)` when not.
+pub fn gcra(tat: Option<u64>, now: u64, n: u64, per_sec: u64, burst: u64) -> Result<u64, u64> {
+    let interval = 1_000_000 / per_sec.max(1);
+    let tat = tat.unwrap_or(now).max(now);
+    let new_tat = tat.saturating_add(n.saturating_mul(interval));
+    let allowed_from = new_tat.saturating_sub(burst.saturating_mul(interval));
+    if allowed_from > now {
+        Err(allowed_from - now)
+    } else {
+        Ok(new_tat)
+    }
+}
+

@@ -184,6 +184,25 @@ impl StateStore for MemoryState {
         })
     }
 
+    async fn take_tokens(&self, key: &str, n: u64, per_sec: u64, burst: u64) -> Result<Option<Duration>, StateError> {
+        let now = u64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros()).unwrap_or(u64::MAX);
+        Ok(self.with(|m| {
+            let tat = match live(m.get(key)) {
+                Some(Stored::Counter(t)) => u64::try_from(*t).ok(),
+                _ => None,
+            };
+            match crate::gcra(tat, now, n, per_sec, burst) {
+                Ok(new_tat) => {
+                    // Gone once the bucket is full again.
+                    let expiry = Instant::now() + Duration::from_micros(new_tat - now);
+                    m.insert(key.to_owned(), (Stored::Counter(i64::try_from(new_tat).unwrap_or(i64::MAX)), Some(expiry)));
+                    None
+                }
+                Err(wait) => Some(Duration::from_micros(wait)),
+            }
+        }))
+    }
+
     async fn health(&self) -> Result<(), StateError> {
         Ok(())
     }

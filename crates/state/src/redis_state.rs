@@ -77,6 +77,21 @@ else
 end
 return false";
 
+/// `crate::gcra` on the server's clock, so replicas' clocks do not matter. Times in µs
+/// (below 2^53: exact in Lua's doubles). Returns the wait, 0 when taken.
+const GCRA_SCRIPT: &str = r"
+local n, per_sec, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local interval = math.floor(1000000 / math.max(per_sec, 1))
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + n * interval
+local allowed_from = new_tat - burst * interval
+if allowed_from > now then return allowed_from - now end
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.floor((new_tat - now) / 1000) + 1)
+return 0";
+
 #[async_trait]
 impl StateStore for RedisState {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StateError> {
@@ -113,6 +128,12 @@ impl StateStore for RedisState {
     async fn get_or_set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<Option<Vec<u8>>, StateError> {
         let mut c = self.conn.clone();
         redis::Script::new(GET_OR_SET_SCRIPT).key(key).arg(value).arg(ttl.map_or(0, millis)).invoke_async(&mut c).await.map_err(unavailable)
+    }
+
+    async fn take_tokens(&self, key: &str, n: u64, per_sec: u64, burst: u64) -> Result<Option<Duration>, StateError> {
+        let mut c = self.conn.clone();
+        let wait: u64 = redis::Script::new(GCRA_SCRIPT).key(key).arg(n).arg(per_sec).arg(burst).invoke_async(&mut c).await.map_err(unavailable)?;
+        Ok((wait > 0).then(|| Duration::from_micros(wait)))
     }
 
     async fn health(&self) -> Result<(), StateError> {
