@@ -287,7 +287,7 @@ async fn registry_outage(mode: instance::Mode) -> Attempt {
 }
 
 async fn count(api: &Api, q: &str) -> Option<u64> {
-    let resp = api.http.get(format!("{}/v1/search", api.target_api)).bearer_auth(&api.admin).query(&[("q", q), ("from", "now-1d"), ("limit", "1")]).send().await.ok()?;
+    let resp = api.http.get(format!("{}/v1/search", api.target_api)).bearer_auth(&api.admin).query(&[("q", q), ("project", "default"), ("from", "now-1d"), ("limit", "1")]).send().await.ok()?;
     resp.json::<Value>().await.ok()?["total"].as_u64()
 }
 
