@@ -46,15 +46,25 @@ use crate::document::{day_of, from_document, id_rank, is_day_name, to_document};
 use crate::tantivy_query::{compile, MessageTokenizer, MESSAGE_TOKENIZER};
 use crate::{AggregateQuery, AggregationResult, BulkOutcome, FieldInfo, LogStore, LogStoreError, SearchQuery, SearchResult, SortOrder};
 
-/// Memory of one index writer (split among its threads; Tantivy wants at least 15 MB per
-/// thread). Writers of idle days are closed, so usually only today's is open.
-const WRITER_MEMORY: usize = 64_000_000;
-/// Indexing threads per writer: both cores of a small machine when a batch arrives.
-const WRITER_THREADS: usize = 2;
+/// Indexing threads per writer, and threads building a batch's documents: one per core, at
+/// most 8 (past that a day's single writer is no longer what limits indexing).
+fn writer_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get).clamp(1, 8)
+}
+
+/// Memory of one index writer, split among its threads: 32 MB each (Tantivy wants at least
+/// 15 MB per thread), 64 MB at least. Writers of idle days are closed, so usually only
+/// today's is open.
+fn writer_memory(threads: usize) -> usize {
+    (threads * 32_000_000).max(64_000_000)
+}
+
+/// A batch shorter than this builds its documents on the sink's thread alone.
+const PARALLEL_FROM: usize = 512;
 /// A day index whose writer saw no write for this long releases it.
 const WRITER_IDLE: Duration = Duration::from_secs(120);
 /// Writers open at once: a batch spread over many days (late events, many projects) reuses
-/// these instead of holding `WRITER_MEMORY` per day; the least recently written closes first
+/// these instead of holding `writer_memory` per day; the least recently written closes first
 /// (every writer is committed after each batch, so closing one loses nothing).
 const MAX_OPEN_WRITERS: usize = 4;
 /// Day indices kept open (readers, memory maps); past it, those without a writer are dropped
@@ -315,6 +325,31 @@ impl Inner {
         doc
     }
 
+    /// Builds the records' documents and hands them to `writer`, on several threads for a
+    /// large batch: building a document (its JSON source, its fields) costs about as much as
+    /// indexing it, and one thread building them would cap indexing at one core whatever the
+    /// writer's threads could take. A record's delete precedes its add on the same thread, so
+    /// their order holds; a batch holds each id once (the sink keeps the newest version).
+    fn add_all(writer: &IndexWriter, f: &Fields, recs: &[&LogRecord], replace: bool) -> Result<(), LogStoreError> {
+        let add = |chunk: &[&LogRecord]| -> Result<(), LogStoreError> {
+            for r in chunk {
+                if replace {
+                    writer.delete_term(Term::from_field_text(f.id, &r.id));
+                }
+                writer.add_document(Self::document(f, r)).map_err(err)?;
+            }
+            Ok(())
+        };
+        let threads = writer_threads();
+        if threads < 2 || recs.len() < PARALLEL_FROM {
+            return add(recs);
+        }
+        std::thread::scope(|s| {
+            let builders: Vec<_> = recs.chunks(recs.len().div_ceil(threads)).map(|chunk| s.spawn(move || add(chunk))).collect();
+            builders.into_iter().try_for_each(|b| b.join().map_err(|_| err("a thread building documents panicked"))?)
+        })
+    }
+
     /// `replace`: delete each id before adding it, for records that may be indexed already.
     fn index_blocking(&self, records: &[LogRecord], replace: bool) -> Result<BulkOutcome, LogStoreError> {
         let mut by_day: HashMap<(String, String), Vec<&LogRecord>> = HashMap::new();
@@ -325,18 +360,14 @@ impl Inner {
             let d = self.day(&project, &day, true)?.ok_or_else(|| err("day index vanished"))?;
             let mut guard = d.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if guard.is_none() {
-                *guard = Some((d.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY).map_err(err)?, Instant::now()));
+                let threads = writer_threads();
+                *guard = Some((d.index.writer_with_num_threads(threads, writer_memory(threads)).map_err(err)?, Instant::now()));
             }
             let Some((writer, last)) = guard.as_mut() else {
                 return Err(err("writer missing"));
             };
             let written = (|| {
-                for r in &recs {
-                    if replace {
-                        writer.delete_term(Term::from_field_text(d.f.id, &r.id));
-                    }
-                    writer.add_document(Self::document(&d.f, r)).map_err(err)?;
-                }
+                Self::add_all(writer, &d.f, &recs, replace)?;
                 // Before the commit: a crash in between over-reports a type, never hides one.
                 self.catalog.note(&safe(&project), &recs)?;
                 writer.commit().map_err(err)
@@ -572,5 +603,29 @@ mod tests {
             order: SortOrder::NewestFirst,
         };
         assert_eq!(store.inner.search_blocking(&q).expect("search").total, 20);
+    }
+
+    /// A batch large enough to be built on several threads: each record once, replaced (not
+    /// added again) when the batch is indexed a second time, every one searchable.
+    #[test]
+    fn a_large_batch_built_in_parallel_replaces_and_finds_every_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = TantivyLogStore::open(dir.path()).expect("open");
+        let records: Vec<LogRecord> = (0..PARALLEL_FROM * 4).map(|i| record(i, 0)).collect();
+        store.inner.index_blocking(&records, false).expect("index");
+        store.inner.index_blocking(&records, true).expect("index again");
+        let q = |text: &str| SearchQuery {
+            project_id: "p".into(),
+            query: nexuslog_query::parse(text).expect("query"),
+            after: None,
+            from_micros: 0,
+            to_micros: i64::MAX,
+            limit: 10,
+            order: SortOrder::NewestFirst,
+        };
+        assert_eq!(store.inner.search_blocking(&q("")).expect("search").total, records.len() as u64, "no record twice");
+        for i in [0, PARALLEL_FROM, records.len() - 1] {
+            assert_eq!(store.inner.search_blocking(&q(&format!("\"event {i}\""))).expect("search").total, 1, "record {i}");
+        }
     }
 }
