@@ -18,6 +18,7 @@ pub mod loki;
 pub mod multiline;
 pub mod otlp;
 pub mod otlp_grpc;
+mod otlp_wire;
 pub mod quota;
 pub mod redaction;
 pub mod syslog;

@@ -46,25 +46,24 @@ enum Format {
 async fn export(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Body) -> Response {
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
     let format = if json { Format::Json } else { Format::Protobuf };
-    match accept(&gw, peer, &headers, body, |bytes| decode(format, bytes)).await {
+    match accept(&gw, peer, &headers, body, |bytes, max_event| records(format, bytes, max_event)).await {
         Ok(answer) => encode(format, &answer),
         Err(e) => e.into_response(),
     }
 }
 
 /// The export both transports share (OTLP/HTTP here, gRPC in `otlp_grpc`): admit the request,
-/// decode its body with `decode`, write the records and answer once the bus acknowledged them.
+/// read its records with `records`, write them and answer once the bus acknowledged them.
 pub(crate) async fn accept(
     gw: &Gateway,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Body,
-    decode: impl FnOnce(&[u8]) -> Result<ExportLogsServiceRequest, GatewayError>,
+    records: impl FnOnce(&[u8], usize) -> Result<Records, GatewayError>,
 ) -> Result<ExportLogsServiceResponse, GatewayError> {
     let Admitted { key, body, _slot } = admit(gw, &credentials(headers), headers, body).await?;
-    let request = decode(&body)?;
     let max_event = usize::try_from(gw.limits().max_event_bytes).unwrap_or(usize::MAX);
-    let (payloads, refused) = events(&request, max_event);
+    let (payloads, refused) = records(&body, max_event)?;
     take_quota(gw, &key, payloads.len()).await?;
     write(gw, SourceKind::Otlp, "otlp", peer, fresh_events(&key, payloads), nexuslog_common::now_micros()).await?;
     keep_refused(gw, &key, "otlp", &refused).await;
@@ -75,10 +74,12 @@ pub(crate) async fn accept(
     Ok(ExportLogsServiceResponse { partial_success })
 }
 
-fn decode(format: Format, body: &[u8]) -> Result<ExportLogsServiceRequest, GatewayError> {
+fn records(format: Format, body: &[u8], max_event: usize) -> Result<Records, GatewayError> {
     match format {
-        Format::Protobuf => ExportLogsServiceRequest::decode(body).map_err(|e| GatewayError::BadRequest(format!("not an OTLP logs request (protobuf): {e}"))),
-        Format::Json => serde_json::from_slice(body).map_err(|e| GatewayError::BadRequest(format!("not an OTLP logs request (JSON): {e}"))),
+        Format::Protobuf => protobuf_records(body, max_event).map_err(|e| GatewayError::BadRequest(format!("not an OTLP logs request (protobuf): {e}"))),
+        Format::Json => serde_json::from_slice(body)
+            .map(|request| events(&request, max_event))
+            .map_err(|e| GatewayError::BadRequest(format!("not an OTLP logs request (JSON): {e}"))),
     }
 }
 
@@ -93,15 +94,26 @@ fn encode(format: Format, answer: &ExportLogsServiceResponse) -> Response {
     r
 }
 
+/// A request's records as event payloads, and the records refused.
+pub(crate) type Records = (Vec<Vec<u8>>, Vec<LineError>);
+
+/// The records of a protobuf request: read straight from the bytes when the request is of the
+/// common shape (`otlp_wire`), else decoded the general way.
+pub(crate) fn protobuf_records(message: &[u8], max_event: usize) -> Result<Records, prost::DecodeError> {
+    if let Some(records) = crate::otlp_wire::events(message, max_event) {
+        return Ok(records);
+    }
+    Ok(events(&ExportLogsServiceRequest::decode(message)?, max_event))
+}
+
 /// Every log record of the request as an event payload, and those refused (too large); a
 /// record's "line" is its 1-based position in the request.
 ///
 /// The JSON is written directly, resource and scope once per scope: a key written twice (a
 /// record attribute naming a resource attribute, the record's own parts last) is read with the
 /// last value winning, as the processor's JSON parser does.
-fn events(request: &ExportLogsServiceRequest, max_event: usize) -> (Vec<Vec<u8>>, Vec<LineError>) {
-    let (mut ok, mut refused) = (Vec::new(), Vec::new());
-    let mut position = 0;
+pub(crate) fn events(request: &ExportLogsServiceRequest, max_event: usize) -> Records {
+    let mut finished = Vec::new();
     for resource_logs in &request.resource_logs {
         let resource: &[KeyValue] = resource_logs.resource.as_ref().map_or(&[], |r| r.attributes.as_slice());
         for scope_logs in &resource_logs.scope_logs {
@@ -113,21 +125,28 @@ fn events(request: &ExportLogsServiceRequest, max_event: usize) -> (Vec<Vec<u8>>
                 shared.attributes(&scope.attributes);
             }
             for record in &scope_logs.log_records {
-                position += 1;
                 let mut event = shared.clone();
                 event.attributes(&record.attributes);
                 event.record(record);
-                let bytes = event.finish();
-                if bytes.len() > max_event {
-                    refused.push(LineError {
-                        line: position,
-                        reason: format!("log record of {} bytes exceeds the limit of {max_event} bytes", bytes.len()),
-                        original: bytes[..max_event].to_vec(),
-                    });
-                } else {
-                    ok.push(bytes);
-                }
+                finished.push(event.finish());
             }
+        }
+    }
+    payloads(finished, max_event)
+}
+
+/// Payloads in request order, those over `max_event` refused with their position.
+pub(crate) fn payloads(finished: impl IntoIterator<Item = Vec<u8>>, max_event: usize) -> Records {
+    let (mut ok, mut refused) = (Vec::new(), Vec::new());
+    for (i, bytes) in finished.into_iter().enumerate() {
+        if bytes.len() > max_event {
+            refused.push(LineError {
+                line: i + 1,
+                reason: format!("log record of {} bytes exceeds the limit of {max_event} bytes", bytes.len()),
+                original: bytes[..max_event].to_vec(),
+            });
+        } else {
+            ok.push(bytes);
         }
     }
     (ok, refused)
@@ -135,7 +154,7 @@ fn events(request: &ExportLogsServiceRequest, max_event: usize) -> (Vec<Vec<u8>>
 
 /// A JSON object being written: `{` then `"key":value` pairs.
 #[derive(Clone, Default)]
-struct Object(Vec<u8>);
+pub(crate) struct Object(Vec<u8>);
 
 impl Object {
     fn key(&mut self, key: &str) {
@@ -150,17 +169,26 @@ impl Object {
         let _ = serde_json::to_writer(&mut self.0, value);
     }
 
+    fn int(&mut self, key: &str, i: i64) {
+        self.key(key);
+        self.0.extend_from_slice(i.to_string().as_bytes());
+    }
+
+    fn bool(&mut self, key: &str, b: bool) {
+        self.key(key);
+        self.0.extend_from_slice(if b { b"true" } else { b"false" });
+    }
+
+    fn null(&mut self, key: &str) {
+        self.key(key);
+        self.0.extend_from_slice(b"null");
+    }
+
     fn value(&mut self, key: &str, value: &AnyValue) {
         match &value.value {
             Some(any_value::Value::StringValue(s)) => self.str(key, s),
-            Some(any_value::Value::IntValue(i)) => {
-                self.key(key);
-                self.0.extend_from_slice(i.to_string().as_bytes());
-            }
-            Some(any_value::Value::BoolValue(b)) => {
-                self.key(key);
-                self.0.extend_from_slice(if *b { b"true" } else { b"false" });
-            }
+            Some(any_value::Value::IntValue(i)) => self.int(key, *i),
+            Some(any_value::Value::BoolValue(b)) => self.bool(key, *b),
             _ => {
                 self.key(key);
                 let _ = serde_json::to_writer(&mut self.0, &json(value));
@@ -168,7 +196,20 @@ impl Object {
         }
     }
 
-    fn nonempty(&mut self, key: &str, value: &str) {
+    /// Attributes as `otlp_wire` reads them, written as `attributes` writes decoded ones.
+    pub(crate) fn borrowed_attributes(&mut self, attributes: &[crate::otlp_wire::Attribute<'_>]) {
+        use crate::otlp_wire::Value as V;
+        for a in attributes {
+            match a.value {
+                V::Str(s) => self.str(a.key, s),
+                V::Int(i) => self.int(a.key, i),
+                V::Bool(b) => self.bool(a.key, b),
+                V::Missing => self.null(a.key),
+            }
+        }
+    }
+
+    pub(crate) fn nonempty(&mut self, key: &str, value: &str) {
         if !value.is_empty() {
             self.str(key, value);
         }
@@ -178,10 +219,7 @@ impl Object {
         for kv in attributes {
             match &kv.value {
                 Some(v) => self.value(&kv.key, v),
-                None => {
-                    self.key(&kv.key);
-                    self.0.extend_from_slice(b"null");
-                }
+                None => self.null(&kv.key),
             }
         }
     }
@@ -189,21 +227,7 @@ impl Object {
     /// The record's own parts: time, severity, body, ids; written after the attributes, so an
     /// attribute cannot stand in for them.
     fn record(&mut self, r: &LogRecord) {
-        let nanos = if r.time_unix_nano > 0 { r.time_unix_nano } else { r.observed_time_unix_nano };
-        if nanos > 0 {
-            let t = DateTime::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
-            self.str("@timestamp", &t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
-        }
-        match (r.severity_text.as_str(), severity_name(r.severity_number)) {
-            ("", Some(level)) => self.str("level", level),
-            ("", None) => {}
-            (text, _) => self.str("level", text),
-        }
-        if r.severity_number > 0 {
-            self.key("otel.severity_number");
-            self.0.extend_from_slice(r.severity_number.to_string().as_bytes());
-        }
-        self.nonempty("otel.event_name", &r.event_name);
+        self.time_and_severity(r.time_unix_nano, r.observed_time_unix_nano, r.severity_number, &r.severity_text, &r.event_name);
         match r.body.as_ref().and_then(|b| b.value.as_ref()) {
             None => {}
             Some(any_value::Value::StringValue(s)) => self.str("message", s),
@@ -221,15 +245,45 @@ impl Object {
                 self.str("message", &text);
             }
         }
-        if !r.trace_id.is_empty() {
-            self.str("trace_id", &hex(&r.trace_id));
+        self.ids(&r.trace_id, &r.span_id);
+    }
+
+    /// `record` for a record as `otlp_wire` reads it (a string body or none).
+    pub(crate) fn borrowed_record(&mut self, r: &crate::otlp_wire::Record<'_>) {
+        self.time_and_severity(r.time_unix_nano, r.observed_time_unix_nano, r.severity_number, r.severity_text, r.event_name);
+        if let Some(message) = r.body {
+            self.str("message", message);
         }
-        if !r.span_id.is_empty() {
-            self.str("span_id", &hex(&r.span_id));
+        self.ids(r.trace_id, r.span_id);
+    }
+
+    fn time_and_severity(&mut self, time_unix_nano: u64, observed_time_unix_nano: u64, severity_number: i32, severity_text: &str, event_name: &str) {
+        let nanos = if time_unix_nano > 0 { time_unix_nano } else { observed_time_unix_nano };
+        if nanos > 0 {
+            let t = DateTime::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
+            self.str("@timestamp", &t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        }
+        match (severity_text, severity_name(severity_number)) {
+            ("", Some(level)) => self.str("level", level),
+            ("", None) => {}
+            (text, _) => self.str("level", text),
+        }
+        if severity_number > 0 {
+            self.int("otel.severity_number", i64::from(severity_number));
+        }
+        self.nonempty("otel.event_name", event_name);
+    }
+
+    fn ids(&mut self, trace_id: &[u8], span_id: &[u8]) {
+        if !trace_id.is_empty() {
+            self.str("trace_id", &hex(trace_id));
+        }
+        if !span_id.is_empty() {
+            self.str("span_id", &hex(span_id));
         }
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         if self.0.is_empty() {
             self.0.push(b'{');
         }
@@ -268,6 +322,21 @@ fn json(v: &AnyValue) -> Value {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One path's reading of a request: payloads, and the positions of refused records.
+#[doc(hidden)]
+pub type PathOutput = (Vec<Vec<u8>>, Vec<usize>);
+
+/// For the `otlp` fuzz target: what the fast path (`otlp_wire`) and the general path (prost,
+/// then `events`) make of the same bytes, as (payloads, positions of refused records); `None`
+/// where that path refuses or gives up.
+#[doc(hidden)]
+pub fn both_paths(message: &[u8], max_event: usize) -> (Option<PathOutput>, Option<PathOutput>) {
+    let positions = |(ok, refused): Records| (ok, refused.iter().map(|r| r.line).collect());
+    let fast = crate::otlp_wire::events(message, max_event).map(positions);
+    let general = ExportLogsServiceRequest::decode(message).ok().map(|r| positions(events(&r, max_event)));
+    (fast, general)
 }
 
 #[cfg(test)]
@@ -344,16 +413,15 @@ mod tests {
     #[test]
     fn protobuf_and_json_requests_decode_and_garbage_is_a_bad_request() {
         let req = request(vec![LogRecord { severity_text: "INFO".into(), ..Default::default() }]);
-        assert_eq!(decode(Format::Protobuf, &req.encode_to_vec()).expect("protobuf"), req);
+        assert_eq!(records(Format::Protobuf, &req.encode_to_vec(), 10_000).expect("protobuf").0, events(&req, 10_000).0);
         let json = br#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
             "scopeLogs":[{"logRecords":[{"timeUnixNano":"1764756000000000000","severityText":"INFO","body":{"stringValue":"hi"},
             "traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174"}]}]}]}"#;
-        let from_json = decode(Format::Json, json).expect("json");
-        let (ok, _) = events(&from_json, 10_000);
+        let (ok, _) = records(Format::Json, json, 10_000).expect("json");
         let e = parsed(&ok[0]);
         assert_eq!(e["message"], "hi");
         assert_eq!(e["trace_id"], "5b8efff798038103d269b633813fc60c");
-        assert!(decode(Format::Protobuf, b"\xff\xff\xff").is_err());
-        assert!(decode(Format::Json, b"{oops").is_err());
+        assert!(records(Format::Protobuf, b"\xff\xff\xff", 10_000).is_err());
+        assert!(records(Format::Json, b"{oops", 10_000).is_err());
     }
 }

@@ -26,7 +26,7 @@ use axum::Router;
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body::Frame;
 use nexuslog_metastore::keys::KeyError;
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use prost::Message as _;
 
 use crate::body::decompress;
@@ -69,7 +69,7 @@ async fn export(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<S
     }
     let encoding = headers.get("grpc-encoding").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let limit = gw.limits().max_body_bytes;
-    match crate::otlp::accept(&gw, peer, &headers, body, |bytes| unframe(bytes, encoding.as_deref(), limit)).await {
+    match crate::otlp::accept(&gw, peer, &headers, body, |bytes, max_event| unframe(bytes, encoding.as_deref(), limit, max_event)).await {
         Ok(answer) => reply(&answer),
         Err(e) => {
             let (code, message) = code_of(&e);
@@ -80,7 +80,7 @@ async fn export(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<S
 
 /// The one protobuf message of a unary call: the 5-byte prefix (compressed flag, big-endian
 /// length), then the message, decompressed with the call's `grpc-encoding` when flagged.
-fn unframe(body: &[u8], encoding: Option<&str>, limit: u64) -> Result<ExportLogsServiceRequest, GatewayError> {
+fn unframe(body: &[u8], encoding: Option<&str>, limit: u64, max_event: usize) -> Result<crate::otlp::Records, GatewayError> {
     let bad = |why: String| GatewayError::BadRequest(format!("not a gRPC OTLP logs request: {why}"));
     let [flag, a, b, c, d, message @ ..] = body else {
         return Err(bad(format!("{} bytes, shorter than the 5-byte message prefix", body.len())));
@@ -104,7 +104,7 @@ fn unframe(body: &[u8], encoding: Option<&str>, limit: u64) -> Result<ExportLogs
         }
         other => return Err(bad(format!("compressed flag {other}, expected 0 or 1"))),
     };
-    ExportLogsServiceRequest::decode(message).map_err(|e| bad(format!("protobuf: {e}")))
+    crate::otlp::protobuf_records(message, max_event).map_err(|e| bad(format!("protobuf: {e}")))
 }
 
 /// The gRPC status of a refused call, and its message.
@@ -197,6 +197,7 @@ impl http_body::Body for Unary {
 mod tests {
     use std::io::Write as _;
 
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
     use super::*;
@@ -221,11 +222,13 @@ mod tests {
     fn plain_and_gzip_messages_unframe_and_bad_frames_are_invalid_arguments() {
         let req = request();
         let bytes = req.encode_to_vec();
-        assert_eq!(unframe(&framed(0, &bytes), None, 1 << 20).expect("plain"), req);
+        let expected = crate::otlp::protobuf_records(&bytes, 1 << 20).expect("a valid request").0;
+        assert_eq!(expected.len(), 1);
+        assert_eq!(unframe(&framed(0, &bytes), None, 1 << 20, 1 << 20).expect("plain").0, expected);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&bytes).expect("gzip");
         let gz = gz.finish().expect("gzip");
-        assert_eq!(unframe(&framed(1, &gz), Some("gzip"), 1 << 20).expect("gzip"), req);
+        assert_eq!(unframe(&framed(1, &gz), Some("gzip"), 1 << 20, 1 << 20).expect("gzip").0, expected);
         for (body, encoding) in [
             (vec![0, 0, 0], None),                                  // shorter than the prefix
             (framed(0, &bytes)[..6].to_vec(), None),                // truncated message
@@ -234,10 +237,10 @@ mod tests {
             (framed(2, &bytes), None),                              // unknown flag
             (framed(0, b"\xff\xff\xff"), None),                     // not protobuf
         ] {
-            let e = unframe(&body, encoding, 1 << 20).expect_err("refused");
+            let e = unframe(&body, encoding, 1 << 20, 1 << 20).expect_err("refused");
             assert_eq!(code_of(&e).0, Code::InvalidArgument, "{e}");
         }
-        let e = unframe(&framed(1, &gz), Some("gzip"), 4).expect_err("inflates past the limit");
+        let e = unframe(&framed(1, &gz), Some("gzip"), 4, 1 << 20).expect_err("inflates past the limit");
         assert_eq!(code_of(&e).0, Code::ResourceExhausted);
     }
 
