@@ -12,7 +12,7 @@ use crate::authz::{enforce, Access, Permission as P};
 use crate::handlers::dashboards::{self, Dashboard};
 use crate::handlers::documents as docs;
 use crate::handlers::saved_searches::SavedSearch;
-use crate::handlers::{alerts, audit, auth, keys, members, pipelines, projects, redaction, users};
+use crate::handlers::{agents, alerts, audit, auth, keys, members, pipelines, projects, redaction, users};
 use crate::aggregate::{AggregateParams, AggregateRequest};
 use crate::handlers::alerts::{ChannelBody, HistoryParams, SilenceBody};
 use crate::handlers::audit::AuditParams;
@@ -84,6 +84,7 @@ fn table() -> Vec<(Method, &'static str, Access, Doc, Handler)> {
         (Method::GET, "/v1/auth/sessions", User, doc("Your live sessions, the current one marked"), on(get, auth::sessions)),
         (Method::DELETE, "/v1/auth/sessions/{session_id}", User, doc("End one of your sessions"), on(delete, auth::end_session)),
         (Method::POST, "/v1/invitations/accept", Public, doc("Accept an invitation (creates the account or adds the role)").body::<AcceptBody>(), on(post, members::accept)),
+        (Method::GET, "/v1/agents/fluent-bit/install.sh", Public, doc("A script installing Fluent Bit to ship a server's files to NexusLog (`curl -fsSL … | sudo NEXUSLOG_API_KEY=… bash`); it holds no secret").query::<agents::ScriptParams>(), on(get, agents::script)),
         (Method::GET, "/v1/presets", Public, doc("The parsing presets NexusLog ships (a rule step `{\"preset\": name}` runs one)"), on(get, pipelines::presets)),
         (Method::GET, "/v1/roles", User, doc("The roles and what each may do"), on(get, projects::roles)),
         (Method::GET, "/v1/users", InstanceAdmin, doc("All users (instance admins)"), on(get, users::list)),
@@ -107,6 +108,7 @@ fn table() -> Vec<(Method, &'static str, Access, Doc, Handler)> {
         (Method::POST, "/v1/projects/{project}/pipeline/rules", Project(P::PipelinesWrite), doc("Add a pipeline rule").query::<Placement>().body::<PipelineRuleSpec>(), on(post, pipelines::create)),
         (Method::PUT, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), doc("Replace a pipeline rule").query::<Placement>().body::<PipelineRuleSpec>(), on(put, pipelines::update)),
         (Method::DELETE, "/v1/projects/{project}/pipeline/rules/{rule_id}", Project(P::PipelinesWrite), doc("Delete a pipeline rule"), on(delete, pipelines::delete)),
+        (Method::POST, "/v1/projects/{project}/agents/fluent-bit", Project(P::ApiKeysRead), doc("Fluent Bit for a platform (Linux script, Kubernetes DaemonSet, Ansible play, AWS SSM command): disk buffering, read positions, retries, HTTPS; the key stays out of the files").body::<agents::AgentSpec>(), on(post, agents::generate)),
         (Method::POST, "/v1/projects/{project}/pipeline/detect", Project(P::PipelinesRead), doc("Which presets parse sample lines, best first, with a preview").body::<Detect>(), on(post, pipelines::detect)),
         (Method::POST, "/v1/projects/{project}/pipeline/dry-run", Project(P::PipelinesRead), doc("Run sample events through the pipeline (or given rules) without storing them").body::<DryRun>(), on(post, pipelines::dry_run)),
         (Method::GET, "/v1/projects/{project}/redaction", Project(P::PipelinesRead), doc("The project's redaction rules: built-in ones with their state, and its own"), on(get, redaction::get)),

@@ -55,6 +55,7 @@ const EVERYONE: &[Who] = &[
 const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/openapi.json", "all"),
     ("GET", "/v1/presets", "all"),
+    ("GET", "/v1/agents/fluent-bit/install.sh", "all"),
     ("POST", "/v1/auth/login", "all"),
     ("POST", "/v1/auth/refresh", "all"),
     ("POST", "/v1/auth/logout", "users"),
@@ -87,6 +88,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("DELETE", "/v1/projects/{project}/pipeline/rules/{rule_id}", "instance_admin owner admin editor"),
     ("POST", "/v1/projects/{project}/pipeline/dry-run", "instance_admin owner admin editor viewer"),
     ("POST", "/v1/projects/{project}/pipeline/detect", "instance_admin owner admin editor viewer"),
+    ("POST", "/v1/projects/{project}/agents/fluent-bit", "instance_admin owner admin"),
     ("GET", "/v1/projects/{project}/redaction", "instance_admin owner admin editor viewer"),
     ("PUT", "/v1/projects/{project}/redaction", "instance_admin owner admin"),
     ("POST", "/v1/projects/{project}/redaction/dry-run", "instance_admin owner admin editor viewer"),
@@ -276,6 +278,7 @@ impl World {
             }
             ("POST", "/v1/projects/{project}/pipeline/dry-run") => body = Some(json!({ "lines": ["a=1"], "rules": [rule] })),
             ("POST", "/v1/projects/{project}/pipeline/detect") => body = Some(json!({ "lines": ["a=1 b=2"] })),
+            ("POST", "/v1/projects/{project}/agents/fluent-bit") => body = Some(json!({ "platform": "linux", "paths": ["/var/log/app/*.log"] })),
             ("PUT", "/v1/projects/{project}/redaction") => body = Some(json!({ "builtins": { "jwt": false } })),
             ("POST", "/v1/projects/{project}/redaction/dry-run") => body = Some(json!({ "lines": ["password=x"] })),
             ("POST", "/v1/projects/{project}/aggregate" | "/v1/aggregate") => body = Some(json!({ "aggs": { "n": { "count": {} } } })),

@@ -1,5 +1,6 @@
 //! Request handlers, by resource. Access is already enforced when they run (see `authz`).
 
+pub mod agents;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
