@@ -369,6 +369,30 @@ async function pipelineSteps(page, adminToken) {
     if (!head.includes('Billing.java:42')) throw new Error(`the first line's message holds the trace: ${JSON.stringify(head)}`);
     await shot(page, 'pipelines-multiline');
   });
+
+  await step('onboarding: a Linux server, a fresh ingest key, the generated setup, the first event', page, async () => {
+    await page.getByRole('menuitem', { name: 'Add data' }).click();
+    await page.waitForURL(/\/onboarding/);
+    await page.getByTestId('agent-paths').fill(`/var/log/${RUN}/*.log`);
+    await page.getByTestId('agent-service').fill(`shop-${RUN}`);
+    await page.getByTestId('onboarding-next').click();
+    await page.getByTestId('create-agent-key').click();
+    const secret = (await page.getByTestId('agent-key').innerText()).trim();
+    if (!/^nxl_[A-Za-z0-9]{32}$/.test(secret)) throw new Error(`a new ingest key is shown once: ${JSON.stringify(secret)}`);
+    await page.getByTestId('onboarding-next').click();
+    await page.getByTestId('generate-agent').click();
+    const line = await page.getByTestId('agent-one-liner').innerText();
+    if (!line.includes(`paths=%2Fvar%2Flog%2F${RUN}%2F*.log`) || !line.includes(`NEXUSLOG_API_KEY=${secret} bash`)) throw new Error(`the one-liner installs for these files with the key: ${line}`);
+    const script = await page.getByTestId('agent-file-install.sh').innerText();
+    if (!script.includes(`Path              /var/log/${RUN}/*.log`) || !script.includes('URI                      /v1/logs/bulk') || script.includes(secret)) {
+      throw new Error(`the script tails the files, sends to /v1/logs/bulk and holds no key: ${script.slice(0, 400)}`);
+    }
+    await page.getByTestId('waiting-events').waitFor();
+    // What the agent would send, with the new key: the wizard sees it arrive.
+    await call('POST', '/v1/logs/bulk', { token: secret, raw: JSON.stringify({ message: `agent ${RUN} online`, service: `shop-${RUN}` }), expect: [200] });
+    await page.getByTestId('first-events').waitFor({ timeout: 30_000 });
+    await shot(page, 'onboarding');
+  });
 }
 
 const BULK = 10_000;
@@ -950,6 +974,10 @@ try {
     await admin.getByTestId('dry-run').click();
     await admin.getByTestId('dry-run-result').first().waitFor();
     await shot(admin, 'zh-CN-pipelines');
+    await admin.getByRole('menuitem', { name: '接入数据' }).click();
+    await admin.waitForURL(/\/onboarding/);
+    await admin.getByTestId('platform-kubernetes').click();
+    await shot(admin, 'zh-CN-onboarding');
     // Back to English for the rest (remembered per browser).
     await admin.getByText('EN', { exact: true }).click();
     await admin.getByRole('menuitem', { name: 'Explore' }).waitFor();

@@ -20,6 +20,7 @@ const Tail = lazy(() => import('./pages/tail/TailPage'));
 const Alerts = lazy(() => import('./pages/alerts/AlertsPage'));
 const Pipelines = lazy(() => import('./pages/pipelines/PipelinesPage'));
 const Settings = lazy(() => import('./pages/settings/SettingsPage'));
+const Onboarding = lazy(() => import('./pages/onboarding/OnboardingPage'));
 const Dashboards = lazy(() => import('./pages/dashboards/DashboardsPage'));
 const SavedSearches = lazy(() => import('./pages/searches/SavedSearchesPage'));
 const NotFound = lazy(() => import('./pages/NotFound'));
@@ -54,6 +55,7 @@ export const router = createBrowserRouter([
       { path: 'dashboards/:id', element: lazyPage(<Dashboards />) },
       { path: 'alerts', element: lazyPage(<Alerts />) },
       { path: 'pipelines', element: lazyPage(<Pipelines />) },
+      { path: 'onboarding', element: lazyPage(<Onboarding />) },
       { path: 'settings', element: lazyPage(<Settings />) },
       { path: '*', element: lazyPage(<NotFound />) },
     ],

@@ -5,6 +5,7 @@ import zhCN from './locales/zh-CN.json';
 // Page namespaces are registered by their lazily loaded pages (src/pages/*/i18n.ts); only their types are here.
 import type alertsEn from './locales/en/alerts.json';
 import type dashboardsEn from './locales/en/dashboards.json';
+import type onboardingEn from './locales/en/onboarding.json';
 import type pipelinesEn from './locales/en/pipelines.json';
 import type searchesEn from './locales/en/searches.json';
 import type settingsEn from './locales/en/settings.json';
@@ -21,6 +22,7 @@ declare module 'i18next' {
       translation: typeof en;
       alerts: typeof alertsEn;
       dashboards: typeof dashboardsEn;
+      onboarding: typeof onboardingEn;
       pipelines: typeof pipelinesEn;
       searches: typeof searchesEn;
       settings: typeof settingsEn;

@@ -3,6 +3,7 @@ import { Button, Dropdown, Layout, Menu, Segmented, Select, Space, Spin, Tag, To
 import {
   AlertOutlined,
   ApartmentOutlined,
+  CloudUploadOutlined,
   DashboardOutlined,
   LogoutOutlined,
   MoonOutlined,
@@ -25,7 +26,7 @@ import { Notice } from '../components/Notice';
 
 interface NavItem {
   path: string;
-  key: 'explore' | 'searches' | 'tail' | 'dashboards' | 'alerts' | 'pipelines' | 'settings';
+  key: 'explore' | 'searches' | 'tail' | 'dashboards' | 'alerts' | 'pipelines' | 'onboarding' | 'settings';
   icon: React.ReactNode;
   /** Shown only to roles with this permission in the current project. */
   needs?: Permission;
@@ -38,6 +39,7 @@ export const NAV: NavItem[] = [
   { path: '/dashboards', key: 'dashboards', icon: <DashboardOutlined />, needs: 'dashboards_read' },
   { path: '/alerts', key: 'alerts', icon: <AlertOutlined />, needs: 'alert_rules_read' },
   { path: '/pipelines', key: 'pipelines', icon: <ApartmentOutlined />, needs: 'pipelines_read' },
+  { path: '/onboarding', key: 'onboarding', icon: <CloudUploadOutlined />, needs: 'api_keys_write' },
   { path: '/settings', key: 'settings', icon: <SettingOutlined /> },
 ];
 
