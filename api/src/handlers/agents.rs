@@ -93,12 +93,15 @@ fn target(url: &str) -> Result<Target, ApiError> {
         _ => return Err(bad(format!("url {url:?}: expected http:// or https:// and a host"))),
     };
     let authority = rest.split('/').next().unwrap_or_default();
+    let default_port = if tls { 443 } else { 80 };
+    // `[::1]` is an IPv6 host without a port; `[::1]:8000` and `host:8000` have one.
     let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse::<u16>().map_err(|_| bad(format!("url {url:?}: bad port")))?),
-        _ => (authority, if tls { 443 } else { 80 }),
+        Some((h, p)) if !authority.ends_with(']') => (h, p.parse::<u16>().map_err(|_| bad(format!("url {url:?}: bad port")))?),
+        _ => (authority, default_port),
     };
     plain("url host", host, "[]")?;
-    Ok(Target { host: host.to_owned(), port, tls })
+    // Fluent Bit takes an IPv6 address as it is, without the URL's brackets.
+    Ok(Target { host: host.trim_start_matches('[').trim_end_matches(']').to_owned(), port, tls })
 }
 
 /// Checks the spec and renders every file of its platform.
@@ -498,6 +501,11 @@ mod tests {
         s.url = None;
         let conf = render(&s, "https://nexuslog.internal:9443").expect("render")[1].content.clone();
         assert!(conf.contains("Host                     nexuslog.internal") && conf.contains("Port                     9443"), "the request's address by default");
+        for (url, host, port) in [("https://[fd00::5]:8443", "fd00::5", "8443"), ("http://[fd00::5]", "fd00::5", "80")] {
+            s.url = Some(url.into());
+            let conf = render(&s, "").expect("render")[1].content.clone();
+            assert!(conf.contains(&format!("Host                     {host}\n")) && conf.contains(&format!("Port                     {port}\n")), "{url}: {conf}");
+        }
     }
 
     #[test]
