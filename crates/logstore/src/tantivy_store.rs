@@ -49,7 +49,9 @@ use crate::{AggregateQuery, AggregationResult, BulkOutcome, FieldInfo, LogStore,
 /// Indexing threads per writer, and threads building a batch's documents: one per core, at
 /// most 8 (past that a day's single writer is no longer what limits indexing).
 fn writer_threads() -> usize {
-    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get).clamp(1, 8)
+    // Read once: on Linux it reads the cgroup's CPU quota from files, and every batch asks.
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get).clamp(1, 8))
 }
 
 /// Memory of one index writer, split among its threads: 32 MB each (Tantivy wants at least
