@@ -38,7 +38,7 @@ use std::path::PathBuf;
 
 // The same allocator as `nexuslog`, so in-process measurements (pipeline-bench) match it.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: nexuslog_alloc::MiMalloc = nexuslog_alloc::MiMalloc;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -184,6 +184,7 @@ struct ChaosArgs {
 }
 
 fn main() -> ExitCode {
+    nexuslog_alloc::tune();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -15,11 +15,12 @@ mod web;
 use std::process::ExitCode;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: nexuslog_alloc::MiMalloc = nexuslog_alloc::MiMalloc;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    nexuslog_alloc::tune();
     let cli = cli::Cli::parse();
     let config = match cli.load_config() {
         Ok(c) => c,

@@ -208,6 +208,12 @@ impl TantivyLogStore {
         if records.is_empty() {
             return Ok(BulkOutcome::default());
         }
+        // A sink batch is tens of thousands of records: copying it to move it onto a blocking
+        // thread doubles the sink's memory and costs a pass over every record, so a
+        // multi-thread runtime (every server) indexes in place; its other tasks move on.
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            return tokio::task::block_in_place(|| self.inner.index_blocking(records, replace));
+        }
         let this = self.inner.clone();
         let records = records.to_vec();
         tokio::task::spawn_blocking(move || this.index_blocking(&records, replace)).await.map_err(err)?
