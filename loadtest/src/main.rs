@@ -24,6 +24,7 @@ mod launch;
 mod ledger;
 mod load;
 mod pipeline_bench;
+mod probe;
 mod query_bench;
 mod report;
 mod session;
@@ -108,8 +109,8 @@ enum Command {
     /// over 4 connections by default): acknowledged events/s, last ack → all searchable, the
     /// searchable rate as a ratio of a Tantivy-only ceiling measured in the same run, server CPU
     /// seconds per million events, peak RSS, disk bytes per event (bus, index), query p50/p99
-    /// and freshness at half the rate. Exit status 1 when the freshness phase lost or
-    /// duplicated an event.
+    /// and freshness (by probes) at half the maximum rate. Exit status 1 when the freshness
+    /// phase lost or duplicated an event or never found a probe.
     StandaloneBench(standalone_bench::StandaloneBenchArgs),
     /// The drop-in ingest protocols beside `/v1/logs/bulk`: the same events as an Elasticsearch
     /// `_bulk` and as OTLP/HTTP protobuf, acknowledged events/s of each and their ratio to

@@ -14,7 +14,9 @@
 //! 5. Freshness: a steady load at half the maximum rate, acknowledgment → searchable. The
 //!    maximum is what the node sustains end to end (the burst's searchable rate) by default;
 //!    half the acknowledged rate, which the index may not keep up with, builds a backlog
-//!    whose age is then what freshness measures (`--freshness-basis acknowledged`).
+//!    whose age is then what freshness measures (`--freshness-basis acknowledged`). Read by
+//!    probes (`probe.rs`): a single event every 100 ms beside the load, searched for by a term
+//!    of its own every 25 ms; the load itself is counted for losses and duplicates.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,6 +33,7 @@ use serde_json::{json, Value};
 
 use crate::instance::{self, Target};
 use crate::load::LoadConfig;
+use crate::probe::{self, ProbeConfig};
 use crate::report::{self, round2};
 
 /// The sink's largest batch in standalone mode (`logstore.tantivy.commit_max_records`): the
@@ -335,9 +338,28 @@ pub async fn standalone_bench(a: StandaloneBenchArgs) -> anyhow::Result<bool> {
             retry_deadline: Duration::from_secs(120),
             request_timeout: Duration::from_secs(60),
         };
-        let verify = crate::session::VerifyConfig { search_url: target.api.clone(), timeout: Duration::from_secs(120), poll_every: Duration::from_millis(100) };
-        let (summary, ()) = crate::session::measure(cfg, &verify, &pb, |_, _| async {}).await?;
-        fresh = json!({ "basis": format!("{:?}", a.freshness_basis).to_lowercase(), "rate": rate, "latency": summary.freshness, "lost": summary.lost, "duplicated": summary.duplicated });
+        // The run is followed gently (its scans load the server); freshness is the probes'.
+        let verify = crate::session::VerifyConfig { search_url: target.api.clone(), timeout: Duration::from_secs(120), poll_every: Duration::from_secs(2) };
+        let probes = ProbeConfig {
+            ingest: target.ingest.clone(),
+            api: target.api.clone(),
+            api_key: target.api_key.clone(),
+            run: format!("{run_id}p"),
+            every: Duration::from_millis(100),
+            poll: Duration::from_millis(25),
+            timeout: Duration::from_secs(60),
+        };
+        let (summary, probed) = crate::session::measure(cfg, &verify, &pb, |_, load_done| probe::run(probes, load_done)).await?;
+        let probed = probed?;
+        fresh = json!({
+            "basis": format!("{:?}", a.freshness_basis).to_lowercase(),
+            "rate": rate,
+            "latency": probed.latency,
+            "probes_missing": probed.missing,
+            "probes_unacknowledged": probed.unacknowledged,
+            "lost": summary.lost,
+            "duplicated": summary.duplicated,
+        });
     }
     let rss = peak_rss_mib(pid)?;
     let log = target.logs.first().map(|p| p.display().to_string()).unwrap_or_default();
@@ -384,7 +406,7 @@ pub async fn standalone_bench(a: StandaloneBenchArgs) -> anyhow::Result<bool> {
     if a.json {
         println!("{out}");
     }
-    let ok = fresh.is_null() || (fresh["lost"] == json!(0) && fresh["duplicated"] == json!(0));
+    let ok = fresh.is_null() || (fresh["lost"] == json!(0) && fresh["duplicated"] == json!(0) && fresh["probes_missing"] == json!(0));
     if ok {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -21,7 +21,8 @@ pub struct IndexerConfig {
     /// a run of large records cannot hold thousands of megabytes in one batch. The log store
     /// bounds each request by its own serialized size as well (OpenSearch: `with_bulk_max_bytes`).
     pub batch_max_bytes: usize,
-    /// Longest a batch waits to fill up after its first record: the freshness/throughput dial.
+    /// Batches close at most this often, and a record waiting when one closes is in the next
+    /// to close: the freshness/throughput dial (each batch is one bulk request or commit).
     pub linger: Duration,
 }
 
@@ -70,6 +71,7 @@ impl Indexer {
         let mut consumer: Option<Box<dyn Consumer>> = None;
         let mut bound: ReplayBound = None;
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut closed = Instant::now();
         while !shutdown.is_triggered() {
             let c = match consumer.as_mut() {
                 Some(c) => c,
@@ -86,9 +88,12 @@ impl Indexer {
                     }
                 },
             };
-            let batch = match self.fill_batch(c.as_mut(), &shutdown).await {
+            let batch = match self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await {
                 Ok(b) if b.is_empty() => continue,
-                Ok(b) => b,
+                Ok(b) => {
+                    closed = Instant::now();
+                    b
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "poll failed; retrying");
                     consumer = None;
@@ -129,19 +134,20 @@ impl Indexer {
         Some(bound)
     }
 
-    async fn fill_batch(&self, c: &mut dyn Consumer, shutdown: &Shutdown) -> Result<Vec<InRecord>, BusError> {
+    /// A batch closes at `close_at` (the previous one's close + `linger`), or once full; past
+    /// `close_at` it takes what is already there and closes. Pacing by the previous close, not by
+    /// the first record's arrival, is what bounds a record's wait: records that arrived while
+    /// the previous batch was indexed have waited that long already (counting `linger` from
+    /// them added a whole indexing time to every record's freshness), and when indexing takes
+    /// longer than `linger` batches follow each other with no wait at all.
+    async fn fill_batch(&self, c: &mut dyn Consumer, close_at: Instant, shutdown: &Shutdown) -> Result<Vec<InRecord>, BusError> {
         let mut batch = tokio::select! {
             r = c.poll(self.config.batch_max, Duration::from_millis(200)) => r?,
             () = shutdown.wait() => return Ok(Vec::new()),
         };
-        let started = Instant::now();
         let mut bytes = payload_bytes(&batch);
-        while !batch.is_empty()
-            && batch.len() < self.config.batch_max
-            && bytes < self.config.batch_max_bytes
-            && started.elapsed() < self.config.linger
-        {
-            let left = self.config.linger.saturating_sub(started.elapsed());
+        while !batch.is_empty() && batch.len() < self.config.batch_max && bytes < self.config.batch_max_bytes {
+            let left = close_at.saturating_duration_since(Instant::now());
             let more = c.poll(self.config.batch_max - batch.len(), left).await?;
             if more.is_empty() {
                 break;

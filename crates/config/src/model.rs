@@ -341,7 +341,9 @@ pub struct LogStoreConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TantivyConfig {
-    /// Longest a batch fills after its first record: the freshness/throughput dial.
+    /// Commits are at most this far apart, and a record waiting when one starts is in the next:
+    /// the freshness/throughput dial. Under a backlog batches follow each other at once, up to
+    /// the bounds below, whatever this says.
     pub commit_interval_ms: u64,
     /// Most records per commit.
     pub commit_max_records: u64,
@@ -351,7 +353,7 @@ pub struct TantivyConfig {
 
 impl Default for TantivyConfig {
     fn default() -> Self {
-        Self { commit_interval_ms: 500, commit_max_records: 50_000, commit_max_bytes: 64 << 20 }
+        Self { commit_interval_ms: 250, commit_max_records: 50_000, commit_max_bytes: 64 << 20 }
     }
 }
 
