@@ -56,6 +56,7 @@ pub const CATALOGUE: &[(&str, Kind, &str, &str)] = &[
     ("nexuslog_gateway_shed_total", Kind::Counter, "", "ingest requests answered 503 because `http.max_in_flight` requests were in progress"),
     ("nexuslog_gateway_backlog_records", Kind::Gauge, "", "records on the bus not yet committed by the processors and sinks, as the gateway last sampled it"),
     ("nexuslog_bus_cap_deleted_records_total", Kind::Counter, "consumed", "records the embedded log deleted to stay under `bus.embedded_max_bytes`; consumed=false: no consumer had processed them (lost)"),
+    ("nexuslog_bus_compactions_total", Kind::Counter, "", "times the embedded log returned its free pages to the file system (a file of 64 MiB or more, half of it free pages after deletes); each pauses its writes and reads for the time logged (about 70 ms for 56 MB of records here)"),
     ("nexuslog_gateway_backlog_holds_total", Kind::Counter, "source", "HTTP requests answered 503 (source=http) and syslog connections paused (source=syslog) because the backlog was over `bus.max_backlog_records`"),
     ("nexuslog_gateway_dead_letter_errors_total", Kind::Counter, "", "requests whose events were written but whose refused lines could not be dead-lettered"),
     ("nexuslog_gateway_quota_unavailable_total", Kind::Counter, "", "requests admitted without the shared per-key rate limit because the state store did not answer"),

@@ -30,7 +30,8 @@ impl Store {
     /// Counts the bytes of every batch (reads the whole log); from then on writes and deletes
     /// keep the count.
     pub(super) fn measure(&self) -> Result<u64, BusError> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db();
+        let txn = db.begin_read().map_err(err)?;
         let batches = txn.open_table(BATCHES).map_err(err)?;
         let mut total = 0u64;
         if batches.len().map_err(err)? > 0 {
@@ -51,7 +52,8 @@ impl Store {
     /// are gone or `budget` records were deleted; never a partition's newest batch.
     pub(super) fn shed(&self, free: u64, budget: u64) -> Result<Shed, BusError> {
         let topics = self.topics()?;
-        let txn = self.db.begin_write().map_err(err)?;
+        let db = self.db();
+        let txn = db.begin_write().map_err(err)?;
         let mut out = Shed::default();
         let mut freed = 0u64;
         {

@@ -18,6 +18,9 @@
 //! topic that groups consume, so an acknowledged event waits for its processor however long
 //! the node was down (the lag is reported instead). Transient topics (processed records) are
 //! cut every few seconds below the slowest group's committed offset: kept only while needed.
+//! redb reuses the pages deletes free but never shrinks the file, so once half of a file of
+//! 64 MiB or more is free (a burst's processed records, indexed and cut) the writer thread
+//! compacts it, pausing writes and reads for that time (`Store::compact_if_sparse`).
 
 mod batch;
 mod cap;

@@ -23,6 +23,8 @@ const RETENTION_BUDGET: usize = 100_000;
 /// How often transient topics are cut below their consumers' committed offsets: often, so their
 /// pages are reused by the next writes instead of growing the file.
 const TRANSIENT_EVERY: Duration = Duration::from_secs(2);
+/// Below this size the log file is never compacted: its free pages are not worth a pause.
+const COMPACT_FROM_BYTES: u64 = 64 << 20;
 
 /// A consumer group and the positions it commits: (group, [(topic, partition, next offset)]).
 pub(super) type GroupOffsets = (String, Vec<(String, u32, u64)>);
@@ -82,10 +84,27 @@ pub(super) fn now_micros() -> u64 {
 }
 
 fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &AtomicBool, config: &EmbeddedBusConfig) {
-    let (retention, transient) = (config.retention, config.transient_topics.as_slice());
-    let mut last_retention = Instant::now();
-    let mut last_transient = Instant::now();
-    while let Some(first) = rx.blocking_recv() {
+    // Only to wait for the next request with a timeout, so housekeeping also runs when no
+    // request comes (the last records of a burst are cut, and the file compacted, at rest).
+    let waiter = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "embedded log writer cannot start");
+            failed.store(true, Ordering::Relaxed);
+            return;
+        }
+    };
+    let mut chores = Chores { last_retention: Instant::now(), last_transient: Instant::now() };
+    loop {
+        // The timer is made inside `block_on`: it needs the runtime it runs on.
+        let first = match waiter.block_on(async { tokio::time::timeout(TRANSIENT_EVERY, rx.recv()).await }) {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(_idle) => {
+                chores.run(store, config);
+                continue;
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -111,20 +130,41 @@ fn run(store: &Store, appended: &Notify, mut rx: mpsc::Receiver<Job>, failed: &A
         if any_records && result.is_ok() {
             appended.notify_waiters();
         }
-        if !transient.is_empty() && last_transient.elapsed() > TRANSIENT_EVERY {
-            last_transient = Instant::now();
+        chores.run(store, config);
+    }
+}
+
+/// Deletes and compaction, between writes on the writer thread (so they never race a write).
+struct Chores {
+    last_retention: Instant,
+    last_transient: Instant,
+}
+
+impl Chores {
+    fn run(&mut self, store: &Store, config: &EmbeddedBusConfig) {
+        let transient = config.transient_topics.as_slice();
+        if !transient.is_empty() && self.last_transient.elapsed() > TRANSIENT_EVERY {
+            self.last_transient = Instant::now();
             match store.cut_consumed(transient) {
                 Ok(n) if n > 0 => tracing::debug!(deleted = n, "consumed records of transient topics deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "deleting consumed records of transient topics failed"),
             }
+            match store.compact_if_sparse(COMPACT_FROM_BYTES) {
+                Ok(Some(c)) => {
+                    metrics::counter!("nexuslog_bus_compactions_total").increment(1);
+                    tracing::info!(before = c.before, after = c.after, took_ms = c.took.as_millis() as u64, "embedded log compacted");
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "embedded log compaction failed"),
+            }
         }
         if config.max_bytes > 0 && store.batch_bytes() > config.max_bytes {
             enforce_cap(store, config.max_bytes);
         }
-        if last_retention.elapsed() > RETENTION_EVERY {
-            last_retention = Instant::now();
-            let cutoff = now_micros().saturating_sub(u64::try_from(retention.as_micros()).unwrap_or(u64::MAX));
+        if self.last_retention.elapsed() > RETENTION_EVERY {
+            self.last_retention = Instant::now();
+            let cutoff = now_micros().saturating_sub(u64::try_from(config.retention.as_micros()).unwrap_or(u64::MAX));
             match store.expire(cutoff, RETENTION_BUDGET) {
                 Ok(out) => {
                     if out.deleted > 0 {
