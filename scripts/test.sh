@@ -54,11 +54,13 @@ if [[ $# -eq 0 || "${OPS_TESTS:-0}" == 1 ]]; then
   NEXUSLOG_BIN="$CARGO_TARGET_DIR/debug/nexuslog" bash scripts/ops-test.sh
 fi
 # Every landing re-proves the delivery promise: a short chaos run in each mode (SIGKILLs under
-# load, one Kafka restart) must end with lost 0 and duplicated 0. The test build's binary is
-# used: chaos checks correctness, not speed. Only for the whole suite (or CHAOS_TESTS=1).
+# load; one Kafka restart where there is Kafka) must end with lost 0 and duplicated 0:
+# the embedded default, one process on the services, and the roles apart. The test build's
+# binary is used: chaos checks correctness, not speed. Only for the whole suite (or
+# CHAOS_TESTS=1).
 if [[ $# -eq 0 || "${CHAOS_TESTS:-0}" == 1 ]]; then
   cargo build --locked -q -p loadtest
-  for mode in standalone distributed; do
+  for mode in embedded standalone distributed; do
     log "chaos ($mode, 20000 events, SIGKILLs): lost and duplicated must be 0"
     summary="$("$CARGO_TARGET_DIR/debug/loadtest" chaos --mode "$mode" --events 20000 --nexuslog-bin "$CARGO_TARGET_DIR/debug/nexuslog" --json | tail -n 1)"
     echo "$summary"

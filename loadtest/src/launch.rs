@@ -29,6 +29,10 @@ pub enum Mode {
     Distributed,
     /// One `nexuslog standalone` process running every role.
     Standalone,
+    /// One `nexuslog standalone` process on its embedded defaults (log, Tantivy, SQLite,
+    /// in-process state in a data directory kept across its restarts): what `nexuslog` runs
+    /// with no configuration. No services, so no Kafka restarts.
+    Embedded,
 }
 
 impl Mode {
@@ -36,7 +40,7 @@ impl Mode {
     pub fn roles(self) -> &'static [&'static str] {
         match self {
             Mode::Distributed => &["api", "gateway", "processor", "sink"],
-            Mode::Standalone => &["standalone"],
+            Mode::Standalone | Mode::Embedded => &["standalone"],
         }
     }
 
@@ -44,7 +48,7 @@ impl Mode {
     pub fn ingest_role(self) -> &'static str {
         match self {
             Mode::Distributed => "gateway",
-            Mode::Standalone => "standalone",
+            Mode::Standalone | Mode::Embedded => "standalone",
         }
     }
 
@@ -52,7 +56,7 @@ impl Mode {
     pub fn search_role(self) -> &'static str {
         match self {
             Mode::Distributed => "api",
-            Mode::Standalone => "standalone",
+            Mode::Standalone | Mode::Embedded => "standalone",
         }
     }
 
@@ -60,8 +64,13 @@ impl Mode {
     pub fn victims(self) -> &'static [&'static str] {
         match self {
             Mode::Distributed => &["gateway", "processor", "sink"],
-            Mode::Standalone => &["standalone"],
+            Mode::Standalone | Mode::Embedded => &["standalone"],
         }
+    }
+
+    /// Whether the roles run on the real services (Kafka, OpenSearch, PostgreSQL, Redis).
+    pub fn uses_services(self) -> bool {
+        self != Mode::Embedded
     }
 }
 
@@ -268,6 +277,47 @@ impl Cluster {
                 .with_context(|| format!("`infra/services env` did not print {k}"))
         };
         let mut env = BTreeMap::new();
+        if spec.mode.uses_services() {
+            Self::service_env(&mut env, spec, var)?;
+        } else {
+            env.insert("NEXUSLOG_DATA_DIR".into(), spec.run_dir.join("data").display().to_string());
+        }
+        env.insert("NEXUSLOG_BOOTSTRAP_API_KEY".into(), spec.api_key.into());
+        let mut roles = Vec::new();
+        for &name in spec.mode.roles() {
+            roles.push(RoleProc {
+                name,
+                port: free_port()?,
+                log: spec.run_dir.join(format!("{name}.log")),
+                child: None,
+                starts: 0,
+                kills: 0,
+            });
+        }
+        let pdeathsig = std::process::Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        Ok(Self {
+            mode: spec.mode,
+            root: spec.root.to_path_buf(),
+            bin: spec.bin.to_path_buf(),
+            env,
+            run_dir: spec.run_dir.to_path_buf(),
+            roles,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()?,
+            pdeathsig,
+            kafka_restarts: 0,
+        })
+    }
+
+    /// The configuration that puts every role on the real services, with this run's own topic
+    /// and index prefixes.
+    fn service_env(env: &mut BTreeMap<String, String>, spec: &ClusterSpec<'_>, var: impl Fn(&str) -> anyhow::Result<String>) -> anyhow::Result<()> {
         env.insert("NEXUSLOG_BUS_KIND".into(), "kafka".into());
         env.insert(
             "NEXUSLOG_BUS_KAFKA_BROKERS".into(),
@@ -301,37 +351,7 @@ impl Cluster {
             "NEXUSLOG_SCHEMA_REGISTRY_URL".into(),
             var("NEXUSLOG_TEST_SCHEMA_REGISTRY_URL")?,
         );
-        env.insert("NEXUSLOG_BOOTSTRAP_API_KEY".into(), spec.api_key.into());
-        let mut roles = Vec::new();
-        for &name in spec.mode.roles() {
-            roles.push(RoleProc {
-                name,
-                port: free_port()?,
-                log: spec.run_dir.join(format!("{name}.log")),
-                child: None,
-                starts: 0,
-                kills: 0,
-            });
-        }
-        let pdeathsig = std::process::Command::new("setpriv")
-            .args(["--pdeathsig", "KILL", "true"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        Ok(Self {
-            mode: spec.mode,
-            root: spec.root.to_path_buf(),
-            bin: spec.bin.to_path_buf(),
-            env,
-            run_dir: spec.run_dir.to_path_buf(),
-            roles,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(2))
-                .build()?,
-            pdeathsig,
-            kafka_restarts: 0,
-        })
+        Ok(())
     }
 
     /// Sets (or overrides) an environment variable of every role started from now on.

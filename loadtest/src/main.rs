@@ -70,8 +70,9 @@ struct Cli {
 enum Command {
     /// Load and verify a NexusLog that is already running.
     Run(RunArgs),
-    /// Start NexusLog on the real services, load it while killing roles (SIGKILL) and
-    /// restarting Kafka, then verify. Exit status 1 when anything was lost or duplicated.
+    /// Start NexusLog (on the real services, or on its embedded defaults with `--mode
+    /// embedded`), load it while killing roles (SIGKILL) and restarting Kafka, then verify.
+    /// Exit status 1 when anything was lost or duplicated.
     Chaos(ChaosArgs),
     /// Compare the gateway and the sink with the raw Kafka and OpenSearch ceilings on the same
     /// events, and measure end-to-end freshness (starts its own NexusLog like `chaos`).
@@ -306,11 +307,15 @@ async fn deploy(
     let root = launch::repo_root()?;
     let dir = run_dir(run_id)?;
     report::note(pb, &format!("run {run_id}: logs in {}", dir.display()));
-    report::note(
-        pb,
-        "starting the services (infra/services up) and building nexuslog (release)",
-    );
-    let services = launch::ensure_services(&root, &dir).await?;
+    let services = if mode.uses_services() {
+        report::note(
+            pb,
+            "starting the services (infra/services up) and building nexuslog (release)",
+        );
+        launch::ensure_services(&root, &dir).await?
+    } else {
+        std::collections::BTreeMap::new()
+    };
     let bin = instance::binary(nexuslog_bin, &dir).await?;
     let api_key = new_api_key(rng);
     let mut cluster = Cluster::new(&ClusterSpec {
@@ -347,10 +352,12 @@ async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
     let logs = cluster.logs();
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
 
+    // Without services there is no Kafka to restart.
+    let kafka_restarts = if a.mode.uses_services() { a.kafka_restarts } else { 0 };
     let steps = chaos::plan(
         a.mode.victims(),
         a.load.events,
-        a.kafka_restarts,
+        kafka_restarts,
         &mut rng,
     );
     let plan_text: Vec<String> = steps
@@ -402,7 +409,7 @@ async fn chaos(a: ChaosArgs) -> anyhow::Result<bool> {
             .collect::<Vec<_>>()
             .into(),
     );
-    let kafka_ok = chaos_log.kafka_restarts >= a.kafka_restarts;
+    let kafka_ok = chaos_log.kafka_restarts >= kafka_restarts;
     let every_victim = a
         .mode
         .victims()
