@@ -88,7 +88,9 @@ impl Secrets {
 }
 
 async fn send_syslog(port: u16, canary: &str, s: &Secrets) {
-    let line = format!("<134>1 2026-12-06T12:00:00Z host-a app 1 - - {canary} syslog login token={} jwt {}\n", s.syslog_token, s.jwt);
+    // Stamped now: search looks at the last day (a fixed date made this test expire).
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let line = format!("<134>1 {now} host-a app 1 - - {canary} syslog login token={} jwt {}\n", s.syslog_token, s.jwt);
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("syslog connect");
     stream.write_all(line.as_bytes()).expect("syslog write");
 }

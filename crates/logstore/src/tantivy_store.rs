@@ -42,7 +42,7 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Segment
 
 use crate::aggs::Layout;
 use crate::catalog::FieldCatalog;
-use crate::document::{day_of, from_document, id_rank, is_day_name, to_document};
+use crate::document::{day_of, from_document, id_rank, is_day_name, stored_json};
 use crate::tantivy_query::{compile, MessageTokenizer, MESSAGE_TOKENIZER};
 use crate::{AggregateQuery, AggregationResult, BulkOutcome, FieldInfo, LogStore, LogStoreError, SearchQuery, SearchResult, SortOrder};
 
@@ -153,23 +153,19 @@ fn schema() -> Schema {
     b.build()
 }
 
-/// The document as stored in `_source`, without what reading it back does not need:
-/// `id_rank` (a hash of the id: 19 random digits, about 8 bytes per event after compression,
-/// and a column of its own already), `@timestamp` (OpenSearch's name for `timestamp_us`), and
-/// empty values (nulls, empty typed objects and error lists). `from_document` reads a missing
-/// key as the empty value it stands for.
-fn stored_source(mut json: Value) -> Value {
-    if let Some(m) = json.as_object_mut() {
-        m.remove("id_rank");
-        m.remove("@timestamp");
-        m.retain(|_, v| match v {
-            Value::Null => false,
-            Value::Object(o) => !o.is_empty(),
-            Value::Array(a) => !a.is_empty(),
-            _ => true,
-        });
+/// The value of one of `STANDARD_STRING_FIELDS`, as the document names it.
+fn standard_string<'a>(r: &'a LogRecord, name: &str) -> Option<&'a str> {
+    match name {
+        "level" => Some(r.level.symbol()),
+        "host" => r.host.as_deref(),
+        "service" => r.service.as_deref(),
+        "source" => Some(r.source.symbol()),
+        "parse_status" => Some(r.parse_status.symbol()),
+        "timestamp_source" => Some(r.timestamp_source.symbol()),
+        "trace_id" => r.trace_id.as_deref(),
+        "span_id" => r.span_id.as_deref(),
+        _ => None,
     }
-    json
 }
 
 /// Settings of new day indices: stored documents (`_source`) in 64 KiB zstd blocks instead of
@@ -326,14 +322,13 @@ impl Inner {
     }
 
     fn document(f: &Fields, r: &LogRecord) -> TantivyDocument {
-        let json = to_document(r);
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &r.id);
         doc.add_i64(f.rank, id_rank(&r.id));
         doc.add_i64(f.ts, r.timestamp);
         doc.add_text(f.message, &r.message);
         for (name, field) in &f.strings {
-            if let Some(v) = json.get(*name).and_then(Value::as_str) {
+            if let Some(v) = standard_string(r, name) {
                 doc.add_text(*field, v);
             }
         }
@@ -355,7 +350,7 @@ impl Inner {
             fields.insert(name.clone(), v);
         }
         doc.add_object(f.fields, fields);
-        doc.add_text(f.source_doc, stored_source(json).to_string());
+        doc.add_text(f.source_doc, stored_json(r));
         doc
     }
 
@@ -597,6 +592,7 @@ impl LogStore for TantivyLogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::to_document;
 
     fn record(id: usize, day: i64) -> LogRecord {
         LogRecord {
@@ -664,8 +660,9 @@ mod tests {
     }
 
     /// What `_source` leaves out reads back as it was: a record with every value set and one
-    /// with none both come back equal, and the stored text holds neither the rank nor the
-    /// duplicate timestamp.
+    /// with none both come back equal (a NaN as the null JSON makes of it), the stored text is
+    /// the OpenSearch document less the rank, the duplicate timestamp and empty values, and the
+    /// keyword fields hold what the document shows.
     #[test]
     fn the_slimmed_source_reads_back_every_record_unchanged() {
         let sparse = record(1, 0);
@@ -683,11 +680,26 @@ mod tests {
             ("user".into(), FieldValue::String("u-1".into())),
             ("gone".into(), FieldValue::Null),
         ]);
-        for r in [sparse, full] {
-            let stored = stored_source(to_document(&r));
+        full.fields.insert("not_a_number".into(), FieldValue::Double(f64::NAN));
+        let mut nan_free = full.clone();
+        nan_free.fields.insert("not_a_number".into(), FieldValue::Null);
+        for (r, reads_as) in [(sparse.clone(), sparse), (full, nan_free)] {
+            let stored: Value = serde_json::from_str(&stored_json(&r)).expect("JSON");
             assert!(stored.get("id_rank").is_none() && stored.get("@timestamp").is_none(), "{stored}");
             assert!(stored.as_object().is_some_and(|m| m.values().all(|v| !v.is_null())), "{stored}");
-            assert_eq!(from_document(&stored), r);
+            assert_eq!(from_document(&stored), reads_as);
+            // The OpenSearch document less what the store leaves out: one format, not two.
+            let mut full_doc = to_document(&r);
+            if let Some(m) = full_doc.as_object_mut() {
+                m.remove("id_rank");
+                m.remove("@timestamp");
+                m.retain(|_, v| !(v.is_null() || v.as_object().is_some_and(|o| o.is_empty()) || v.as_array().is_some_and(|a| a.is_empty())));
+            }
+            assert_eq!(stored, full_doc);
+            // The keyword fields are indexed with the values the document shows.
+            for n in STANDARD_STRING_FIELDS {
+                assert_eq!(standard_string(&r, n), to_document(&r)[*n].as_str(), "{n}");
+            }
         }
     }
 }
