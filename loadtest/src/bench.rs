@@ -248,24 +248,6 @@ fn processor_caught_up(brokers: &str, topic: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// `total` of the run's events in search.
-async fn searchable(search_url: &str, key: &str, run: &str) -> anyhow::Result<u64> {
-    let mut url = reqwest::Url::parse(search_url)?.join("/v1/search")?;
-    url.query_pairs_mut()
-        .append_pair("q", &format!("run:{run}"))
-        .append_pair("from", "now-1d")
-        .append_pair("limit", "1");
-    let v: Value = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(key)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(v.get("total").and_then(Value::as_u64).unwrap_or(0))
-}
-
 async fn wait_for(
     what: &str,
     mut check: impl AsyncFnMut() -> anyhow::Result<bool>,
@@ -335,8 +317,9 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
     cluster.stop("processor", Duration::from_secs(15)).await?;
     let t1 = Instant::now();
     cluster.start("sink").await?;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let done = wait_for("the sink to make every event searchable", async || {
-        Ok(searchable(&search, &api_key, &run_id).await? >= a.events)
+        Ok(crate::verify::count(&http, &search, &api_key, &format!("run:{run_id}")).await? >= a.events)
     })
     .await?;
     let sink_rate = rate(a.events, done - t1);

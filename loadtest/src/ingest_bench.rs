@@ -148,19 +148,12 @@ async fn wait_searchable(target: &Target, run: &str, events: u64) -> anyhow::Res
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let v: Value = http
-            .post(format!("{}/v1/aggregate", target.api))
-            .json(&json!({ "q": format!("run:{run}"), "from": "now-1d", "aggs": { "n": { "count": {} } } }))
-            .bearer_auth(&target.api_key)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if v["aggs"]["n"]["value"].as_u64().is_some_and(|n| n >= events) {
+        let n = crate::verify::count(&http, &target.api, &target.api_key, &format!("run:{run}")).await?;
+        if n >= events {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("{run}: not every event searchable after 600 s ({v})");
+            bail!("{run}: {n} of {events} events searchable after 600 s");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -193,20 +193,6 @@ fn dir_bytes(p: &Path) -> u64 {
     std::fs::read_dir(p).map_or(0, |rd| rd.filter_map(Result::ok).map(|e| dir_bytes(&e.path())).sum())
 }
 
-/// Exact count of the records `q` selects within the last day (an aggregation: a search's
-/// `total` stops being exact at 10 000).
-async fn count(http: &reqwest::Client, url: &str, key: &str, q: &str) -> anyhow::Result<u64> {
-    let v: Value = http
-        .post(format!("{url}/v1/aggregate"))
-        .json(&json!({ "q": q, "from": "now-1d", "aggs": { "n": { "count": {} } } }))
-        .bearer_auth(key)
-        .send()
-        .await?
-        .json()
-        .await?;
-    v["aggs"]["n"]["value"].as_u64().with_context(|| format!("no count in {v}"))
-}
-
 /// Phase 2: the corpus over `connections` connections; (first send → last ack, acked events).
 async fn burst(target: &Target, bodies: Arc<Vec<String>>, connections: usize, pb: &indicatif::ProgressBar) -> anyhow::Result<(Duration, u64)> {
     let next = Arc::new(AtomicU64::new(0));
@@ -290,7 +276,7 @@ pub async fn standalone_bench(a: StandaloneBenchArgs) -> anyhow::Result<bool> {
     let run_q = format!("run:{run_id}");
     let deadline = last_ack + Duration::from_secs(900);
     loop {
-        if count(&http, &target.api, &target.api_key, &run_q).await? >= a.events {
+        if crate::verify::count(&http, &target.api, &target.api_key, &run_q).await? >= a.events {
             break;
         }
         if Instant::now() > deadline {

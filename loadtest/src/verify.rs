@@ -96,6 +96,23 @@ where
     Ok(seen)
 }
 
+/// Events of the last day matching `q`, counted by the aggregation API: exact at any number,
+/// where a search's `total` stops at its exact-total limit (10 000).
+///
+/// # Errors
+/// Transport errors, or an answer without the count.
+pub async fn count(http: &reqwest::Client, api: &str, key: &str, q: &str) -> anyhow::Result<u64> {
+    let v: Value = http
+        .post(format!("{api}/v1/aggregate"))
+        .json(&serde_json::json!({ "q": q, "from": "now-1d", "aggs": { "n": { "count": {} } } }))
+        .bearer_auth(key)
+        .send()
+        .await?
+        .json()
+        .await?;
+    v["aggs"]["n"]["value"].as_u64().with_context(|| format!("no count in {v}"))
+}
+
 /// The search API of one NexusLog deployment, as one run's verifier uses it.
 #[derive(Debug, Clone)]
 pub struct SearchClient {
