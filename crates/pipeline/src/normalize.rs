@@ -11,7 +11,7 @@ use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, RawEvent, Sour
 use serde_json::{Map, Value};
 
 use crate::level::{level_from_number, parse_level, sniff_level};
-use crate::timestamp::{parse_timestamp_in, TimeContext};
+use crate::timestamp::{parse_text, parse_timestamp_in, TimeContext};
 
 const TIMESTAMP_KEYS: &[&str] = &["@timestamp", "timestamp", "time", "ts", "datetime", "date", "eventTime"];
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "loglevel", "log.level", "levelname", "severity_text"];
@@ -220,9 +220,11 @@ fn from_text(r: &mut LogRecord, line: &str) {
     let two = format!("{first} {}", tokens.next().unwrap_or_default());
     let first_clean = first.trim_matches(|c| c == '[' || c == ']');
     let two_clean = two.trim_matches(|c| c == '[' || c == ']');
-    for candidate in [two_clean, first_clean] {
+    // The first token alone first: when it is a whole time (ISO 8601 with a `T`, an epoch), the
+    // two tokens are not one, and reading them failed through every format on each such line.
+    for candidate in [first_clean, two_clean] {
         if candidate.len() >= 10 && candidate.as_bytes()[0].is_ascii_digit() {
-            if let Some(micros) = parse_timestamp_in(&Value::String(candidate.to_owned()), &TimeContext { received_at: r.received_at, ..TimeContext::default() }) {
+            if let Some(micros) = parse_text(candidate, &TimeContext { received_at: r.received_at, ..TimeContext::default() }) {
                 r.timestamp = micros;
                 r.timestamp_source = TimestampSource::Event;
                 break;

@@ -67,7 +67,7 @@ const HTTP_FIELDS: &[&str] = &[
 
 /// Apache's common and combined formats (nginx's `combined` is the same), with nginx's
 /// `"$http_x_forwarded_for"` when present.
-const ACCESS: &str = r#"%{IPORHOST:client.ip} %{HTTPDUSER:apache.ident} %{HTTPDUSER:user.name} \[%{HTTPDATE:timestamp}\] "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{DATA:http.request.raw})" (?:%{INT:http.response.status_code:int}|-) (?:%{INT:http.response.body.bytes:int}|-)(?: "%{QDATA:http.request.referrer}" "%{QDATA:user_agent.original}"(?: "%{QDATA:http.forwarded_for}")?)?$"#;
+const ACCESS: &str = r#"%{IPORHOST:client.ip} %{HTTPDUSER:apache.ident} %{HTTPDUSER:user.name} \[%{HTTPDATE:timestamp}\] "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{QTEXT:http.request.raw})" (?:%{INT:http.response.status_code:int}|-) (?:%{INT:http.response.body.bytes:int}|-)(?: "%{QDATA:http.request.referrer}" "%{QDATA:user_agent.original}"(?: "%{QDATA:http.forwarded_for}")?)?$"#;
 
 fn quoted() -> Value {
     // Inside a quoted field, escaped quotes (`\"`) do not end it.
@@ -94,7 +94,7 @@ fn build() -> Vec<Entry> {
             r#"2023/11/14 22:13:20 [error] 1234#1234: *56 open() "/usr/share/nginx/html/missing" failed (2: No such file or directory), client: 203.0.113.9, server: shop.example, request: "GET /missing HTTP/1.1", host: "shop.example""#,
             &["process.pid", "process.thread.id", "nginx.connection_id", "client.ip", "nginx.server", "nginx.request", "nginx.upstream", "nginx.host"],
             grok(
-                &[r#"%{NGINXDATE:timestamp} \[%{LOGLEVEL:level_original}\] %{POSINT:process.pid:int}#%{NONNEGINT:process.thread.id:int}: (?:\*%{NONNEGINT:nginx.connection_id:int} )?%{DATA:message}(?:, client: %{IPORHOST:client.ip})?(?:, server: %{NOTSPACE:nginx.server})?(?:, request: "%{DATA:nginx.request}")?(?:, upstream: "%{DATA:nginx.upstream}")?(?:, host: "%{DATA:nginx.host}")?(?:, referrer: "%{DATA:http.request.referrer}")?$"#],
+                &[r#"%{NGINXDATE:timestamp} \[%{LOGLEVEL:level_original}\] %{POSINT:process.pid:int}#%{NONNEGINT:process.thread.id:int}: (?:\*%{NONNEGINT:nginx.connection_id:int} )?%{CTEXT:message}(?:, client: %{IPORHOST:client.ip})?(?:, server: %{NOTSPACE:nginx.server})?(?:, request: "%{QTEXT:nginx.request}")?(?:, upstream: "%{QTEXT:nginx.upstream}")?(?:, host: "%{QTEXT:nginx.host}")?(?:, referrer: "%{QTEXT:http.request.referrer}")?$"#],
                 json!({ "NGINXDATE": "%{YEAR}/%{MONTHNUM}/%{MONTHDAY} %{TIME}" }),
             ),
         ),
@@ -265,7 +265,7 @@ fn build() -> Vec<Entry> {
             r#"Nov 14 22:13:20 lb-1 haproxy[3110]: 203.0.113.9:51234 [14/Nov/2023:22:13:20.123] http-in~ shop/web-2 0/0/1/12/13 200 2750 - - ---- 3/3/0/0/0 0/0 "GET /cart HTTP/1.1""#,
             &["client.ip", "client.port", "haproxy.frontend", "haproxy.backend", "haproxy.server", "haproxy.total_ms", "http.response.status_code", "http.response.body.bytes", "haproxy.termination_state", "http.request.method", "url.original"],
             vec![json!({ "parse": { "with": "grok", "patterns": [
-                r#"(?:%{SYSLOGTIMESTAMP} %{IPORHOST:host} %{NOTSPACE:service}: )?%{IP:client.ip}:%{INT:client.port:int} \[%{HAPROXYDATE:timestamp}\] %{NOTSPACE:haproxy.frontend} %{NOTSPACE:haproxy.backend}/%{NOTSPACE:haproxy.server} %{INT:haproxy.request_ms:int}/%{INT:haproxy.queue_ms:int}/%{INT:haproxy.connect_ms:int}/%{INT:haproxy.response_ms:int}/\+?%{INT:haproxy.total_ms:int} %{INT:http.response.status_code:int} \+?%{INT:http.response.body.bytes:int} %{NOTSPACE} %{NOTSPACE} %{NOTSPACE:haproxy.termination_state} %{INT}/%{INT}/%{INT}/%{INT}/\+?%{INT} %{INT}/%{INT}(?: \{%{DATA:haproxy.captured_headers}\})* "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{DATA:http.request.raw})""#,
+                r#"(?:%{SYSLOGTIMESTAMP} %{IPORHOST:host} %{NOTSPACE:service}: )?%{IP:client.ip}:%{INT:client.port:int} \[%{HAPROXYDATE:timestamp}\] %{NOTSPACE:haproxy.frontend} %{NOTSPACE:haproxy.backend}/%{NOTSPACE:haproxy.server} %{INT:haproxy.request_ms:int}/%{INT:haproxy.queue_ms:int}/%{INT:haproxy.connect_ms:int}/%{INT:haproxy.response_ms:int}/\+?%{INT:haproxy.total_ms:int} %{INT:http.response.status_code:int} \+?%{INT:http.response.body.bytes:int} %{NOTSPACE} %{NOTSPACE} %{NOTSPACE:haproxy.termination_state} %{INT}/%{INT}/%{INT}/%{INT}/\+?%{INT} %{INT}/%{INT}(?: \{%{DATA:haproxy.captured_headers}\})* "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{QTEXT:http.request.raw})""#,
             ], "definitions": { "HAPROXYDATE": "%{MONTHDAY}/%{MONTH}/%{YEAR}:%{TIME}" } } })],
         ),
         (
@@ -275,7 +275,7 @@ fn build() -> Vec<Entry> {
             r#"[2023-11-14T22:13:20.123Z] "GET /api/orders HTTP/1.1" 503 UF 0 91 25 - "203.0.113.9" "curl/8.4.0" "4f1c2a9e-7d6b-4e7a-9a61-3c1f0e2d8b11" "orders.shop.svc" "10.0.3.7:8080""#,
             &["http.request.method", "url.original", "http.response.status_code", "envoy.response_flags", "http.request.body.bytes", "http.response.body.bytes", "event.duration_ms", "http.forwarded_for", "user_agent.original", "http.request.id", "url.domain", "envoy.upstream_host"],
             vec![json!({ "parse": { "with": "grok", "patterns": [
-                r#"\[%{TIMESTAMP_ISO8601:timestamp}\] "(?:%{WORD:http.request.method} %{NOTSPACE:url.original} %{NOTSPACE:network.protocol}|-)" %{INT:http.response.status_code:int} %{NOTSPACE:envoy.response_flags} %{INT:http.request.body.bytes:int} %{INT:http.response.body.bytes:int} %{INT:event.duration_ms:int} (?:%{INT:envoy.upstream_service_time_ms:int}|-) "%{DATA:http.forwarded_for}" "%{DATA:user_agent.original}" "%{DATA:http.request.id}" "%{DATA:url.domain}" "%{DATA:envoy.upstream_host}"(?: %{GREEDYDATA:envoy.extra})?"#,
+                r#"\[%{TIMESTAMP_ISO8601:timestamp}\] "(?:%{WORD:http.request.method} %{NOTSPACE:url.original} %{NOTSPACE:network.protocol}|-)" %{INT:http.response.status_code:int} %{NOTSPACE:envoy.response_flags} %{INT:http.request.body.bytes:int} %{INT:http.response.body.bytes:int} %{INT:event.duration_ms:int} (?:%{INT:envoy.upstream_service_time_ms:int}|-) "%{QTEXT:http.forwarded_for}" "%{QTEXT:user_agent.original}" "%{QTEXT:http.request.id}" "%{QTEXT:url.domain}" "%{QTEXT:envoy.upstream_host}"(?: %{GREEDYDATA:envoy.extra})?"#,
             ] } })],
         ),
         (
@@ -285,7 +285,7 @@ fn build() -> Vec<Entry> {
             r#"https 2023-11-14T22:13:20.123456Z app/shop-lb/50dc6c495c0c9188 203.0.113.9:51234 10.0.3.7:80 0.000 0.012 0.000 200 200 154 2750 "GET https://shop.example:443/cart HTTP/1.1" "Mozilla/5.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "shop.example" "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012" 0 2023-11-14T22:13:20.110000Z "forward" "-" "-" "10.0.3.7:80" "200" "-" "-""#,
             &["aws.alb.type", "aws.alb.name", "client.ip", "client.port", "aws.alb.target", "http.response.status_code", "aws.alb.target_status_code", "http.request.body.bytes", "http.response.body.bytes", "http.request.method", "url.original", "user_agent.original", "tls.cipher", "tls.protocol", "aws.alb.trace_id", "url.domain"],
             vec![json!({ "parse": { "with": "grok", "patterns": [
-                r#"%{NOTSPACE:aws.alb.type} %{TIMESTAMP_ISO8601:timestamp} %{NOTSPACE:aws.alb.name} %{IPORHOST:client.ip}:%{INT:client.port:int} (?:%{NOTSPACE:aws.alb.target}|-) %{NUMBER:aws.alb.request_processing_time:float} %{NUMBER:aws.alb.target_processing_time:float} %{NUMBER:aws.alb.response_processing_time:float} (?:%{INT:http.response.status_code:int}|-) (?:%{INT:aws.alb.target_status_code:int}|-) %{INT:http.request.body.bytes:int} %{INT:http.response.body.bytes:int} "(?:%{WORD:http.request.method} %{NOTSPACE:url.original} %{NOTSPACE:network.protocol}|-[^"]*)" "%{DATA:user_agent.original}" %{NOTSPACE:tls.cipher} %{NOTSPACE:tls.protocol} %{NOTSPACE:aws.alb.target_group} "%{DATA:aws.alb.trace_id}" "%{DATA:url.domain}"(?: %{GREEDYDATA:aws.alb.extra})?"#,
+                r#"%{NOTSPACE:aws.alb.type} %{TIMESTAMP_ISO8601:timestamp} %{NOTSPACE:aws.alb.name} %{IPORHOST:client.ip}:%{INT:client.port:int} (?:%{NOTSPACE:aws.alb.target}|-) %{NUMBER:aws.alb.request_processing_time:float} %{NUMBER:aws.alb.target_processing_time:float} %{NUMBER:aws.alb.response_processing_time:float} (?:%{INT:http.response.status_code:int}|-) (?:%{INT:aws.alb.target_status_code:int}|-) %{INT:http.request.body.bytes:int} %{INT:http.response.body.bytes:int} "(?:%{WORD:http.request.method} %{NOTSPACE:url.original} %{NOTSPACE:network.protocol}|-[^"]*)" "%{QTEXT:user_agent.original}" %{NOTSPACE:tls.cipher} %{NOTSPACE:tls.protocol} %{NOTSPACE:aws.alb.target_group} "%{QTEXT:aws.alb.trace_id}" "%{QTEXT:url.domain}"(?: %{GREEDYDATA:aws.alb.extra})?"#,
             ] } })],
         ),
         (
@@ -391,23 +391,33 @@ pub fn presets() -> &'static [Preset] {
 /// one text: `.` spans lines (`(?s)`, Logstash's `(?m)`), so `%{GREEDYDATA:message}` keeps the
 /// trace in the message.
 ///
-/// Their host fields use a lighter `IPORHOST`: the stock one expands to the whole IPv6 grammar,
-/// which made the regex engine's capture search the largest cost per line. The lines around
-/// the field keep a preset's match strict (the detection tests check no preset takes another's
-/// lines).
-/// An IPv6 address (it has a colon, maybe in brackets), else an IPv4 address or host name.
-const LIGHT_IPORHOST: &str = r"\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.%]*\]?|[0-9A-Za-z][0-9A-Za-z.-]*";
-
+/// They also get lighter stand-ins for patterns that made the regex engine's capture search
+/// (a backtracker) the largest cost per line; the lines around each field keep a preset's match
+/// strict (the detection tests check no preset takes another's lines):
+/// - `IPORHOST`: the stock one expands to the whole IPv6 grammar, tried on every host field;
+/// - `QTEXT` (text between quotes, which may itself hold quotes) and `CTEXT` (text before a
+///   suffix that starts with a comma) read what `DATA` reads under `(?s)`, but extend past a
+///   quote or a comma only when the rest fails, where `DATA` retries the rest after every
+///   character.
 fn spanning_lines(step: Step) -> Step {
     match step {
         Step::Parse(mut p) if p.with == crate::rules::ParserKind::Grok => {
             p.patterns = p.patterns.into_iter().map(|x| format!("(?s){x}")).collect();
-            p.definitions.entry("IPORHOST".into()).or_insert_with(|| LIGHT_IPORHOST.into());
+            for (name, definition) in LIGHT {
+                p.definitions.entry((*name).into()).or_insert_with(|| (*definition).into());
+            }
             Step::Parse(p)
         }
         other => other,
     }
 }
+
+const LIGHT: &[(&str, &str)] = &[
+    // An IPv6 address (it has a colon, maybe in brackets), else an IPv4 address or host name.
+    ("IPORHOST", r"\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.%]*\]?|[0-9A-Za-z][0-9A-Za-z.-]*"),
+    ("QTEXT", r#"[^"]*(?:"[^"]*)*?"#),
+    ("CTEXT", r"[^,]*(?:,[^,]*)*?"),
+];
 
 /// For presets whose steps succeed on almost any line (JSON shapes, logfmt): a pattern a line
 /// must contain for detection to count it as theirs.

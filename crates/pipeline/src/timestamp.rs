@@ -185,7 +185,7 @@ pub fn parse_timestamp(v: &Value) -> Option<i64> {
 pub fn parse_timestamp_in(v: &Value, cx: &TimeContext) -> Option<i64> {
     match v {
         Value::Number(n) => from_epoch(n.as_f64()?),
-        Value::String(s) => parse_str(s, cx),
+        Value::String(s) => parse_text(s, cx),
         _ => None,
     }
 }
@@ -230,7 +230,8 @@ fn read_with(h: Hint, s: &str, bare: &str, zone: Zone, received_at: i64) -> Opti
     }
 }
 
-fn parse_str(s: &str, cx: &TimeContext) -> Option<i64> {
+/// Parses a time written as text, as [`parse_timestamp_in`] does a JSON string.
+pub(crate) fn parse_text(s: &str, cx: &TimeContext) -> Option<i64> {
     let s = s.trim();
     if let Ok(n) = s.parse::<f64>() {
         return from_epoch(n);

@@ -180,6 +180,12 @@ impl Grok {
     /// pattern does not match. Captures that did not participate or matched nothing are
     /// left out.
     pub fn parse(&self, input: &str) -> Option<Vec<(String, FieldValue)>> {
+        Some(self.captures(input)?.into_iter().map(|(field, value)| (field.to_owned(), value)).collect())
+    }
+
+    /// As [`Self::parse`], with the field names borrowed from the pattern (one allocation less
+    /// per field on the processor's path).
+    pub fn captures(&self, input: &str) -> Option<Vec<(&str, FieldValue)>> {
         let captures = self
             .inner
             .at_start
@@ -199,7 +205,7 @@ impl Grok {
                 CaptureType::Int => FieldValue::Long(convert::to_i(text)),
                 CaptureType::Float => FieldValue::Double(convert::to_f(text)),
             };
-            fields.push((capture.field.clone(), value));
+            fields.push((capture.field.as_str(), value));
         }
         Some(fields)
     }
@@ -257,6 +263,14 @@ impl GrokSet {
             .iter()
             .enumerate()
             .find_map(|(i, grok)| grok.parse(input).map(|fields| (i, fields)))
+    }
+
+    /// As [`Self::parse`], with the field names borrowed from the patterns.
+    pub fn captures(&self, input: &str) -> Option<(usize, Vec<(&str, FieldValue)>)> {
+        self.groks
+            .iter()
+            .enumerate()
+            .find_map(|(i, grok)| grok.captures(input).map(|fields| (i, fields)))
     }
 
     /// The compiled patterns, in order.

@@ -126,9 +126,9 @@ fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_ty
     let claimed = &mut Vec::new();
     match parser {
         Parser::Grok(set) => {
-            let (_, captures) = set.parse(&input).ok_or("no grok pattern matched")?;
+            let (_, captures) = set.captures(&input).ok_or("no grok pattern matched")?;
             for (name, v) in captures {
-                put(r, prefix, &name, v, claimed, zone);
+                put(r, prefix, name, v, claimed, zone);
             }
         }
         Parser::Logfmt => {
