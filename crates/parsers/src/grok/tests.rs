@@ -413,3 +413,49 @@ fn grok_set_returns_the_first_pattern_that_matches() {
     assert!(empty.is_empty());
     assert_eq!(empty.parse("x"), None);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// The anchored search tried first finds what the unanchored search alone finds: the
+    /// leftmost match starts at the first byte whenever a match can start there.
+    #[test]
+    fn trying_the_start_first_finds_the_leftmost_match(
+        pieces in proptest::collection::vec(proptest::prop_oneof![
+            proptest::strategy::Just("10.0.0.1 "),
+            proptest::strategy::Just("2001:db8::1 "),
+            proptest::strategy::Just("- "),
+            proptest::strategy::Just("alice "),
+            proptest::strategy::Just("[12/Mar/2024:10:15:32 +0000] "),
+            proptest::strategy::Just("\"GET /a?b=c HTTP/1.1\" "),
+            proptest::strategy::Just("200 "),
+            proptest::strategy::Just("512 "),
+            proptest::strategy::Just("\"x\" "),
+            proptest::strategy::Just("2024-03-12 10:15:32,118 "),
+            proptest::strategy::Just("ERROR "),
+            proptest::strategy::Just("x"),
+            proptest::strategy::Just(", client: 10.0.0.1"),
+        ], 0..14)
+    ) {
+        static GROKS: std::sync::LazyLock<Vec<Grok>> = std::sync::LazyLock::new(|| {
+            let lib = GrokLibrary::standard();
+            [
+                "%{NGINXACCESS}",
+                "%{COMMONAPACHELOG}",
+                "%{TIMESTAMP_ISO8601:t} %{LOGLEVEL:l} %{GREEDYDATA:m}",
+                "%{IPORHOST:c} %{DATA:d}(?:, client: %{IP:ip})?$",
+                "(?:%{INT:n:int} )?%{WORD:w}",
+                "%{QS:q}",
+            ]
+            .iter()
+            .map(|p| lib.compile(p).unwrap())
+            .collect()
+        });
+        let line = pieces.concat();
+        for grok in GROKS.iter() {
+            let pattern = grok.pattern_source();
+            let alone = grok.inner.regex.captures(&line).map(|c| grok.fields(|i| c.get(i).map(|m| m.as_str())));
+            proptest::prop_assert_eq!(grok.captures(&line), alone, "{} on {:?}", pattern, line);
+        }
+    }
+}
