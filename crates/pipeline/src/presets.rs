@@ -265,7 +265,7 @@ fn build() -> Vec<Entry> {
             r#"Nov 14 22:13:20 lb-1 haproxy[3110]: 203.0.113.9:51234 [14/Nov/2023:22:13:20.123] http-in~ shop/web-2 0/0/1/12/13 200 2750 - - ---- 3/3/0/0/0 0/0 "GET /cart HTTP/1.1""#,
             &["client.ip", "client.port", "haproxy.frontend", "haproxy.backend", "haproxy.server", "haproxy.total_ms", "http.response.status_code", "http.response.body.bytes", "haproxy.termination_state", "http.request.method", "url.original"],
             vec![json!({ "parse": { "with": "grok", "patterns": [
-                r#"(?:%{SYSLOGTIMESTAMP} %{IPORHOST:host} %{NOTSPACE:service}: )?%{IP:client.ip}:%{INT:client.port:int} \[%{HAPROXYDATE:timestamp}\] %{NOTSPACE:haproxy.frontend} %{NOTSPACE:haproxy.backend}/%{NOTSPACE:haproxy.server} %{INT:haproxy.request_ms:int}/%{INT:haproxy.queue_ms:int}/%{INT:haproxy.connect_ms:int}/%{INT:haproxy.response_ms:int}/\+?%{INT:haproxy.total_ms:int} %{INT:http.response.status_code:int} \+?%{INT:http.response.body.bytes:int} %{NOTSPACE} %{NOTSPACE} %{NOTSPACE:haproxy.termination_state} %{INT}/%{INT}/%{INT}/%{INT}/\+?%{INT} %{INT}/%{INT}(?: \{%{DATA:haproxy.captured_headers}\})* "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{QTEXT:http.request.raw})""#,
+                r#"(?:%{SYSLOGTIMESTAMP} %{IPORHOST:host} %{NOTSPACE:service}: )?%{IP:client.ip}:%{INT:client.port:int} \[%{HAPROXYDATE:timestamp}\] %{NOTSPACE:haproxy.frontend} (?<haproxy.backend>[^/ ]+)/%{NOTSPACE:haproxy.server} %{INT:haproxy.request_ms:int}/%{INT:haproxy.queue_ms:int}/%{INT:haproxy.connect_ms:int}/%{INT:haproxy.response_ms:int}/\+?%{INT:haproxy.total_ms:int} %{INT:http.response.status_code:int} \+?%{INT:http.response.body.bytes:int} %{NOTSPACE} %{NOTSPACE} %{NOTSPACE:haproxy.termination_state} %{INT}/%{INT}/%{INT}/%{INT}/\+?%{INT} %{INT}/%{INT}(?: \{%{DATA:haproxy.captured_headers}\})* "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{QTEXT:http.request.raw})""#,
             ], "definitions": { "HAPROXYDATE": "%{MONTHDAY}/%{MONTH}/%{YEAR}:%{TIME}" } } })],
         ),
         (
@@ -415,6 +415,8 @@ fn spanning_lines(step: Step) -> Step {
 const LIGHT: &[(&str, &str)] = &[
     // An IPv6 address (it has a colon, maybe in brackets), else an IPv4 address or host name.
     ("IPORHOST", r"\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.%]*\]?|[0-9A-Za-z][0-9A-Za-z.-]*"),
+    // The same IPv6 shape, else a strict IPv4 address.
+    ("IP", r"\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.%]*\]?|%{IPV4}"),
     ("QTEXT", r#"[^"]*(?:"[^"]*)*?"#),
     ("CTEXT", r"[^,]*(?:,[^,]*)*?"),
 ];

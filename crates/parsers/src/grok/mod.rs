@@ -22,6 +22,7 @@ mod convert;
 mod expand;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use regex::{Regex, RegexBuilder};
@@ -160,6 +161,7 @@ impl GrokLibrary {
                 source: pattern.to_owned(),
                 regex,
                 at_start,
+                starts_lines: AtomicBool::new(true),
                 slots,
             }),
         })
@@ -182,6 +184,13 @@ struct GrokInner {
     /// fifth of the regex time of a preset), and fails within a few bytes on a line of another
     /// format. It numbers its groups as `regex` does (same pattern).
     at_start: meta::Regex,
+    /// Whether the last match started at the first byte: then the anchored search is tried
+    /// first. A failing anchored search without the DFA costs more than the unanchored
+    /// search's DFA pass (it clears state for the whole line), so a pattern that stopped
+    /// matching at the start (the first of several patterns in a set, for lines the second
+    /// one reads) goes straight to the unanchored search. Only the cost depends on it: both
+    /// searches find the same match.
+    starts_lines: AtomicBool,
     /// (capture group index, field) in pattern order.
     slots: Vec<(usize, Capture)>,
 }
@@ -197,12 +206,19 @@ impl Grok {
     /// As [`Self::parse`], with the field names borrowed from the pattern (one allocation less
     /// per field on the processor's path).
     pub fn captures(&self, input: &str) -> Option<Vec<(&str, FieldValue)>> {
-        let mut anchored = self.inner.at_start.create_captures();
-        self.inner.at_start.search_captures(&Input::new(input).anchored(Anchored::Yes), &mut anchored);
-        if anchored.is_match() {
-            return Some(self.fields(|i| anchored.get_group(i).map(|span| &input[span.range()])));
+        let inner = &*self.inner;
+        if inner.starts_lines.load(Ordering::Relaxed) {
+            let mut anchored = inner.at_start.create_captures();
+            inner.at_start.search_captures(&Input::new(input).anchored(Anchored::Yes), &mut anchored);
+            if anchored.is_match() {
+                return Some(self.fields(|i| anchored.get_group(i).map(|span| &input[span.range()])));
+            }
+            inner.starts_lines.store(false, Ordering::Relaxed);
         }
-        let unanchored = self.inner.regex.captures(input)?;
+        let unanchored = inner.regex.captures(input)?;
+        if unanchored.get(0).is_some_and(|m| m.start() == 0) {
+            inner.starts_lines.store(true, Ordering::Relaxed);
+        }
         Some(self.fields(|i| unanchored.get(i).map(|m| m.as_str())))
     }
 
