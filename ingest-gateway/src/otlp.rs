@@ -10,6 +10,7 @@
 //! as `/v1/logs/bulk`: the answer comes once the bus acknowledged every accepted record; a
 //! record that cannot be taken is dead-lettered and counted in the answer's `partial_success`.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine as _;
-use chrono::{DateTime, SecondsFormat};
+use chrono::{DateTime, Datelike as _, Timelike as _};
 use nexuslog_schemas::SourceKind;
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
@@ -171,7 +172,8 @@ impl Object {
 
     fn int(&mut self, key: &str, i: i64) {
         self.key(key);
-        self.0.extend_from_slice(i.to_string().as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.0, "{i}");
     }
 
     fn bool(&mut self, key: &str, b: bool) {
@@ -260,8 +262,8 @@ impl Object {
     fn time_and_severity(&mut self, time_unix_nano: u64, observed_time_unix_nano: u64, severity_number: i32, severity_text: &str, event_name: &str) {
         let nanos = if time_unix_nano > 0 { time_unix_nano } else { observed_time_unix_nano };
         if nanos > 0 {
-            let t = DateTime::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
-            self.str("@timestamp", &t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+            self.key("@timestamp");
+            rfc3339(&mut self.0, i64::try_from(nanos).unwrap_or(i64::MAX));
         }
         match (severity_text, severity_name(severity_number)) {
             ("", Some(level)) => self.str("level", level),
@@ -321,7 +323,30 @@ fn json(v: &AnyValue) -> Value {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// `"2026-12-07T15:30:00.123Z"`, quoted, as chrono's `to_rfc3339_opts(AutoSi, true)` writes it
+/// (a fraction of 0, 3, 6 or 9 digits), without its formatting machinery: it was the largest
+/// cost of turning a record into an event.
+fn rfc3339(out: &mut Vec<u8>, nanos: i64) {
+    let t = DateTime::from_timestamp_nanos(nanos);
+    let fraction = t.timestamp_subsec_nanos();
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second());
+    let _ = match fraction {
+        0 => Ok(()),
+        f if f % 1_000_000 == 0 => write!(out, ".{:03}", f / 1_000_000),
+        f if f % 1_000 == 0 => write!(out, ".{:06}", f / 1_000),
+        f => write!(out, ".{f:09}"),
+    };
+    out.extend_from_slice(b"Z\"");
 }
 
 /// One path's reading of a request: payloads, and the positions of refused records.
@@ -346,6 +371,17 @@ mod tests {
     use opentelemetry_proto::tonic::resource::v1::Resource;
 
     use super::*;
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        for nanos in [1, 1_000, 1_000_000, 1_700_000_000_000_000_000, 1_700_000_000_123_000_000, 1_700_000_000_123_456_000, 1_700_000_000_123_456_789, 4_102_444_799_999_999_999] {
+            let mut out = Vec::new();
+            rfc3339(&mut out, nanos);
+            let want = DateTime::from_timestamp_nanos(nanos).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            assert_eq!(String::from_utf8(out).expect("utf-8"), format!("\"{want}\""), "{nanos}");
+        }
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
 
     fn kv(key: &str, value: any_value::Value) -> KeyValue {
         KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
