@@ -344,12 +344,24 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
         retry_deadline: Duration::from_secs(120),
         request_timeout: Duration::from_secs(60),
     };
+    // The run is followed gently, for loss and duplicates (its scans load the cluster and read
+    // late by their own duration); freshness is read by probes, as in `standalone-bench`.
     let verify = crate::session::VerifyConfig {
         search_url: search.clone(),
         timeout: Duration::from_secs(120),
-        poll_every: Duration::from_millis(100),
+        poll_every: Duration::from_secs(2),
     };
-    let (fresh, ()) = crate::session::measure(cfg, &verify, &pb, |_, _| async {}).await?;
+    let probes = crate::probe::ProbeConfig {
+        ingest: ingest.clone(),
+        api: search.clone(),
+        api_key: api_key.clone(),
+        run: format!("{run_id}p"),
+        every: Duration::from_millis(100),
+        poll: Duration::from_millis(25),
+        timeout: Duration::from_secs(60),
+    };
+    let (fresh, probed) = crate::session::measure(cfg, &verify, &pb, |_, load_done| crate::probe::run(probes, load_done)).await?;
+    let probed = probed?;
     cluster.shutdown().await;
 
     let out = json!({
@@ -366,17 +378,16 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
         "sink_vs_opensearch_raw": ratio(sink_rate, os_rate),
         "processor_events_per_sec": processor_rate,
         "freshness_rate": fresh_rate,
-        "freshness": fresh.freshness,
+        "freshness": probed.latency,
+        "freshness_probes_missing": probed.missing,
         "freshness_lost": fresh.lost,
         "freshness_duplicated": fresh.duplicated,
         "run_dir": dir.display().to_string(),
     });
-    let fresh_text = fresh.freshness.map_or("n/a".into(), |f| {
-        format!(
-            "p50 {} ms, p99 {} ms ({} events at {} ev/s)",
-            f.p50_ms, f.p99_ms, f.samples, fresh_rate
-        )
-    });
+    let fresh_text = format!(
+        "p50 {} ms, p99 {} ms ({} probes beside {} ev/s, {} missing)",
+        probed.latency["p50_ms"], probed.latency["p99_ms"], probed.latency["samples"], fresh_rate, probed.missing
+    );
     let lines = [
         format!("bench {run_id}: {} events of ~{} B, batch {}, concurrency {}", a.events, a.event_size, a.batch, a.concurrency),
         format!("  (a) Kafka raw ceiling (rdkafka, acks=all, idempotent): {kafka_rate:.0} ev/s"),
@@ -397,7 +408,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
     if a.json {
         println!("{out}");
     }
-    Ok(fresh.ok)
+    Ok(fresh.ok && probed.missing == 0)
 }
 
 /// The gateway phase: returns (send duration, acked events).
