@@ -217,12 +217,20 @@ fn from_text(r: &mut LogRecord, line: &str) {
     // A leading timestamp: the first one or two whitespace-separated tokens.
     let mut tokens = line.split_whitespace();
     let first = tokens.next().unwrap_or_default();
-    let two = format!("{first} {}", tokens.next().unwrap_or_default());
+    let second = tokens.next().unwrap_or_default();
+    let two = format!("{first} {second}");
     let first_clean = first.trim_matches(|c| c == '[' || c == ']');
     let two_clean = two.trim_matches(|c| c == '[' || c == ']');
-    // The first token alone first: when it is a whole time (ISO 8601 with a `T`, an epoch), the
-    // two tokens are not one, and reading them failed through every format on each such line.
-    for candidate in [first_clean, two_clean] {
+    // Two tokens are one time only when the second is its time of day (`22:13:20`, HDFS's
+    // `203615`) or its zone (`+0100`); otherwise (`INFO`, `"GET`, a thread id) reading them
+    // fails through every format, which cost each such line as much as its grok preset, and
+    // the first token alone reads the same.
+    let b = second.as_bytes();
+    let continued = second.contains(':')
+        || (b.len() == 6 && b.iter().all(u8::is_ascii_digit))
+        || (matches!(b.first(), Some(b'+' | b'-')) && b.get(1).is_some_and(u8::is_ascii_digit));
+    let candidates: &[&str] = if continued { &[two_clean, first_clean] } else { &[first_clean] };
+    for candidate in candidates {
         if candidate.len() >= 10 && candidate.as_bytes()[0].is_ascii_digit() {
             if let Some(micros) = parse_text(candidate, &TimeContext { received_at: r.received_at, ..TimeContext::default() }) {
                 r.timestamp = micros;
@@ -291,6 +299,18 @@ mod tests {
         assert_eq!(r.message, "2023-11-14 22:13:20 ERROR payment gateway timeout");
         let r = normalize(&raw("just words")).expect("ok");
         assert_eq!((r.level, r.timestamp_source), (Level::Unknown, TimestampSource::Received));
+    }
+
+    #[test]
+    fn a_leading_time_with_its_zone_in_the_second_token() {
+        let r = normalize(&raw("2023-11-14T23:13:20 +0100 started")).expect("ok");
+        assert_eq!(r.timestamp, 1_700_000_000_000_000);
+        let r = normalize(&raw("[2023-11-14T22:13:20.500Z] \"GET /a HTTP/1.1\" 200")).expect("ok");
+        assert_eq!(r.timestamp, 1_700_000_000_500_000);
+        let r = normalize(&raw("1700000000 12 ticks")).expect("ok");
+        assert_eq!(r.timestamp, 1_700_000_000_000_000);
+        let r = normalize(&raw("231114 221320 148 INFO dfs.DataNode: served")).expect("ok");
+        assert_eq!(r.timestamp, 1_700_000_000_000_000);
     }
 
     #[test]
