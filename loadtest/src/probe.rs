@@ -1,10 +1,11 @@
-//! Freshness by probes: single events sent beside a load, each looked for by a term of its own.
+//! Freshness by probes: single events sent beside a load, each with a term of its own.
 //!
 //! Following a whole run by scanning it (what `session::measure` does to count losses) costs the
 //! server a paged scan of every recent event per poll, and each reading arrives late by that
 //! scan's own duration: at 17 k events/s on two cores it added about a second to every figure.
-//! A probe is found by one term query that matches one document, polled every `poll`, so the
-//! reading is acknowledgment → searchable to within that interval.
+//! Probes are found by one query that matches only them (the run's probe terms by prefix),
+//! polled every `poll`, so each reading is acknowledgment → searchable to within that interval
+//! and one query's time.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::HashMap;

@@ -394,7 +394,8 @@ pub fn presets() -> &'static [Preset] {
 /// They also get lighter stand-ins for patterns that made the regex engine's capture search
 /// (a backtracker) the largest cost per line; the lines around each field keep a preset's match
 /// strict (the detection tests check no preset takes another's lines):
-/// - `IPORHOST`: the stock one expands to the whole IPv6 grammar, tried on every host field;
+/// - `IPORHOST` and `IP`: the stock ones expand to the whole IPv6 grammar, tried on every
+///   address;
 /// - `QTEXT` (text between quotes, which may itself hold quotes) and `CTEXT` (text before a
 ///   suffix that starts with a comma) read what `DATA` reads under `(?s)`, but extend past a
 ///   quote or a comma only when the rest fails, where `DATA` retries the rest after every

@@ -5,7 +5,8 @@
 //! and field names; see that file for the patterns and where they differ from Logstash.
 //! A pattern is expanded and compiled once, when the pipeline is configured; all errors
 //! (unknown or recursive pattern, bad regex, too large) surface then. Matching uses the
-//! `regex` crate, linear in the input, so no line can stall a processor.
+//! `regex` crate's engines, linear in the input, so no line can stall a processor: first
+//! anchored at the line's start (where a format's lines match), then anywhere.
 //!
 //! Matching semantics, as in Logstash:
 //! - the search is unanchored: a pattern matches anywhere in the line unless it starts with
@@ -136,8 +137,8 @@ impl GrokLibrary {
         let regex = build(&expansion.regex)?;
         // Without the lazy DFA, the meta engine runs the capture search at once instead of
         // first finding the match's end with the DFA and then searching again for the
-        // captures: a quarter less time per matching line. A line of another format fails
-        // within a few bytes either way (the search is anchored).
+        // captures: a quarter less time per matching line (see `starts_lines` for the cost of
+        // a failing one).
         let at_start = meta::Regex::builder()
             .configure(meta::Config::new().nfa_size_limit(Some(REGEX_SIZE_LIMIT)).hybrid(false).dfa(false))
             .build(&expansion.regex)
@@ -291,10 +292,8 @@ impl GrokSet {
 
     /// The index of the first pattern that matches, and its fields; `None` when none does.
     pub fn parse(&self, input: &str) -> Option<(usize, Vec<(String, FieldValue)>)> {
-        self.groks
-            .iter()
-            .enumerate()
-            .find_map(|(i, grok)| grok.parse(input).map(|fields| (i, fields)))
+        let (i, fields) = self.captures(input)?;
+        Some((i, fields.into_iter().map(|(field, value)| (field.to_owned(), value)).collect()))
     }
 
     /// As [`Self::parse`], with the field names borrowed from the patterns.
