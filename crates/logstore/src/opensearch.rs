@@ -92,6 +92,11 @@ fn excerpt(body: &str) -> String {
 /// may not be JSON (a proxy's HTML page, a load balancer's text), and must not decide whether
 /// the request is retried. 429 and 5xx are transient; other 4xx are refusals.
 async fn json_of(resp: opensearch::http::response::Response) -> Result<Value, LogStoreError> {
+    typed_json_of(resp).await
+}
+
+/// As [`json_of`], read into `T` (what is not in `T` is skipped, not built).
+async fn typed_json_of<T: serde::de::DeserializeOwned>(resp: opensearch::http::response::Response) -> Result<T, LogStoreError> {
     let status = resp.status_code();
     let text = resp.text().await.map_err(unavailable)?;
     if status.is_server_error() || status.as_u16() == 429 {
@@ -104,6 +109,27 @@ async fn json_of(resp: opensearch::http::response::Response) -> Result<Value, Lo
         .map_err(|e| LogStoreError::Unavailable(format!("{status} with a body that is not JSON ({e}): {}", excerpt(&text))))
 }
 
+/// The part of a `_bulk` answer the sink reads: per item, the status and error of its `index`
+/// action. Read straight into these (the rest skipped) rather than into a JSON tree, which for
+/// 5 000 items cost the sink about as much as building the request.
+#[derive(serde::Deserialize)]
+struct BulkResponse {
+    #[serde(default)]
+    items: Vec<ItemAnswer>,
+}
+
+#[derive(serde::Deserialize)]
+struct ItemAnswer {
+    index: Option<ItemResult>,
+}
+
+#[derive(serde::Deserialize)]
+struct ItemResult {
+    #[serde(default)]
+    status: u16,
+    error: Option<Value>,
+}
+
 /// One document of a bulk write, serialized once: action line and source, each ending in a
 /// newline, so a request's size is known before it is sent.
 struct BulkItem {
@@ -114,7 +140,7 @@ struct BulkItem {
 /// What one `_bulk` request came back with, short of failing.
 enum BulkAnswer {
     /// Item results, in request order.
-    Items(Vec<Value>),
+    Items(Vec<ItemAnswer>),
     /// 413: the request as a whole is larger than OpenSearch (or a proxy) accepts.
     TooLarge(String),
 }
@@ -184,8 +210,7 @@ impl OpenSearchLogStore {
             let text = resp.text().await.unwrap_or_default();
             return Ok(BulkAnswer::TooLarge(format!("413 Payload Too Large: {}", excerpt(&text))));
         }
-        let json = json_of(resp).await?;
-        let items_answered = json.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+        let items_answered = typed_json_of::<BulkResponse>(resp).await?.items;
         if items_answered.len() != items.len() {
             return Err(LogStoreError::Unavailable(format!("bulk answered {} items for {} documents", items_answered.len(), items.len())));
         }
@@ -385,6 +410,17 @@ fn collect_mapped_fields(properties: &Value, prefix: &str, out: &mut BTreeMap<St
     }
 }
 
+/// Counts a request's item answers into `outcome`: indexed, or a failure with its reason.
+fn tally(answered: &[ItemAnswer], sent: &[BulkItem], outcome: &mut BulkOutcome) {
+    for (item, sent) in answered.iter().zip(sent) {
+        let status = item.index.as_ref().map_or(0, |r| r.status);
+        match item.index.as_ref().and_then(|r| r.error.as_ref()) {
+            None if (200..300).contains(&status) => outcome.indexed += 1,
+            error => outcome.failures.push(classify_item(sent.id.clone(), status, error.unwrap_or(&Value::Null))),
+        }
+    }
+}
+
 fn classify_item(id: String, status: u16, error: &Value) -> ItemFailure {
     let reason = error.get("reason").and_then(Value::as_str).map_or_else(|| error.to_string(), str::to_owned);
     ItemFailure { id, status, reason, retryable: status == 429 || status >= 500 }
@@ -430,16 +466,7 @@ impl LogStore for OpenSearchLogStore {
         pending.reverse();
         while let Some(chunk) = pending.pop() {
             match self.bulk_request(chunk).await? {
-                BulkAnswer::Items(answered) => {
-                    for (item, sent) in answered.iter().zip(chunk) {
-                        let result = item.get("index").unwrap_or(&Value::Null);
-                        let status = result.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-                        match result.get("error") {
-                            None if (200..300).contains(&status) => outcome.indexed += 1,
-                            error => outcome.failures.push(classify_item(sent.id.clone(), status, error.unwrap_or(&Value::Null))),
-                        }
-                    }
-                }
+                BulkAnswer::Items(answered) => tally(&answered, chunk, &mut outcome),
                 BulkAnswer::TooLarge(reason) if chunk.len() == 1 => {
                     let bytes = chunk[0].ndjson.len();
                     tracing::warn!(id = %chunk[0].id, bytes, %reason, "the log store refused a document as too large");
@@ -577,6 +604,22 @@ impl LogStore for OpenSearchLogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_answers_are_read_item_by_item() {
+        let answer = r#"{"took":30,"errors":true,"items":[
+            {"index":{"_index":"logs-p-2026.12.07","_id":"a","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}},
+            {"index":{"_index":"logs-p-2026.12.07","_id":"b","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [fields_long.n]"}}},
+            {"index":{"_index":"logs-p-2026.12.07","_id":"c","status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"}}},
+            {"index":{"_index":"logs-p-2026.12.07","_id":"d","status":200,"result":"updated"}}
+        ]}"#;
+        let answered = serde_json::from_str::<BulkResponse>(answer).expect("a bulk answer").items;
+        let mut outcome = BulkOutcome::default();
+        tally(&answered, &items(&[1, 1, 1, 1]), &mut outcome);
+        assert_eq!(outcome.indexed, 2);
+        let failures: Vec<(&str, u16, &str, bool)> = outcome.failures.iter().map(|f| (f.id.as_str(), f.status, f.reason.as_str(), f.retryable)).collect();
+        assert_eq!(failures, [("1", 400, "failed to parse field [fields_long.n]", false), ("2", 429, "rejected execution", true)]);
+    }
 
     fn items(sizes: &[usize]) -> Vec<BulkItem> {
         sizes.iter().enumerate().map(|(i, &n)| BulkItem { id: i.to_string(), ndjson: vec![b'x'; n] }).collect()
