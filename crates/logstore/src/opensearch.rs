@@ -410,6 +410,17 @@ fn collect_mapped_fields(properties: &Value, prefix: &str, out: &mut BTreeMap<St
     }
 }
 
+/// `{"index":{"_index":…,"_id":…}}` and a newline, written without building a JSON map per
+/// record.
+fn action_line(out: &mut Vec<u8>, index: &str, id: &str) -> serde_json::Result<()> {
+    out.extend_from_slice(br#"{"index":{"_index":"#);
+    serde_json::to_writer(&mut *out, index)?;
+    out.extend_from_slice(br#","_id":"#);
+    serde_json::to_writer(&mut *out, id)?;
+    out.extend_from_slice(b"}}\n");
+    Ok(())
+}
+
 /// Counts a request's item answers into `outcome`: indexed, or a failure with its reason.
 fn tally(answered: &[ItemAnswer], sent: &[BulkItem], outcome: &mut BulkOutcome) {
     for (item, sent) in answered.iter().zip(sent) {
@@ -454,8 +465,8 @@ impl LogStore for OpenSearchLogStore {
         let mut items = Vec::with_capacity(records.len());
         for r in records {
             let index = index_name(&self.prefix, &r.project_id, r.timestamp);
-            let mut ndjson = serde_json::to_vec(&json!({ "index": { "_index": index, "_id": r.id } })).map_err(unavailable)?;
-            ndjson.push(b'\n');
+            let mut ndjson = Vec::with_capacity(1024);
+            action_line(&mut ndjson, &index, &r.id).map_err(unavailable)?;
             serde_json::to_writer(&mut ndjson, &search_document(r)).map_err(unavailable)?;
             ndjson.push(b'\n');
             items.push(BulkItem { id: r.id.clone(), ndjson });
@@ -604,6 +615,17 @@ impl LogStore for OpenSearchLogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn action_lines_are_the_json_of_the_action() {
+        for (index, id) in [("logs-p-2026.12.07", "0193a5b2-7c1d-7e3f-8a9b-0c1d2e3f4a5b"), ("logs-\"q\"-2026.12.07", "id\\with\nodd\u{1}bytes")] {
+            let mut line = Vec::new();
+            action_line(&mut line, index, id).expect("written");
+            assert_eq!(line.iter().position(|b| *b == b'\n'), Some(line.len() - 1), "one line");
+            let read: Value = serde_json::from_slice(&line).expect("json");
+            assert_eq!(read, json!({ "index": { "_index": index, "_id": id } }));
+        }
+    }
 
     #[test]
     fn bulk_answers_are_read_item_by_item() {
