@@ -421,21 +421,11 @@ proptest::proptest! {
     /// leftmost match starts at the first byte whenever a match can start there.
     #[test]
     fn trying_the_start_first_finds_the_leftmost_match(
-        pieces in proptest::collection::vec(proptest::prop_oneof![
-            proptest::strategy::Just("10.0.0.1 "),
-            proptest::strategy::Just("2001:db8::1 "),
-            proptest::strategy::Just("- "),
-            proptest::strategy::Just("alice "),
-            proptest::strategy::Just("[12/Mar/2024:10:15:32 +0000] "),
-            proptest::strategy::Just("\"GET /a?b=c HTTP/1.1\" "),
-            proptest::strategy::Just("200 "),
-            proptest::strategy::Just("512 "),
-            proptest::strategy::Just("\"x\" "),
-            proptest::strategy::Just("2024-03-12 10:15:32,118 "),
-            proptest::strategy::Just("ERROR "),
-            proptest::strategy::Just("x"),
-            proptest::strategy::Just(", client: 10.0.0.1"),
-        ], 0..14)
+        pieces in proptest::collection::vec(proptest::sample::select(&[
+            "10.0.0.1 ", "2001:db8::1 ", "- ", "alice ", "[12/Mar/2024:10:15:32 +0000] ",
+            "\"GET /a?b=c HTTP/1.1\" ", "200 ", "512 ", "\"x\" ", "2024-03-12 10:15:32,118 ",
+            "ERROR ", "x", ", client: 10.0.0.1",
+        ][..]), 0..14)
     ) {
         static GROKS: std::sync::LazyLock<Vec<Grok>> = std::sync::LazyLock::new(|| {
             let lib = GrokLibrary::standard();
