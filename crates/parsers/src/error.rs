@@ -6,7 +6,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-/// Errors of this crate: compile-time errors of grok and regex patterns (returned when a
+/// Errors of this crate: compile-time errors of grok, dissect and regex patterns (returned when a
 /// pipeline is configured, never while matching) and logfmt syntax errors (per line).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ParserError {
@@ -59,6 +59,14 @@ pub enum ParserError {
     /// The regex (as written, or after grok expansion) does not compile.
     #[error("invalid regex: {0}")]
     InvalidRegex(String),
+    /// A dissect pattern that cannot be compiled.
+    #[error("invalid dissect pattern at byte {position}: {reason}")]
+    InvalidDissect {
+        /// Byte offset of the problem in the pattern.
+        position: usize,
+        /// What is wrong there.
+        reason: String,
+    },
     /// A logfmt line that go-logfmt would reject too.
     #[error("invalid logfmt at byte {position}: {kind}")]
     Logfmt {

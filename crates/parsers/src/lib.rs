@@ -1,4 +1,4 @@
-//! Line parsers for processing pipelines: grok, logfmt, key=value, named-capture regex, and
+//! Line parsers for processing pipelines: grok, dissect, logfmt, key=value, named-capture regex, and
 //! type inference for the strings they produce.
 //!
 //! Pure functions over `&str`, no I/O and no global state: the stream processor compiles
@@ -9,11 +9,13 @@
 //! latter), because every line comes from the network.
 //!
 //! - [`grok`]: Logstash-compatible grok with the standard pattern library; typed captures.
+//! - [`dissect`]: Elasticsearch-style `%{a} [%{b}] %{c}` splitting at literal text, no regex.
 //! - [`logfmt`]: `key=value key="quoted \" value"`, strict like go-logfmt.
 //! - [`kv`]: tolerant `key=value` extraction from free text (firewall logs and the like).
 //! - [`regex_parser`]: a plain regex; its named groups are the fields.
 //! - [`infer`]: `"200"` → `Long`, `"0.25"` → `Double`, `"true"` → `Bool`, else `String`.
 
+pub mod dissect;
 mod error;
 pub mod grok;
 pub mod infer;

@@ -4,6 +4,7 @@
 
 use std::sync::LazyLock;
 
+use nexuslog_parsers::dissect::Dissect;
 use nexuslog_parsers::grok::{Grok, GrokLibrary};
 use nexuslog_parsers::infer::infer;
 use nexuslog_parsers::kv::{self, KvOptions};
@@ -189,6 +190,29 @@ proptest! {
         if let Ok(re) = NamedRegex::new(&pattern) {
             let _ = re.parse(&input);
         }
+    }
+
+    #[test]
+    fn dissect_never_panics(pattern in grokish(), line in loglike(), bytes in lossy()) {
+        if let Ok(d) = Dissect::new(&pattern) {
+            let _ = d.parse(&line);
+            let _ = d.parse(&bytes);
+        }
+    }
+
+    #[test]
+    fn dissect_reads_back_what_was_joined(
+        values in proptest::collection::vec("[^|]{1,12}", 1..8),
+        delimiter in prop::sample::select(vec![" | ", "|", "||"]),
+    ) {
+        // Values without the delimiter's `|`, joined by it, come back as they were.
+        let pattern = (0..values.len()).map(|i| format!("%{{k{i}}}")).collect::<Vec<_>>().join(delimiter);
+        let line = values.join(delimiter);
+        let dissect = Dissect::new(&pattern).unwrap();
+        let fields = dissect.parse(&line);
+        let expected: Vec<_> = values.iter().enumerate().map(|(i, v)| (format!("k{i}"), FieldValue::String(v.clone()))).collect();
+        let got: Option<Vec<_>> = fields.map(|f| f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
+        prop_assert_eq!(got, Some(expected), "line {:?}", line);
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub fn level_from_number(n: i64) -> Option<Level> {
 
 /// Finds a level word near the start of a plain-text line (`2024-01-01 ERROR ...`, `[WARN] ...`).
 pub fn sniff_level(line: &str) -> Option<Level> {
-    let head: String = line.chars().take(64).collect();
+    // The first 64 characters, borrowed: this runs for every plain-text line.
+    let head = line.char_indices().nth(64).map_or(line, |(end, _)| &line[..end]);
     for token in head.split(|c: char| !c.is_ascii_alphabetic()).filter(|t| t.len() >= 4).take(6) {
         let is_upper = token.chars().all(|c| c.is_ascii_uppercase());
         if !is_upper {

@@ -262,6 +262,25 @@ fn proxies_and_load_balancers() {
     let r = parsed("aws_alb", preset("aws_alb").unwrap().example);
     assert_eq!((r.timestamp, r.fields["client.ip"].clone(), r.fields["http.response.status_code"].clone()), (T + 123_456, s("203.0.113.9"), n(200)));
     assert_eq!(r.fields["url.original"], s("https://shop.example:443/cart"));
+    assert_eq!((r.fields["aws.alb.request_processing_time"].clone(), r.fields["tls.protocol"].clone()), (FieldValue::Double(0.0), s("TLSv1.2")));
+    assert!(matches!(&r.fields["aws.alb.extra"], FieldValue::String(x) if x.starts_with("\"arn:aws:acm:")), "{:?}", r.fields);
+    assert_eq!((r.fields["client.address"].clone(), r.fields["client.port"].clone()), (s("203.0.113.9:51234"), n(51234)));
+    assert!(!r.fields.contains_key("aws.alb.request"));
+
+    // The older layout that ends at the domain name; an IPv6 client; a request the load
+    // balancer could not read, which reached no target (`-` and -1 for what it lacks).
+    let r = parsed(
+        "aws_alb",
+        r#"http 2023-11-14T22:13:20.123456Z app/shop-lb/50dc6c495c0c9188 [2001:db8::7]:51234 - -1 -1 -1 400 - 0 272 "- http://shop.example:80- -" "-" - - - "-" "-""#,
+    );
+    assert_eq!((r.fields["client.ip"].clone(), r.fields["client.port"].clone()), (s("2001:db8::7"), n(51234)));
+    assert_eq!((r.fields["http.response.status_code"].clone(), r.fields["aws.alb.target_processing_time"].clone()), (n(400), FieldValue::Double(-1.0)));
+    assert!(!r.fields.contains_key("aws.alb.target_status_code") && !r.fields.contains_key("http.request.method"), "{:?}", r.fields);
+    // An address that splits neither as `[v6]:port` nor as `v4:port` is kept as written.
+    let line = preset("aws_alb").unwrap().example.replace("203.0.113.9:51234", "2001:db8::7");
+    let r = parsed("aws_alb", &line);
+    assert_eq!(r.fields["client.address"], s("2001:db8::7"));
+    assert!(!r.fields.contains_key("client.ip"), "{:?}", r.fields);
 }
 
 #[test]

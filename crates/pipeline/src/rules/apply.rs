@@ -131,6 +131,11 @@ fn parse(r: &mut LogRecord, field: &str, parser: &Parser, prefix: &str, infer_ty
                 put(r, prefix, name, v, claimed, zone);
             }
         }
+        Parser::Dissect(set) => {
+            for (name, v) in set.parse(&input).ok_or("no dissect pattern matched")? {
+                put(r, prefix, name, v, claimed, zone);
+            }
+        }
         Parser::Logfmt => {
             for (k, v) in logfmt::parse(&input).map_err(|e| e.to_string())? {
                 put(r, prefix, &k, typed(v, infer_types), claimed, zone);

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use nexuslog_parsers::dissect::DissectSet;
 use nexuslog_parsers::grok::{GrokLibrary, GrokSet};
 use nexuslog_parsers::kv::KvOptions;
 use nexuslog_parsers::regex_parser::{self, NamedRegex};
@@ -41,6 +42,7 @@ pub(crate) struct CompiledFieldMatch {
 
 pub(crate) enum Parser {
     Grok(GrokSet),
+    Dissect(DissectSet),
     Logfmt,
     Kv(KvOptions),
     Regex(NamedRegex),
@@ -67,6 +69,7 @@ impl CompiledStep {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             CompiledStep::Parse { parser: Parser::Grok(_), .. } => "parse grok",
+            CompiledStep::Parse { parser: Parser::Dissect(_), .. } => "parse dissect",
             CompiledStep::Parse { parser: Parser::Logfmt, .. } => "parse logfmt",
             CompiledStep::Parse { parser: Parser::Kv(_), .. } => "parse kv",
             CompiledStep::Parse { parser: Parser::Regex(_), .. } => "parse regex",
@@ -163,6 +166,12 @@ fn parser(p: &ParseSpec) -> Result<Parser, String> {
                 standard_grok().clone().with_patterns(p.definitions.clone()).map_err(|e| e.to_string())?
             };
             Parser::Grok(GrokSet::compile(&lib, &p.patterns).map_err(|e| e.to_string())?)
+        }
+        ParserKind::Dissect => {
+            if p.patterns.is_empty() {
+                return Err("dissect needs at least one pattern in `patterns`".into());
+            }
+            Parser::Dissect(DissectSet::compile(&p.patterns).map_err(|e| e.to_string())?)
         }
         ParserKind::Logfmt => Parser::Logfmt,
         ParserKind::Kv => {

@@ -140,6 +140,8 @@ pub enum TargetType {
 #[serde(rename_all = "snake_case")]
 pub enum ParserKind {
     Grok,
+    /// Splits at the literal text between `%{key}`s (Elasticsearch's dissect), no regex.
+    Dissect,
     Logfmt,
     Kv,
     Regex,
@@ -153,7 +155,7 @@ pub struct ParseSpec {
     /// The field to parse (default `message`).
     #[serde(default = "message")]
     pub field: String,
-    /// Grok: patterns tried in order, the first match wins.
+    /// Grok, dissect: patterns tried in order, the first match wins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<String>,
     /// Grok: extra named patterns usable as `%{NAME}`.
