@@ -168,7 +168,7 @@ fn build() -> Vec<Entry> {
         ),
         (
             "log4j",
-            1,
+            2,
             "log4j, log4j2 and logback layouts, with those of Kafka, ZooKeeper, Hadoop, HDFS, Spark and Spring Boot",
             "2023-11-14 22:13:20,123 ERROR [http-nio-8080-exec-1] com.example.shop.OrderService - Payment declined for order 7",
             &["thread", "log.logger", "process.pid", "log.line", "zookeeper.myid"],
@@ -184,6 +184,8 @@ fn build() -> Vec<Entry> {
                     r"%{JAVATS:timestamp} +%{LOGLEVEL:level_original} +\[%{DATA:thread}\] +%{NOTSPACE:log.logger} +- %{GREEDYDATA:message}",
                     // %d [%t] %-5p %c - %m
                     r"%{JAVATS:timestamp} +\[%{DATA:thread}\] +%{LOGLEVEL:level_original} +%{NOTSPACE:log.logger} +- %{GREEDYDATA:message}",
+                    // Hadoop MapReduce and YARN containers: %d{ISO8601} %p [%t] %c: %m
+                    r"%{JAVATS:timestamp} +%{LOGLEVEL:level_original} +\[%{DATA:thread}\] +%{NOTSPACE:log.logger}: %{GREEDYDATA:message}",
                     // Hadoop %d{ISO8601} %p %c: %m and Spark %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m
                     r"%{JAVATS:timestamp} +%{LOGLEVEL:level_original} +%{NOTSPACE:log.logger}: %{GREEDYDATA:message}",
                     // HDFS (yyMMdd HHmmss pid level component: message)
@@ -349,22 +351,24 @@ fn build() -> Vec<Entry> {
         ),
         (
             "openstack",
-            1,
+            2,
             "OpenStack services (oslo.log)",
             "2023-11-14 22:13:20.123 4242 INFO nova.compute.manager [req-3f5c0a6e-0b1d-4a41-9d6e-2b7c5f0e9a11 admin demo - - -] [instance: 8d5c1f0e-2a3b-4c5d-8e9f-0a1b2c3d4e5f] Took 5.12 seconds to spawn the instance",
             &["process.pid", "log.logger", "http.request.id", "openstack.context", "openstack.instance"],
             grok(
-                &[r"%{TIMESTAMP_ISO8601:timestamp} %{INT:process.pid:int} %{LOGLEVEL:level_original} %{NOTSPACE:log.logger} (?:\[(?:%{REQID:http.request.id} ?)?%{DATA:openstack.context}\] )?(?:\[instance: %{UUID:openstack.instance}\] )?%{GREEDYDATA:message}"],
-                json!({ "REQID": r"req-[0-9a-fA-F-]+" }),
+                &[r"%{TIMESTAMP_ISO8601:timestamp} %{INT:process.pid:int} %{LOGLEVEL:level_original} %{NOTSPACE:log.logger} (?:\[(?:%{REQID:http.request.id} ?)?%{DATA:openstack.context}\] )?%{OSMESSAGE:message}"],
+                // `[instance: …] ` is oslo's context, but read as part of the message by people
+                // and by log corpora: it stays there, and its id is a field too.
+                json!({ "REQID": r"req-[0-9a-fA-F-]+", "OSMESSAGE": r"(?:\[instance: %{UUID:openstack.instance}\] )?.*" }),
             ),
         ),
         (
             "windows_cbs",
-            1,
+            2,
             "Windows CBS and servicing text logs (CBS.log)",
             "2023-11-14 22:13:20, Info                  CBS    Loaded Servicing Stack v10.0.19041.3570 with Core: C:\\Windows\\winsxs\\amd64_microsoft-windows-servicingstack\\cbscore.dll",
-            &["windows.component"],
-            grok(&[r"%{TIMESTAMP_ISO8601:timestamp}, %{WORD:level_original} +%{WORD:windows.component} +%{GREEDYDATA:message}"], json!({})),
+            &["log.logger"],
+            grok(&[r"%{TIMESTAMP_ISO8601:timestamp}, %{WORD:level_original} +%{WORD:log.logger} +%{GREEDYDATA:message}"], json!({})),
         ),
     ]
 }

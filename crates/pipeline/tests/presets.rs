@@ -182,6 +182,10 @@ fn jvm_layouts() {
     // Hadoop
     let r = java("2023-11-14 22:13:20,123 INFO org.apache.hadoop.hdfs.server.namenode.NameNode: STARTUP_MSG: Starting NameNode");
     assert_eq!((r.timestamp, r.fields["log.logger"].clone()), (T + 123_000, s("org.apache.hadoop.hdfs.server.namenode.NameNode")));
+    // MapReduce and YARN containers log the thread too.
+    let r = java("2023-11-14 22:13:20,123 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1_0020_000001");
+    assert_eq!((r.fields["thread"].clone(), r.fields["log.logger"].clone()), (s("main"), s("org.apache.hadoop.mapreduce.v2.app.MRAppMaster")));
+    assert_eq!(r.message, "Created MRAppMaster for application appattempt_1_0020_000001");
     // Spark
     let r = java("23/11/14 22:13:20 INFO SparkContext: Running Spark version 3.5.0");
     assert_eq!((r.timestamp, r.fields["log.logger"].clone(), r.message.as_str()), (T, s("SparkContext"), "Running Spark version 3.5.0"));
@@ -309,14 +313,15 @@ fn android_openstack_windows() {
     assert_eq!((r.timestamp, r.level, r.fields["log.logger"].clone()), (T + 123_000, Level::Info, s("nova.compute.manager")));
     assert_eq!(r.fields["http.request.id"], s("req-3f5c0a6e-0b1d-4a41-9d6e-2b7c5f0e9a11"));
     assert_eq!(r.fields["openstack.instance"], s("8d5c1f0e-2a3b-4c5d-8e9f-0a1b2c3d4e5f"));
-    assert_eq!(r.message, "Took 5.12 seconds to spawn the instance");
+    assert_eq!(r.message, "[instance: 8d5c1f0e-2a3b-4c5d-8e9f-0a1b2c3d4e5f] Took 5.12 seconds to spawn the instance");
     // Collected logs often carry the file they came from first; the preset finds the line after
     // it (so its patterns are not anchored at the start).
     let r = parsed("openstack", "nova-compute.log.1.2023-11-15_09:00:01 2023-11-14 22:13:20.123 4242 INFO nova.compute.manager [req-3f5c0a6e-0b1d-4a41-9d6e-2b7c5f0e9a11 - - - - -] [instance: 8d5c1f0e-2a3b-4c5d-8e9f-0a1b2c3d4e5f] VM Started (Lifecycle Event)");
-    assert_eq!((r.timestamp, r.level, r.message.as_str()), (T + 123_000, Level::Info, "VM Started (Lifecycle Event)"));
+    assert_eq!((r.timestamp, r.level, r.message.as_str()), (T + 123_000, Level::Info, "[instance: 8d5c1f0e-2a3b-4c5d-8e9f-0a1b2c3d4e5f] VM Started (Lifecycle Event)"));
+    assert_eq!(r.fields["openstack.instance"], s("8d5c1f0e-2a3b-4c5d-8e9f-0a1b2c3d4e5f"));
 
     let r = parsed("windows_cbs", preset("windows_cbs").unwrap().example);
-    assert_eq!((r.timestamp, r.level, r.fields["windows.component"].clone()), (T, Level::Info, s("CBS")));
+    assert_eq!((r.timestamp, r.level, r.fields["log.logger"].clone()), (T, Level::Info, s("CBS")));
 }
 
 /// Lines of each format (the examples and the other lines above) are detected as their preset;
