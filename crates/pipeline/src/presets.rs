@@ -176,8 +176,8 @@ fn build() -> Vec<Entry> {
                 &[
                     // Kafka: [%d] %p %m (%c)
                     r"\[%{JAVATS:timestamp}\] %{LOGLEVEL:level_original} %{GREEDYDATA:message} \(%{JAVACLASS:log.logger}\)$",
-                    // ZooKeeper: %d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m
-                    r"%{JAVATS:timestamp} \[myid:%{DATA:zookeeper.myid}\] - %{LOGLEVEL:level_original} +\[%{DATA:thread}:%{JAVACLASS:log.logger}@%{INT:log.line:int}\] - %{GREEDYDATA:message}",
+                    // ZooKeeper: %d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m (3.4: no myid)
+                    r"%{JAVATS:timestamp} (?:\[myid:%{DATA:zookeeper.myid}\] )?- %{LOGLEVEL:level_original} +\[%{DATA:thread}:%{JAVACLASS:log.logger}@%{INT:log.line:int}\] - %{GREEDYDATA:message}",
                     // Spring Boot: 2023-11-14T22:13:20.123Z  INFO 1234 --- [app] [main] c.e.App : msg
                     r"%{JAVATS:timestamp} +%{LOGLEVEL:level_original} %{INT:process.pid:int} --- (?:\[%{DATA:service}\] )?\[ *%{DATA:thread}\] %{NOTSPACE:log.logger} +: %{GREEDYDATA:message}",
                     // %d %-5p [%t] %c - %m (log4j's common layout, logback's with a date)
@@ -270,8 +270,8 @@ fn build() -> Vec<Entry> {
             r#"Nov 14 22:13:20 lb-1 haproxy[3110]: 203.0.113.9:51234 [14/Nov/2023:22:13:20.123] http-in~ shop/web-2 0/0/1/12/13 200 2750 - - ---- 3/3/0/0/0 0/0 "GET /cart HTTP/1.1""#,
             &["client.ip", "client.port", "haproxy.frontend", "haproxy.backend", "haproxy.server", "haproxy.total_ms", "http.response.status_code", "http.response.body.bytes", "haproxy.termination_state", "http.request.method", "url.original"],
             vec![json!({ "parse": { "with": "grok", "patterns": [
-                r#"(?:%{SYSLOGTIMESTAMP} %{IPORHOST:host} %{NOTSPACE:service}: )?%{IP:client.ip}:%{INT:client.port:int} \[%{HAPROXYDATE:timestamp}\] %{NOTSPACE:haproxy.frontend} (?<haproxy.backend>[^/ ]+)/%{NOTSPACE:haproxy.server} %{INT:haproxy.request_ms:int}/%{INT:haproxy.queue_ms:int}/%{INT:haproxy.connect_ms:int}/%{INT:haproxy.response_ms:int}/\+?%{INT:haproxy.total_ms:int} %{INT:http.response.status_code:int} \+?%{INT:http.response.body.bytes:int} %{NOTSPACE} %{NOTSPACE} %{NOTSPACE:haproxy.termination_state} %{INT}/%{INT}/%{INT}/%{INT}/\+?%{INT} %{INT}/%{INT}(?: \{%{DATA:haproxy.captured_headers}\})* "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{QTEXT:http.request.raw})""#,
-            ], "definitions": { "HAPROXYDATE": "%{MONTHDAY}/%{MONTH}/%{YEAR}:%{TIME}" } } })],
+                r#"(?:%{SYSLOGTIMESTAMP} %{IPORHOST:host} %{NOTSPACE:service}: )?%{IPORHOST:client.ip}:%{INT:client.port:int} \[%{HAPROXYDATE:timestamp}\] %{NOTSPACE:haproxy.frontend} (?<haproxy.backend>[^/ ]+)/%{NOTSPACE:haproxy.server} %{INT:haproxy.request_ms:int}/%{INT:haproxy.queue_ms:int}/%{INT:haproxy.connect_ms:int}/%{INT:haproxy.response_ms:int}/\+?%{INT:haproxy.total_ms:int} %{INT:http.response.status_code:int} \+?%{INT:http.response.body.bytes:int} %{NOTSPACE} %{NOTSPACE} %{NOTSPACE:haproxy.termination_state} %{INT}/%{INT}/%{INT}/%{INT}/\+?%{INT} %{INT}/%{INT}(?: \{%{DATA:haproxy.captured_headers}\})* "(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?|%{QTEXT:http.request.raw})""#,
+            ], "definitions": { "HAPROXYDATE": r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d(?:\.\d+)?" } } })],
         ),
         (
             "envoy_access",
@@ -435,6 +435,9 @@ const LIGHT: &[(&str, &str)] = &[
     ("IPORHOST", r"\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.%]*\]?|[0-9A-Za-z][0-9A-Za-z.-]*"),
     // The same IPv6 shape, else a strict IPv4 address.
     ("IP", r"\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.%]*\]?|%{IPV4}"),
+    // Only ASCII whitespace ends it: `\S` compiles to a far larger automaton (every Unicode
+    // space), which the backtracker pays for on every byte.
+    ("NOTSPACE", r"[^ \t\r\n\x0b\x0c]+"),
     ("QTEXT", r#"[^"]*(?:"[^"]*)*?"#),
     ("CTEXT", r"[^,]*(?:,[^,]*)*?"),
 ];

@@ -182,6 +182,10 @@ fn jvm_layouts() {
     // Hadoop
     let r = java("2023-11-14 22:13:20,123 INFO org.apache.hadoop.hdfs.server.namenode.NameNode: STARTUP_MSG: Starting NameNode");
     assert_eq!((r.timestamp, r.fields["log.logger"].clone()), (T + 123_000, s("org.apache.hadoop.hdfs.server.namenode.NameNode")));
+    // ZooKeeper 3.4 has no myid; its thread names hold colons.
+    let r = java("2023-11-14 22:13:20,123 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification time out: 3200");
+    assert_eq!((r.fields["thread"].clone(), r.fields["log.logger"].clone(), r.fields["log.line"].clone()), (s("QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181"), s("FastLeaderElection"), n(774)));
+    assert_eq!((r.level, r.message.as_str()), (Level::Info, "Notification time out: 3200"));
     // MapReduce and YARN containers log the thread too.
     let r = java("2023-11-14 22:13:20,123 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1_0020_000001");
     assert_eq!((r.fields["thread"].clone(), r.fields["log.logger"].clone()), (s("main"), s("org.apache.hadoop.mapreduce.v2.app.MRAppMaster")));
