@@ -13,7 +13,24 @@ pub struct Builtin {
     pub action: Action,
     /// Matches failing this check are left alone.
     pub check: Option<fn(&[u8]) -> bool>,
+    /// What a text must hold for the pattern to match at all.
+    pub needs: Needs,
 }
+
+/// What a text must hold for a rule's pattern to match: every event is screened for all rules'
+/// needs in one pass, and only the rules whose needs are met run their pattern. Most events
+/// meet none, and the screen costs a fraction of running the patterns (case-insensitive
+/// alternations and counted digit runs give the regex engine no literal to search for).
+#[derive(Debug, Clone, Copy)]
+pub enum Needs {
+    /// One of these words, in any case.
+    AnyOf(&'static [&'static str]),
+    /// A run of this many digits, single spaces or dashes between them allowed.
+    Digits(usize),
+}
+
+/// Words in the keys of `secret_field` and `secret_key_value` (`client_secret` holds `secret`).
+const SECRET_WORDS: &[&str] = &["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "private_key"];
 
 /// Keys whose values are secrets, in JSON and in `key=value` text (a macro: patterns are
 /// built with `concat!`, which takes literals only).
@@ -31,6 +48,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: r"-----BEGIN[A-Z ]{0,20} PRIVATE KEY-----(?s:.)*?-----END[A-Z ]{0,20} PRIVATE KEY-----",
         action: Action::Remove,
         check: None,
+        needs: Needs::AnyOf(&[" PRIVATE KEY-----"]),
     },
     Builtin {
         name: "jwt",
@@ -38,6 +56,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}",
         action: Action::Hash,
         check: None,
+        needs: Needs::AnyOf(&["eyJ"]),
     },
     Builtin {
         name: "bearer_token",
@@ -45,6 +64,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: r#"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{16,})|authorization["']?\s*[:=]\s*["']?basic\s+([A-Za-z0-9+/=]{8,})"#,
         action: Action::Hash,
         check: None,
+        needs: Needs::AnyOf(&["bearer", "authorization"]),
     },
     Builtin {
         name: "aws_access_key_id",
@@ -52,6 +72,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16})\b",
         action: Action::Mask,
         check: None,
+        needs: Needs::AnyOf(&["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA"]),
     },
     Builtin {
         name: "aws_secret_access_key",
@@ -59,6 +80,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: r#"(?i)aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})\b"#,
         action: Action::Remove,
         check: None,
+        needs: Needs::AnyOf(&["secret"]),
     },
     Builtin {
         name: "secret_field",
@@ -66,6 +88,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: concat!(r#"(?i)"(?:"#, secret_keys!(), r#")"\s*:\s*"((?:[^"\\]|\\.)+)""#),
         action: Action::Remove,
         check: None,
+        needs: Needs::AnyOf(SECRET_WORDS),
     },
     Builtin {
         name: "secret_key_value",
@@ -73,6 +96,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: concat!(r"(?i)\b(?:", secret_keys!(), r#")\s*[=:]\s*([^\s"'&,;]+)"#),
         action: Action::Remove,
         check: None,
+        needs: Needs::AnyOf(SECRET_WORDS),
     },
     Builtin {
         name: "credit_card",
@@ -80,6 +104,7 @@ pub const BUILTINS: &[Builtin] = &[
         pattern: r"(?-u:\b)(?:[0-9][ -]?){12,18}[0-9](?-u:\b)",
         action: Action::Mask,
         check: Some(card_number),
+        needs: Needs::Digits(13),
     },
 ];
 
@@ -119,4 +144,50 @@ pub fn luhn(text: &[u8]) -> bool {
         .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
         .sum();
     sum.is_multiple_of(10)
+}
+
+/// Whether `text` has `n` digits in a row, single spaces or dashes between them allowed: what
+/// the card pattern `(?:[0-9][ -]?){12,18}[0-9]` needs.
+///
+/// Such a run spans at least `n` bytes, so it covers one in every `n` bytes: only those are
+/// looked at, and only the span of digits and separators around one that is part of such a span
+/// is read in full. Event text is full of short numbers, and reading every byte cost more than
+/// the rest of the screen.
+pub(crate) fn digit_run(text: &[u8], n: usize) -> bool {
+    let part = |b: u8| b.is_ascii_digit() || b == b' ' || b == b'-';
+    let mut i = n.saturating_sub(1);
+    while i < text.len() {
+        if !part(text[i]) {
+            i += n;
+            continue;
+        }
+        let mut start = i;
+        while start > 0 && part(text[start - 1]) {
+            start -= 1;
+        }
+        let end = text[i..].iter().position(|&b| !part(b)).map_or(text.len(), |k| i + k);
+        if run_within(&text[start..end], n) {
+            return true;
+        }
+        // `end` is no part of a run: the next run starts after it.
+        i = end + n;
+    }
+    false
+}
+
+/// The run rule on a span of digits, spaces and dashes only.
+fn run_within(span: &[u8], n: usize) -> bool {
+    let mut run = 0;
+    for (i, &b) in span.iter().enumerate() {
+        if b.is_ascii_digit() {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else if !(run > 0 && span.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            // A separator continues a run only between two digits.
+            run = 0;
+        }
+    }
+    false
 }

@@ -5,13 +5,14 @@
 //!
 //! Rules run on the event's bytes as text, so they reach secrets wherever they sit: in a JSON
 //! field, inside a message, in a syslog line, in a line that is about to be dead-lettered. The
-//! patterns use the linear-time `regex` engine (no backtracking on hostile input), and one
-//! pass of a [`RegexSet`] decides which rules can match at all, so an event with nothing to
-//! redact costs one scan.
+//! patterns use the linear-time `regex` engine (no backtracking on hostile input). Before any
+//! pattern runs, one screen decides which rules can match at all (the built-ins' [`Needs`],
+//! a [`RegexSet`] of the project's own rules), so an event with nothing to redact costs a scan.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use hmac::{Hmac, Mac};
 use regex::bytes::{Regex, RegexBuilder, RegexSet};
 use serde::{Deserialize, Serialize};
@@ -19,12 +20,14 @@ use sha2::Sha256;
 
 mod builtin;
 
-pub use builtin::{Builtin, BUILTINS};
+pub use builtin::{Builtin, Needs, BUILTINS};
 
 /// Largest compiled size of a project's own pattern: bounds memory, not time (time is linear).
 const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// A project's own rules at most.
 pub const MAX_RULES: usize = 64;
+// One bit per text rule in a `u128` (see `Redactor::candidates`).
+const _: () = assert!(BUILTINS.len() + MAX_RULES <= 128);
 
 /// What happens to a matched value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -99,12 +102,21 @@ struct TextRule {
     action: Action,
     /// Only matches passing this check are redacted (the Luhn check of card numbers).
     check: Option<fn(&[u8]) -> bool>,
+    /// A built-in's needs (see [`Needs`]); a project's own rules are screened by a regex set.
+    needs: Option<Needs>,
 }
 
 /// A project's compiled rules with its hashing key.
 pub struct Redactor {
+    /// Built-in rules first, then the project's own (`MAX_RULES` at most: 72 in all, so a
+    /// `u128` holds one bit per rule).
     text: Vec<TextRule>,
+    /// The words of the built-ins' [`Needs::AnyOf`].
+    words: Words,
+    /// The project's own rules (those after the built-ins in `text`) in one pass.
     screen: RegexSet,
+    /// Index in `text` of the first of the project's own rules.
+    own_from: usize,
     fields: Vec<(String, String, Action)>,
     key: Vec<u8>,
 }
@@ -128,6 +140,53 @@ impl RedactionSpec {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The built-ins' words, found in one pass over a lower-cased copy of the text: case-sensitive
+/// literals let the search use its SIMD prefilter, about five times faster here than a
+/// case-insensitive automaton over the original.
+struct Words {
+    /// Lower-cased, longest first.
+    search: Option<AhoCorasick>,
+    /// Per word: the rules needing it or a word it starts with (found at the same place).
+    rules: Vec<u128>,
+}
+
+impl Words {
+    fn new(text: &[TextRule]) -> Result<Self, String> {
+        let mut needs: BTreeMap<String, u128> = BTreeMap::new();
+        for (i, rule) in text.iter().enumerate() {
+            if let Some(Needs::AnyOf(words)) = rule.needs {
+                for w in words {
+                    *needs.entry(w.to_ascii_lowercase()).or_default() |= 1 << i;
+                }
+            }
+        }
+        let mut words: Vec<&String> = needs.keys().collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let rules = words.iter().map(|w| needs.iter().filter(|(other, _)| w.starts_with(other.as_str())).fold(0, |m, (_, r)| m | r)).collect();
+        let search = if words.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(&words).map_err(|e| e.to_string())?)
+        };
+        Ok(Self { search, rules })
+    }
+
+    /// One bit per rule whose words `input` holds.
+    fn rules_in(&self, input: &[u8]) -> u128 {
+        let Some(search) = &self.search else { return 0 };
+        let lower = input.to_ascii_lowercase();
+        let mut may = 0;
+        let mut at = 0;
+        // Leftmost matches, each search restarting one byte after the last match's start:
+        // every place a word starts is visited, overlapping ones too.
+        while let Some(m) = search.find(aho_corasick::Input::new(&lower).span(at..lower.len())) {
+            may |= self.rules[m.pattern().as_usize()];
+            at = m.start() + 1;
+        }
+        may
+    }
 }
 
 impl Redactor {
@@ -154,8 +213,9 @@ impl Redactor {
                 Some(BuiltinSetting::Action(a)) => *a,
             };
             let regex = Regex::new(b.pattern).map_err(|e| err(b.name, e.to_string()))?;
-            text.push(TextRule { name: b.name.to_owned(), regex, action, check: b.check });
+            text.push(TextRule { name: b.name.to_owned(), regex, action, check: b.check, needs: Some(b.needs) });
         }
+        let own_from = text.len();
         let mut fields = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for r in &spec.rules {
@@ -168,14 +228,15 @@ impl Redactor {
                     if regex.is_match(b"") {
                         return Err(err(&r.name, "the pattern matches empty text".into()));
                     }
-                    text.push(TextRule { name: r.name.clone(), regex, action: r.action, check: None });
+                    text.push(TextRule { name: r.name.clone(), regex, action: r.action, check: None, needs: None });
                 }
                 (None, Some(f)) if !f.is_empty() => fields.push((r.name.clone(), f.clone(), r.action)),
                 _ => return Err(err(&r.name, "give either `pattern` or `field`".into())),
             }
         }
-        let screen = RegexSet::new(text.iter().map(|r| r.regex.as_str())).map_err(|e| err("rules", e.to_string()))?;
-        Ok(Self { text, screen, fields, key: key.to_vec() })
+        let screen = RegexSet::new(text[own_from..].iter().map(|r| r.regex.as_str())).map_err(|e| err("rules", e.to_string()))?;
+        let words = Words::new(&text).map_err(|e| err("builtins", e))?;
+        Ok(Self { text, words, screen, own_from, fields, key: key.to_vec() })
     }
 
     /// Whether any rule is on.
@@ -192,10 +253,12 @@ impl Redactor {
                 bytes = Cow::Owned(out);
             }
         }
-        let candidates = self.screen.matches(&bytes);
-        if candidates.matched_any() {
-            for i in candidates.iter() {
-                let rule = &self.text[i];
+        let candidates = self.candidates(&bytes);
+        if candidates != 0 {
+            for (i, rule) in self.text.iter().enumerate() {
+                if candidates & (1 << i) == 0 {
+                    continue;
+                }
                 if let Some(out) = self.apply_text(rule, &bytes) {
                     bytes = Cow::Owned(out);
                     fired.push(rule.name.as_str());
@@ -203,6 +266,25 @@ impl Redactor {
             }
         }
         Redacted { bytes, fired }
+    }
+
+    /// One bit per rule of `text` that can match `input`, from one scan for the built-ins'
+    /// words, one for digit runs, and the regex set of the project's own rules.
+    fn candidates(&self, input: &[u8]) -> u128 {
+        let mut may = self.words.rules_in(input);
+        for (i, rule) in self.text[..self.own_from].iter().enumerate() {
+            if let Some(Needs::Digits(n)) = rule.needs {
+                if builtin::digit_run(input, n) {
+                    may |= 1 << i;
+                }
+            }
+        }
+        if self.text.len() > self.own_from {
+            for i in self.screen.matches(input).iter() {
+                may |= 1 << (self.own_from + i);
+            }
+        }
+        may
     }
 
     /// Redacts a text (a dead letter's reason, a message).

@@ -203,4 +203,46 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = builtins().apply(&bytes);
     }
+
+    /// The screen never passes over a rule that matches: text made of the pieces the patterns
+    /// look for, in any case, with digits and separators between, is matched by a rule's
+    /// pattern only if the screen named the rule.
+    #[test]
+    fn the_screen_names_every_rule_that_matches(
+        pieces in proptest::collection::vec(prop::sample::select(vec![
+            "password", "PassWd", "pwd", "client_secret", "TOKEN", "api_key", "apikey", "private_key", "Bearer ",
+            "authorization: basic ", "aws_secret_access_key=", "AKIA", "ASIA", "eyJ", "-----BEGIN RSA PRIVATE KEY-----",
+            "-----END RSA PRIVATE KEY-----", "\"", "\":\"", "=", " ", "-", "4111", "1111", "0", "12345", "abcdefghIJKLMNOP",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ".",
+        ]), 0..24),
+    ) {
+        let r = on(&RedactionSpec { rules: vec![CustomRule { name: "order".into(), pattern: Some("(?i)order-[0-9]+".into()), field: None, action: Action::Mask }], ..Default::default() });
+        let input = pieces.concat();
+        let may = r.candidates(input.as_bytes());
+        for (i, rule) in r.text.iter().enumerate() {
+            if rule.regex.is_match(input.as_bytes()) {
+                prop_assert!(may & (1 << i) != 0, "{} matches {:?} but was screened out", rule.name, input);
+            }
+        }
+    }
+
+    /// Reading one byte in `n` finds the same runs as reading every byte.
+    #[test]
+    fn digit_runs_are_found_as_by_a_full_scan(text in "[0-9 a-]{0,80}", n in 1usize..16) {
+        let full = |t: &[u8]| {
+            let mut run = 0;
+            for (i, &b) in t.iter().enumerate() {
+                if b.is_ascii_digit() {
+                    run += 1;
+                    if run >= n {
+                        return true;
+                    }
+                } else if !(run > 0 && (b == b' ' || b == b'-') && t.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+                    run = 0;
+                }
+            }
+            false
+        };
+        prop_assert_eq!(builtin::digit_run(text.as_bytes(), n), full(text.as_bytes()), "{:?}", text);
+    }
 }
