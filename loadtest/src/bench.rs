@@ -8,7 +8,8 @@
 //! 2. Gateway: the same events over HTTP with the same batch and concurrency, processor and
 //!    sink stopped, so the gateway has the machine to itself as the raw producer had.
 //! 3. OpenSearch ceiling: the same events as documents, bulk-indexed straight into a fresh
-//!    index, `SINK_BATCH` per request, one request at a time (as the sink does).
+//!    index as the sink sends them: batches of `SINK_BATCH`, each as `SINK_CONCURRENCY`
+//!    requests at once, one batch after another.
 //! 4. Processor, then sink, alone: the processor drains the raw topic (time until its committed
 //!    offsets reach the end), is stopped, then the sink indexes the pre-loaded logs topic (time
 //!    from its start until search counts every event: includes consumer join and refresh).
@@ -33,6 +34,8 @@ use crate::report::{self, round2};
 
 /// The sink's bulk size (`IndexerConfig::batch_max`).
 const SINK_BATCH: u64 = 5_000;
+/// Requests a sink batch goes as, at once (`logstore.bulk_concurrency`).
+const SINK_CONCURRENCY: u64 = 2;
 /// The processors' consumer group (`ProcessorConfig::group`).
 const PROCESSOR_GROUP: &str = "nexuslog-processors";
 /// Longest any drain phase may take.
@@ -177,9 +180,10 @@ async fn opensearch_ceiling(
     }
     let mut bodies = Vec::new();
     let mut seq = 0;
+    let per_request = SINK_BATCH.div_ceil(SINK_CONCURRENCY);
     while seq < a.events {
         let mut body = String::new();
-        for s in seq..(seq + SINK_BATCH).min(a.events) {
+        for s in seq..(seq + per_request).min(a.events) {
             let event: Value = serde_json::from_str(&load::event_line(run, s, a.event_size))?;
             let id = uuid::Uuid::new_v4().to_string();
             let now = load::wall_ms();
@@ -197,22 +201,24 @@ async fn opensearch_ceiling(
             body.push('\n');
         }
         bodies.push(body);
-        seq += SINK_BATCH;
+        seq += per_request;
     }
     let started = Instant::now();
-    for body in bodies {
-        let resp = http
-            .post(format!("{base}/_bulk"))
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await?;
-        let v: Value = resp.json().await?;
-        if v.get("errors").and_then(Value::as_bool).unwrap_or(true) {
-            bail!(
-                "bulk reported errors: {}",
-                v.to_string().chars().take(300).collect::<String>()
-            );
+    let send = |body: String| {
+        let request = http.post(format!("{base}/_bulk")).header("content-type", "application/x-ndjson").body(body);
+        async move {
+            let v: Value = request.send().await?.json().await?;
+            if v.get("errors").and_then(Value::as_bool).unwrap_or(true) {
+                bail!("bulk reported errors: {}", v.to_string().chars().take(300).collect::<String>());
+            }
+            anyhow::Ok(())
+        }
+    };
+    let mut bodies = bodies.into_iter().peekable();
+    while bodies.peek().is_some() {
+        let batch: Vec<_> = bodies.by_ref().take(SINK_CONCURRENCY as usize).map(send).collect();
+        for answer in futures::future::join_all(batch).await {
+            answer?;
         }
     }
     // Searchable, like the sink's measure: wait for the refresh.

@@ -114,7 +114,8 @@ pub async fn logstore(c: &Config) -> anyhow::Result<Arc<dyn LogStore>> {
                 verify: os.tls_verify,
             })
             .context("logstore.opensearch.url")?
-            .with_bulk_max_bytes(usize::try_from(c.logstore.bulk_max_bytes).unwrap_or(usize::MAX));
+            .with_bulk_max_bytes(usize::try_from(c.logstore.bulk_max_bytes).unwrap_or(usize::MAX))
+            .with_bulk_concurrency(usize::try_from(c.logstore.bulk_concurrency).unwrap_or(1));
             if !os.tls_verify {
                 tracing::warn!("`logstore.opensearch.tls_verify` is false: the cluster's certificate is not checked, so anyone on the path can read and change what is indexed");
             }

@@ -331,6 +331,10 @@ pub struct LogStoreConfig {
     /// dead-lettered with the reason. Keep it below OpenSearch's `http.max_content_length`
     /// (100 MiB) and any proxy's body limit.
     pub bulk_max_bytes: u64,
+    /// OpenSearch: `_bulk` requests of one write in flight at once (a batch of at least 1 000
+    /// records is split into that many parts). Each request into a shard is indexed by one write
+    /// thread; more requests keep more of them busy. Order does not matter: documents have ids.
+    pub bulk_concurrency: u32,
     pub opensearch: OpenSearchConfig,
     pub tantivy: TantivyConfig,
 }
@@ -367,6 +371,7 @@ impl Default for LogStoreConfig {
             max_event_ahead_secs: 86_400,
             bulk_max_records: 5_000,
             bulk_max_bytes: 10 << 20,
+            bulk_concurrency: 2,
             opensearch: OpenSearchConfig::default(),
             tantivy: TantivyConfig::default(),
         }
@@ -846,6 +851,9 @@ impl Config {
         }
         if self.logstore.bulk_max_records == 0 {
             return Err(("logstore.bulk_max_records", "must not be 0".into(), "a positive number of records"));
+        }
+        if !(1..=16).contains(&self.logstore.bulk_concurrency) {
+            return Err(("logstore.bulk_concurrency", format!("{} is out of range", self.logstore.bulk_concurrency), "1 to 16"));
         }
         if self.logstore.bulk_max_bytes == 0 {
             return Err(("logstore.bulk_max_bytes", "must not be 0".into(), "a positive number of bytes"));

@@ -54,12 +54,18 @@ pub struct OpenSearchLogStore {
     client: OpenSearch,
     prefix: String,
     bulk_max_bytes: usize,
+    bulk_concurrency: usize,
 }
 
 /// Largest `_bulk` request body by default. OpenSearch's guidance is 5–15 MiB per request;
 /// its own limit (`http.max_content_length`) is 100 MiB, and proxies in front of it often
 /// allow much less, which is why a request refused as too large is split (see `index`).
 pub const DEFAULT_BULK_MAX_BYTES: usize = 10 << 20;
+/// `_bulk` requests of one write in flight at once (see [`OpenSearchLogStore::with_bulk_concurrency`]).
+pub const DEFAULT_BULK_CONCURRENCY: usize = 2;
+/// A write is split for concurrency only into parts of at least this many documents: a small
+/// write (the sink keeping up, a few hundred records per linger) stays one request.
+const MIN_PART: usize = 500;
 
 /// How much of an error body goes into an error message: enough to name the cause, never a
 /// whole HTML page from a proxy.
@@ -191,7 +197,7 @@ impl OpenSearchLogStore {
         };
         builder = builder.cert_validation(validation);
         let transport = builder.build().map_err(|e| LogStoreError::Config(e.to_string()))?;
-        Ok(Self { client: OpenSearch::new(transport), prefix: config.index_prefix.clone(), bulk_max_bytes: DEFAULT_BULK_MAX_BYTES })
+        Ok(Self { client: OpenSearch::new(transport), prefix: config.index_prefix.clone(), bulk_max_bytes: DEFAULT_BULK_MAX_BYTES, bulk_concurrency: DEFAULT_BULK_CONCURRENCY })
     }
 
     /// Bounds each `_bulk` request body to `max_bytes` (default [`DEFAULT_BULK_MAX_BYTES`]): a
@@ -200,6 +206,50 @@ impl OpenSearchLogStore {
     pub fn with_bulk_max_bytes(mut self, max_bytes: usize) -> Self {
         self.bulk_max_bytes = max_bytes.max(1);
         self
+    }
+
+    /// Sends a large write as up to `n` parts at once (default [`DEFAULT_BULK_CONCURRENCY`]). A
+    /// bulk request into one shard is indexed by one of OpenSearch's write threads: a second
+    /// request in flight keeps another busy, and overlaps one request's indexing with the next
+    /// one's transfer. The parts are independent: documents have their ids, so their order of
+    /// arrival does not matter.
+    #[must_use]
+    pub fn with_bulk_concurrency(mut self, n: usize) -> Self {
+        self.bulk_concurrency = n.max(1);
+        self
+    }
+
+    /// Sends `items` as requests of at most `bulk_max_bytes`, one after another. A request
+    /// answered 413 is halved and the halves sent, down to a single document, which is then
+    /// reported as a failure that is not retryable.
+    async fn send_part(&self, items: &[BulkItem]) -> Result<BulkOutcome, LogStoreError> {
+        let mut outcome = BulkOutcome::default();
+        // A stack, so the halves of a refused request go first and in order.
+        let mut pending: Vec<&[BulkItem]> = chunks_by_bytes(items, self.bulk_max_bytes);
+        pending.reverse();
+        while let Some(chunk) = pending.pop() {
+            match self.bulk_request(chunk).await? {
+                BulkAnswer::Items(answered) => tally(&answered, chunk, &mut outcome),
+                BulkAnswer::TooLarge(reason) if chunk.len() == 1 => {
+                    let bytes = chunk[0].ndjson.len();
+                    tracing::warn!(id = %chunk[0].id, bytes, %reason, "the log store refused a document as too large");
+                    outcome.failures.push(ItemFailure {
+                        id: chunk[0].id.clone(),
+                        status: 413,
+                        reason: format!("a request holding only this document ({bytes} bytes) was refused as too large: {reason}"),
+                        retryable: false,
+                    });
+                }
+                BulkAnswer::TooLarge(reason) => {
+                    let bytes: usize = chunk.iter().map(|i| i.ndjson.len()).sum();
+                    tracing::info!(documents = chunk.len(), bytes, %reason, "bulk request refused as too large; splitting it");
+                    let (first, second) = chunk.split_at(chunk.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// Sends one `_bulk` request.
@@ -452,12 +502,13 @@ impl LogStore for OpenSearchLogStore {
         json_of(resp).await.map(|_| ())
     }
 
-    /// Sends the records in requests of at most `bulk_max_bytes`. A request answered 413 (too
-    /// large for OpenSearch or a proxy in front of it) is halved and the halves sent, down to a
-    /// single document, which is then reported as a failure that is not retryable (the caller
+    /// Sends the records in requests of at most `bulk_max_bytes`, a large write split into up
+    /// to `bulk_concurrency` parts sent at once. A request answered 413 (too large for
+    /// OpenSearch or a proxy in front of it) is halved and the halves sent, down to a single
+    /// document, which is then reported as a failure that is not retryable (the caller
     /// dead-letters it with the reason); the rest of the batch is indexed. Any other failure of
-    /// a request as a whole is returned: requests sent before it may have been indexed, which a
-    /// retry of the whole write overwrites by id.
+    /// a request as a whole is returned: other requests may have been indexed, which a retry of
+    /// the whole write overwrites by id.
     async fn index(&self, records: &[LogRecord]) -> Result<BulkOutcome, LogStoreError> {
         if records.is_empty() {
             return Ok(BulkOutcome::default());
@@ -471,31 +522,16 @@ impl LogStore for OpenSearchLogStore {
             ndjson.push(b'\n');
             items.push(BulkItem { id: r.id.clone(), ndjson });
         }
+        let parts = self.bulk_concurrency.min(items.len() / MIN_PART).max(1);
+        let per_part = items.len().div_ceil(parts);
+        let answers = futures::future::join_all(items.chunks(per_part).map(|part| self.send_part(part))).await;
         let mut outcome = BulkOutcome::default();
-        // A stack, so the halves of a refused request go first and in order.
-        let mut pending: Vec<&[BulkItem]> = chunks_by_bytes(&items, self.bulk_max_bytes);
-        pending.reverse();
-        while let Some(chunk) = pending.pop() {
-            match self.bulk_request(chunk).await? {
-                BulkAnswer::Items(answered) => tally(&answered, chunk, &mut outcome),
-                BulkAnswer::TooLarge(reason) if chunk.len() == 1 => {
-                    let bytes = chunk[0].ndjson.len();
-                    tracing::warn!(id = %chunk[0].id, bytes, %reason, "the log store refused a document as too large");
-                    outcome.failures.push(ItemFailure {
-                        id: chunk[0].id.clone(),
-                        status: 413,
-                        reason: format!("a request holding only this document ({bytes} bytes) was refused as too large: {reason}"),
-                        retryable: false,
-                    });
-                }
-                BulkAnswer::TooLarge(reason) => {
-                    let bytes: usize = chunk.iter().map(|i| i.ndjson.len()).sum();
-                    tracing::info!(documents = chunk.len(), bytes, %reason, "bulk request refused as too large; splitting it");
-                    let (first, second) = chunk.split_at(chunk.len() / 2);
-                    pending.push(second);
-                    pending.push(first);
-                }
-            }
+        for answer in answers {
+            // A part that failed as a whole fails the write: the parts that went through are
+            // overwritten by id when the caller writes again.
+            let part = answer?;
+            outcome.indexed += part.indexed;
+            outcome.failures.extend(part.failures);
         }
         Ok(outcome)
     }

@@ -3,7 +3,7 @@
 
 use nexuslog_common::testing::{service_env, unique_name};
 use nexuslog_logstore::conformance::record;
-use nexuslog_logstore::{FieldType, LogStore, OpenSearchConfig, OpenSearchLogStore};
+use nexuslog_logstore::{FieldType, LogStore, OpenSearchConfig, OpenSearchLogStore, SearchQuery};
 use nexuslog_schemas::FieldValue;
 
 fn store() -> OpenSearchLogStore {
@@ -65,4 +65,36 @@ async fn refused_item_is_reported_alone_and_not_retryable() {
     assert_eq!(outcome.failures[0].id, bad.id);
     assert_eq!(outcome.failures[0].status, 400);
     assert!(!outcome.failures[0].retryable);
+}
+
+/// A write of thousands of records goes as concurrent requests (here 3, each body bounded to
+/// 64 KiB, so each part is several requests): every record is indexed once, a record refused in
+/// one part is reported alone with its id, and writing the whole batch again (a replay)
+/// replaces documents instead of adding any.
+#[tokio::test]
+async fn a_large_write_goes_in_concurrent_parts_and_indexes_each_record_once() {
+    let s = store().with_bulk_concurrency(3).with_bulk_max_bytes(64 << 10);
+    s.prepare().await.expect("template");
+    let mut first = record(0, "delta", "a is a value");
+    first.fields.insert("a".into(), FieldValue::String("x".into()));
+    s.index(&[first]).await.expect("bulk");
+    let mut records: Vec<_> = (1..2_400).map(|i| record(i, "delta", &format!("record {i}"))).collect();
+    records[1_999].fields.insert("a.b".into(), FieldValue::String("refused: a is a value".into()));
+    let refused = records[1_999].id.clone();
+    for _ in 0..2 {
+        let outcome = s.index(&records).await.expect("bulk");
+        assert_eq!(outcome.indexed, 2_398);
+        assert_eq!(outcome.failures.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), [refused.as_str()]);
+    }
+    s.refresh().await.expect("refresh");
+    let all = SearchQuery {
+        project_id: "delta".into(),
+        query: nexuslog_query::parse("").expect("query"),
+        // Around `record`'s times (1 700 000 000 s and one second per record).
+        from_micros: 1_699_999_000_000_000,
+        to_micros: 1_700_010_000_000_000,
+        limit: 1,
+        ..SearchQuery::default()
+    };
+    assert_eq!(s.search(&all).await.expect("search").total, 2_399);
 }
