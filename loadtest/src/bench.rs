@@ -398,7 +398,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
         format!("bench {run_id}: {} events of ~{} B, batch {}, concurrency {}", a.events, a.event_size, a.batch, a.concurrency),
         format!("  (a) Kafka raw ceiling (rdkafka, acks=all, idempotent): {kafka_rate:.0} ev/s"),
         format!("      gateway HTTP ingest:                               {gateway_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(gateway_rate, kafka_rate)),
-        format!("  (b) OpenSearch raw bulk ceiling ({SINK_BATCH}/request, serial): {os_rate:.0} ev/s"),
+        format!("  (b) OpenSearch raw bulk ceiling ({SINK_BATCH}/batch as {SINK_CONCURRENCY} requests at once): {os_rate:.0} ev/s"),
         format!("      sink alone on a pre-loaded logs topic:             {sink_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(sink_rate, os_rate)),
         "      (sink time = its start → search counts every event: includes start-up, group join, 1 s refresh)".into(),
         format!("      processor alone (raw → logs, transactional):       {processor_rate:.0} ev/s"),
