@@ -176,6 +176,12 @@ impl Words {
     /// One bit per rule whose words `input` holds.
     fn rules_in(&self, input: &[u8]) -> u128 {
         let Some(search) = &self.search else { return 0 };
+        // `(?i)` folds two non-ASCII characters onto ASCII letters: the Kelvin sign onto `k`
+        // and the long s onto `s` (`to\u{212A}en` is a `token` to the patterns). A text holding
+        // either holds every word, as far as the screen knows.
+        if ["\u{212A}", "\u{17F}"].iter().any(|c| memchr::memmem::find(input, c.as_bytes()).is_some()) {
+            return self.rules.iter().fold(0, |m, r| m | r);
+        }
         let lower = input.to_ascii_lowercase();
         let mut may = 0;
         let mut at = 0;

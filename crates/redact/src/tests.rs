@@ -186,6 +186,17 @@ fn luhn_accepts_valid_numbers_only() {
     assert!(!builtin::luhn(b"0000000000000000"), "one repeated digit");
 }
 
+/// The patterns' `(?i)` folds the Kelvin sign onto `k` and the long s onto `s`: the screen
+/// lets such text through to them.
+#[test]
+fn case_folding_beyond_ascii_still_reaches_the_patterns() {
+    let r = builtins();
+    for (input, rule) in [("to\u{212A}en=abcdef123", "secret_key_value"), ("pa\u{17F}\u{17F}word: hunter2", "secret_key_value")] {
+        let (out, fired) = text(&r, input);
+        assert!(fired.iter().any(|f| f == rule), "{input:?}: {fired:?} {out:?}");
+    }
+}
+
 proptest! {
     /// No input makes the redactor fail, and its output never holds a Luhn-valid card number
     /// or a JWT the built-ins look for.
