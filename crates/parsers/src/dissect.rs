@@ -101,10 +101,7 @@ impl Dissect {
             let (value, after) = if key.until.is_empty() {
                 (rest, "")
             } else {
-                let end = match key.until.as_bytes() {
-                    [b] => memchr::memchr(*b, rest.as_bytes()),
-                    _ => key.finder.find(rest.as_bytes()),
-                }?;
+                let end = key.finder.find(rest.as_bytes())?;
                 let mut after = &rest[end + key.until.len()..];
                 if key.padded {
                     while let Some(more) = after.strip_prefix(key.until.as_str()) {
