@@ -112,11 +112,12 @@ fn otlp(batches: &[Vec<Value>]) -> Vec<Vec<u8>> {
 /// Sends every body; (first send → last ack). Busy answers are waited out, as clients do.
 async fn send(http: &reqwest::Client, target: &Target, p: &Protocol, connections: usize, pb: &indicatif::ProgressBar, per_body: u64) -> anyhow::Result<Duration> {
     let next = Arc::new(AtomicU64::new(0));
+    let busy = Arc::new(AtomicU64::new(0));
     let bodies = Arc::new(p.bodies.clone());
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..connections.max(1) {
-        let (http, next, bodies, pb) = (http.clone(), next.clone(), bodies.clone(), pb.clone());
+        let (http, next, busy, bodies, pb) = (http.clone(), next.clone(), busy.clone(), bodies.clone(), pb.clone());
         let (url, key, content_type) = (format!("{}{}", target.ingest, p.path), target.api_key.clone(), p.content_type);
         tasks.spawn(async move {
             loop {
@@ -127,6 +128,7 @@ async fn send(http: &reqwest::Client, target: &Target, p: &Protocol, connections
                     let status = resp.status();
                     let text = resp.text().await.unwrap_or_default();
                     if status.as_u16() == 429 || status.as_u16() == 503 {
+                        busy.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     }
@@ -140,6 +142,10 @@ async fn send(http: &reqwest::Client, target: &Target, p: &Protocol, connections
     }
     while let Some(r) = tasks.join_next().await {
         r??;
+    }
+    let busy = busy.load(Ordering::Relaxed);
+    if busy > 0 {
+        report::note(pb, &format!("{}: {busy} busy answers waited out", p.name));
     }
     Ok(started.elapsed())
 }
@@ -180,6 +186,10 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
     let rounds = a.rounds.max(1);
     let per_round = (a.events / rounds).max(1);
     let mut took = [Duration::ZERO; 3];
+    // Server CPU from the first send until every event is searchable: what each protocol's
+    // events cost the server end to end, apart from the client that shares the machine.
+    let mut cpu = [0.0f64; 3];
+    let server_cpu = || target.pids().iter().map(|p| crate::standalone_bench::cpu_seconds(*p).unwrap_or(0.0)).sum::<f64>();
     for round in 0..rounds {
         for i in 0..protocols.len() {
             let slot = (i + round as usize) % protocols.len();
@@ -187,15 +197,18 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
             let run = format!("{run_id}-{name}-{round}");
             let p = Protocol { name, path, content_type, bodies: encode(&events(&run, per_round, a.batch)) };
             report::note(&pb, &format!("round {}: {}: {} requests of {} events", round + 1, p.name, p.bodies.len(), a.batch));
+            let before = server_cpu();
             took[slot] += send(&http, &target, &p, a.connections, &pb, a.batch).await?;
             wait_searchable(&target, &run, per_round).await?;
+            cpu[slot] += server_cpu() - before;
         }
     }
     let sent = (per_round * rounds) as f64;
     let ceiling = sent / took[0].as_secs_f64();
-    for ((name, ..), t) in protocols.iter().zip(took) {
+    for (((name, ..), t), cpu) in protocols.iter().zip(took).zip(cpu) {
         let rate = sent / t.as_secs_f64();
-        rates.insert((*name).into(), json!({ "acked_events_per_sec": round2(rate), "vs_bulk": round2(rate / ceiling) }));
+        let cpu_per_million = round2(cpu / sent * 1e6);
+        rates.insert((*name).into(), json!({ "acked_events_per_sec": round2(rate), "vs_bulk": round2(rate / ceiling), "server_cpu_secs_per_million_events": cpu_per_million }));
     }
     drop(target);
     rates.insert("bulk_redaction_off".into(), json!({ "acked_events_per_sec": round2(unredacted), "vs_bulk": round2(unredacted / ceiling) }));
@@ -213,7 +226,8 @@ pub async fn ingest_bench(a: IngestBenchArgs) -> anyhow::Result<bool> {
     let summary = json!({ "run_id": run_id, "redaction_on_vs_off": redaction_ratio, "https_vs_http": https_ratio, "mode": a.mode.name(), "events": a.events, "rounds": a.rounds, "batch": a.batch, "connections": a.connections, "protocols": rates });
     if !a.json {
         for (name, r) in &rates {
-            println!("{name:>18}: {:>9} events/s acknowledged = {} of /v1/logs/bulk", r["acked_events_per_sec"], r["vs_bulk"]);
+            let cpu = r.get("server_cpu_secs_per_million_events").map(|c| format!("; server {c} CPU-s per million events until searchable")).unwrap_or_default();
+            println!("{name:>18}: {:>9} events/s acknowledged = {} of /v1/logs/bulk{cpu}", r["acked_events_per_sec"], r["vs_bulk"]);
         }
         println!("built-in redaction on: {redaction_ratio} of off");
         if let Some(r) = https_ratio {

@@ -174,7 +174,7 @@ async fn tantivy_ceiling(bodies: &[String], dir: &Path) -> anyhow::Result<f64> {
 }
 
 /// CPU seconds (user + system) a process used so far.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     Ok(crate::tail_bench::proc_cpu_ticks(&pid.to_string())? as f64 / crate::tail_bench::clock_ticks())
 }
 
@@ -191,6 +191,21 @@ fn dir_bytes(p: &Path) -> u64 {
         return meta.len();
     }
     std::fs::read_dir(p).map_or(0, |rd| rd.filter_map(Result::ok).map(|e| dir_bytes(&e.path())).sum())
+}
+
+/// Bytes under `p` by file extension: for an index, by Tantivy's file kinds (`store` the stored
+/// documents, `term` the term dictionaries, `idx`/`pos` postings and positions, `fast` columns),
+/// which says where the index's bytes per event go.
+fn bytes_by_extension(p: &Path, into: &mut std::collections::BTreeMap<String, u64>) {
+    let Ok(rd) = std::fs::read_dir(p) else { return };
+    for e in rd.filter_map(Result::ok) {
+        let path = e.path();
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => bytes_by_extension(&path, into),
+            Ok(m) => *into.entry(path.extension().map_or_else(String::new, |x| x.to_string_lossy().into_owned())).or_default() += m.len(),
+            Err(_) => {}
+        }
+    }
 }
 
 /// Phase 2: the corpus over `connections` connections; (first send → last ack, acked events).
@@ -297,6 +312,8 @@ pub async fn standalone_bench(a: StandaloneBenchArgs) -> anyhow::Result<bool> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let data = dir.join("nexuslog-data");
     let (bus, index, total) = (dir_bytes(&data.join("bus")), dir_bytes(&data.join("index")), dir_bytes(&data));
+    let mut index_kinds = std::collections::BTreeMap::new();
+    bytes_by_extension(&data.join("index"), &mut index_kinds);
 
     say("phase 4/5: query latency");
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
@@ -367,7 +384,7 @@ pub async fn standalone_bench(a: StandaloneBenchArgs) -> anyhow::Result<bool> {
         "cpu_secs_per_million_events": round2(cpu / a.events as f64 * 1e6),
         "peak_rss_mib": rss,
         "peak_rss_burst_mib": burst_rss,
-        "disk_bytes_per_event": { "total": per_event(total), "bus": per_event(bus), "index": per_event(index) },
+        "disk_bytes_per_event": { "total": per_event(total), "bus": per_event(bus), "index": per_event(index), "index_by_kind": index_kinds.iter().filter(|(_, b)| **b > 0).map(|(k, b)| (k.clone(), json!(per_event(*b)))).collect::<serde_json::Map<_, _>>() },
         "term_query_ms": { "p50": term.0, "p99": term.1 },
         "filter_newest_100_ms": { "p50": filter.0, "p99": filter.1 },
         "freshness": fresh,
@@ -378,7 +395,13 @@ pub async fn standalone_bench(a: StandaloneBenchArgs) -> anyhow::Result<bool> {
         format!("  acknowledged:                 {ack_rate:.0} ev/s"),
         format!("  last ack → all searchable:    {:.1} s (searchable throughput {searchable_rate:.0} ev/s = {:.2} of the Tantivy-only ceiling {ceiling:.0} ev/s)", to_searchable.as_secs_f64(), searchable_rate / ceiling),
         format!("  server CPU:                   {:.1} CPU-s per million events; peak RSS {rss} MiB ({burst_rss} MiB until the burst was searchable)", cpu / a.events as f64 * 1e6),
-        format!("  disk per event:               {} B (bus {}, index {})", per_event(total), per_event(bus), per_event(index)),
+        format!(
+            "  disk per event:               {} B (bus {}, index {}: {})",
+            per_event(total),
+            per_event(bus),
+            per_event(index),
+            index_kinds.iter().filter(|(_, b)| **b > 0).map(|(k, b)| format!("{k} {}", per_event(*b))).collect::<Vec<_>>().join(", ")
+        ),
         format!("  term query p50/p99:           {} / {} ms; filter + newest 100: {} / {} ms", term.0, term.1, filter.0, filter.1),
         format!("  freshness at half the maximum: {fresh}"),
     ];

@@ -52,6 +52,16 @@ pub struct Indexer {
 /// is then treated as possibly indexed.
 type ReplayBound = Option<HashMap<i32, i64>>;
 
+/// A batch as read from the bus, decoded.
+struct Decoded {
+    batch: Vec<InRecord>,
+    records: Vec<LogRecord>,
+    /// Each record's place in `batch`, by id (the last, when an id repeats).
+    origin: HashMap<String, usize>,
+    /// Records that could not be decoded.
+    dead: Vec<DeadLetter>,
+}
+
 /// The outcome of handling a batch: either everything is safe (commit), or shutdown came first.
 enum Handled {
     Safe,
@@ -72,6 +82,8 @@ impl Indexer {
         let mut bound: ReplayBound = None;
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let mut closed = Instant::now();
+        // The next batch, read and decoded while the current one was being written.
+        let mut ahead: Option<Decoded> = None;
         while !shutdown.is_triggered() {
             let c = match consumer.as_mut() {
                 Some(c) => c,
@@ -88,35 +100,65 @@ impl Indexer {
                     }
                 },
             };
-            let batch = match self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await {
-                Ok(b) if b.is_empty() => continue,
-                Ok(b) => {
-                    closed = Instant::now();
-                    b
+            let mut current = match ahead.take() {
+                Some(d) => d,
+                None => match self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await {
+                    Ok(b) if b.is_empty() => continue,
+                    Ok(b) => {
+                        closed = Instant::now();
+                        match self.decode(b, &shutdown).await {
+                            Some(d) => d,
+                            None => break,
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "poll failed; retrying");
+                        consumer = None;
+                        backoff.pause(&shutdown).await;
+                        continue;
+                    }
+                },
+            };
+            let started = Instant::now();
+            // Traced requests in the batch (tracing on): a span each, ended after the commit.
+            let _traced = nexuslog_bus::trace::BatchSpans::start(&current.batch, |records| {
+                tracing::info_span!("sink.index", otel.kind = "consumer", messaging.destination.name = %self.topics.logs, messaging.batch.message_count = i64::try_from(records).unwrap_or(i64::MAX))
+            });
+            // While the store takes this batch (an OpenSearch bulk is mostly waiting), the next
+            // one is read and decoded. Its offsets are committed only after it is written in
+            // turn, so reading ahead changes what is in memory, never what is committed.
+            let (handled, next) = tokio::join!(self.store(&mut current, &bound, &shutdown), async {
+                let b = self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await?;
+                let closed_at = Instant::now();
+                // An empty read, or shutdown during the decode: nothing read ahead.
+                let decoded = if b.is_empty() { None } else { self.decode(b, &shutdown).await };
+                Ok::<_, BusError>((decoded, closed_at))
+            });
+            match handled {
+                Handled::Safe => {}
+                Handled::Interrupted => break,
+            }
+            if let Err(e) = c.commit(&positions(&current.batch)).await {
+                // The batch is indexed; it will be replayed and overwritten, never duplicated.
+                // The batch read ahead is dropped: a new consumer starts after the commit.
+                tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
+                consumer = None;
+                continue;
+            }
+            backoff.reset();
+            metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
+            match next {
+                Ok((decoded, closed_at)) => {
+                    ahead = decoded;
+                    if ahead.is_some() {
+                        closed = closed_at;
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "poll failed; retrying");
                     consumer = None;
                     backoff.pause(&shutdown).await;
-                    continue;
                 }
-            };
-            let started = Instant::now();
-            // Traced requests in the batch (tracing on): a span each, ended after the commit.
-            let _traced = nexuslog_bus::trace::BatchSpans::start(&batch, |records| {
-                tracing::info_span!("sink.index", otel.kind = "consumer", messaging.destination.name = %self.topics.logs, messaging.batch.message_count = i64::try_from(records).unwrap_or(i64::MAX))
-            });
-            match self.handle(&batch, &bound, &shutdown).await {
-                Handled::Safe => {}
-                Handled::Interrupted => break,
-            }
-            if let Err(e) = c.commit(&positions(&batch)).await {
-                // The batch is indexed; it will be replayed and overwritten, never duplicated.
-                tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
-                consumer = None;
-            } else {
-                backoff.reset();
-                metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
             }
         }
         tracing::info!("indexer stopped");
@@ -158,17 +200,18 @@ impl Indexer {
         Ok(batch)
     }
 
-    /// Indexes the batch; everything that cannot be indexed ends in the dead-letter topic.
-    async fn handle(&self, batch: &[InRecord], bound: &ReplayBound, shutdown: &Shutdown) -> Handled {
+    /// Decodes a batch read from the bus; `None` when shutdown came first (a record waiting
+    /// for the schema registry).
+    async fn decode(&self, batch: Vec<InRecord>, shutdown: &Shutdown) -> Option<Decoded> {
         let mut records = Vec::with_capacity(batch.len());
-        let mut origin: HashMap<String, &InRecord> = HashMap::with_capacity(batch.len());
+        let mut origin = HashMap::with_capacity(batch.len());
         let mut dead = Vec::new();
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        for rec in batch {
+        for (i, rec) in batch.iter().enumerate() {
             loop {
                 match self.codec.decode::<LogRecord>(&rec.payload).await {
                     Ok(r) => {
-                        origin.insert(r.id.clone(), rec);
+                        origin.insert(r.id.clone(), i);
                         records.push(r);
                     }
                     // The registry being away says nothing about the record: wait for it.
@@ -176,7 +219,7 @@ impl Indexer {
                         tracing::warn!(error = %e, "cannot decode a log record; retrying");
                         nexuslog_common::health::waiting_on("schema_registry", true);
                         if shutdown.is_triggered() {
-                            return Handled::Interrupted;
+                            return None;
                         }
                         backoff.pause(shutdown).await;
                         continue;
@@ -187,6 +230,12 @@ impl Indexer {
             }
         }
         nexuslog_common::health::waiting_on("schema_registry", false);
+        Some(Decoded { batch, records, origin, dead })
+    }
+
+    /// Indexes a decoded batch; everything that cannot be indexed ends in the dead-letter topic.
+    async fn store(&self, d: &mut Decoded, bound: &ReplayBound, shutdown: &Shutdown) -> Handled {
+        let (mut records, mut dead, origin, batch) = (std::mem::take(&mut d.records), std::mem::take(&mut d.dead), &d.origin, d.batch.as_slice());
         // Freshness: how long the oldest record of the batch took from the gateway to the store.
         let oldest_received = records.iter().map(|r| r.received_at).min();
         // Several versions of one event in a batch (a multiline event continued by a later
@@ -209,11 +258,11 @@ impl Indexer {
         let unseen = |r: &LogRecord| {
             nexuslog_common::is_minted_ingest_id(&r.id)
                 && !r.fields.contains_key(nexuslog_schemas::REVISION_FIELD)
-                && origin.get(&r.id).zip(bound.as_ref()).is_some_and(|(rec, b)| b.get(&rec.partition).is_some_and(|last| rec.offset > *last))
+                && origin.get(&r.id).and_then(|i| batch.get(*i)).zip(bound.as_ref()).is_some_and(|(rec, b)| b.get(&rec.partition).is_some_and(|last| rec.offset > *last))
         };
         let (unseen, seen): (Vec<LogRecord>, Vec<LogRecord>) = records.into_iter().partition(|r| unseen(r));
         for (records, first_time) in [(seen, false), (unseen, true)] {
-            if let Handled::Interrupted = self.index_all(records, first_time, &origin, &mut dead, shutdown).await {
+            if let Handled::Interrupted = self.index_all(records, first_time, origin, batch, &mut dead, shutdown).await {
                 return Handled::Interrupted;
             }
         }
@@ -254,7 +303,8 @@ impl Indexer {
         &self,
         mut records: Vec<LogRecord>,
         mut first_time: bool,
-        origin: &HashMap<String, &InRecord>,
+        origin: &HashMap<String, usize>,
+        batch: &[InRecord],
         dead: &mut Vec<DeadLetter>,
         shutdown: &Shutdown,
     ) -> Handled {
@@ -272,7 +322,7 @@ impl Indexer {
                     for f in outcome.failures {
                         if f.retryable {
                             retry_ids.insert(f.id);
-                        } else if let Some(rec) = origin.get(&f.id) {
+                        } else if let Some(rec) = origin.get(&f.id).and_then(|i| batch.get(*i)) {
                             dead.push(Self::dead_letter(rec, "rejected_by_store", format!("{} ({})", f.reason, f.status)));
                         }
                     }
