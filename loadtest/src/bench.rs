@@ -7,9 +7,10 @@
 //!    gateway's producer settings), `batch` records per awaited send, `concurrency` at once.
 //! 2. Gateway: the same events over HTTP with the same batch and concurrency, processor and
 //!    sink stopped, so the gateway has the machine to itself as the raw producer had.
-//! 3. OpenSearch ceiling: the same events as documents, bulk-indexed straight into a fresh
-//!    index as the sink sends them: batches of `SINK_BATCH`, each as `SINK_CONCURRENCY`
-//!    requests at once, one batch after another.
+//! 3. OpenSearch ceiling: the same events, normalized and serialized as the log store's own
+//!    documents (`OpenSearchLogStore::document`) before the clock starts, bulk-indexed into a
+//!    fresh index made with the store's settings and mappings, as the sink sends them: batches
+//!    of `SINK_BATCH`, each as `SINK_CONCURRENCY` requests at once, one batch after another.
 //! 4. Processor, then sink, alone: the processor drains the raw topic (time until its committed
 //!    offsets reach the end), is stopped, then the sink indexes the pre-loaded logs topic (time
 //!    from its start until search counts every event: includes consumer join and refresh).
@@ -166,12 +167,19 @@ async fn opensearch_ceiling(
         .timeout(Duration::from_secs(120))
         .build()?;
     let base = os_url.trim_end_matches('/');
-    // Same settings as the log store's template: 1 shard, no replica, 1 s refresh.
-    let resp = http
-        .put(format!("{base}/{index}"))
-        .json(&json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}}))
-        .send()
-        .await?;
+    // The log store's own index definition and documents (what the sink sends for these
+    // events), serialized before the clock starts: the ceiling is OpenSearch taking the sink's
+    // writes, and the ratio what the sink itself adds.
+    let store = nexuslog_logstore::OpenSearchLogStore::new(&nexuslog_logstore::OpenSearchConfig {
+        url: base.to_owned(),
+        username: None,
+        password: None,
+        index_prefix: format!("{index}-"),
+        ca_pem: None,
+        identity_pem: None,
+        verify: true,
+    })?;
+    let resp = http.put(format!("{base}/{index}")).json(&store.index_definition()).send().await?;
     if !resp.status().is_success() {
         bail!(
             "creating index {index}: {}",
@@ -181,23 +189,27 @@ async fn opensearch_ceiling(
     let mut bodies = Vec::new();
     let mut seq = 0;
     let per_request = SINK_BATCH.div_ceil(SINK_CONCURRENCY);
+    let received_at = nexuslog_common::now_micros();
     while seq < a.events {
         let mut body = String::new();
         for s in seq..(seq + per_request).min(a.events) {
-            let event: Value = serde_json::from_str(&load::event_line(run, s, a.event_size))?;
-            let id = uuid::Uuid::new_v4().to_string();
-            let now = load::wall_ms();
-            // The shape of the log store's documents (crates/logstore/src/document.rs).
-            let doc = json!({
-                "id": id, "project_id": "bench", "@timestamp": now, "timestamp_us": now * 1000,
-                "timestamp_source": "RECEIVED", "received_at_us": now * 1000, "level": "UNKNOWN",
-                "message": event["message"], "host": null, "service": null, "source": "HTTP",
-                "fields": {"run": event["run"], "seq": event["seq"], "pad": event["pad"]},
-                "parse_status": "OK", "parse_errors": [], "trace_id": null, "span_id": null,
-            });
-            body.push_str(&json!({"index": {"_index": index, "_id": id}}).to_string());
+            let raw = nexuslog_schemas::RawEvent {
+                ingest_id: nexuslog_common::new_ingest_id(),
+                project_id: "bench".into(),
+                source: nexuslog_schemas::SourceKind::Http,
+                received_at,
+                remote_addr: Some("127.0.0.1:40000".into()),
+                payload: load::event_line(run, s, a.event_size).into_bytes(),
+                // What the gateway adds to each event (`provenance`): the key's name.
+                metadata: [("ingest.api_key".to_owned(), "bench".to_owned())].into(),
+            };
+            let record = match nexuslog_pipeline::process(&raw, &nexuslog_pipeline::Pipeline::default(), None) {
+                Ok(nexuslog_pipeline::Outcome::Record(r)) => r,
+                other => bail!("the bench's event did not normalize: {other:?}"),
+            };
+            body.push_str(&json!({"index": {"_index": index, "_id": record.id}}).to_string());
             body.push('\n');
-            body.push_str(&doc.to_string());
+            body.push_str(&nexuslog_logstore::OpenSearchLogStore::document(&record).to_string());
             body.push('\n');
         }
         bodies.push(body);
@@ -336,6 +348,8 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
     })
     .await?;
     let sink_rate = rate(a.events, done - t1);
+    // The sink's own CPU for the phase: low while the rate is below the ceiling says it waits.
+    let sink_cpu = cluster.pid("sink").and_then(|p| crate::standalone_bench::cpu_seconds(p).ok());
     let sink_steady_rate = first.filter(|(at, n)| *n < a.events && done > *at).map_or(sink_rate, |(at, n)| rate(a.events - n, done - at));
 
     say("phase 5/5: end-to-end freshness at half the slowest stage's rate, every role running");
@@ -391,6 +405,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
         "sink_events_per_sec": sink_rate,
         "sink_vs_opensearch_raw": ratio(sink_rate, os_rate),
         "sink_steady_events_per_sec": sink_steady_rate,
+        "sink_cpu_secs_per_million_events": sink_cpu.map(|c| round2(c / a.events as f64 * 1e6)),
         "sink_steady_vs_opensearch_raw": ratio(sink_steady_rate, os_rate),
         "processor_events_per_sec": processor_rate,
         "freshness_rate": fresh_rate,
@@ -412,6 +427,7 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
         format!("      sink alone on a pre-loaded logs topic:             {sink_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(sink_rate, os_rate)),
         "      (sink time = its start → search counts every event: includes start-up, group join, 1 s refresh)".into(),
         format!("      sink, first → last event searchable (steady rate):  {sink_steady_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(sink_steady_rate, os_rate)),
+        format!("      sink process CPU (start-up included):              {} CPU-s per million events", sink_cpu.map_or("?".into(), |c| format!("{:.1}", c / a.events as f64 * 1e6))),
         format!("      processor alone (raw → logs, transactional):       {processor_rate:.0} ev/s"),
         format!("  (c) end-to-end freshness (ack → searchable):          {fresh_text}"),
     ];

@@ -267,6 +267,17 @@ impl OpenSearchLogStore {
         Ok(BulkAnswer::Items(items_answered))
     }
 
+    /// The settings and mappings of the store's day indices, as `PUT /<index>` takes them: with
+    /// `document`, what a benchmark needs to send OpenSearch the store's own writes directly.
+    pub fn index_definition(&self) -> Value {
+        self.template()["template"].clone()
+    }
+
+    /// A record's document exactly as the store indexes it (under the record's id).
+    pub fn document(r: &LogRecord) -> Value {
+        search_document(r)
+    }
+
     fn template(&self) -> Value {
         // Every typed object gets a template per JSON number kind, so its mapping type is fixed
         // by the object, never by the first value (`2` in `fields_double` is still a double).
