@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Topics};
+use nexuslog_bus::{positions, Bus, BusError, Consumer, InRecord, OutRecord, Position, Topics};
 use nexuslog_common::backoff::Backoff;
 use nexuslog_common::shutdown::Shutdown;
 use nexuslog_logstore::{LogStore, LogStoreError};
@@ -62,6 +62,12 @@ struct Decoded {
     dead: Vec<DeadLetter>,
 }
 
+/// What went wrong beside a store: the previous batch's commit, or reading the next batch.
+enum Ahead {
+    Commit(BusError),
+    Poll(BusError),
+}
+
 /// The outcome of handling a batch: either everything is safe (commit), or shutdown came first.
 enum Handled {
     Safe,
@@ -84,6 +90,9 @@ impl Indexer {
         let mut closed = Instant::now();
         // The next batch, read and decoded while the current one was being written.
         let mut ahead: Option<Decoded> = None;
+        // The offsets of the batch stored last, when they wait to be committed during the next
+        // batch's store, and when that batch began.
+        let mut uncommitted: Option<(Vec<Position>, Instant)> = None;
         while !shutdown.is_triggered() {
             let c = match consumer.as_mut() {
                 Some(c) => c,
@@ -120,45 +129,70 @@ impl Indexer {
                 },
             };
             let started = Instant::now();
-            // Traced requests in the batch (tracing on): a span each, ended after the commit.
-            let _traced = nexuslog_bus::trace::BatchSpans::start(&current.batch, |records| {
+            // Traced requests in the batch (tracing on): a span each, ended once it is stored.
+            let traced = nexuslog_bus::trace::BatchSpans::start(&current.batch, |records| {
                 tracing::info_span!("sink.index", otel.kind = "consumer", messaging.destination.name = %self.topics.logs, messaging.batch.message_count = i64::try_from(records).unwrap_or(i64::MAX))
             });
-            // While the store takes this batch (an OpenSearch bulk is mostly waiting), the next
-            // one is read and decoded. Its offsets are committed only after it is written in
-            // turn, so reading ahead changes what is in memory, never what is committed.
-            let (handled, next) = tokio::join!(self.store(&mut current, &bound, &shutdown), async {
-                let b = self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await?;
+            // While the store takes this batch (an OpenSearch bulk is mostly waiting), the
+            // previous batch's offsets are committed and the next batch is read and decoded.
+            // Offsets are committed only for batches already stored, in order, so neither
+            // changes what a restart replays beyond the batches in flight.
+            let (handled, ahead_read) = tokio::join!(self.store(&mut current, &bound, &shutdown), async {
+                if let Some((stored, started)) = uncommitted.take() {
+                    c.commit(&stored).await.map_err(Ahead::Commit)?;
+                    metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
+                }
+                let b = self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await.map_err(Ahead::Poll)?;
                 let closed_at = Instant::now();
                 // An empty read, or shutdown during the decode: nothing read ahead.
                 let decoded = if b.is_empty() { None } else { self.decode(b, &shutdown).await };
-                Ok::<_, BusError>((decoded, closed_at))
+                Ok::<_, Ahead>((decoded, closed_at))
             });
-            match handled {
-                Handled::Safe => {}
-                Handled::Interrupted => break,
+            drop(traced);
+            if let Handled::Interrupted = handled {
+                break;
             }
-            if let Err(e) = c.commit(&positions(&current.batch)).await {
-                // The batch is indexed; it will be replayed and overwritten, never duplicated.
-                // The batch read ahead is dropped: a new consumer starts after the commit.
-                tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
-                consumer = None;
-                continue;
-            }
-            backoff.reset();
-            metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
-            match next {
-                Ok((decoded, closed_at)) => {
-                    ahead = decoded;
-                    if ahead.is_some() {
-                        closed = closed_at;
-                    }
+            let stored = positions(&current.batch);
+            match ahead_read {
+                Ok((Some(next), closed_at)) => {
+                    // Committed while the next batch is stored.
+                    uncommitted = Some((stored, started));
+                    ahead = Some(next);
+                    closed = closed_at;
+                    backoff.reset();
                 }
-                Err(e) => {
+                Ok((None, _)) => match c.commit(&stored).await {
+                    // Nothing more to read: commit now, so an idle sink shows no lag.
+                    Ok(()) => {
+                        metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
+                        backoff.reset();
+                    }
+                    Err(e) => {
+                        // The batch is indexed; it will be replayed and overwritten, never duplicated.
+                        tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
+                        consumer = None;
+                    }
+                },
+                Err(Ahead::Commit(e)) => {
+                    // Both stored batches will be replayed and overwritten, never duplicated;
+                    // a new consumer starts from the last commit.
+                    tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
+                    consumer = None;
+                }
+                Err(Ahead::Poll(e)) => {
+                    if let Err(e) = c.commit(&stored).await {
+                        tracing::warn!(error = %e, "offset commit failed; the batch will be replayed");
+                    }
                     tracing::warn!(error = %e, "poll failed; retrying");
                     consumer = None;
                     backoff.pause(&shutdown).await;
                 }
+            }
+        }
+        // A batch stored during shutdown's last round: commit it rather than replay it.
+        if let (Some(c), Some((stored, _))) = (consumer.as_mut(), uncommitted.take()) {
+            if let Err(e) = c.commit(&stored).await {
+                tracing::warn!(error = %e, "offset commit failed at shutdown; the batch will be replayed");
             }
         }
         tracing::info!("indexer stopped");
