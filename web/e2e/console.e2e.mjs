@@ -715,7 +715,22 @@ async function dashboardSteps(page, adminToken) {
     await page.waitForURL(/\/dashboards$/);
     await page.getByTestId('dashboard-import').click();
     await page.getByTestId('import-text').fill(JSON.stringify(exported));
+    // Once (CI, 2026-12-07) the click on Import sent no request and the dialog stayed open with
+    // the text in it. Clicking again is safe only while nothing was sent: a second request
+    // could import the dashboard twice.
+    const sent = () =>
+      page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/dashboards/import'), { timeout: 5000 }).then(
+        () => true,
+        () => false,
+      );
+    let request = sent();
     await page.getByTestId('import-submit').click();
+    if (!(await request)) {
+      console.log('    clicking Import sent no request in 5 s; clicking again');
+      request = sent();
+      await page.getByTestId('import-submit').click();
+      if (!(await request)) throw new Error('clicking Import twice sent no import request');
+    }
     await page.waitForURL((u) => /\/dashboards\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith(id));
     await page.getByTestId('dashboard-name').getByText(`${name} copy`).waitFor();
     await until('the imported dashboard to render its five widgets', async () => (await page.getByTestId('widget').count()) === 5);

@@ -222,6 +222,20 @@ impl OpenSearchLogStore {
     /// Sends `items` as requests of at most `bulk_max_bytes`, one after another. A request
     /// answered 413 is halved and the halves sent, down to a single document, which is then
     /// reported as a failure that is not retryable.
+    /// The records as `_bulk` items: an action line and the document, each.
+    fn items(&self, records: &[LogRecord]) -> Result<Vec<BulkItem>, LogStoreError> {
+        let mut items = Vec::with_capacity(records.len());
+        for r in records {
+            let index = index_name(&self.prefix, &r.project_id, r.timestamp);
+            let mut ndjson = Vec::with_capacity(1024);
+            action_line(&mut ndjson, &index, &r.id).map_err(unavailable)?;
+            serde_json::to_writer(&mut ndjson, &search_document(r)).map_err(unavailable)?;
+            ndjson.push(b'\n');
+            items.push(BulkItem { id: r.id.clone(), ndjson });
+        }
+        Ok(items)
+    }
+
     async fn send_part(&self, items: &[BulkItem]) -> Result<BulkOutcome, LogStoreError> {
         let mut outcome = BulkOutcome::default();
         // A stack, so the halves of a refused request go first and in order.
@@ -524,18 +538,12 @@ impl LogStore for OpenSearchLogStore {
         if records.is_empty() {
             return Ok(BulkOutcome::default());
         }
-        let mut items = Vec::with_capacity(records.len());
-        for r in records {
-            let index = index_name(&self.prefix, &r.project_id, r.timestamp);
-            let mut ndjson = Vec::with_capacity(1024);
-            action_line(&mut ndjson, &index, &r.id).map_err(unavailable)?;
-            serde_json::to_writer(&mut ndjson, &search_document(r)).map_err(unavailable)?;
-            ndjson.push(b'\n');
-            items.push(BulkItem { id: r.id.clone(), ndjson });
-        }
-        let parts = self.bulk_concurrency.min(items.len() / MIN_PART).max(1);
-        let per_part = items.len().div_ceil(parts);
-        let answers = futures::future::join_all(items.chunks(per_part).map(|part| self.send_part(part))).await;
+        let parts = self.bulk_concurrency.min(records.len() / MIN_PART).max(1);
+        let per_part = records.len().div_ceil(parts);
+        // Each part is serialized when its future first runs, so the second part is written
+        // while the first one's request is already with OpenSearch, which would otherwise wait
+        // for the whole batch to be serialized.
+        let answers = futures::future::join_all(records.chunks(per_part).map(|part| async move { self.send_part(&self.items(part)?).await })).await;
         let mut outcome = BulkOutcome::default();
         for answer in answers {
             // A part that failed as a whole fails the write: the parts that went through are
