@@ -194,7 +194,10 @@ async fn opensearch_ceiling(
         let mut body = String::new();
         for s in seq..(seq + per_request).min(a.events) {
             let raw = nexuslog_schemas::RawEvent {
-                ingest_id: nexuslog_common::new_ingest_id(),
+                // The load sends each request with an `Idempotency-Key`, so the gateway derives
+                // the events' ids from it (UUIDv5: random, not ordered by time). OpenSearch looks
+                // each `_id` up as it indexes, so the ceiling's ids are of the same kind.
+                ingest_id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{run}\u{0}{s}").as_bytes()).to_string(),
                 project_id: "bench".into(),
                 source: nexuslog_schemas::SourceKind::Http,
                 received_at,

@@ -137,17 +137,30 @@ impl Indexer {
             // previous batch's offsets are committed and the next batch is read and decoded.
             // Offsets are committed only for batches already stored, in order, so neither
             // changes what a restart replays beyond the batches in flight.
-            let (handled, ahead_read) = tokio::join!(self.store(&mut current, &bound, &shutdown), async {
-                if let Some((stored, started)) = uncommitted.take() {
-                    c.commit(&stored).await.map_err(Ahead::Commit)?;
-                    metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
+            let records = current.records.len();
+            let (handled, ahead_read) = tokio::join!(
+                async {
+                    let h = self.store(&mut current, &bound, &shutdown).await;
+                    (h, started.elapsed())
+                },
+                async {
+                    if let Some((stored, started)) = uncommitted.take() {
+                        c.commit(&stored).await.map_err(Ahead::Commit)?;
+                        metrics::histogram!("nexuslog_sink_batch_duration_seconds").record(started.elapsed().as_secs_f64());
+                    }
+                    let committed = started.elapsed();
+                    let b = self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await.map_err(Ahead::Poll)?;
+                    let closed_at = Instant::now();
+                    let filled = started.elapsed();
+                    // An empty read, or shutdown during the decode: nothing read ahead.
+                    let decoded = if b.is_empty() { None } else { self.decode(b, &shutdown).await };
+                    // Where a batch's time goes: a sink slower than its store waits on one of these.
+                    tracing::debug!(records, next = decoded.as_ref().map_or(0, |d| d.records.len()), ?committed, ?filled, decoded = ?started.elapsed(), "read ahead");
+                    Ok::<_, Ahead>((decoded, closed_at))
                 }
-                let b = self.fill_batch(c.as_mut(), closed + self.config.linger, &shutdown).await.map_err(Ahead::Poll)?;
-                let closed_at = Instant::now();
-                // An empty read, or shutdown during the decode: nothing read ahead.
-                let decoded = if b.is_empty() { None } else { self.decode(b, &shutdown).await };
-                Ok::<_, Ahead>((decoded, closed_at))
-            });
+            );
+            let (handled, stored_in) = handled;
+            tracing::debug!(records, ?stored_in, "batch stored");
             drop(traced);
             if let Handled::Interrupted = handled {
                 break;

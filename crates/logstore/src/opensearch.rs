@@ -269,12 +269,15 @@ impl OpenSearchLogStore {
     /// Sends one `_bulk` request.
     async fn bulk_request(&self, items: &[BulkItem]) -> Result<BulkAnswer, LogStoreError> {
         let body: Vec<&[u8]> = items.iter().map(|i| i.ndjson.as_slice()).collect();
+        let started = std::time::Instant::now();
         let resp = self.client.bulk(BulkParts::None).body(body).send().await.map_err(unavailable)?;
+        let headers = started.elapsed();
         if resp.status_code().as_u16() == 413 {
             let text = resp.text().await.unwrap_or_default();
             return Ok(BulkAnswer::TooLarge(format!("413 Payload Too Large: {}", excerpt(&text))));
         }
         let items_answered = typed_json_of::<BulkResponse>(resp).await?.items;
+        tracing::debug!(documents = items.len(), ?headers, read = ?started.elapsed(), "bulk request");
         if items_answered.len() != items.len() {
             return Err(LogStoreError::Unavailable(format!("bulk answered {} items for {} documents", items_answered.len(), items.len())));
         }
@@ -543,7 +546,15 @@ impl LogStore for OpenSearchLogStore {
         // Each part is serialized when its future first runs, so the second part is written
         // while the first one's request is already with OpenSearch, which would otherwise wait
         // for the whole batch to be serialized.
-        let answers = futures::future::join_all(records.chunks(per_part).map(|part| async move { self.send_part(&self.items(part)?).await })).await;
+        let answers = futures::future::join_all(records.chunks(per_part).map(|part| async move {
+            let started = std::time::Instant::now();
+            let items = self.items(part)?;
+            let serialized = started.elapsed();
+            let outcome = self.send_part(&items).await;
+            tracing::debug!(documents = part.len(), ?serialized, answered = ?started.elapsed(), "bulk part");
+            outcome
+        }))
+        .await;
         let mut outcome = BulkOutcome::default();
         for answer in answers {
             // A part that failed as a whole fails the write: the parts that went through are
