@@ -11,6 +11,8 @@
 //!    documents (`OpenSearchLogStore::document`) before the clock starts, bulk-indexed into a
 //!    fresh index made with the store's settings and mappings, as the sink sends them: batches
 //!    of `SINK_BATCH`, each as `SINK_CONCURRENCY` requests at once, one batch after another.
+//!    Then the same records through the log store's own writes (`OpenSearchLogStore::index`,
+//!    `SINK_BATCH` at a time) with no bus: what the store's client adds, apart from the sink.
 //! 4. Processor, then sink, alone: the processor drains the raw topic (time until its committed
 //!    offsets reach the end), is stopped, then the sink indexes the pre-loaded logs topic (time
 //!    from its start until search counts every event: includes consumer join and refresh).
@@ -20,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 use nexuslog_schemas::wire::EmbeddedCodec;
 use nexuslog_schemas::{RawEvent, SourceKind};
 use rand::SeedableRng;
@@ -156,13 +158,95 @@ async fn kafka_ceiling(
     Ok(started.elapsed())
 }
 
-/// Phase 3: the events as documents straight into OpenSearch, `SINK_BATCH` per bulk request.
+/// OpenSearch's CPU over a phase, from the pid file `infra/services` keeps: on a machine the
+/// sink and Kafka share with it, a sink slower than the raw ceiling may be OpenSearch getting
+/// fewer cores, not the sink waiting.
+struct OpenSearchCpu {
+    pid: Option<u32>,
+    started: Instant,
+    cpu: f64,
+}
+
+impl OpenSearchCpu {
+    fn start() -> Self {
+        let dir = std::env::var("NEXUSLOG_SERVICES_DIR").map_or_else(|_| std::env::temp_dir().join("nexuslog-services"), std::path::PathBuf::from);
+        let pid = std::fs::read_to_string(dir.join("opensearch.pid")).ok().and_then(|p| p.trim().parse().ok());
+        let cpu = pid.and_then(|p| crate::standalone_bench::cpu_seconds(p).ok()).unwrap_or(0.0);
+        Self { pid, started: Instant::now(), cpu }
+    }
+
+    /// Cores used since `start` (`None` without a pid file).
+    fn cores(&self) -> Option<f64> {
+        let now = crate::standalone_bench::cpu_seconds(self.pid?).ok()?;
+        Some((now - self.cpu) / self.started.elapsed().as_secs_f64().max(1e-9))
+    }
+}
+
+fn cores(c: Option<f64>) -> String {
+    c.map_or_else(|| "unknown".to_owned(), |c| format!("{c:.2}"))
+}
+
+/// The bench's events as the processor makes them into log records (pipeline defaults).
+fn records(run: &str, a: &BenchArgs) -> anyhow::Result<Vec<nexuslog_schemas::LogRecord>> {
+    let received_at = nexuslog_common::now_micros();
+    (0..a.events)
+        .map(|s| {
+            let raw = nexuslog_schemas::RawEvent {
+                // The load sends each request with an `Idempotency-Key`, so the gateway derives
+                // the events' ids from it (UUIDv5: random, not ordered by time). OpenSearch looks
+                // each `_id` up as it indexes, so the ceiling's ids are of the same kind.
+                ingest_id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{run}\u{0}{s}").as_bytes()).to_string(),
+                project_id: "bench".into(),
+                source: nexuslog_schemas::SourceKind::Http,
+                received_at,
+                remote_addr: Some("127.0.0.1:40000".into()),
+                payload: load::event_line(run, s, a.event_size).into_bytes(),
+                // What the gateway adds to each event (`provenance`): the key's name.
+                metadata: [("ingest.api_key".to_owned(), "bench".to_owned())].into(),
+            };
+            match nexuslog_pipeline::process(&raw, &nexuslog_pipeline::Pipeline::default(), None) {
+                Ok(nexuslog_pipeline::Outcome::Record(r)) => Ok(r),
+                other => bail!("the bench's event did not normalize: {other:?}"),
+            }
+        })
+        .collect()
+}
+
+/// Phase 3b: the same records through the log store's own writes (`OpenSearchLogStore::index`,
+/// `SINK_BATCH` at a time, as the sink calls it) with no bus: beside the raw ceiling, what the
+/// store's client and requests cost apart from the sink's reading, decoding and committing.
+async fn store_alone(os_url: &str, prefix: &str, run: &str, a: &BenchArgs) -> anyhow::Result<Duration> {
+    use nexuslog_logstore::LogStore as _;
+    let store = nexuslog_logstore::OpenSearchLogStore::new(&nexuslog_logstore::OpenSearchConfig {
+        url: os_url.trim_end_matches('/').to_owned(),
+        username: None,
+        password: None,
+        index_prefix: prefix.to_owned(),
+        ca_pem: None,
+        identity_pem: None,
+        verify: true,
+    })?
+    .with_bulk_concurrency(usize::try_from(SINK_CONCURRENCY)?);
+    // Its own index template: a prefix under the cluster's (`<run>-`) would overlap its template.
+    store.prepare().await?;
+    let records = records(run, a)?;
+    let started = Instant::now();
+    for batch in records.chunks(usize::try_from(SINK_BATCH)?) {
+        let outcome = store.index(batch).await?;
+        ensure!(outcome.failures.is_empty(), "the store refused documents: {:?}", outcome.failures.first());
+    }
+    store.refresh().await?;
+    Ok(started.elapsed())
+}
+
+/// Phase 3: the events as documents straight into OpenSearch, `SINK_BATCH` per bulk request;
+/// the time and OpenSearch's cores meanwhile.
 async fn opensearch_ceiling(
     os_url: &str,
     index: &str,
     run: &str,
     a: &BenchArgs,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<(Duration, Option<f64>)> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()?;
@@ -186,39 +270,20 @@ async fn opensearch_ceiling(
             resp.text().await.unwrap_or_default()
         );
     }
+    let per_request = usize::try_from(SINK_BATCH.div_ceil(SINK_CONCURRENCY))?;
     let mut bodies = Vec::new();
-    let mut seq = 0;
-    let per_request = SINK_BATCH.div_ceil(SINK_CONCURRENCY);
-    let received_at = nexuslog_common::now_micros();
-    while seq < a.events {
+    for part in records(run, a)?.chunks(per_request) {
         let mut body = String::new();
-        for s in seq..(seq + per_request).min(a.events) {
-            let raw = nexuslog_schemas::RawEvent {
-                // The load sends each request with an `Idempotency-Key`, so the gateway derives
-                // the events' ids from it (UUIDv5: random, not ordered by time). OpenSearch looks
-                // each `_id` up as it indexes, so the ceiling's ids are of the same kind.
-                ingest_id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{run}\u{0}{s}").as_bytes()).to_string(),
-                project_id: "bench".into(),
-                source: nexuslog_schemas::SourceKind::Http,
-                received_at,
-                remote_addr: Some("127.0.0.1:40000".into()),
-                payload: load::event_line(run, s, a.event_size).into_bytes(),
-                // What the gateway adds to each event (`provenance`): the key's name.
-                metadata: [("ingest.api_key".to_owned(), "bench".to_owned())].into(),
-            };
-            let record = match nexuslog_pipeline::process(&raw, &nexuslog_pipeline::Pipeline::default(), None) {
-                Ok(nexuslog_pipeline::Outcome::Record(r)) => r,
-                other => bail!("the bench's event did not normalize: {other:?}"),
-            };
+        for record in part {
             body.push_str(&json!({"index": {"_index": index, "_id": record.id}}).to_string());
             body.push('\n');
-            body.push_str(&nexuslog_logstore::OpenSearchLogStore::document(&record).to_string());
+            body.push_str(&nexuslog_logstore::OpenSearchLogStore::document(record).to_string());
             body.push('\n');
         }
         bodies.push(body);
-        seq += per_request;
     }
     let started = Instant::now();
+    let os_cpu = OpenSearchCpu::start();
     let send = |body: String| {
         let request = http.post(format!("{base}/_bulk")).header("content-type", "application/x-ndjson").body(body);
         async move {
@@ -238,7 +303,7 @@ async fn opensearch_ceiling(
     }
     // Searchable, like the sink's measure: wait for the refresh.
     http.post(format!("{base}/{index}/_refresh")).send().await?;
-    Ok(started.elapsed())
+    Ok((started.elapsed(), os_cpu.cores()))
 }
 
 /// True when the processors' committed offsets on `topic` reached the end of every partition.
@@ -321,9 +386,10 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
     }
     let gateway_rate = rate(a.events, gw.0);
 
-    say("phase 3/5: raw OpenSearch bulk ceiling");
-    let os_time = opensearch_ceiling(&os_url, &format!("{run_id}-bench-raw"), &run_id, &a).await?;
+    say("phase 3/5: raw OpenSearch bulk ceiling, then the log store alone");
+    let (os_time, os_cores) = opensearch_ceiling(&os_url, &format!("{run_id}-bench-raw"), &run_id, &a).await?;
     let os_rate = rate(a.events, os_time);
+    let store_rate = rate(a.events, store_alone(&os_url, &format!("bench-store-{run_id}-"), &run_id, &a).await?);
 
     say("phase 4/5: processor alone, then sink alone on the pre-loaded logs topic");
     let t0 = Instant::now();
@@ -342,15 +408,19 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
     // Also the steady rate: from the first count above zero to the last, which leaves out the
     // start-up and group join (the raw ceiling has neither) and keeps one refresh at each end.
     let mut first: Option<(Instant, u64)> = None;
+    // OpenSearch's CPU over the same steady stretch.
+    let mut os_cpu = None;
     let done = wait_for("the sink to make every event searchable", async || {
         let n = crate::verify::count(&http, &search, &api_key, &format!("run:{run_id}")).await?;
         if n > 0 && first.is_none() {
             first = Some((Instant::now(), n));
+            os_cpu = Some(OpenSearchCpu::start());
         }
         Ok(n >= a.events)
     })
     .await?;
     let sink_rate = rate(a.events, done - t1);
+    let os_cores_beside_sink = os_cpu.and_then(|c| c.cores());
     // The sink's own CPU for the phase: low while the rate is below the ceiling says it waits.
     let sink_cpu = cluster.pid("sink").and_then(|p| crate::standalone_bench::cpu_seconds(p).ok());
     let sink_steady_rate = first.filter(|(at, n)| *n < a.events && done > *at).map_or(sink_rate, |(at, n)| rate(a.events - n, done - at));
@@ -407,6 +477,10 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
         "opensearch_raw_events_per_sec": os_rate,
         "sink_events_per_sec": sink_rate,
         "sink_vs_opensearch_raw": ratio(sink_rate, os_rate),
+        "opensearch_store_alone_events_per_sec": store_rate,
+        "opensearch_cores_raw": os_cores,
+        "opensearch_cores_beside_sink": os_cores_beside_sink,
+        "store_alone_vs_opensearch_raw": ratio(store_rate, os_rate),
         "sink_steady_events_per_sec": sink_steady_rate,
         "sink_cpu_secs_per_million_events": sink_cpu.map(|c| round2(c / a.events as f64 * 1e6)),
         "sink_steady_vs_opensearch_raw": ratio(sink_steady_rate, os_rate),
@@ -427,6 +501,8 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<bool> {
         format!("  (a) Kafka raw ceiling (rdkafka, acks=all, idempotent): {kafka_rate:.0} ev/s"),
         format!("      gateway HTTP ingest:                               {gateway_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(gateway_rate, kafka_rate)),
         format!("  (b) OpenSearch raw bulk ceiling ({SINK_BATCH}/batch as {SINK_CONCURRENCY} requests at once): {os_rate:.0} ev/s"),
+        format!("      log store alone (its own writes, no bus):          {store_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(store_rate, os_rate)),
+        format!("      OpenSearch's CPU: raw ceiling {}, beside the sink {} cores (what the sink and Kafka take, OpenSearch lacks)", cores(os_cores), cores(os_cores_beside_sink)),
         format!("      sink alone on a pre-loaded logs topic:             {sink_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(sink_rate, os_rate)),
         "      (sink time = its start → search counts every event: includes start-up, group join, 1 s refresh)".into(),
         format!("      sink, first → last event searchable (steady rate):  {sink_steady_rate:.0} ev/s  => {:.1}% of raw", 100.0 * ratio(sink_steady_rate, os_rate)),
