@@ -277,7 +277,7 @@ async fn opensearch_ceiling(
         for record in part {
             body.push_str(&json!({"index": {"_index": index, "_id": record.id}}).to_string());
             body.push('\n');
-            body.push_str(&nexuslog_logstore::OpenSearchLogStore::document(record).to_string());
+            body.push_str(&nexuslog_logstore::OpenSearchLogStore::document(record));
             body.push('\n');
         }
         bodies.push(body);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use nexuslog_schemas::{FieldValue, Level, LogRecord, ParseStatus, SourceKind, TimestampSource};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::FieldType;
 
@@ -76,7 +76,11 @@ pub(crate) fn typed_object(t: FieldType) -> &'static str {
     }
 }
 
+/// The record as one JSON value tree: the document shape, against which the writers that go
+/// straight from the record (`stored_json`, OpenSearch's `write_search_document`) are tested.
+#[cfg(test)]
 pub(crate) fn to_document(r: &LogRecord) -> Value {
+    use serde_json::{json, Map};
     let mut typed: BTreeMap<&'static str, Map<String, Value>> =
         [STRING_FIELDS, LONG_FIELDS, DOUBLE_FIELDS, BOOL_FIELDS].into_iter().map(|o| (o, Map::new())).collect();
     for (name, value) in &r.fields {
@@ -138,9 +142,16 @@ enum Scalar<'a> {
 }
 
 /// The values of one typed object, written as a JSON object without building it.
-struct Typed<'a> {
+pub(crate) struct Typed<'a> {
     fields: &'a BTreeMap<String, FieldValue>,
     object: &'static str,
+}
+
+impl<'a> Typed<'a> {
+    /// The values of `fields` that go in `object` (one of `STRING_FIELDS` … `BOOL_FIELDS`).
+    pub(crate) fn new(fields: &'a BTreeMap<String, FieldValue>, object: &'static str) -> Self {
+        Self { fields, object }
+    }
 }
 
 impl Typed<'_> {
@@ -199,7 +210,7 @@ pub(crate) fn stored_json(r: &LogRecord) -> String {
         #[serde(rename = "fields_bool", skip_serializing_if = "Typed::is_empty")]
         bools: Typed<'a>,
     }
-    let typed = |object| Typed { fields: &r.fields, object };
+    let typed = |object| Typed::new(&r.fields, object);
     let doc = Stored {
         id: &r.id,
         project_id: &r.project_id,
@@ -289,6 +300,8 @@ pub(crate) fn from_document(doc: &Value) -> LogRecord {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
