@@ -173,7 +173,7 @@ impl serde::Serialize for Typed<'_> {
     }
 }
 
-/// The document as the Tantivy store keeps it (`_source`): [`to_document`] without what reading
+/// The document as the Tantivy store keeps it (`_source`): `to_document` without what reading
 /// it back does not need — `id_rank` (a hash of the id: 19 random digits, about 8 bytes per event
 /// after compression, and a column of its own already), `@timestamp` (OpenSearch's name for
 /// `timestamp_us`) and empty values (nulls, empty typed objects and error lists), which
