@@ -212,12 +212,9 @@ fn records(run: &str, a: &BenchArgs) -> anyhow::Result<Vec<nexuslog_schemas::Log
         .collect()
 }
 
-/// Phase 3b: the same records through the log store's own writes (`OpenSearchLogStore::index`,
-/// `SINK_BATCH` at a time, as the sink calls it) with no bus: beside the raw ceiling, what the
-/// store's client and requests cost apart from the sink's reading, decoding and committing.
-async fn store_alone(os_url: &str, prefix: &str, run: &str, a: &BenchArgs) -> anyhow::Result<Duration> {
-    use nexuslog_logstore::LogStore as _;
-    let store = nexuslog_logstore::OpenSearchLogStore::new(&nexuslog_logstore::OpenSearchConfig {
+/// The log store on the test OpenSearch (plain HTTP, no credentials) under `prefix`.
+fn plain_store(os_url: &str, prefix: &str) -> anyhow::Result<nexuslog_logstore::OpenSearchLogStore> {
+    Ok(nexuslog_logstore::OpenSearchLogStore::new(&nexuslog_logstore::OpenSearchConfig {
         url: os_url.trim_end_matches('/').to_owned(),
         username: None,
         password: None,
@@ -225,7 +222,15 @@ async fn store_alone(os_url: &str, prefix: &str, run: &str, a: &BenchArgs) -> an
         ca_pem: None,
         identity_pem: None,
         verify: true,
-    })?
+    })?)
+}
+
+/// Phase 3b: the same records through the log store's own writes (`OpenSearchLogStore::index`,
+/// `SINK_BATCH` at a time, as the sink calls it) with no bus: beside the raw ceiling, what the
+/// store's client and requests cost apart from the sink's reading, decoding and committing.
+async fn store_alone(os_url: &str, prefix: &str, run: &str, a: &BenchArgs) -> anyhow::Result<Duration> {
+    use nexuslog_logstore::LogStore as _;
+    let store = plain_store(os_url, prefix)?
     .with_bulk_concurrency(usize::try_from(SINK_CONCURRENCY)?);
     // Its own index template: a prefix under the cluster's (`<run>-`) would overlap its template.
     store.prepare().await?;
@@ -254,15 +259,7 @@ async fn opensearch_ceiling(
     // The log store's own index definition and documents (what the sink sends for these
     // events), serialized before the clock starts: the ceiling is OpenSearch taking the sink's
     // writes, and the ratio what the sink itself adds.
-    let store = nexuslog_logstore::OpenSearchLogStore::new(&nexuslog_logstore::OpenSearchConfig {
-        url: base.to_owned(),
-        username: None,
-        password: None,
-        index_prefix: format!("{index}-"),
-        ca_pem: None,
-        identity_pem: None,
-        verify: true,
-    })?;
+    let store = plain_store(base, &format!("{index}-"))?;
     let resp = http.put(format!("{base}/{index}")).json(&store.index_definition()).send().await?;
     if !resp.status().is_success() {
         bail!(
